@@ -1,0 +1,3 @@
+from kamsync.cli import main
+
+main()
