@@ -1,0 +1,300 @@
+"""The everyday commands, as plain functions: options in, exit code out. The CLI only parses and dispatches."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from kamsync.api.client import KameleoonClient
+from kamsync.api.settings import credentials_from_env, resolve_api_url
+from kamsync.console import Console
+from kamsync.errors import ApiError, Exit, KamsyncError, UsageError
+from kamsync.gitrepo import GitRepo
+from kamsync.lock import repo_lock
+from kamsync.manifest import MANIFEST_NAME, find_manifest, load_manifest
+from kamsync.manifest_edit import ManifestEditor
+from kamsync.plan import plan_push
+from kamsync.pull import PullResult, add_experiment, pull_survey
+from kamsync.ratelimit import DEFAULT_RATE_LIMIT, RateLimiter, parse_rate_limit
+from kamsync.record import Record
+from kamsync.remote import read_remote
+from kamsync.render import entry, pull_payload, refusal_entry, status_line, summary, unified_diff, write_entry
+from kamsync.states import DIFFERING, State
+from kamsync.survey import Survey, belongs, survey
+from kamsync.workspace import Workspace
+from kamsync.writes import execute, save_backup
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The global options, as given."""
+
+    manifest: str | None
+    api_url: str | None
+    json: bool
+    no_color: bool
+
+
+def worst(*codes: int) -> int:
+    """When several outcomes apply, the highest of 4, 3, 1 wins."""
+    for code in (Exit.API, Exit.REFUSED, Exit.DIFFERENCES):
+        if code in codes:
+            return int(code)
+    return int(Exit.OK)
+
+
+def open_client(opts: Options, rate_limit: str | None, console: Console) -> KameleoonClient:
+    """Everything checked before the first request: URL, credentials, rate-limit spec."""
+    url = resolve_api_url(opts.api_url, os.environ)
+    credentials = credentials_from_env(os.environ)
+    spec = os.environ.get("KAMSYNC_RATE_LIMIT") or rate_limit or DEFAULT_RATE_LIMIT
+    windows = parse_rate_limit(spec)
+
+    def on_wait(seconds: float, reason: str) -> None:
+        if not opts.json and seconds >= 1:
+            console.info(f"waiting {seconds:.1f} s: {reason}")
+
+    return KameleoonClient(url, credentials, budget=RateLimiter(windows, on_wait=on_wait))
+
+
+@contextmanager
+def session(opts: Options, command: str) -> Iterator[tuple[Workspace, KameleoonClient]]:
+    ws = Workspace.open(opts.manifest, os.environ, Path.cwd())
+    console = Console.create(json_mode=opts.json, no_color=opts.no_color)
+    with repo_lock(ws.repo.state_dir(), command), open_client(opts, ws.manifest.rate_limit, console) as client:
+        yield ws, client
+
+
+def _warn_all(console: Console, found: Survey) -> None:
+    for warning in found.warnings:
+        console.warn(warning)
+
+
+def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
+    with session(opts, "kamsync status") as (ws, client):
+        found = survey(ws, ws.select(paths), client)
+    _warn_all(console, found)
+    console.emit_json({"entries": [entry(s) for s in found.statuses], "warnings": list(found.warnings)})
+    width = max((len(s.state.value) for s in found.statuses), default=0)
+    for status in found.statuses:
+        state, rest = status_line(status)
+        console.out(f"{console.style(state.ljust(width), state)}  {rest}")
+    for experiment_id, variations in found.new_variations.items():
+        for variation in variations:
+            console.out(
+                f"new in Kameleoon: variation {variation.id} {variation.name!r} of experiment {experiment_id}; "
+                "`kamsync pull` maps it"
+            )
+    console.out(summary(found.statuses))
+    changed = any(s.state is not State.IN_SYNC for s in found.statuses)
+    return int(Exit.DIFFERENCES) if exit_code and changed else int(Exit.OK)
+
+
+def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
+    with session(opts, "kamsync diff") as (ws, client):
+        found = survey(ws, ws.select(paths), client)
+    _warn_all(console, found)
+    differing = [s for s in found.statuses if s.state in DIFFERING]
+    console.emit_json({"entries": [{**entry(s), "diff": unified_diff(s)} for s in differing]})
+    for status in differing:
+        console.out(console.style(f"# {status.state.value}: {status.mapped.ref.describe()}", status.state.value))
+        for line in unified_diff(status).splitlines():
+            key = "@" if line.startswith("@@") else line[:1] if line[:1] in "+-" and line[:3] not in ("---", "+++") else ""
+            console.out(console.style(line, key) if key else line)
+    for status in found.statuses:
+        if status.state is State.REMOTE_MISSING:
+            console.info(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
+    return int(Exit.DIFFERENCES) if exit_code and (differing or any(
+        s.state is State.REMOTE_MISSING for s in found.statuses)) else int(Exit.OK)
+
+
+def run_push(
+    opts: Options,
+    console: Console,
+    paths: Sequence[str],
+    *,
+    dry_run: bool,
+    exit_code: bool,
+    force: bool,
+    allow_live: bool,
+) -> int:
+    with session(opts, "kamsync push") as (ws, client):
+        found = survey(ws, ws.select(paths), client)
+        _warn_all(console, found)
+        plan = plan_push(found.statuses, force=force, allow_live=allow_live)
+        payload: dict[str, object] = {
+            "dry_run": dry_run,
+            "planned": [write_entry(w) for w in plan.writes],
+            "refused": [refusal_entry(r) for r in plan.refusals],
+            "written": [],
+            "failed": [],
+            "not_attempted": [],
+            "backup": None,
+        }
+        if plan.refusals:
+            for refusal in plan.refusals:
+                ref = refusal.status.mapped.ref
+                console.error(f"refused: {ref.describe()} ({refusal.status.path}): {refusal.reason}")
+                console.info(f"  way out: {refusal.fix}")
+            console.info(
+                f"nothing was written: {len(plan.refusals)} field(s) refused"
+                + (" (dry run)" if dry_run else "")
+            )
+            payload["requests"] = client.requests_sent
+            console.emit_json(payload)
+            return int(Exit.REFUSED)
+        if plan.is_empty:
+            console.out("nothing to push: every mapped field is in sync with Kameleoon")
+            payload["requests"] = client.requests_sent
+            console.emit_json(payload)
+            return int(Exit.OK)
+        if dry_run:
+            for write in plan.writes:
+                console.out(f"would update {write.describe()}: {', '.join(write.body)} ({_paths(write)})")
+            console.out(f"{plan.requests} write request(s) planned")
+            payload["requests"] = client.requests_sent
+            console.emit_json(payload)
+            return int(Exit.DIFFERENCES) if exit_code else int(Exit.OK)
+
+        backup = save_backup(ws.repo.state_dir(), plan)
+        if backup is not None:
+            payload["backup"] = str(backup)
+            console.info(f"saved the remote values --force overwrites under {backup}")
+        record = Record.load(ws.repo.state_dir())
+        total = len(plan.writes)
+        done = 0
+
+        def on_written(write: object) -> None:
+            nonlocal done
+            done += 1
+            if not opts.json:
+                console.info(f"[{done}/{total}] updated {write.describe()}")  # type: ignore[attr-defined]
+
+        outcome = execute(plan, client, record, on_written=on_written)
+        payload["backup"] = str(outcome.backup or backup) if (outcome.backup or backup) else None
+        payload["written"] = [write_entry(w) for w in outcome.written]
+        payload["failed"] = [{**write_entry(w), "error": str(e)} for w, e in outcome.failed]
+        payload["not_attempted"] = [write_entry(w) for w in outcome.not_attempted]
+        payload["requests"] = client.requests_sent
+        for write in outcome.written:
+            console.out(f"updated {write.describe()}: {', '.join(write.body)}")
+        for write, error in outcome.failed:
+            console.error(f"not written: {write.describe()}: {error}")
+        for write in outcome.not_attempted:
+            console.error(f"not attempted: {write.describe()} ({_paths(write)})")
+        console.out(f"{len(outcome.written)} of {total} entities updated; {client.requests_sent} requests used")
+        console.emit_json(payload)
+        return int(Exit.API) if outcome.failed else int(Exit.OK)
+
+
+def _paths(write: object) -> str:
+    return ", ".join(f.path for f in write.fields)  # type: ignore[attr-defined]
+
+
+def run_pull(
+    opts: Options, console: Console, paths: Sequence[str], *, experiments: Sequence[int], force: bool
+) -> int:
+    cwd = Path.cwd()
+    repo = GitRepo.discover(cwd)
+    manifest_path = _manifest_for_pull(opts, repo, cwd, creating=bool(experiments))
+    with repo_lock(repo.state_dir(), "kamsync pull"):
+        result = PullResult()
+        mapped: set[int] = set()
+        if manifest_path.exists():
+            ws = Workspace(repo, load_manifest(manifest_path, repo.top), cwd)
+            mapped = {e.id for e in ws.manifest.experiments}
+            editor = ManifestEditor.open(manifest_path)
+            rate_limit = ws.manifest.rate_limit
+        else:
+            editor = ManifestEditor.create(manifest_path)
+            rate_limit = None
+        with open_client(opts, rate_limit, console) as client:
+            new_ids = [i for i in dict.fromkeys(experiments) if i not in mapped]
+            if new_ids:
+                _add_experiments(client, manifest_path.parent, editor, repo, new_ids, result)
+            mapped_asked = [i for i in experiments if i in mapped]
+            if mapped and (not experiments or mapped_asked):
+                ws = Workspace(repo, load_manifest(manifest_path, repo.top), cwd)
+                files = ws.select(paths)
+                if experiments:
+                    files = tuple(f for f in files if f.ref.experiment_id in mapped_asked)
+                found = survey(ws, files, client)
+                _warn_all(console, found)
+                _merge(result, pull_survey(ws, found, force=force, editor=editor))
+            if result.manifest_changed:
+                editor.save()
+            requests = client.requests_sent
+    return _report_pull(console, result, requests, manifest_path)
+
+
+def _manifest_for_pull(opts: Options, repo: GitRepo, cwd: Path, *, creating: bool) -> Path:
+    try:
+        return find_manifest(opts.manifest, os.environ, cwd, stop_at=repo.top)
+    except UsageError:
+        if not creating:
+            raise
+        explicit = opts.manifest or os.environ.get("KAMSYNC_MANIFEST")
+        return Path(explicit).resolve() if explicit else repo.top / MANIFEST_NAME
+
+
+def _add_experiments(
+    client: KameleoonClient, root: Path, editor: ManifestEditor, repo: GitRepo, ids: list[int], result: PullResult
+) -> None:
+    remote = read_remote(client, ids, [])
+    missing = [i for i in ids if i not in remote.experiments]
+    if missing:
+        raise ApiError(
+            f"experiment {', '.join(map(str, missing))} not found in Kameleoon (or not visible to these "
+            "credentials); check the id in the Kameleoon app",
+            status=404,
+        )
+    record = Record.load(repo.state_dir())
+    taken: set[str] = set()
+    for experiment_id in ids:
+        experiment = remote.experiments[experiment_id]
+        variations = sorted(
+            (v for v in remote.variations.values() if belongs(v, experiment_id, experiment.variation_ids)),
+            key=lambda v: v.id,
+        )
+        added = add_experiment(root, editor, experiment, variations, record, taken)
+        _merge(result, added)
+    record.save()
+
+
+def _merge(into: PullResult, other: PullResult) -> None:
+    into.written.extend(other.written)
+    into.refused.extend(other.refused)
+    into.left_alone.extend(other.left_alone)
+    into.added_experiments.extend(other.added_experiments)
+    into.added_variations.extend(other.added_variations)
+    into.renamed.extend(other.renamed)
+    into.manifest_changed = into.manifest_changed or other.manifest_changed
+
+
+def _report_pull(console: Console, result: PullResult, requests: int, manifest_path: Path) -> int:
+    console.emit_json(pull_payload(result, requests))
+    for experiment_id in result.added_experiments:
+        console.out(f"mapped experiment {experiment_id} in {manifest_path.name}")
+    for experiment_id, variation_id, folder in result.added_variations:
+        console.out(f"mapped variation {variation_id} of experiment {experiment_id} as {folder}/")
+    for variation_id, name in result.renamed:
+        console.out(f"variation {variation_id} is now named {name!r} in Kameleoon (files stay where they are)")
+    for pulled in result.written:
+        console.out(f"wrote {pulled.path} ({pulled.state})")
+    for status in result.left_alone:
+        console.info(
+            f"left alone: {status.path} is {status.state.value}: its news is in git; "
+            "`kamsync push` sends it (or `kamsync pull --force` takes Kameleoon's value)"
+        )
+    for status, reason in result.refused:
+        console.error(f"refused: {status.path} ({status.mapped.ref.describe()}): {reason}")
+    if not result.written and not result.manifest_changed and not result.refused:
+        console.out("nothing to pull: no remote change to bring in")
+    console.out(f"{requests} requests used")
+    return int(Exit.REFUSED) if result.refused else int(Exit.OK)
+
+
+__all__ = ["Options", "KamsyncError", "run_diff", "run_pull", "run_push", "run_status", "worst"]

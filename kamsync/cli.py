@@ -1,0 +1,204 @@
+"""The command line: parse, call one function of ``kamsync.app``, return its exit code.
+
+Errors are turned into messages and exit codes here, and only here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from kamsync import __version__
+from kamsync.app import Options, run_diff, run_pull, run_push, run_status
+from kamsync.console import Console
+from kamsync.errors import Exit, KamsyncError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EPILOG = """\b
+Exit codes: 0 success or nothing to do, 1 differences (with --exit-code), 2 usage/manifest/credentials error
+(nothing sent), 3 refused for safety (nothing written), 4 failure talking to the API, 130 interrupted.
+"""
+
+paths_argument = click.argument("paths", nargs=-1, type=click.Path())
+exit_code_option = click.option(
+    "--exit-code", is_flag=True, help="Exit 1 when there are differences (for scripts and CI)."
+)
+
+
+def json_option(func: F) -> F:
+    """``--json`` is accepted after the command too (``kamsync status --json``)."""
+    return click.option("--json", "json_", is_flag=True, help="Machine-readable output on stdout.")(func)
+
+
+def options(ctx: click.Context, json_: bool) -> tuple[Options, Console]:
+    base: Options = ctx.obj
+    opts = Options(base.manifest, base.api_url, base.json or json_, base.no_color)
+    return opts, Console.create(json_mode=opts.json, no_color=opts.no_color)
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--manifest", metavar="PATH", help="The manifest (default: $KAMSYNC_MANIFEST, else kamsync.yaml "
+              "found by walking up from here to the git top level).")
+@click.option("--api-url", metavar="URL", help="Kameleoon API base URL (default: $KAMELEOON_API_URL, else "
+              "https://api.kameleoon.com). Plain http:// only on loopback.")
+@click.option("--json", "json_", is_flag=True, help="Machine-readable output on stdout; messages on stderr.")
+@click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too).")
+@click.version_option(__version__, prog_name="kamsync")
+@click.pass_context
+def cli(ctx: click.Context, manifest: str | None, api_url: str | None, json_: bool, no_color: bool) -> None:
+    """Keep Kameleoon experiment code in git, and Kameleoon in step with it.
+
+    \b
+    Credentials come from KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET (an API client of your Kameleoon
+    account). Try everything locally first with `kamsync sandbox`.
+
+    \b
+    Typical day:
+      kamsync pull --experiment 123456   map an experiment and write its code files
+      kamsync status                     what differs, and why
+      kamsync diff                       Kameleoon → local, per field
+      kamsync push --dry-run             what a push would send
+      kamsync push                       send local changes (refuses UI edits and live experiments)
+    """
+    ctx.obj = Options(manifest, api_url, json_, no_color)
+
+
+@cli.command(epilog=EPILOG)
+@exit_code_option
+@json_option
+@paths_argument
+@click.pass_context
+def status(ctx: click.Context, exit_code: bool, json_: bool, paths: tuple[str, ...]) -> int:
+    """One line per mapped field with its state.
+
+    \b
+    States: in-sync, local-changed (safe to push), remote-ahead (Kameleoon holds code from a commit this
+    branch lacks), remote-changed (edited in Kameleoon outside git), remote-only (no local file yet),
+    remote-missing (deleted or moved in Kameleoon).
+
+    Example: kamsync status experiments/homepage-hero
+    """
+    opts, console = options(ctx, json_)
+    return run_status(opts, console, paths, exit_code)
+
+
+@cli.command(epilog=EPILOG)
+@exit_code_option
+@json_option
+@paths_argument
+@click.pass_context
+def diff(ctx: click.Context, exit_code: bool, json_: bool, paths: tuple[str, ...]) -> int:
+    """Unified diffs Kameleoon → local for every differing field.
+
+    Example: kamsync diff --exit-code
+    """
+    opts, console = options(ctx, json_)
+    return run_diff(opts, console, paths, exit_code)
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--dry-run", is_flag=True, help="Show the plan; send nothing.")
+@exit_code_option
+@click.option("--force", is_flag=True, help="Overwrite fields edited in Kameleoon or holding newer commits "
+              "(what is overwritten is saved under .git/kamsync/backups/ first).")
+@click.option("--allow-live", is_flag=True, help="Also update experiments that are live (status active).")
+@json_option
+@paths_argument
+@click.pass_context
+def push(
+    ctx: click.Context,
+    dry_run: bool,
+    exit_code: bool,
+    force: bool,
+    allow_live: bool,
+    json_: bool,
+    paths: tuple[str, ...],
+) -> int:
+    """Send every local-changed field: one PATCH per experiment or variation, changed fields only.
+
+    The whole plan is built first; if any field is refused (edited in Kameleoon, newer code in Kameleoon,
+    live experiment, deleted in Kameleoon) nothing at all is written and the way out is shown. Traffic
+    allocation (variations, deviations) is never sent.
+
+    Example: kamsync push --dry-run --exit-code
+    """
+    opts, console = options(ctx, json_)
+    return run_push(
+        opts, console, paths, dry_run=dry_run, exit_code=exit_code, force=force, allow_live=allow_live
+    )
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--experiment", "experiments", type=int, multiple=True, metavar="ID",
+              help="Map this Kameleoon experiment (creating kamsync.yaml if needed) and write its files. Repeatable.")
+@click.option("--force", is_flag=True, help="Also take Kameleoon's value for local-changed and remote-ahead fields "
+              "(files with uncommitted changes are never overwritten).")
+@json_option
+@paths_argument
+@click.pass_context
+def pull(
+    ctx: click.Context, experiments: tuple[int, ...], force: bool, json_: bool, paths: tuple[str, ...]
+) -> int:
+    """Bring Kameleoon's code into the repository.
+
+    Without --experiment: writes every remote-changed and remote-only field, and maps variations created in
+    Kameleoon for mapped experiments. Files with uncommitted changes are never overwritten (exit 3).
+
+    Example: kamsync pull --experiment 123456
+    """
+    opts, console = options(ctx, json_)
+    return run_pull(opts, console, paths, experiments=experiments, force=force)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port; 0 picks a free one.")
+@click.option("--state", "state_file", type=click.Path(), help="Keep the sandbox state in this JSON file.")
+@click.option("--rate-limit", default="50/10s,1000/1h", show_default=True, metavar="SPEC",
+              help="Rate-limit windows per client id, e.g. 5/1s,20/4s.")
+@click.option("--token-ttl", default=7200.0, show_default=True, type=float, help="Access-token lifetime, seconds.")
+def sandbox(host: str, port: int, state_file: str | None, rate_limit: str, token_ttl: float) -> int:
+    """Serve a faithful local imitation of the Kameleoon Automation API on loopback.
+
+    Prints its URL on the first line, then the credentials to export. Seeded with a demo site matching
+    examples/repo-layout.
+
+    Example: kamsync sandbox --port 0 --state /tmp/sandbox.json
+    """
+    from kamsync.sandbox import serve
+
+    serve(host, port, state_file, rate_limit, token_ttl)
+    return 0
+
+
+def _redact(text: str) -> str:
+    secret = os.environ.get("KAMELEOON_CLIENT_SECRET", "")
+    return text.replace(secret, "<hidden>") if len(secret) >= 4 else text
+
+
+def main(argv: list[str] | None = None) -> None:
+    console = Console.create(json_mode=False, no_color="--no-color" in (argv or sys.argv))
+    try:
+        code = cli.main(args=argv, prog_name="kamsync", standalone_mode=False)
+    except KamsyncError as error:
+        console.error(_redact(str(error)))
+        code = int(error.exit_code)
+    except click.exceptions.Exit as done:
+        code = done.exit_code
+    except click.ClickException as error:
+        error.show()
+        code = int(Exit.USAGE)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        console.error("interrupted")
+        code = int(Exit.INTERRUPTED)
+    except Exception:  # noqa: BLE001 - the last line of defence: report, redacted, and say where to go
+        console.error("kamsync failed unexpectedly; please report this with the traceback below")
+        click.echo(_redact(traceback.format_exc()), err=True)
+        code = int(Exit.API)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,155 @@
+"""Pull: bring remote code into the repository without ever losing local work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kamsync.fsutil import write_atomic
+from kamsync.manifest import slugify, unique_dir
+from kamsync.manifest_edit import ManifestEditor
+from kamsync.model import (
+    EXPERIMENT_FIELDS,
+    VARIATION_FIELDS,
+    FieldRef,
+    Manifest,
+    RemoteExperiment,
+    RemoteVariation,
+)
+from kamsync.normalize import file_text, normalize
+from kamsync.record import Record
+from kamsync.states import FieldStatus, State
+from kamsync.survey import Survey
+from kamsync.workspace import Workspace
+
+ADOPT = frozenset({State.REMOTE_CHANGED, State.REMOTE_ONLY})
+ADOPT_FORCED = ADOPT | {State.LOCAL_CHANGED, State.REMOTE_AHEAD}
+
+
+@dataclass(frozen=True, slots=True)
+class PulledFile:
+    path: str
+    ref: FieldRef
+    state: str  # the state before the pull ("new" for files of entities added to the manifest)
+
+
+@dataclass(slots=True)
+class PullResult:
+    written: list[PulledFile] = field(default_factory=list)
+    refused: list[tuple[FieldStatus, str]] = field(default_factory=list)
+    left_alone: list[FieldStatus] = field(default_factory=list)
+    added_experiments: list[int] = field(default_factory=list)
+    added_variations: list[tuple[int, int, str]] = field(default_factory=list)  # experiment, variation, dir
+    renamed: list[tuple[int, str]] = field(default_factory=list)  # variation id, new name
+    manifest_changed: bool = False
+
+
+def _write_code(ws_root: Path, path: str, code: str) -> None:
+    write_atomic(ws_root / path, file_text(code))
+
+
+def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEditor) -> PullResult:
+    """Adopt remote values field by field; refuse files with uncommitted changes; map new variations."""
+    result = PullResult()
+    record = Record.load(ws.repo.state_dir())
+    adopt = ADOPT_FORCED if force else ADOPT
+    candidates = [s for s in found.statuses if s.state in adopt]
+    dirty = ws.repo.uncommitted([ws.top_relative(s.path) for s in candidates])
+    for status in found.statuses:
+        if status.state in {State.LOCAL_CHANGED, State.REMOTE_AHEAD} and status.state not in adopt:
+            result.left_alone.append(status)
+    for status in candidates:
+        if ws.top_relative(status.path) in dirty:
+            result.refused.append(
+                (status, "the file has uncommitted changes; commit or stash them, then pull again")
+            )
+            continue
+        _write_code(ws.root, status.path, status.remote or "")
+        record.remember(status.mapped.ref, status.remote or "")
+        result.written.append(PulledFile(status.path, status.mapped.ref, status.state.value))
+
+    manifest = ws.manifest
+    for experiment_id, variations in sorted(found.new_variations.items()):
+        spec = manifest.experiment(experiment_id)
+        if spec is None:
+            continue
+        taken = {v.dir for v in spec.variations} | _existing_dirs(ws.root / spec.dir / "variations")
+        for variation in variations:
+            folder = unique_dir(variation.name, str(variation.id), taken)
+            taken.add(folder)
+            editor.add_variation(experiment_id, variation.id, variation.name, folder)
+            result.added_variations.append((experiment_id, variation.id, folder))
+            result.written.extend(_write_variation(ws.root, spec.dir, folder, experiment_id, variation, record))
+            result.manifest_changed = True
+    result.renamed.extend(_renames(manifest, found))
+    for variation_id, name in result.renamed:
+        experiment_id = next(e.id for e in manifest.experiments for v in e.variations if v.id == variation_id)
+        editor.set_variation_name(experiment_id, variation_id, name)
+        result.manifest_changed = True
+    record.save()
+    return result
+
+
+def _renames(manifest: Manifest, found: Survey) -> list[tuple[int, str]]:
+    renamed = []
+    for experiment in manifest.experiments:
+        for spec in experiment.variations:
+            remote = found.remote.variations.get(spec.id)
+            if remote is not None and remote.name and remote.name != spec.name:
+                renamed.append((spec.id, remote.name))
+    return renamed
+
+
+def _existing_dirs(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
+
+
+def _write_variation(
+    root: Path, experiment_dir: str, folder: str, experiment_id: int, variation: RemoteVariation, record: Record
+) -> list[PulledFile]:
+    written = []
+    for code_field in VARIATION_FIELDS:
+        path = f"{experiment_dir}/variations/{folder}/{code_field.default_file}"
+        code = normalize(variation.code.get(code_field.api_name, ""))
+        _write_code(root, path, code)
+        ref = FieldRef(experiment_id, variation.id, code_field.api_name)
+        record.remember(ref, code)
+        written.append(PulledFile(path, ref, "new"))
+    return written
+
+
+def add_experiment(
+    root: Path,
+    editor: ManifestEditor,
+    experiment: RemoteExperiment,
+    variations: Sequence[RemoteVariation],
+    record: Record,
+    taken_dirs: set[str],
+) -> PullResult:
+    """Map a Kameleoon experiment that the manifest does not know yet, and write all its files (empty ones too)."""
+    result = PullResult(added_experiments=[experiment.id], manifest_changed=True)
+    slug = slugify(experiment.name)
+    base = f"experiments/{experiment.id}-{slug}" if slug else f"experiments/{experiment.id}"
+    experiment_dir = base
+    suffix = 2
+    while experiment_dir in taken_dirs or (root / experiment_dir).exists() and any((root / experiment_dir).iterdir()):
+        experiment_dir = f"{base}-{suffix}"
+        suffix += 1
+    for code_field in EXPERIMENT_FIELDS:
+        path = f"{experiment_dir}/{code_field.default_file}"
+        code = normalize(experiment.code.get(code_field.api_name, ""))
+        _write_code(root, path, code)
+        ref = FieldRef(experiment.id, None, code_field.api_name)
+        record.remember(ref, code)
+        result.written.append(PulledFile(path, ref, "new"))
+    entries: list[tuple[int, str, str]] = []
+    folders: set[str] = set()
+    for variation in variations:
+        folder = unique_dir(variation.name, str(variation.id), folders)
+        folders.add(folder)
+        entries.append((variation.id, variation.name, folder))
+        result.written.extend(_write_variation(root, experiment_dir, folder, experiment.id, variation, record))
+        result.added_variations.append((experiment.id, variation.id, folder))
+    editor.add_experiment(experiment.id, experiment_dir, entries)
+    return result

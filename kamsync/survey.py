@@ -1,0 +1,120 @@
+"""Survey: read local files, remote state and git history, and give every mapped field its verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kamsync.history import History
+from kamsync.manifest import read_code
+from kamsync.model import Manifest, MappedFile, RemoteState, RemoteVariation
+from kamsync.normalize import normalize
+from kamsync.record import Record
+from kamsync.remote import read_remote
+from kamsync.states import FieldStatus, Seen, classify
+from kamsync.workspace import Workspace
+
+UNKNOWN = object()  # the API did not return this field: nothing can be said about it
+
+
+@dataclass(frozen=True, slots=True)
+class Survey:
+    statuses: tuple[FieldStatus, ...]
+    remote: RemoteState
+    # Variations Kameleoon lists under a surveyed experiment that the manifest does not map yet.
+    new_variations: Mapping[int, tuple[RemoteVariation, ...]]
+    warnings: tuple[str, ...]
+
+
+def remote_value(mapped: MappedFile, remote: RemoteState) -> str | None | object:
+    """The normalised remote value of a mapped field; ``None`` when its entity is missing remotely."""
+    ref = mapped.ref
+    experiment = remote.experiments.get(ref.experiment_id)
+    if experiment is None:
+        return None
+    code: Mapping[str, str] = experiment.code
+    if ref.variation_id is not None:
+        variation = remote.variations.get(ref.variation_id)
+        if variation is None or not belongs(variation, ref.experiment_id, experiment.variation_ids):
+            return None
+        code = variation.code
+    if ref.field not in code:
+        return UNKNOWN
+    return normalize(code[ref.field])
+
+
+def belongs(variation: RemoteVariation, experiment_id: int, listed: Sequence[int] | None) -> bool:
+    if variation.experiment_id is not None:
+        return variation.experiment_id == experiment_id
+    return listed is None or variation.id in listed
+
+
+def unmapped_variations(manifest: Manifest, remote: RemoteState, experiment_ids: set[int]) -> dict[int, tuple[RemoteVariation, ...]]:
+    mapped = set(manifest.variation_ids())
+    found: dict[int, list[RemoteVariation]] = {}
+    for variation in sorted(remote.variations.values(), key=lambda v: v.id):
+        if variation.id in mapped:
+            continue
+        for experiment_id in experiment_ids:
+            experiment = remote.experiments.get(experiment_id)
+            listed = experiment.variation_ids if experiment else None
+            if variation.experiment_id == experiment_id or (
+                variation.experiment_id is None and listed is not None and variation.id in listed
+            ):
+                found.setdefault(experiment_id, []).append(variation)
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, head: str = "HEAD") -> Survey:
+    """Verdicts for ``files``: one remote read (lists filtered by id), one history walk, no per-field request."""
+    manifest = ws.manifest
+    raw_local = {mf: read_code(manifest, mf, ws.repo.top) for mf in files}
+    experiment_ids = {mf.ref.experiment_id for mf in files}
+    variation_ids = {mf.ref.variation_id for mf in files if mf.ref.variation_id is not None}
+    remote = read_remote(client, sorted(experiment_ids), sorted(variation_ids))  # type: ignore[arg-type]
+
+    values: dict[MappedFile, str | None] = {}
+    warnings: list[str] = []
+    for mf in files:
+        value = remote_value(mf, remote)
+        if value is UNKNOWN:
+            warnings.append(f"Kameleoon did not return {mf.ref.describe()}; {mf.path} is left out")
+            continue
+        values[mf] = value  # type: ignore[assignment]
+
+    local = {mf: (None if raw is None else normalize(raw)) for mf, raw in raw_local.items()}
+    differing = {mf for mf, value in values.items() if value is not None and local[mf] is not None and local[mf] != value}
+    wanted: dict[str, set[str]] = {}
+    for mf in differing:
+        wanted.setdefault(ws.top_relative(mf.path), set()).add(values[mf] or "")
+    sightings = History(ws.repo, head).find(wanted) if wanted else {}
+    record = Record.load(ws.repo.state_dir())
+
+    statuses: list[FieldStatus] = []
+    for mf, value in values.items():
+        seen = None
+        if mf in differing:
+            sighting = sightings.get((ws.top_relative(mf.path), value or ""))
+            seen = Seen(sighting.commit, sighting.in_head) if sighting else None
+        state = classify(local[mf], value, seen=seen, recorded=value is not None and record.knows(mf.ref, value))
+        if state is None:
+            continue
+        experiment = remote.experiments.get(mf.ref.experiment_id)
+        statuses.append(
+            FieldStatus(
+                mapped=mf,
+                state=state,
+                local=local[mf],
+                remote=value,
+                live=bool(experiment and experiment.is_live),
+                seen=seen,
+                raw_local=raw_local[mf],
+            )
+        )
+    if ws.repo.is_shallow():
+        warnings.append(
+            "this is a shallow clone: values from commits it lacks look like edits made in Kameleoon, so verdicts "
+            "may be wrong; run `git fetch --unshallow`"
+        )
+    return Survey(tuple(statuses), remote, unmapped_variations(manifest, remote, experiment_ids), tuple(warnings))

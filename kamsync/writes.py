@@ -1,0 +1,87 @@
+"""The one module that changes Kameleoon: it executes a push plan, checks what was stored, and remembers it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kamsync.api.client import KameleoonClient
+from kamsync.errors import ApiError, LockedInApp, WriteMismatch
+from kamsync.fsutil import write_atomic
+from kamsync.model import Entity
+from kamsync.normalize import file_text, normalize
+from kamsync.plan import Plan, Write, forced_overwrites
+from kamsync.record import Record
+
+RESOURCE = {Entity.EXPERIMENT: "experiments", Entity.VARIATION: "variations"}
+
+
+@dataclass(slots=True)
+class Outcome:
+    written: list[Write] = field(default_factory=list)
+    failed: list[tuple[Write, ApiError]] = field(default_factory=list)
+    not_attempted: list[Write] = field(default_factory=list)
+    backup: Path | None = None
+
+
+def save_backup(state_dir: Path, plan: Plan) -> Path | None:
+    """Keep the remote values ``--force`` is about to overwrite, so they can be recovered."""
+    overwritten = forced_overwrites(plan.writes)
+    if not overwritten:
+        return None
+    folder = state_dir / "backups" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    index = []
+    for status in overwritten:
+        write_atomic(folder / status.path, file_text(status.remote))
+        ref = status.mapped.ref
+        index.append(
+            {"path": status.path, "experiment_id": ref.experiment_id, "variation_id": ref.variation_id,
+             "field": ref.field, "state": status.state.value}
+        )
+    write_atomic(folder / "index.json", json.dumps(index, indent=2) + "\n")
+    return folder
+
+
+def check_stored(write: Write, answer: dict[str, object] | None) -> None:
+    """After a write, compare what Kameleoon answered with what was sent (when it answered those fields)."""
+    if answer is None:
+        return
+    for name, sent in write.body.items():
+        if name in answer and normalize(str(answer[name] or "")) != normalize(sent):
+            raise WriteMismatch(
+                f"{write.describe()}: Kameleoon accepted {name} but stores something else than what was sent; "
+                "run `kamsync diff` to see what it holds",
+                subject=write.describe(),
+            )
+
+
+def execute(
+    plan: Plan,
+    client: KameleoonClient,
+    record: Record,
+    *,
+    on_written: Callable[[Write], None] = lambda w: None,
+) -> Outcome:
+    """Send each write in turn. An entity locked in the Kameleoon app is skipped and the rest goes on; any other
+    failure stops the run, and what follows it is reported as not attempted."""
+    outcome = Outcome()
+    for index, write in enumerate(plan.writes):
+        try:
+            answer = client.patch(RESOURCE[write.entity], write.entity_id, write.body, subject=write.describe())
+            check_stored(write, answer)
+        except LockedInApp as error:
+            outcome.failed.append((write, error))
+            continue
+        except ApiError as error:
+            outcome.failed.append((write, error))
+            outcome.not_attempted.extend(plan.writes[index + 1 :])
+            break
+        for status in write.fields:
+            record.remember(status.mapped.ref, status.local or "")
+        record.save()
+        outcome.written.append(write)
+        on_written(write)
+    return outcome

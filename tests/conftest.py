@@ -1,0 +1,119 @@
+"""Shared fixtures: a sandbox API on loopback, real git repositories, and the real `kamsync` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "repo-layout"
+# Generous by default so tests that are not about rate limits never wait; rate-limit tests pass short windows.
+TEST_RATE_LIMIT = "200/1s"
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self) -> dict:  # type: ignore[type-arg]
+        return json.loads(self.stdout)  # type: ignore[no-any-return]
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env or base_env(cwd)
+    ).stdout
+
+
+def base_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "KAMELEOON_", "KAMSYNC_"))}
+    env.update(GIT_ENV)
+    env["HOME"] = str(home)
+    env["XDG_CONFIG_HOME"] = str(home / ".config")
+    env["XDG_CACHE_HOME"] = str(home / ".cache")
+    env["XDG_STATE_HOME"] = str(home / ".state")
+    env["GIT_CONFIG_GLOBAL"] = str(home / ".gitconfig")
+    env["NO_COLOR"] = "1"
+    return env
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    folder = tmp_path / "home"
+    folder.mkdir()
+    (folder / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    return folder
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    with Sandbox(state_file=str(tmp_path / "sandbox-state.json"), rate_limit=TEST_RATE_LIMIT) as sb:
+        yield sb
+
+
+@pytest.fixture
+def env(home: Path, sandbox: Sandbox) -> dict[str, str]:
+    environ = base_env(home)
+    environ.update(
+        KAMELEOON_API_URL=sandbox.url,
+        KAMELEOON_CLIENT_ID=DEFAULT_CLIENT_ID,
+        KAMELEOON_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
+        KAMSYNC_RATE_LIMIT=TEST_RATE_LIMIT,
+        KAMSYNC_LOCK_WAIT="2",
+    )
+    return environ
+
+
+@pytest.fixture
+def repo(tmp_path: Path, env: dict[str, str]) -> Path:
+    """A real git repository holding a copy of examples/repo-layout, committed on main."""
+    folder = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, folder)
+    git(folder, "init", "-q", "-b", "main", env=env)
+    git(folder, "add", "-A", env=env)
+    git(folder, "commit", "-q", "-m", "Import experiments", env=env)
+    return folder
+
+
+@pytest.fixture
+def kamsync(env: dict[str, str], repo: Path):  # type: ignore[no-untyped-def]
+    """Run the real `kamsync` command (a new process) in the repository."""
+
+    def run(*args: str, cwd: Path | None = None, extra_env: dict[str, str] | None = None) -> Result:
+        environ = {**env, **(extra_env or {})}
+        proc = subprocess.run(
+            [sys.executable, "-m", "kamsync", *args],
+            cwd=cwd or repo,
+            env={k: v for k, v in environ.items() if v is not None},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    return run

@@ -1,0 +1,35 @@
+"""Small readers used by the end-to-end tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Result, git
+
+
+def states(result: Result) -> dict[tuple[int, int | None, str], str]:
+    """`status --json` as {(experiment_id, variation_id, field): state}."""
+    assert result.code in (0, 1), result.output
+    return {(e["experiment_id"], e["variation_id"], e["field"]): e["state"] for e in result.json()["entries"]}
+
+
+def path_of(result: Result, variation_id: int | None, field: str, experiment_id: int | None = None) -> str:
+    for e in result.json()["entries"]:
+        if (
+            e["variation_id"] == variation_id
+            and e["field"] == field
+            and (experiment_id is None or e["experiment_id"] == experiment_id)
+        ):
+            return str(e["path"])
+    raise AssertionError(f"no entry for {variation_id} {field}: {result.stdout}")
+
+
+def commit_all(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def api_requests(sandbox, method: str | None = None) -> list:  # type: ignore[no-untyped-def, type-arg]
+    """Requests the sandbox received on the Kameleoon API (admin calls are not logged)."""
+    return [r for r in sandbox.store.requests if method is None or r.method == method]
