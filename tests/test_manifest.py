@@ -1,0 +1,663 @@
+"""Specification of ``kamsync.yaml``: finding it, what a valid one means, refusing bad ones, editing it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from ruamel.yaml import YAML
+
+from kamsync.errors import ManifestError, UsageError
+from kamsync.manifest import (
+    MANIFEST_NAME,
+    SCHEMA_COMMENT,
+    SCHEMA_URL,
+    find_manifest,
+    load_manifest,
+    read_code,
+    slugify,
+    unique_dir,
+)
+from kamsync.manifest_edit import ManifestEditor
+from kamsync.model import FieldRef, Manifest, MappedFile
+
+VALID = f"""\
+{SCHEMA_COMMENT}
+version: 1
+rate_limit: "50/10s,1000/1h"   # stay well under the quota
+experiments:
+  # the homepage test
+  - id: 123456
+    dir: experiments/homepage-hero
+    script: ./shared/../global.js
+    variations:
+      - id: 987654
+        name: Red button!
+      - id: 987655
+        dir: blue
+        css: styles/blue.css
+  - id: 222
+    dir: experiments/other/
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository top with two experiment folders; the current folder is the top."""
+    top = tmp_path / "repo"
+    (top / "experiments" / "homepage-hero").mkdir(parents=True)
+    (top / "experiments" / "other").mkdir()
+    (tmp_path / "outside").mkdir()
+    monkeypatch.chdir(top)
+    return top
+
+
+def write_manifest(repo: Path, text: str) -> Path:
+    path = repo / MANIFEST_NAME
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- a valid manifest --------------------------------------------------------------------------------------
+
+
+def test_valid_manifest_maps_every_field_to_a_normalised_path_and_its_line(repo: Path) -> None:
+    manifest = load_manifest(write_manifest(repo, VALID), repo)
+
+    assert (manifest.path, manifest.root) == (str(repo / MANIFEST_NAME), str(repo.resolve()))
+    assert (manifest.version, manifest.rate_limit) == (1, "50/10s,1000/1h")
+    assert [(e.id, e.dir, e.line) for e in manifest.experiments] == [
+        (123456, "experiments/homepage-hero", 6),
+        (222, "experiments/other", 15),
+    ]
+    hero = manifest.experiments[0]
+    assert [(v.id, v.name, v.dir, v.line) for v in hero.variations] == [
+        (987654, "Red button!", "red-button", 10),
+        (987655, None, "blue", 12),
+    ]
+    assert [(f.ref, f.path, f.line) for f in manifest.files()] == [
+        (FieldRef(123456, None, "commonJavaScriptCode"), "experiments/homepage-hero/common.js", 6),
+        (FieldRef(123456, None, "commonCssCode"), "experiments/homepage-hero/common.css", 6),
+        (FieldRef(123456, None, "globalScript"), "global.js", 8),
+        (
+            FieldRef(123456, 987654, "jsCode"),
+            "experiments/homepage-hero/variations/red-button/variation.js",
+            10,
+        ),
+        (
+            FieldRef(123456, 987654, "cssCode"),
+            "experiments/homepage-hero/variations/red-button/variation.css",
+            10,
+        ),
+        (FieldRef(123456, 987655, "jsCode"), "experiments/homepage-hero/variations/blue/variation.js", 12),
+        (FieldRef(123456, 987655, "cssCode"), "styles/blue.css", 14),
+        (FieldRef(222, None, "commonJavaScriptCode"), "experiments/other/common.js", 15),
+        (FieldRef(222, None, "commonCssCode"), "experiments/other/common.css", 15),
+        (FieldRef(222, None, "globalScript"), "experiments/other/script.js", 15),
+    ]
+
+
+def test_minimal_manifest_and_defaults(repo: Path) -> None:
+    text = "version: 1\nexperiments:\n- id: 5\n  dir: experiments/other\n  variations:\n  - id: 6\n"
+    text += "  - id: 7\n    name: '!!'\n"
+    manifest = load_manifest(write_manifest(repo, text), repo)
+
+    assert manifest.rate_limit is None
+    assert [(v.dir, v.name) for v in manifest.experiments[0].variations] == [("6", None), ("7", "!!")]
+
+
+def test_manifest_in_a_subfolder_may_map_files_elsewhere_in_the_repository(repo: Path) -> None:
+    sub = repo / "web"
+    (sub / "exp").mkdir(parents=True)
+    path = sub / MANIFEST_NAME
+    path.write_text("version: 1\nexperiments:\n  - id: 1\n    dir: exp\n    script: ../shared/g.js\n")
+
+    manifest = load_manifest(path, repo)
+
+    assert manifest.root == str(sub.resolve())
+    assert manifest.experiments[0].files[2].path == "../shared/g.js"
+
+
+def test_empty_experiments_list_is_valid(repo: Path) -> None:
+    assert load_manifest(write_manifest(repo, "version: 1\nexperiments: []\n"), repo).experiments == ()
+
+
+# --- bad manifests: each refused at file:line with the fix -------------------------------------------------
+
+EXP = "version: 1\nexperiments:\n  - id: 1\n    dir: experiments/homepage-hero\n"  # experiment id on line 3
+OTHER = "  - id: 2\n    dir: experiments/other\n"
+
+BAD: list[tuple[str, str, int, tuple[str, ...]]] = [
+    # (case, manifest text, line, words the message must contain)
+    ("syntax error", EXP + "    script: [a.js\n", 5, ("YAML syntax error", "fix the syntax")),
+    ("tab indentation", "version: 1\nexperiments:\n\t- id: 1\n", 3, ("YAML syntax error",)),
+    ("duplicate key", EXP + "    dir: experiments/other\n", 5, ("duplicate key 'dir'", "remove one")),
+    ("empty file", "", 1, ("manifest is empty", "version: 1", "kamsync pull --experiment ID")),
+    ("only comments", "# nothing yet\n", 1, ("manifest is empty",)),
+    (
+        "top level is a list",
+        "- 1\n- 2\n",
+        1,
+        ("must be a mapping", "version, rate_limit, experiments", "a list"),
+    ),
+    ("top level is text", "hello\n", 1, ("must be a mapping",)),
+    (
+        "unknown top-level key",
+        "version: 1\nexperiment: []\n",
+        2,
+        ("unknown key 'experiment' at the top", "did you mean 'experiments'?", "Allowed keys: version"),
+    ),
+    ("missing version", "experiments: []\n", 1, ("has no 'version'", "add `version: 1`")),
+    ("missing experiments", "version: 1\n", 1, ("has no 'experiments'",)),
+    ("version 2", "version: 2\nexperiments: []\n", 1, ("'version' must be 1", "upgrade kamsync")),
+    ("version as string", "version: '1'\nexperiments: []\n", 1, ("'version' must be 1", "the string '1'")),
+    ("experiments is a mapping", "version: 1\nexperiments:\n  a: 1\n", 2, ("'experiments' must be a list",)),
+    (
+        "rate_limit not a string",
+        "version: 1\nrate_limit: 5\nexperiments: []\n",
+        2,
+        ("'rate_limit'", "string"),
+    ),
+    (
+        "entry is a scalar",
+        "version: 1\nexperiments:\n  - 123\n",
+        3,
+        ("experiment entry 1 must be a mapping",),
+    ),
+    (
+        "unknown experiment key",
+        EXP.replace("id: 1", "id: 123456") + "    variation: []\n",
+        5,
+        (
+            "unknown key 'variation' in experiment 123456; did you mean 'variations'? "
+            "Allowed keys: id, dir, common_js, common_css, script, variations",
+        ),
+    ),
+    (
+        "unknown key without a close match",
+        EXP + "    zzz: 1\n",
+        5,
+        ("unknown key 'zzz' in experiment 1; remove it or fix its spelling",),
+    ),
+    (
+        "missing id",
+        "version: 1\nexperiments:\n  - dir: experiments/other\n",
+        3,
+        ("experiment entry 1 has no 'id'",),
+    ),
+    ("missing dir", "version: 1\nexperiments:\n  - id: 1\n", 3, ("experiment 1 has no 'dir'",)),
+    (
+        "quoted id",
+        EXP.replace("id: 1", 'id: "12"'),
+        3,
+        ("'id' of experiment entry 1 must be a positive integer", "the string '12'", "remove the quotes"),
+    ),
+    ("fractional id", EXP.replace("id: 1", "id: 1.5"), 3, ("positive integer", "1.5", "whole number")),
+    ("boolean id", EXP.replace("id: 1", "id: true"), 3, ("positive integer", "a boolean (true)")),
+    ("negative id", EXP.replace("id: 1", "id: -4"), 3, ("positive integer",)),
+    ("empty dir", "version: 1\nexperiments:\n  - id: 1\n    dir: ''\n", 4, ("'dir'", "non-empty string")),
+    ("numeric dir", "version: 1\nexperiments:\n  - id: 1\n    dir: 5\n", 4, ("non-empty string", "quote it")),
+    ("null explicit path", EXP + "    script:\n", 5, ("'script' of experiment 1", "non-empty string")),
+    (
+        "duplicate experiment id",
+        EXP + EXP.split("\n", 2)[2],
+        5,
+        ("experiment 1 is listed twice (also at line 3)", "one entry per experiment"),
+    ),
+    (
+        "duplicate variation id in two experiments",
+        EXP + "    variations:\n      - id: 9\n" + OTHER + "    variations:\n      - id: 9\n",
+        10,
+        ("variation 9 is listed twice (also at line 6, in experiment 1)",),
+    ),
+    (
+        "variation entry is a scalar",
+        EXP + "    variations:\n      - 9\n",
+        6,
+        ("variation entry 1 of experiment 1 must be a mapping",),
+    ),
+    ("variations is a mapping", EXP + "    variations:\n      a: 1\n", 5, ("'variations' of experiment 1",)),
+    (
+        "unknown variation key",
+        EXP + "    variations:\n      - id: 9\n        nmae: x\n",
+        7,
+        ("unknown key 'nmae' in variation 9; did you mean 'name'?", "Allowed keys: id, name, dir, js, css"),
+    ),
+    ("quoted variation id", EXP + "    variations:\n      - id: '9'\n", 6, ("'id' of variation",)),
+    ("numeric variation name", EXP + "    variations:\n      - id: 9\n        name: 12\n", 7, ("quote it",)),
+    (
+        "explicit path collides with a conventional one",
+        EXP + "    common_js: experiments/homepage-hero/script.js\n",
+        3,
+        (
+            "experiment 1 globalScript and experiment 1 commonJavaScriptCode (line 5)",
+            "experiments/homepage-hero/script.js",
+        ),
+    ),
+    (
+        "two explicit paths to one file after normalisation",
+        EXP + "    common_js: a.js\n    common_css: ./x/../a.js\n",
+        6,
+        ("experiment 1 commonCssCode and experiment 1 commonJavaScriptCode (line 5) both map to 'a.js'",),
+    ),
+    (
+        "two variations with the same default folder",
+        EXP + "    variations:\n      - id: 8\n        name: Red\n      - id: 9\n        name: red\n",
+        8,
+        (
+            "variation 9 (experiment 1) jsCode and variation 8 (experiment 1) jsCode (line 6)",
+            "distinct 'dir'",
+        ),
+    ),
+    (
+        "experiment dir missing",
+        "version: 1\nexperiments:\n  - id: 1\n    dir: experiments/nope\n",
+        4,
+        ("(experiments/nope) does not exist", "create the folder or fix 'dir'"),
+    ),
+    (
+        "experiment dir is a file",
+        "version: 1\nexperiments:\n  - id: 1\n    dir: README\n",
+        4,
+        ("(README) is not a folder",),
+    ),
+    (
+        "dir leaves the repository",
+        "version: 1\nexperiments:\n  - id: 1\n    dir: ../outside\n",
+        4,
+        ("leaves the repository",),
+    ),
+    (
+        "absolute dir",
+        "version: 1\nexperiments:\n  - id: 1\n    dir: /tmp\n",
+        4,
+        ("absolute path", "relative to"),
+    ),
+    ("backslash dir", "version: 1\nexperiments:\n  - id: 1\n    dir: 'a\\b'\n", 4, ("backslash",)),
+    (
+        "explicit path leaves",
+        EXP + "    script: x/../../../etc/passwd\n",
+        5,
+        ("'script'", "leaves the repository"),
+    ),
+    (
+        "variation dir leaves",
+        EXP + "    variations:\n      - id: 9\n        dir: ../../../../x\n",
+        7,
+        ("'dir' of variation 9", "leaves the repository"),
+    ),
+    (
+        "dir through a symlink out of the repository",
+        "version: 1\nexperiments:\n  - id: 1\n    dir: escape\n",
+        4,
+        ("symlink", "outside the repository"),
+    ),
+    (
+        "explicit path through a symlinked folder",
+        EXP + "    script: escape/g.js\n",
+        5,
+        ("'script' of experiment 1", "symlink"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
+def test_bad_manifest_is_refused_at_file_line_with_the_fix(
+    repo: Path, text: str, line: int, words: tuple[str, ...]
+) -> None:
+    (repo / "README").write_text("hi\n")
+    (repo / "escape").symlink_to(repo.parent / "outside")
+    path = write_manifest(repo, text)
+
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path, repo)
+
+    message = str(caught.value)
+    assert message.startswith(f"kamsync.yaml:{line}: "), message
+    for word in words:
+        assert word in message, message
+
+
+def test_error_names_the_manifest_by_absolute_path_outside_the_current_folder(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_manifest(repo, "version: 3\nexperiments: []\n")
+    monkeypatch.chdir(tmp_path / "outside")
+
+    with pytest.raises(ManifestError, match=rf"^{path}:1: 'version' must be 1"):
+        load_manifest(path, repo)
+
+
+def test_manifest_not_utf8_is_refused(repo: Path) -> None:
+    path = repo / MANIFEST_NAME
+    path.write_bytes(b"version: 1\nexperiments: []\n# caf\xe9\n")
+
+    with pytest.raises(ManifestError, match=r"^kamsync.yaml:3: the manifest is not UTF-8"):
+        load_manifest(path, repo)
+
+
+# --- finding the manifest ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """tmp/kamsync.yaml (above the top), tmp/top/kamsync.yaml, tmp/top/a/b, tmp/opt.yaml, tmp/env.yaml."""
+    for name in ("kamsync.yaml", "top/kamsync.yaml", "opt.yaml", "env.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("version: 1\n")
+    (tmp_path / "top" / "a" / "b").mkdir(parents=True)
+    return tmp_path
+
+
+FIND: list[tuple[str, str | None, str | None, str, str]] = [
+    # (case, --manifest, KAMSYNC_MANIFEST, cwd, expected, all relative to the tree)
+    ("option wins over env and walk-up", "opt.yaml", "env.yaml", "top/a/b", "opt.yaml"),
+    ("env wins over walk-up", None, "env.yaml", "top/a/b", "env.yaml"),
+    ("walk up to the nearest", None, None, "top/a/b", "top/kamsync.yaml"),
+    ("in the current folder", None, None, "top", "top/kamsync.yaml"),
+    ("option naming a folder", "top", None, "top/a", "top/kamsync.yaml"),
+    ("empty env is ignored", None, "", "top/a", "top/kamsync.yaml"),
+]
+
+
+@pytest.mark.parametrize(
+    ("option", "env", "cwd", "expected"), [c[1:] for c in FIND], ids=[c[0] for c in FIND]
+)
+def test_find_manifest_precedence(
+    tree: Path, option: str | None, env: str | None, cwd: str, expected: str
+) -> None:
+    environ = {} if env is None else {"KAMSYNC_MANIFEST": env if not env else str(tree / env)}
+    found = find_manifest(option and str(tree / option), environ, tree / cwd, tree / "top")
+    assert found == tree / expected
+
+
+def test_find_manifest_relative_option_is_relative_to_cwd(tree: Path) -> None:
+    assert find_manifest("../../opt.yaml", {}, tree / "top" / "a", tree / "top") == tree / "opt.yaml"
+
+
+def test_find_manifest_stops_at_the_top_level(tree: Path) -> None:
+    (tree / "top" / "kamsync.yaml").unlink()
+
+    with pytest.raises(UsageError) as caught:
+        find_manifest(None, {}, tree / "top" / "a", tree / "top")
+
+    message = str(caught.value)
+    assert f"no kamsync.yaml found in {tree / 'top' / 'a'} and its parents up to {tree / 'top'}" in message
+    assert "create one with `kamsync pull --experiment ID`, or pass --manifest PATH" in message
+
+
+@pytest.mark.parametrize(
+    ("option", "env", "origin"), [("nope.yaml", None, "--manifest"), (None, "nope.yaml", "KAMSYNC_MANIFEST")]
+)
+def test_find_manifest_explicit_path_must_exist(
+    tree: Path, option: str | None, env: str | None, origin: str
+) -> None:
+    environ = {"KAMSYNC_MANIFEST": env} if env else {}
+    with pytest.raises(UsageError, match=rf"^{origin} names .*nope.yaml, which does not exist"):
+        find_manifest(option, environ, tree / "top", tree / "top")
+
+
+# --- reading mapped code -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def loaded(repo: Path) -> Manifest:
+    return load_manifest(write_manifest(repo, EXP + "    script: code/g.js\n"), repo)
+
+
+def script_of(manifest: Manifest) -> MappedFile:
+    return manifest.experiments[0].files[2]
+
+
+def test_read_code_returns_none_for_a_missing_file(repo: Path, loaded: Manifest) -> None:
+    assert read_code(loaded, script_of(loaded), repo) is None
+
+
+def test_read_code_returns_the_text_exactly_as_on_disk(repo: Path, loaded: Manifest) -> None:
+    (repo / "code").mkdir()
+    (repo / "code" / "g.js").write_bytes("a();\r\n// é  \n\n".encode())
+    assert read_code(loaded, script_of(loaded), repo) == "a();\r\n// é  \n\n"
+
+
+def test_read_code_accepts_exactly_one_mib(repo: Path, loaded: Manifest) -> None:
+    (repo / "code").mkdir()
+    (repo / "code" / "g.js").write_bytes(b"x" * 1_048_576)
+    assert len(read_code(loaded, script_of(loaded), repo) or "") == 1_048_576
+
+
+BAD_CODE: list[tuple[str, Callable[[Path], object], tuple[str, ...]]] = [
+    (
+        "not UTF-8",
+        lambda p: p.write_bytes(b"ok\n\xff\n"),
+        ("is not UTF-8 text", "line 2", "re-save it as UTF-8"),
+    ),
+    ("larger than 1 MiB", lambda p: p.write_bytes(b"x" * 1_048_577), ("1048577 bytes", "1 MiB")),
+    ("a folder", lambda p: p.mkdir(), ("is a folder",)),
+    (
+        "a symlink out of the repository",
+        lambda p: p.symlink_to(p.parents[2] / "outside" / "g.js"),
+        ("symlink",),
+    ),
+]
+
+
+@pytest.mark.parametrize(("make", "words"), [c[1:] for c in BAD_CODE], ids=[c[0] for c in BAD_CODE])
+def test_read_code_refuses_at_the_mapping_line(
+    repo: Path, loaded: Manifest, make: Callable[[Path], object], words: tuple[str, ...]
+) -> None:
+    (repo / "code").mkdir()
+    (repo.parent / "outside" / "g.js").write_text("x\n")
+    make(repo / "code" / "g.js")
+
+    with pytest.raises(ManifestError) as caught:
+        read_code(loaded, script_of(loaded), repo)
+
+    message = str(caught.value)
+    assert message.startswith("kamsync.yaml:5: experiment 1 globalScript file 'code/g.js' "), message
+    for word in words:
+        assert word in message, message
+
+
+def test_read_code_refuses_a_conventional_path_whose_folder_became_a_symlink_out(repo: Path) -> None:
+    manifest = load_manifest(write_manifest(repo, EXP), repo)
+    (repo / "experiments" / "homepage-hero" / "common.js").symlink_to(repo.parent / "outside" / "c.js")
+
+    with pytest.raises(ManifestError, match=r"^kamsync.yaml:3: .*symlink"):
+        read_code(manifest, manifest.experiments[0].files[0], repo)
+
+
+# --- folder names ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Red button!", "red-button"),
+        ("  Crème brûlée  ", "creme-brulee"),
+        ("A/B -- test #2", "a-b-test-2"),
+        ("日本語", ""),
+        ("", ""),
+        ("x" * 80, "x" * 60),
+    ],
+)
+def test_slugify(name: str, slug: str) -> None:
+    assert slugify(name) == slug
+
+
+@pytest.mark.parametrize(
+    ("name", "fallback", "taken", "expected"),
+    [
+        ("Red", "1", set(), "red"),
+        ("Red", "1", {"red"}, "red-2"),
+        ("Red", "1", {"red", "red-2"}, "red-3"),
+        (None, "987654", set(), "987654"),
+        ("!!!", "987654", {"987654"}, "987654-2"),
+    ],
+)
+def test_unique_dir(name: str | None, fallback: str, taken: set[str], expected: str) -> None:
+    assert unique_dir(name, fallback, taken) == expected
+
+
+# --- editing -----------------------------------------------------------------------------------------------
+
+
+def test_editor_keeps_comments_and_key_order_and_writes_a_loadable_manifest(repo: Path) -> None:
+    path = write_manifest(repo, VALID)
+
+    editor = ManifestEditor.open(path)
+    editor.add_variation(123456, 987656, "Green: bold", "green")
+    editor.set_variation_name(123456, 987655, "Blue")
+    editor.set_variation_name(123456, 987654, "Red")
+    editor.add_experiment(333, "experiments/other/nested", [(41, "A", "a"), (42, "", "42")])
+    (repo / "experiments" / "other" / "nested").mkdir()
+    editor.save()
+
+    assert path.read_text() == VALID.replace("name: Red button!", "name: Red").replace(
+        "      - id: 987655\n", "      - id: 987655\n        name: Blue\n"
+    ).replace(
+        "    css: styles/blue.css\n",
+        "    css: styles/blue.css\n      - id: 987656\n        name: 'Green: bold'\n        dir: green\n",
+    ) + (
+        "  - id: 333\n    dir: experiments/other/nested\n    variations:\n"
+        "      - id: 41\n        name: A\n        dir: a\n      - id: 42\n        dir: '42'\n"
+    )
+    manifest = load_manifest(path, repo)
+    assert [v.name for v in manifest.experiments[0].variations] == ["Red", "Blue", "Green: bold"]
+    assert [v.dir for v in manifest.experiments[2].variations] == ["a", "42"]
+
+
+def test_editor_keeps_a_users_indentation_and_adds_no_schema_comment(repo: Path) -> None:
+    text = "version: 1  # mine\nexperiments:\n- id: 1\n  dir: experiments/other\n  variations: []\n"
+    path = write_manifest(repo, text)
+
+    editor = ManifestEditor.open(path)
+    editor.add_variation(1, 2, "B", "b")
+    editor.save()
+
+    assert path.read_text() == (
+        "version: 1  # mine\nexperiments:\n- id: 1\n  dir: experiments/other\n  variations:\n"
+        "  - id: 2\n    name: B\n    dir: b\n"
+    )
+
+
+def test_editor_save_without_changes_leaves_the_file_untouched(repo: Path) -> None:
+    path = write_manifest(repo, "version:    1\nexperiments:   []   # none\n")
+    ManifestEditor.open(path).save()
+    assert path.read_text() == "version:    1\nexperiments:   []   # none\n"
+
+
+def test_create_starts_with_the_schema_comment(repo: Path) -> None:
+    path = repo / "sub" / MANIFEST_NAME
+
+    editor = ManifestEditor.create(path)
+    editor.add_experiment(123456, "../experiments/homepage-hero", [(987654, "Red button", "red-button")])
+    editor.save()
+
+    assert path.read_text() == (
+        f"{SCHEMA_COMMENT}\nversion: 1\nexperiments:\n  - id: 123456\n    dir: ../experiments/homepage-hero\n"
+        "    variations:\n      - id: 987654\n        name: Red button\n        dir: red-button\n"
+    )
+    assert load_manifest(path, repo).experiments[0].variations[0].dir == "red-button"
+
+
+def test_create_of_an_empty_manifest(repo: Path) -> None:
+    path = repo / MANIFEST_NAME
+    ManifestEditor.create(path).save()
+    assert path.read_text() == f"{SCHEMA_COMMENT}\nversion: 1\nexperiments: []\n"
+    assert load_manifest(path, repo).experiments == ()
+
+
+EDIT_REFUSALS: list[tuple[str, Callable[[ManifestEditor], None], str]] = [
+    ("experiment already there", lambda e: e.add_experiment(1, "x", []), "experiment 1 is already in"),
+    ("variation already there", lambda e: e.add_variation(2, 9, "n", "n"), "variation 9 is already in"),
+    (
+        "variation of a new experiment already there",
+        lambda e: e.add_experiment(3, "x", [(9, "n", "n")]),
+        "variation 9",
+    ),
+    ("unknown experiment", lambda e: e.add_variation(5, 10, "n", "n"), "experiment 5 is not in"),
+    (
+        "unknown variation",
+        lambda e: e.set_variation_name(1, 10, "n"),
+        "variation 10 of experiment 1 is not in",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "words"), [c[1:] for c in EDIT_REFUSALS], ids=[c[0] for c in EDIT_REFUSALS])
+def test_editor_refuses_inconsistent_edits(
+    repo: Path, edit: Callable[[ManifestEditor], None], words: str
+) -> None:
+    path = write_manifest(repo, EXP + "    variations:\n      - id: 9\n" + OTHER)
+    with pytest.raises(UsageError, match=words):
+        edit(ManifestEditor.open(path))
+
+
+def test_create_refuses_to_overwrite(repo: Path) -> None:
+    with pytest.raises(UsageError, match="already exists"):
+        ManifestEditor.create(write_manifest(repo, VALID))
+
+
+def test_open_refuses_bad_yaml_at_its_line(repo: Path) -> None:
+    with pytest.raises(ManifestError, match=r"^kamsync.yaml:2: YAML syntax error"):
+        ManifestEditor.open(write_manifest(repo, "version: 1\nexperiments: [\n"))
+
+
+# --- the shipped JSON Schema -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def schema() -> jsonschema.Draft7Validator:
+    document = json.loads(
+        resources.files("kamsync").joinpath("kamsync.schema.json").read_text(encoding="utf-8")
+    )
+    jsonschema.Draft7Validator.check_schema(document)
+    assert document["$id"] == SCHEMA_URL
+    return jsonschema.Draft7Validator(document)
+
+
+def as_json(text: str) -> Any:
+    return json.loads(json.dumps(YAML(typ="safe").load(text)))
+
+
+def test_schema_comment_names_the_schema_url() -> None:
+    assert f"# yaml-language-server: $schema={SCHEMA_URL}" == SCHEMA_COMMENT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [VALID, "version: 1\nexperiments: []\n", EXP + "    variations:\n"],
+    ids=["full", "empty", "null list"],
+)
+def test_schema_accepts_valid_manifests(schema: jsonschema.Draft7Validator, text: str) -> None:
+    assert list(schema.iter_errors(as_json(text))) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        EXP + "    variation: []\n",
+        "version: 1\nexperiments: []\nextra: 1\n",
+        EXP.replace("id: 1", 'id: "12"'),
+        EXP + "    variations:\n      - id: '9'\n",
+        EXP.replace("experiments/homepage-hero", "/abs"),
+        "version: 2\nexperiments: []\n",
+        "version: 1\n",
+    ],
+    ids=[
+        "unknown experiment key",
+        "unknown top key",
+        "string id",
+        "string variation id",
+        "absolute",
+        "v2",
+        "no list",
+    ],
+)
+def test_schema_rejects_invalid_manifests(schema: jsonschema.Draft7Validator, text: str) -> None:
+    assert not schema.is_valid(as_json(text))
