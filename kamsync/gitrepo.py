@@ -1,0 +1,190 @@
+"""The git edge: every git command kamsync runs goes through ``_git`` in this module.
+
+Git runs with ``-C <top>`` and without the variables git exports to hooks (``GIT_DIR``, ``GIT_INDEX_FILE``…),
+so a pre-push hook that calls kamsync gets the same answers as a terminal does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Collection, Iterable, Mapping
+from pathlib import Path
+
+from kamsync.errors import GitError
+
+# Variables that make git look at another repository, index, object store or pathspec syntax. Git sets several
+# of them while running hooks (githooks(5), git(1) "ENVIRONMENT VARIABLES"); kamsync always names its repo.
+_REPO_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_PREFIX",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_QUARANTINE_PATH",
+    "GIT_SHALLOW_FILE",
+    "GIT_INTERNAL_SUPER_PREFIX",
+    "GIT_LITERAL_PATHSPECS",
+    "GIT_GLOB_PATHSPECS",
+    "GIT_NOGLOB_PATHSPECS",
+    "GIT_ICASE_PATHSPECS",
+)
+# Status must not take `index.lock` (to refresh stat data): git itself may hold the index while a hook runs.
+_EXTRA_ENV = {"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"}
+# Git matches every pathspec against every tree entry it looks at: 2,000 exact paths make `git log` take
+# seconds where their common folder takes milliseconds. Beyond this many paths, ask for folders and filter.
+_EXACT_PATHSPECS = 16
+_SHOWN_COMMAND_CHARS = 200
+
+
+def git_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``environ`` (default ``os.environ``) without the variables that would point git elsewhere."""
+    env = {k: v for k, v in (os.environ if environ is None else environ).items() if k not in _REPO_ENV}
+    env.update(_EXTRA_ENV)
+    return env
+
+
+def _git(cwd: Path, args: Iterable[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git -C cwd --literal-pathspecs <args>``; the only place kamsync starts git."""
+    argv = ["git", "-C", str(cwd), "--literal-pathspecs", *args]
+    try:
+        return subprocess.run(argv, input=stdin, capture_output=True, env=git_env(), check=False)
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH; install git and try again") from None
+
+
+def _failure(cwd: Path, args: Iterable[str], proc: subprocess.CompletedProcess[bytes]) -> GitError:
+    shown = " ".join(args)
+    if len(shown) > _SHOWN_COMMAND_CHARS:
+        shown = shown[:_SHOWN_COMMAND_CHARS] + "…"
+    err = proc.stderr.decode("utf-8", "replace").strip() or f"exit status {proc.returncode}"
+    return GitError(f"`git {shown}` failed in {cwd}: {err}")
+
+
+class GitRepo:
+    """A git work tree: ``top`` is its top-level folder, ``git_dir`` the git dir its worktrees share."""
+
+    def __init__(self, top: Path, git_dir: Path) -> None:
+        self.top = top
+        self.git_dir = git_dir
+
+    def __repr__(self) -> str:
+        return f"GitRepo({str(self.top)!r})"
+
+    @classmethod
+    def discover(cls, start: Path) -> GitRepo:
+        """The repository whose work tree contains ``start`` (a folder or a file)."""
+        start = Path(start).absolute()
+        cwd = start if start.is_dir() else start.parent
+        args = ("rev-parse", "--show-toplevel", "--git-common-dir")
+        proc = _git(cwd, args) if cwd.is_dir() else None
+        if proc is None or proc.returncode != 0:
+            raise GitError(
+                f"{start} is not inside a git repository; run `git init` "
+                "(kamsync keeps its knowledge in git history)"
+            )
+        top, git_dir = proc.stdout.decode("utf-8", "surrogateescape").splitlines()[:2]
+        # --git-common-dir may be relative to the folder git ran in; --show-toplevel is always absolute.
+        return cls(Path(top), (cwd / git_dir).resolve())
+
+    def state_dir(self) -> Path:
+        """Where kamsync keeps this clone's private state (never committed)."""
+        path = self.git_dir / "kamsync"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def run_bytes(self, *args: str, input: bytes | None = None) -> bytes:
+        """Run git in this repository and return its raw standard output."""
+        proc = _git(self.top, args, input)
+        if proc.returncode != 0:
+            raise _failure(self.top, args, proc)
+        return proc.stdout
+
+    def run(self, *args: str, input: str | None = None) -> str:
+        """Run git in this repository and return its standard output as text."""
+        out = self.run_bytes(*args, input=None if input is None else input.encode("utf-8", "surrogateescape"))
+        return out.decode("utf-8", "surrogateescape")
+
+    def _try(self, *args: str) -> str | None:
+        """Standard output, or None when git exits non-zero (for questions whose answer may be "no")."""
+        proc = _git(self.top, args)
+        return proc.stdout.decode("utf-8", "surrogateescape") if proc.returncode == 0 else None
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or None on an unborn branch."""
+        out = self._try("rev-parse", "-q", "--verify", "HEAD^{commit}")
+        return out.strip() if out else None
+
+    def resolve(self, rev: str) -> str:
+        """The commit id ``rev`` names."""
+        out = None if rev.startswith("-") else self._try("rev-parse", "-q", "--verify", f"{rev}^{{commit}}")
+        if not out:
+            raise GitError(f"`{rev}` is not a commit in {self.top}; check the name with `git log --oneline`")
+        return out.strip()
+
+    def is_shallow(self) -> bool:
+        return self.run("rev-parse", "--is-shallow-repository").strip() == "true"
+
+    def uncommitted(self, paths: Iterable[str]) -> set[str]:
+        """Those of ``paths`` (POSIX, relative to ``top``) whose index or work-tree content differs from HEAD,
+        or that are untracked and not ignored."""
+        wanted = set(paths)
+        if not wanted:
+            return set()
+        out = self.run_bytes(
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--no-renames",
+            "--",
+            *covering_pathspecs(wanted),
+        )
+        entries = (entry[3:].decode("utf-8", "surrogateescape") for entry in out.split(b"\0"))
+        return {path for path in entries if path in wanted}
+
+    def show(self, rev: str, path: str) -> bytes | None:
+        """The content of ``path`` at commit ``rev``, or None when the commit has no such file."""
+        commit = self.resolve(rev)
+        proc = _git(self.top, ("cat-file", "blob", f"{commit}:{path}"))
+        return proc.stdout if proc.returncode == 0 else None
+
+    def read_blobs(self, blob_ids: Iterable[str]) -> dict[str, bytes]:
+        """The content of each blob, read by one ``git cat-file --batch``; missing objects are left out."""
+        ids = list(dict.fromkeys(blob_ids))
+        if not ids:
+            return {}
+        out = self.run_bytes("cat-file", "--batch", input="".join(f"{i}\n" for i in ids).encode("ascii"))
+        blobs: dict[str, bytes] = {}
+        pos = 0
+        while pos < len(out):
+            eol = out.index(b"\n", pos)
+            header = out[pos:eol].split()
+            pos = eol + 1
+            if len(header) == 3:  # "<id> <type> <size>", then the content and a newline
+                size = int(header[2])
+                if header[1] == b"blob":
+                    blobs[header[0].decode("ascii")] = out[pos : pos + size]
+                pos += size + 1
+            # otherwise "<id> missing" (or "ambiguous"): no content follows
+        return blobs
+
+
+def covering_pathspecs(paths: Collection[str]) -> list[str]:
+    """Few pathspecs that cover ``paths`` (POSIX, relative to the top): the paths themselves when there are
+    few, else their folders at the deepest level that still has few distinct folders (``.`` at worst)."""
+    unique = set(paths)
+    if len(unique) <= _EXACT_PATHSPECS:
+        return sorted(unique)
+    best = ["."]
+    depth = 1
+    while depth <= max(p.count("/") for p in unique):
+        folders = {"/".join(p.split("/")[:depth]) for p in unique}
+        if len(folders) > _EXACT_PATHSPECS:
+            break
+        best = sorted(folders)
+        depth += 1
+    return best
