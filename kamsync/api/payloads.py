@@ -1,0 +1,92 @@
+"""Pure conversion of API objects into kamsync's models, tolerant of the API's variations.
+
+Ids arrive as ints or numeric strings; an experiment lists its variations as ids, ``{"id": …}`` objects,
+or under the older name ``variationsId``; unknown fields are ignored. A code field the answer does not
+contain stays out of ``code`` (unknown), while a null one becomes "" (empty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from kamsync.model import EXPERIMENT_FIELDS, VARIATION_FIELDS, CodeField, RemoteExperiment, RemoteVariation
+
+__all__ = [
+    "as_int",
+    "code_of",
+    "experiment_from_payload",
+    "missing_code_fields",
+    "variation_from_payload",
+    "variation_ids_of",
+]
+
+_VARIATION_LIST_KEYS = ("variations", "variationsId", "variationIds")
+
+
+def as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, Mapping):
+        return as_int(value.get("id"))
+    return None
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def variation_ids_of(payload: Mapping[str, object]) -> tuple[int, ...] | None:
+    """The experiment's variation ids, or None when the answer did not list them."""
+    for key in _VARIATION_LIST_KEYS:
+        value = payload.get(key)
+        if isinstance(value, list):
+            ids = (as_int(v) for v in value)
+            return tuple(dict.fromkeys(i for i in ids if i is not None))
+    return None
+
+
+def code_of(payload: Mapping[str, object], fields: Sequence[CodeField]) -> dict[str, str]:
+    code: dict[str, str] = {}
+    for f in fields:
+        if f.api_name in payload:
+            value = payload[f.api_name]
+            if value is None or isinstance(value, str):
+                code[f.api_name] = value or ""
+    return code
+
+
+def missing_code_fields(
+    payload: Mapping[str, object], fields: Sequence[CodeField] = EXPERIMENT_FIELDS
+) -> list[str]:
+    """The code fields absent from the answer (absent, not null: null means empty)."""
+    return [f.api_name for f in fields if f.api_name not in payload]
+
+
+def experiment_from_payload(payload: Mapping[str, object]) -> RemoteExperiment | None:
+    ident = as_int(payload.get("id"))
+    if ident is None:
+        return None
+    return RemoteExperiment(
+        id=ident,
+        name=_text(payload.get("name")),
+        status=_text(payload.get("status")),
+        site_id=as_int(payload.get("siteId")),
+        variation_ids=variation_ids_of(payload),
+        code=code_of(payload, EXPERIMENT_FIELDS),
+    )
+
+
+def variation_from_payload(payload: Mapping[str, object]) -> RemoteVariation | None:
+    ident = as_int(payload.get("id"))
+    if ident is None:
+        return None
+    return RemoteVariation(
+        id=ident,
+        name=_text(payload.get("name")),
+        experiment_id=as_int(payload.get("experimentId")),
+        code=code_of(payload, VARIATION_FIELDS),
+    )

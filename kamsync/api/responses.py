@@ -1,0 +1,226 @@
+"""Pure decoding of Kameleoon answers: bodies, lists, tokens, Retry-After, and HTTP status -> kamsync error.
+
+Nothing here performs I/O, so every case is a row in a test table. Bodies are parsed defensively: the API
+documents JSON errors with a ``message`` field, but proxies and load balancers answer with HTML or text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR
+from kamsync.errors import ApiError, AuthError, LockedInApp
+
+__all__ = [
+    "HIDDEN",
+    "TOKEN_SUBJECT",
+    "TokenGrant",
+    "as_object",
+    "decode_json",
+    "error_for_status",
+    "is_token_rejection",
+    "list_items",
+    "parse_retry_after",
+    "parse_token",
+    "rate_limited_error",
+    "scrub",
+    "server_message",
+    "transport_error",
+]
+
+HIDDEN = "<hidden>"
+TOKEN_SUBJECT = "the token endpoint"
+_MAX_MESSAGE = 300
+# Keys under which an API might wrap a list in an object (the real API sends bare arrays).
+_LIST_KEYS = ("items", "content", "data", "results", "elements", "values")
+_TOKEN_TROUBLE = re.compile(r"\b(invalid|expired|revoked|malformed|unauthori[sz]ed)\b", re.IGNORECASE)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``<hidden>``; servers sometimes echo what they were sent."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    return text
+
+
+def decode_json(body: bytes) -> object | None:
+    """The JSON value of ``body``, or None when it is empty or not JSON."""
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body.decode("utf-8"))  # type: ignore[no-any-return]
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def server_message(body: bytes) -> str | None:
+    """The server's explanation: a JSON error's ``message`` (or OAuth's ``error_description``), or text."""
+    data = decode_json(body)
+    if isinstance(data, dict):
+        for key in ("message", "error_description", "error", "detail", "title"):
+            value = data.get(key)
+            if isinstance(value, str) and value.strip():
+                return _shorten(value)
+        return None
+    if data is None:
+        text = body.decode("utf-8", errors="replace").strip()
+        # An HTML error page is noise in a terminal; plain text (e.g. "Bad Gateway") is worth showing.
+        if text and "<" not in text:
+            return _shorten(text)
+    return None
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+
+
+def list_items(data: object) -> list[dict[str, object]] | None:
+    """The objects of a list answer: a bare array, or (defensively) an object wrapping one; else None."""
+    if isinstance(data, dict):
+        wrapped = [data[k] for k in _LIST_KEYS if isinstance(data.get(k), list)]
+        if not wrapped:
+            wrapped = [v for v in data.values() if isinstance(v, list)]
+        if len(wrapped) != 1:
+            return None
+        data = wrapped[0]
+    if not isinstance(data, list):
+        return None
+    return [item for item in data if isinstance(item, dict)]
+
+
+def as_object(data: object) -> dict[str, object] | None:
+    return data if isinstance(data, dict) else None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    access_token: str = field(repr=False)
+    expires_in: float | None
+    token_type: str | None
+
+
+def parse_token(body: bytes) -> TokenGrant:
+    data = decode_json(body)
+    token = data.get("access_token") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(token, str) or not token:
+        raise ApiError(
+            f"{TOKEN_SUBJECT} answered without an access_token; is the API URL right?", subject=TOKEN_SUBJECT
+        )
+    expires = data.get("expires_in")
+    expires_in: float | None = None
+    if isinstance(expires, (int, float)) and not isinstance(expires, bool) and expires > 0:
+        expires_in = float(expires)
+    elif isinstance(expires, str):
+        try:
+            expires_in = float(expires) if float(expires) > 0 else None
+        except ValueError:
+            expires_in = None
+    token_type = data.get("token_type")
+    return TokenGrant(token, expires_in, token_type if isinstance(token_type, str) else None)
+
+
+def is_token_rejection(status: int, message: str | None) -> bool:
+    """Whether the answer says our access token is no good (worth one renewal), not that access is denied."""
+    if status == 401:
+        return True
+    return (
+        status == 403
+        and bool(message)
+        and "token" in (message or "").lower()
+        and bool(_TOKEN_TROUBLE.search(message or ""))
+    )
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); None when absent or bad."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _detail(status: int, message: str | None) -> str:
+    return f"HTTP {status}: {message}" if message else f"HTTP {status}"
+
+
+def error_for_status(
+    status: int,
+    message: str | None,
+    *,
+    subject: str,
+    token_renewed: bool = False,
+) -> ApiError:
+    """The error for a final failing answer about ``subject`` ("variation 42", "the token endpoint")."""
+    detail = _detail(status, message)
+    kind: type[ApiError] = ApiError
+    if subject == TOKEN_SUBJECT and status in (400, 401, 403):
+        kind = AuthError
+        text = (
+            f"{TOKEN_SUBJECT} refused the credentials ({detail}): "
+            f"check {CLIENT_ID_VAR} and {CLIENT_SECRET_VAR}"
+        )
+    elif is_token_rejection(status, message):
+        kind = AuthError
+        again = " even after a fresh one was issued" if token_renewed else ""
+        text = (
+            f"Kameleoon rejected the access token for {subject}{again} ({detail}): check {CLIENT_ID_VAR} and "
+            f"{CLIENT_SECRET_VAR}, and that the API client is still enabled"
+        )
+    elif status == 423:
+        kind = LockedInApp
+        text = (
+            f"{subject} is locked in the Kameleoon app: someone has it open; "
+            f"close it there and run again ({detail})"
+        )
+    elif status == 404:
+        text = f"{subject} was not found in Kameleoon ({detail}): check the id, and that it was not deleted"
+    elif status == 403:
+        text = (
+            f"Kameleoon denied access to {subject} ({detail}): check that the API client may access this site"
+        )
+    elif status == 400:
+        text = f"Kameleoon rejected the request for {subject} ({detail})"
+    elif status >= 500:
+        text = f"Kameleoon failed while handling {subject} ({detail}); try again later"
+    else:
+        text = f"Kameleoon answered {detail} for {subject}"
+    return kind(text, status=status, server_message=message, subject=subject)
+
+
+def rate_limited_error(subject: str, message: str | None, retries: int) -> ApiError:
+    return ApiError(
+        f"Kameleoon kept refusing requests for {subject} because of its rate limit ({_detail(429, message)}, "
+        f"after {retries} retries): wait a while and run again, or lower rate_limit in kamsync.yaml",
+        status=429,
+        server_message=message,
+        subject=subject,
+    )
+
+
+def transport_error(
+    subject: str, base_url: str, problem: str, *, timed_out: bool, timeout: float
+) -> ApiError:
+    if timed_out:
+        text = f"Kameleoon did not answer within {timeout:g} s for {subject} ({base_url}); try again later"
+    else:
+        text = (
+            f"could not reach Kameleoon at {base_url} for {subject} ({problem}); "
+            "check the network connection and the API URL"
+        )
+    return ApiError(text, status=None, subject=subject)

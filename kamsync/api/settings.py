@@ -1,0 +1,93 @@
+"""Where kamsync talks to and as whom: the API base URL and the credentials, checked before any request."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from kamsync.errors import CredentialsError, UsageError
+
+__all__ = [
+    "CLIENT_ID_VAR",
+    "CLIENT_SECRET_VAR",
+    "DEFAULT_API_URL",
+    "URL_VAR",
+    "Credentials",
+    "credentials_from_env",
+    "is_loopback_host",
+    "resolve_api_url",
+]
+
+DEFAULT_API_URL = "https://api.kameleoon.com"
+URL_VAR = "KAMELEOON_API_URL"
+CLIENT_ID_VAR = "KAMELEOON_CLIENT_ID"
+CLIENT_SECRET_VAR = "KAMELEOON_CLIENT_SECRET"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """OAuth client credentials. The secret never shows in ``repr`` (tracebacks and debuggers print reprs)."""
+
+    client_id: str
+    client_secret: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(client_id={self.client_id!r}, client_secret='<hidden>')"
+
+
+def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
+    client_id = environ.get(CLIENT_ID_VAR, "").strip()
+    client_secret = environ.get(CLIENT_SECRET_VAR, "").strip()
+    missing = [
+        name for name, value in ((CLIENT_ID_VAR, client_id), (CLIENT_SECRET_VAR, client_secret)) if not value
+    ]
+    if missing:
+        raise CredentialsError(
+            f"missing Kameleoon credentials: set {CLIENT_ID_VAR} and {CLIENT_SECRET_VAR} "
+            f"(not set: {', '.join(missing)}); Kameleoon issues them under Account > API credentials"
+        )
+    return Credentials(client_id, client_secret)
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_api_url(option: str | None, environ: Mapping[str, str]) -> str:
+    """The API base URL: ``--api-url``, else ``KAMELEOON_API_URL``, else the public API; no trailing slash.
+
+    Plain http is refused except on loopback (the sandbox and local tests), because the token and the client
+    secret would travel in clear text.
+    """
+    if option:
+        url, source = option.strip(), "--api-url"
+    elif environ.get(URL_VAR, "").strip():
+        url, source = environ[URL_VAR].strip(), URL_VAR
+    else:
+        url, source = DEFAULT_API_URL, "default"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - evaluated for its ValueError on a bad port
+    except ValueError:
+        raise UsageError(f"bad API URL {url!r} (from {source}): expected e.g. {DEFAULT_API_URL}") from None
+    if parts.username is not None or parts.password is not None:
+        # Do not echo this URL: the part before "@" may be a password.
+        raise UsageError(f"the API URL (from {source}) must not contain a user name or password")
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not host or parts.query or parts.fragment:
+        raise UsageError(f"bad API URL {url!r} (from {source}): expected e.g. {DEFAULT_API_URL}")
+    if scheme == "http" and not is_loopback_host(host):
+        raise UsageError(
+            f"refusing plain http API URL {url!r} (from {source}): credentials and tokens would travel "
+            "unencrypted; "
+            "use https (plain http is only allowed for loopback hosts such as 127.0.0.1 or localhost)"
+        )
+    return url.rstrip("/")

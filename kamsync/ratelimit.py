@@ -1,0 +1,167 @@
+"""Client-side rate limiting, so that a run stays inside Kameleoon's windows instead of collecting 429s.
+
+The arithmetic is pure (``parse_rate_limit``, ``next_send_time``, ``full_window_wait``); ``RateLimiter``
+is the thin stateful edge that owns a clock and a sleep. The HTTP client only talks to the
+``RequestBudget`` protocol, because a later feature swaps the in-process limiter for a ledger shared
+between processes.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from kamsync.errors import UsageError
+
+__all__ = [
+    "DEFAULT_RATE_LIMIT",
+    "RateLimiter",
+    "RequestBudget",
+    "Window",
+    "describe_windows",
+    "full_window_wait",
+    "next_send_time",
+    "parse_rate_limit",
+]
+
+DEFAULT_RATE_LIMIT = "50/10s,1000/1h"
+
+# The shortest wait after a 429 that came without Retry-After: the server saw something our arrivals do not
+# (another process, clock skew), so waiting "0 s" would just earn another 429.
+MIN_BLIND_WAIT = 1.0
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*([smh])\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """At most ``limit`` requests in any ``seconds``-long interval."""
+
+    limit: int
+    seconds: float
+
+    def __str__(self) -> str:
+        for unit, size in (("h", 3600.0), ("m", 60.0)):
+            if self.seconds >= size and self.seconds % size == 0:
+                return f"{self.limit}/{self.seconds / size:g}{unit}"
+        return f"{self.limit}/{self.seconds:g}s"
+
+
+def parse_rate_limit(spec: str) -> tuple[Window, ...]:
+    """Parse ``"50/10s,1000/1h"``: comma-separated ``N/DURATION``, DURATION a number with s, m or h."""
+    windows: list[Window] = []
+    for part in spec.split(","):
+        match = _PART.match(part)
+        limit = int(match.group(1)) if match else 0
+        amount = float(match.group(2) or 1) if match else 0.0
+        if not match or limit < 1 or amount <= 0:
+            raise UsageError(
+                f"bad rate limit {spec!r}: expected a comma-separated list of N/DURATION, where N is a "
+                "positive number of requests and DURATION a number followed by s, m or h, "
+                f"e.g. {DEFAULT_RATE_LIMIT!r}"
+            )
+        windows.append(Window(limit, amount * _UNITS[match.group(3)]))
+    return tuple(windows)
+
+
+def describe_windows(windows: Sequence[Window]) -> str:
+    return ",".join(str(w) for w in windows)
+
+
+def next_send_time(arrivals: Sequence[float], windows: Sequence[Window], now: float) -> float:
+    """The earliest time (>= ``now``) the next request may be sent.
+
+    ``arrivals`` are the times the responses to earlier requests arrived. For each window (N, D), request
+    n+N waits until D has passed since response n arrived. A server counts request n before its response
+    leaves, so it sees request n+N more than D after request n: never more than N requests in any D-long
+    interval, hence no 429.
+    """
+    ordered = sorted(arrivals)
+    earliest = now
+    for window in windows:
+        if len(ordered) >= window.limit:
+            earliest = max(earliest, ordered[-window.limit] + window.seconds)
+    return earliest
+
+
+def full_window_wait(arrivals: Sequence[float], windows: Sequence[Window], now: float) -> float:
+    """How long to wait after a 429 that did not say how long: treat the windows as full.
+
+    The server counted more than we did, so assume every window is full: the next slot opens when the oldest
+    arrival still inside the longest window leaves it. At least ``MIN_BLIND_WAIT`` seconds.
+    """
+    wait = 0.0
+    for window in windows:
+        inside = [t for t in arrivals if t > now - window.seconds]
+        if inside:
+            wait = max(wait, min(inside) + window.seconds - now)
+    return max(wait, MIN_BLIND_WAIT)
+
+
+class RequestBudget(Protocol):
+    """What the HTTP client needs from a rate limiter (a file-backed ledger will implement it too)."""
+
+    def before_send(self) -> None:
+        """Block until one more request may be sent."""
+
+    def after_response(self) -> None:
+        """Record that a response (or a failure) arrived for the request just sent."""
+
+    def note_server_wait(self, seconds: float | None) -> None:
+        """The server answered 429: do not send before ``seconds`` from now (``None``: it did not say)."""
+
+
+class RateLimiter:
+    """An in-process ``RequestBudget`` enforcing ``windows`` with ``next_send_time``."""
+
+    def __init__(
+        self,
+        windows: Sequence[Window],
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[float, str], None] | None = None,
+    ) -> None:
+        self.windows = tuple(windows)
+        self._clock = clock
+        self._sleep = sleep
+        self._on_wait = on_wait
+        # Only the last ``max limit`` arrivals can ever matter to next_send_time.
+        depth = max((w.limit for w in self.windows), default=1)
+        self._arrivals: deque[float] = deque(maxlen=depth)
+        self._not_before = float("-inf")
+        self._not_before_reason = ""
+
+    @property
+    def arrivals(self) -> tuple[float, ...]:
+        return tuple(self._arrivals)
+
+    def before_send(self) -> None:
+        now = self._clock()
+        at = next_send_time(self._arrivals, self.windows, now)
+        reason = f"rate limit {describe_windows(self.windows)}"
+        if self._not_before > at:
+            at, reason = self._not_before, self._not_before_reason
+        if at > now:
+            wait = at - now
+            if self._on_wait is not None:
+                self._on_wait(wait, reason)
+            self._sleep(wait)
+
+    def after_response(self) -> None:
+        self._arrivals.append(self._clock())
+
+    def note_server_wait(self, seconds: float | None) -> None:
+        now = self._clock()
+        if seconds is None:
+            wait = full_window_wait(self._arrivals, self.windows, now)
+            reason = "Kameleoon answered 429 (too many requests) without saying how long to wait"
+        else:
+            wait = max(0.0, seconds)
+            reason = "Kameleoon answered 429 (too many requests) and asked to wait"
+        if now + wait > self._not_before:
+            self._not_before, self._not_before_reason = now + wait, reason

@@ -1,0 +1,161 @@
+"""The client-side rate limiter: spec parsing, the pure send-time rule, the limiter on a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from kamsync.errors import UsageError
+from kamsync.ratelimit import (
+    DEFAULT_RATE_LIMIT,
+    MIN_BLIND_WAIT,
+    RateLimiter,
+    Window,
+    describe_windows,
+    full_window_wait,
+    next_send_time,
+    parse_rate_limit,
+)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (DEFAULT_RATE_LIMIT, (Window(50, 10.0), Window(1000, 3600.0))),
+        ("3/1s", (Window(3, 1.0),)),
+        ("12/m", (Window(12, 60.0),)),
+        ("5 / 2m , 100/h", (Window(5, 120.0), Window(100, 3600.0))),
+        ("10/0.5s", (Window(10, 0.5),)),
+    ],
+)
+def test_parse_rate_limit_accepts(spec: str, expected: tuple[Window, ...]) -> None:
+    assert parse_rate_limit(spec) == expected
+
+
+@pytest.mark.parametrize(
+    "spec", ["", "50", "50/10", "50/10d", "0/10s", "-1/10s", "50/0s", "50/10s,", "a/1s", "50/10s;1/h"]
+)
+def test_parse_rate_limit_rejects_with_the_syntax(spec: str) -> None:
+    with pytest.raises(UsageError) as info:
+        parse_rate_limit(spec)
+    assert "N/DURATION" in str(info.value)
+    assert "s, m or h" in str(info.value)
+    assert DEFAULT_RATE_LIMIT in str(info.value)
+
+
+def test_windows_describe_themselves_in_spec_syntax() -> None:
+    assert describe_windows(parse_rate_limit("50/10s,1000/1h,12/1m,3/1.5s")) == "50/10s,1000/1h,12/1m,3/1.5s"
+
+
+W = (Window(3, 10.0), Window(5, 100.0))
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "now", "expected"),
+    [
+        ([], 0.0, 0.0),  # nothing sent yet
+        ([1.0, 2.0], 3.0, 3.0),  # fewer than N requests: no wait
+        ([1.0, 2.0, 3.0], 4.0, 11.0),  # 4th request waits 10 s after the 1st response
+        ([1.0, 2.0, 3.0], 12.0, 12.0),  # ...and not when that has passed
+        ([3.0, 1.0, 2.0], 4.0, 11.0),  # order of the records does not matter
+        ([1.0, 2.0, 30.0, 40.0, 50.0], 51.0, 101.0),  # the 100 s window binds: 1.0 + 100
+        ([1.0, 2.0, 30.0, 40.0, 50.0, 60.0], 61.0, 102.0),  # the 6th request counts from the 2nd response
+    ],
+)
+def test_next_send_time(arrivals: list[float], now: float, expected: float) -> None:
+    assert next_send_time(arrivals, W, now) == pytest.approx(expected)
+
+
+def _server_counts(send_times: list[float], windows: tuple[Window, ...]) -> int:
+    """How many requests a server counting (now-D, now] windows would refuse."""
+    refused = 0
+    for i, t in enumerate(send_times):
+        for w in windows:
+            if sum(1 for s in send_times[:i] if s > t - w.seconds) >= w.limit:
+                refused += 1
+                break
+    return refused
+
+
+def test_seventy_writes_never_exceed_a_server_counting_the_windows() -> None:
+    windows = parse_rate_limit(DEFAULT_RATE_LIMIT)
+    arrivals: list[float] = []
+    sends: list[float] = []
+    now = 0.0
+    for _ in range(70):
+        now = next_send_time(arrivals, windows, now)
+        sends.append(now)
+        now += 0.05  # the response takes 50 ms
+        arrivals.append(now)
+    assert _server_counts(sends, windows) == 0
+    assert sends[50] >= arrivals[0] + 10.0
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "now", "expected"),
+    [
+        ([], 5.0, MIN_BLIND_WAIT),  # we recorded nothing: the server saw someone else; wait at least 1 s
+        ([4.9], 5.0, 99.9),  # the longest window is treated as full: 4.9 + 100 - 5
+        ([1.0, 4.0], 5.0, 96.0),  # the oldest arrival inside the longest window decides
+        ([-200.0, 4.5], 5.0, 99.5),  # arrivals older than every window do not count
+    ],
+)
+def test_full_window_wait(arrivals: list[float], now: float, expected: float) -> None:
+    assert full_window_wait(arrivals, W, now) == pytest.approx(expected)
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_limiter_waits_per_the_rule_and_reports_why() -> None:
+    t = FakeTime()
+    waits: list[tuple[float, str]] = []
+    limiter = RateLimiter(
+        (Window(2, 10.0),), clock=t.clock, sleep=t.sleep, on_wait=lambda s, r: waits.append((s, r))
+    )
+    for _ in range(3):
+        limiter.before_send()
+        t.now += 1.0  # the request takes 1 s
+        limiter.after_response()
+    # arrivals at 101, 102; the 3rd request waits until 101 + 10 = 111
+    assert t.slept == [pytest.approx(9.0)]
+    assert [(round(s, 6), r) for s, r in waits] == [(9.0, "rate limit 2/10s")]
+
+
+def test_limiter_honours_a_server_wait_and_a_blind_429() -> None:
+    t = FakeTime()
+    waits: list[tuple[float, str]] = []
+    limiter = RateLimiter(
+        (Window(50, 10.0),), clock=t.clock, sleep=t.sleep, on_wait=lambda s, r: waits.append((s, r))
+    )
+    limiter.before_send()
+    limiter.after_response()
+    limiter.note_server_wait(7.0)
+    limiter.before_send()
+    assert t.slept == [7.0]
+    assert "asked to wait" in waits[0][1]
+    limiter.after_response()  # at 107
+    limiter.note_server_wait(None)  # no Retry-After: wait until 100 (first arrival) + 10
+    limiter.before_send()
+    assert t.slept == [7.0, pytest.approx(3.0)]
+    assert "without saying" in waits[1][1]
+
+
+def test_limiter_without_need_does_not_sleep() -> None:
+    t = FakeTime()
+    limiter = RateLimiter(parse_rate_limit(DEFAULT_RATE_LIMIT), clock=t.clock, sleep=t.sleep)
+    for _ in range(50):
+        limiter.before_send()
+        limiter.after_response()
+    assert t.slept == []
+    limiter.before_send()
+    assert t.slept == [pytest.approx(10.0)]
