@@ -89,17 +89,20 @@ def next_send_time(arrivals: Sequence[float], windows: Sequence[Window], now: fl
     return earliest
 
 
-def full_window_wait(arrivals: Sequence[float], windows: Sequence[Window], now: float) -> float:
-    """How long to wait after a 429 that did not say how long: treat the windows as full.
+def full_window_wait(arrivals: Sequence[float], windows: Sequence[Window], now: float, streak: int = 1) -> float:
+    """How long to wait after the ``streak``-th 429 in a row that did not say how long.
 
-    The server counted more than we did, so assume every window is full: the next slot opens when the oldest
-    arrival still inside the longest window leaves it. At least ``MIN_BLIND_WAIT`` seconds.
+    The server counted more than we did (someone else uses the credential), so assume a window is full, starting
+    with the shortest: the first blind 429 waits for the shortest window to free up, a second one in a row for
+    the next longer window, and so on. A window holding none of our arrivals is waited out whole. At least
+    ``MIN_BLIND_WAIT`` seconds.
     """
-    wait = 0.0
-    for window in windows:
-        inside = [t for t in arrivals if t > now - window.seconds]
-        if inside:
-            wait = max(wait, min(inside) + window.seconds - now)
+    if not windows:
+        return MIN_BLIND_WAIT
+    ordered = sorted(windows, key=lambda w: w.seconds)
+    window = ordered[min(max(streak, 1), len(ordered)) - 1]
+    inside = [t for t in arrivals if t > now - window.seconds]
+    wait = min(inside) + window.seconds - now if inside else window.seconds
     return max(wait, MIN_BLIND_WAIT)
 
 
@@ -135,6 +138,9 @@ class RateLimiter:
         self._arrivals: deque[float] = deque(maxlen=depth)
         self._not_before = float("-inf")
         self._not_before_reason = ""
+        self._responses = 0
+        self._blind_at = -2  # the response count at the last blind 429
+        self._blind_streak = 0
 
     @property
     def arrivals(self) -> tuple[float, ...]:
@@ -154,11 +160,15 @@ class RateLimiter:
 
     def after_response(self) -> None:
         self._arrivals.append(self._clock())
+        self._responses += 1
 
     def note_server_wait(self, seconds: float | None) -> None:
         now = self._clock()
         if seconds is None:
-            wait = full_window_wait(self._arrivals, self.windows, now)
+            # Consecutive blind 429s (no other answer in between) escalate to longer windows.
+            self._blind_streak = self._blind_streak + 1 if self._blind_at == self._responses - 1 else 1
+            self._blind_at = self._responses
+            wait = full_window_wait(self._arrivals, self.windows, now, self._blind_streak)
             reason = "Kameleoon answered 429 (too many requests) without saying how long to wait"
         else:
             wait = max(0.0, seconds)

@@ -91,16 +91,19 @@ def test_seventy_writes_never_exceed_a_server_counting_the_windows() -> None:
 
 
 @pytest.mark.parametrize(
-    ("arrivals", "now", "expected"),
+    ("arrivals", "now", "streak", "expected"),
     [
-        ([], 5.0, MIN_BLIND_WAIT),  # we recorded nothing: the server saw someone else; wait at least 1 s
-        ([4.9], 5.0, 99.9),  # the longest window is treated as full: 4.9 + 100 - 5
-        ([1.0, 4.0], 5.0, 96.0),  # the oldest arrival inside the longest window decides
-        ([-200.0, 4.5], 5.0, 99.5),  # arrivals older than every window do not count
+        ([], 5.0, 1, 10.0),  # we recorded nothing: someone else filled the shortest window; wait it out whole
+        ([4.9], 5.0, 1, 9.9),  # the shortest window is treated as full: 4.9 + 10 - 5
+        ([1.0, 4.0], 5.0, 1, 6.0),  # the oldest arrival inside it decides
+        ([-200.0, 4.5], 5.0, 1, 9.5),  # arrivals older than the window do not count
+        ([4.9], 5.0, 2, 99.9),  # a second blind 429 in a row: the next longer window is full
+        ([1.0, 4.0], 5.0, 9, 96.0),  # more 429s stay on the longest window
+        ([4.9999], 14.8, 1, MIN_BLIND_WAIT),  # never less than the minimum
     ],
 )
-def test_full_window_wait(arrivals: list[float], now: float, expected: float) -> None:
-    assert full_window_wait(arrivals, W, now) == pytest.approx(expected)
+def test_full_window_wait(arrivals: list[float], now: float, streak: int, expected: float) -> None:
+    assert full_window_wait(arrivals, W, now, streak) == pytest.approx(expected)
 
 
 class FakeTime:
@@ -159,3 +162,23 @@ def test_limiter_without_need_does_not_sleep() -> None:
     assert t.slept == []
     limiter.before_send()
     assert t.slept == [pytest.approx(10.0)]
+
+
+def test_consecutive_blind_429s_escalate_from_the_shortest_window() -> None:
+    t = FakeTime()
+    limiter = RateLimiter((Window(50, 10.0), Window(1000, 3600.0)), clock=t.clock, sleep=t.sleep)
+    limiter.before_send()
+    limiter.after_response()  # arrival at 100
+    limiter.note_server_wait(None)
+    limiter.before_send()
+    assert t.slept == [pytest.approx(10.0)], "first: wait for the 10 s window"
+    limiter.after_response()  # another 429 at 110
+    limiter.note_server_wait(None)
+    limiter.before_send()
+    assert t.slept[-1] == pytest.approx(3590.0), "second in a row: the hour window is full"
+    limiter.after_response()  # a success
+    limiter.before_send()
+    limiter.after_response()
+    limiter.note_server_wait(None)  # a new streak starts from the shortest window again
+    limiter.before_send()
+    assert t.slept[-1] == pytest.approx(10.0)

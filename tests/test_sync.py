@@ -158,7 +158,7 @@ def test_fresh_clone_reaches_the_same_verdicts(kamsync, repo, sandbox, tmp_path)
     (repo / path_of(status, 200002, "jsCode")).write_text("console.log('committed, not pushed');\n")
     commit_all(repo, "unpushed change")
     git(repo, "checkout", "-q", "-b", "feature")
-    (repo / path_of(status, 100001, "commonCssCode", 100001)).write_text("body { margin: 0; }\n")
+    (repo / path_of(status, None, "commonCssCode", 100001)).write_text("body { margin: 0; }\n")
     commit_all(repo, "feature work")
     git(repo, "checkout", "-q", "main")
     sandbox.store.ui_edit_experiment(100001, commonJavaScriptCode="// edited in the UI")
@@ -232,7 +232,7 @@ def test_pull_experiment_in_an_empty_repository_creates_the_manifest(kamsync, tm
 
 
 def test_remote_only_field_is_pulled_and_ignored_by_push(kamsync, repo, sandbox):
-    path = path_of(kamsync("status", "--json"), 100001, "globalScript", 100001)
+    path = path_of(kamsync("status", "--json"), None, "globalScript", 100001)
     (repo / path).unlink()
     commit_all(repo, "drop the script file")
     assert states(kamsync("status", "--json"))[(100001, None, "globalScript")] == "remote-only"
