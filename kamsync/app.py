@@ -64,7 +64,10 @@ def open_client(opts: Options, rate_limit: str | None, console: Console) -> Kame
 def session(opts: Options, command: str) -> Iterator[tuple[Workspace, KameleoonClient]]:
     ws = Workspace.open(opts.manifest, os.environ, Path.cwd())
     console = Console.create(json_mode=opts.json, no_color=opts.no_color)
-    with repo_lock(ws.repo.state_dir(), command), open_client(opts, ws.manifest.rate_limit, console) as client:
+    with (
+        repo_lock(ws.repo.state_dir(), command),
+        open_client(opts, ws.manifest.rate_limit, console) as client,
+    ):
         yield ws, client
 
 
@@ -102,13 +105,22 @@ def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: b
     for status in differing:
         console.out(console.style(f"# {status.state.value}: {status.mapped.ref.describe()}", status.state.value))
         for line in unified_diff(status).splitlines():
-            key = "@" if line.startswith("@@") else line[:1] if line[:1] in "+-" and line[:3] not in ("---", "+++") else ""
+            key = (
+                "@"
+                if line.startswith("@@")
+                else line[:1]
+                if line[:1] in "+-" and line[:3] not in ("---", "+++")
+                else ""
+            )
             console.out(console.style(line, key) if key else line)
     for status in found.statuses:
         if status.state is State.REMOTE_MISSING:
             console.info(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
-    return int(Exit.DIFFERENCES) if exit_code and (differing or any(
-        s.state is State.REMOTE_MISSING for s in found.statuses)) else int(Exit.OK)
+    return (
+        int(Exit.DIFFERENCES)
+        if exit_code and (differing or any(s.state is State.REMOTE_MISSING for s in found.statuses))
+        else int(Exit.OK)
+    )
 
 
 def run_push(
@@ -140,8 +152,7 @@ def run_push(
                 console.error(f"refused: {ref.describe()} ({refusal.status.path}): {refusal.reason}")
                 console.info(f"  way out: {refusal.fix}")
             console.info(
-                f"nothing was written: {len(plan.refusals)} field(s) refused"
-                + (" (dry run)" if dry_run else "")
+                f"nothing was written: {len(plan.refusals)} field(s) refused" + (" (dry run)" if dry_run else "")
             )
             payload["requests"] = client.requests_sent
             console.emit_json(payload)
@@ -194,9 +205,7 @@ def _paths(write: object) -> str:
     return ", ".join(f.path for f in write.fields)  # type: ignore[attr-defined]
 
 
-def run_pull(
-    opts: Options, console: Console, paths: Sequence[str], *, experiments: Sequence[int], force: bool
-) -> int:
+def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experiments: Sequence[int], force: bool) -> int:
     cwd = Path.cwd()
     repo = GitRepo.discover(cwd)
     manifest_path = _manifest_for_pull(opts, repo, cwd, creating=bool(experiments))
@@ -241,7 +250,12 @@ def _manifest_for_pull(opts: Options, repo: GitRepo, cwd: Path, *, creating: boo
 
 
 def _add_experiments(
-    client: KameleoonClient, root: Path, editor: ManifestEditor, repo: GitRepo, ids: list[int], result: PullResult
+    client: KameleoonClient,
+    root: Path,
+    editor: ManifestEditor,
+    repo: GitRepo,
+    ids: list[int],
+    result: PullResult,
 ) -> None:
     remote = read_remote(client, ids, [])
     missing = [i for i in ids if i not in remote.experiments]
@@ -297,4 +311,4 @@ def _report_pull(console: Console, result: PullResult, requests: int, manifest_p
     return int(Exit.REFUSED) if result.refused else int(Exit.OK)
 
 
-__all__ = ["Options", "KamsyncError", "run_diff", "run_pull", "run_push", "run_status", "worst"]
+__all__ = ["KamsyncError", "Options", "run_diff", "run_pull", "run_push", "run_status", "worst"]

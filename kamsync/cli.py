@@ -43,10 +43,18 @@ def options(ctx: click.Context, json_: bool) -> tuple[Options, Console]:
 
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--manifest", metavar="PATH", help="The manifest (default: $KAMSYNC_MANIFEST, else kamsync.yaml "
-              "found by walking up from here to the git top level).")
-@click.option("--api-url", metavar="URL", help="Kameleoon API base URL (default: $KAMELEOON_API_URL, else "
-              "https://api.kameleoon.com). Plain http:// only on loopback.")
+@click.option(
+    "--manifest",
+    metavar="PATH",
+    help="The manifest (default: $KAMSYNC_MANIFEST, else kamsync.yaml "
+    "found by walking up from here to the git top level).",
+)
+@click.option(
+    "--api-url",
+    metavar="URL",
+    help="Kameleoon API base URL (default: $KAMELEOON_API_URL, else "
+    "https://api.kameleoon.com). Plain http:// only on loopback.",
+)
 @click.option("--json", "json_", is_flag=True, help="Machine-readable output on stdout; messages on stderr.")
 @click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is honoured too).")
 @click.version_option(__version__, prog_name="kamsync")
@@ -105,8 +113,12 @@ def diff(ctx: click.Context, exit_code: bool, json_: bool, paths: tuple[str, ...
 @cli.command(epilog=EPILOG)
 @click.option("--dry-run", is_flag=True, help="Show the plan; send nothing.")
 @exit_code_option
-@click.option("--force", is_flag=True, help="Overwrite fields edited in Kameleoon or holding newer commits "
-              "(what is overwritten is saved under .git/kamsync/backups/ first).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite fields edited in Kameleoon or holding newer commits "
+    "(what is overwritten is saved under .git/kamsync/backups/ first).",
+)
 @click.option("--allow-live", is_flag=True, help="Also update experiments that are live (status active).")
 @json_option
 @paths_argument
@@ -129,22 +141,28 @@ def push(
     Example: kamsync push --dry-run --exit-code
     """
     opts, console = options(ctx, json_)
-    return run_push(
-        opts, console, paths, dry_run=dry_run, exit_code=exit_code, force=force, allow_live=allow_live
-    )
+    return run_push(opts, console, paths, dry_run=dry_run, exit_code=exit_code, force=force, allow_live=allow_live)
 
 
 @cli.command(epilog=EPILOG)
-@click.option("--experiment", "experiments", type=int, multiple=True, metavar="ID",
-              help="Map this Kameleoon experiment (creating kamsync.yaml if needed) and write its files. Repeatable.")
-@click.option("--force", is_flag=True, help="Also take Kameleoon's value for local-changed and remote-ahead fields "
-              "(files with uncommitted changes are never overwritten).")
+@click.option(
+    "--experiment",
+    "experiments",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="Map this Kameleoon experiment (creating kamsync.yaml if needed) and write its files. Repeatable.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also take Kameleoon's value for local-changed and remote-ahead fields "
+    "(files with uncommitted changes are never overwritten).",
+)
 @json_option
 @paths_argument
 @click.pass_context
-def pull(
-    ctx: click.Context, experiments: tuple[int, ...], force: bool, json_: bool, paths: tuple[str, ...]
-) -> int:
+def pull(ctx: click.Context, experiments: tuple[int, ...], force: bool, json_: bool, paths: tuple[str, ...]) -> int:
     """Bring Kameleoon's code into the repository.
 
     Without --experiment: writes every remote-changed and remote-only field, and maps variations created in
@@ -160,8 +178,13 @@ def pull(
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=int, help="Port; 0 picks a free one.")
 @click.option("--state", "state_file", type=click.Path(), help="Keep the sandbox state in this JSON file.")
-@click.option("--rate-limit", default="50/10s,1000/1h", show_default=True, metavar="SPEC",
-              help="Rate-limit windows per client id, e.g. 5/1s,20/4s.")
+@click.option(
+    "--rate-limit",
+    default="50/10s,1000/1h",
+    show_default=True,
+    metavar="SPEC",
+    help="Rate-limit windows per client id, e.g. 5/1s,20/4s.",
+)
 @click.option("--token-ttl", default=7200.0, show_default=True, type=float, help="Access-token lifetime, seconds.")
 def sandbox(host: str, port: int, state_file: str | None, rate_limit: str, token_ttl: float) -> int:
     """Serve a faithful local imitation of the Kameleoon Automation API on loopback.
@@ -197,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, click.exceptions.Abort):
         console.error("interrupted")
         code = int(Exit.INTERRUPTED)
-    except Exception:  # noqa: BLE001 - the last line of defence: report, redacted, and say where to go
+    except Exception:
         console.error("kamsync failed unexpectedly; please report this with the traceback below")
         click.echo(_redact(traceback.format_exc()), err=True)
         code = int(Exit.API)

@@ -83,8 +83,7 @@ class GitRepo:
         proc = _git(cwd, args) if cwd.is_dir() else None
         if proc is None or proc.returncode != 0:
             raise GitError(
-                f"{start} is not inside a git repository; run `git init` "
-                "(kamsync keeps its knowledge in git history)"
+                f"{start} is not inside a git repository; run `git init` (kamsync keeps its knowledge in git history)"
             )
         top, git_dir = proc.stdout.decode("utf-8", "surrogateescape").splitlines()[:2]
         # --git-common-dir may be relative to the folder git ran in; --show-toplevel is always absolute.

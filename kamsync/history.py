@@ -81,9 +81,7 @@ class History:
         )
         return bool(out.strip())
 
-    def _introductions(
-        self, revs: list[str], wanted: Collection[str], in_head: bool
-    ) -> Iterator[_Introduction]:
+    def _introductions(self, revs: list[str], wanted: Collection[str], in_head: bool) -> Iterator[_Introduction]:
         """The (commit, path, blob) triples where a commit reachable from ``revs`` gave a ``wanted`` path
         a new content."""
         out = self._repo.run_bytes(

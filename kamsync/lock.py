@@ -62,8 +62,7 @@ def repo_lock(state_dir: Path, command: str, wait: float | None = None) -> Itera
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise LockedRepository(
-                        f"another kamsync process{_holder(fd)} is working on this repository; "
-                        "wait for it to finish"
+                        f"another kamsync process{_holder(fd)} is working on this repository; wait for it to finish"
                     ) from None
                 time.sleep(_POLL)
         info = {"pid": os.getpid(), "command": command, "since": time.time()}

@@ -131,9 +131,7 @@ def parse_yaml_text(text: str, shown: str) -> Any:
         ) from None
     except ReaderError as exc:
         line = text.count("\n", 0, max(exc.position, 0)) + 1
-        raise ManifestError(
-            shown, line, f"character {exc.character!r} is not allowed in YAML; remove it"
-        ) from None
+        raise ManifestError(shown, line, f"character {exc.character!r} is not allowed in YAML; remove it") from None
     except YAMLError as exc:
         raise ManifestError(shown, None, f"invalid YAML: {exc}") from None
 
@@ -209,8 +207,7 @@ class _Validator:
             if key not in allowed:
                 raise self.fail(
                     _key_line(node, key, line),
-                    f"unknown key '{key}' {where}; {_suggest(str(key), allowed)} "
-                    f"Allowed keys: {', '.join(allowed)}",
+                    f"unknown key '{key}' {where}; {_suggest(str(key), allowed)} Allowed keys: {', '.join(allowed)}",
                 )
 
     def require(self, node: CommentedMap, key: str, where: str, line: int, example: str) -> object:
@@ -225,8 +222,7 @@ class _Validator:
             fix = "remove the quotes" if quoted else "write the id as a whole number, e.g. `id: 123456`"
             raise self.fail(
                 line,
-                f"'id' of {label} must be a positive integer (the Kameleoon {what} id), "
-                f"not {_describe(value)}; {fix}",
+                f"'id' of {label} must be a positive integer (the Kameleoon {what} id), not {_describe(value)}; {fix}",
             )
         return int(value)
 
@@ -235,12 +231,8 @@ class _Validator:
         if value is None and optional:
             return None
         if not isinstance(value, str) or not value.strip():
-            hint = (
-                "quote it" if _is_int(value) or isinstance(value, float) else "fill it in or remove the key"
-            )
-            raise self.fail(
-                line, f"'{key}' of {where} must be a non-empty string, not {_describe(value)}; {hint}"
-            )
+            hint = "quote it" if _is_int(value) or isinstance(value, float) else "fill it in or remove the key"
+            raise self.fail(line, f"'{key}' of {where} must be a non-empty string, not {_describe(value)}; {hint}")
         return str(value)
 
     def rel_path(self, raw: str, key: str, where: str, line: int, base: Path) -> str:
@@ -330,9 +322,7 @@ class _Validator:
         variations = self.variations(node, exp_id, exp_dir, line)
         return ExperimentSpec(id=exp_id, dir=exp_dir, line=id_line, files=files, variations=variations)
 
-    def variations(
-        self, node: CommentedMap, exp_id: int, exp_dir: str, line: int
-    ) -> tuple[VariationSpec, ...]:
+    def variations(self, node: CommentedMap, exp_id: int, exp_dir: str, line: int) -> tuple[VariationSpec, ...]:
         seq = node.get("variations")
         if seq is None:
             return ()
@@ -344,9 +334,7 @@ class _Validator:
             )
         return tuple(self.variation(item, i, seq, exp_id, exp_dir) for i, item in enumerate(seq))
 
-    def variation(
-        self, node: object, index: int, seq: CommentedSeq, exp_id: int, exp_dir: str
-    ) -> VariationSpec:
+    def variation(self, node: object, index: int, seq: CommentedSeq, exp_id: int, exp_dir: str) -> VariationSpec:
         item_line = int(seq.lc.item(index)[0]) + 1
         if not isinstance(node, CommentedMap):
             raise self.fail(
@@ -413,9 +401,7 @@ def load_manifest(path: Path, repo_top: Path) -> Manifest:
             _key_line(data, "version", 1),
             f"'version' must be {MANIFEST_VERSION}, not {_describe(version)}; {fix}",
         )
-    rate_limit = check.string(
-        data, "rate_limit", "the manifest", _key_line(data, "rate_limit", 1), optional=True
-    )
+    rate_limit = check.string(data, "rate_limit", "the manifest", _key_line(data, "rate_limit", 1), optional=True)
     check.require(data, "experiments", "the manifest", 1, "[]")
     seq = data["experiments"]
     if seq is None:

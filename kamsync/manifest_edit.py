@@ -57,9 +57,7 @@ class ManifestEditor:
 
     # --- edits ---------------------------------------------------------------------------------------------
 
-    def add_experiment(
-        self, experiment_id: int, dir: str, variations: Sequence[tuple[int, str, str]]
-    ) -> None:
+    def add_experiment(self, experiment_id: int, dir: str, variations: Sequence[tuple[int, str, str]]) -> None:
         """Append an experiment with its variations, each given as ``(id, name, dir)``."""
         if self._find_experiment(experiment_id) is not None:
             raise UsageError(f"experiment {experiment_id} is already in {display_path(self.path)}")
@@ -69,9 +67,7 @@ class ManifestEditor:
         entry["id"] = experiment_id
         entry["dir"] = dir
         if variations:
-            entry["variations"] = _block_seq(
-                [_variation(v_id, name, v_dir) for v_id, name, v_dir in variations]
-            )
+            entry["variations"] = _block_seq([_variation(v_id, name, v_dir) for v_id, name, v_dir in variations])
         self._experiments().append(entry)
         self._changed = True
 
@@ -99,9 +95,7 @@ class ManifestEditor:
                         item.insert(1, "name", name)  # after `id:`, where a person would write it
                     self._changed = True
                 return
-        raise UsageError(
-            f"variation {variation_id} of experiment {experiment_id} is not in {display_path(self.path)}"
-        )
+        raise UsageError(f"variation {variation_id} of experiment {experiment_id} is not in {display_path(self.path)}")
 
     def text(self) -> str:
         """The manifest as ``save()`` would write it."""

@@ -49,9 +49,7 @@ def escape_problem(base: Path, rel: str, repo_top: Path) -> str | None:
     """
     top = repo_top.resolve()
     lexical = Path(posixpath.normpath((base / rel).as_posix()))
-    if not is_within(lexical, Path(posixpath.normpath(repo_top.absolute().as_posix()))) and not is_within(
-        lexical, top
-    ):
+    if not is_within(lexical, Path(posixpath.normpath(repo_top.absolute().as_posix()))) and not is_within(lexical, top):
         return f"leaves the repository ({repo_top})"
     resolved = (base / rel).resolve()
     if not is_within(resolved, top):

@@ -78,7 +78,8 @@ def refusal_for(status: FieldStatus, *, force: bool, allow_live: bool) -> Refusa
         return Refusal(
             status,
             "edited in Kameleoon outside git (the remote value is in no commit)",
-            "run `kamsync pull` to adopt the remote edit, commit it, then push; or `kamsync push --force` to overwrite it",
+            "run `kamsync pull` to adopt the remote edit, commit it, then push; "
+            "or `kamsync push --force` to overwrite it",
         )
     if status.state is State.REMOTE_AHEAD and not force:
         commit = _short(status.seen.commit) if status.seen else "another commit"

@@ -61,9 +61,7 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
             result.left_alone.append(status)
     for status in candidates:
         if ws.top_relative(status.path) in dirty:
-            result.refused.append(
-                (status, "the file has uncommitted changes; commit or stash them, then pull again")
-            )
+            result.refused.append((status, "the file has uncommitted changes; commit or stash them, then pull again"))
             continue
         _write_code(ws.root, status.path, status.remote or "")
         record.remember(status.mapped.ref, status.remote or "")
@@ -106,7 +104,12 @@ def _existing_dirs(folder: Path) -> set[str]:
 
 
 def _write_variation(
-    root: Path, experiment_dir: str, folder: str, experiment_id: int, variation: RemoteVariation, record: Record
+    root: Path,
+    experiment_dir: str,
+    folder: str,
+    experiment_id: int,
+    variation: RemoteVariation,
+    record: Record,
 ) -> list[PulledFile]:
     written = []
     for code_field in VARIATION_FIELDS:
@@ -133,7 +136,7 @@ def add_experiment(
     base = f"experiments/{experiment.id}-{slug}" if slug else f"experiments/{experiment.id}"
     experiment_dir = base
     suffix = 2
-    while experiment_dir in taken_dirs or (root / experiment_dir).exists() and any((root / experiment_dir).iterdir()):
+    while experiment_dir in taken_dirs or ((root / experiment_dir).exists() and any((root / experiment_dir).iterdir())):
         experiment_dir = f"{base}-{suffix}"
         suffix += 1
     for code_field in EXPERIMENT_FIELDS:

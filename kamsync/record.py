@@ -34,8 +34,7 @@ def _read(path: Path) -> dict[str, set[str]]:
         data = json.loads(raw.decode("utf-8"))
         fields = data["fields"]
         if not isinstance(fields, dict) or not all(
-            isinstance(k, str) and isinstance(v, list) and all(isinstance(f, str) for f in v)
-            for k, v in fields.items()
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(f, str) for f in v) for k, v in fields.items()
         ):
             raise ValueError("bad shape")
         return {k: set(v) for k, v in fields.items()}

@@ -76,16 +76,19 @@ def summary(statuses: Iterable[FieldStatus]) -> str:
 def pull_payload(result: PullResult, requests: int) -> dict[str, object]:
     return {
         "written": [
-            {"path": f.path, "experiment_id": f.ref.experiment_id, "variation_id": f.ref.variation_id,
-             "field": f.ref.field, "state": f.state}
+            {
+                "path": f.path,
+                "experiment_id": f.ref.experiment_id,
+                "variation_id": f.ref.variation_id,
+                "field": f.ref.field,
+                "state": f.state,
+            }
             for f in result.written
         ],
         "refused": [{**entry(s), "reason": reason} for s, reason in result.refused],
         "left_alone": [entry(s) for s in result.left_alone],
         "added_experiments": result.added_experiments,
-        "added_variations": [
-            {"experiment_id": e, "variation_id": v, "dir": d} for e, v, d in result.added_variations
-        ],
+        "added_variations": [{"experiment_id": e, "variation_id": v, "dir": d} for e, v, d in result.added_variations],
         "renamed": [{"variation_id": v, "name": n} for v, n in result.renamed],
         "manifest_changed": result.manifest_changed,
         "requests": requests,

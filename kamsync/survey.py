@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from kamsync.history import History
 from kamsync.manifest import read_code
@@ -27,7 +26,7 @@ class Survey:
     warnings: tuple[str, ...]
 
 
-def remote_value(mapped: MappedFile, remote: RemoteState) -> str | None | object:
+def remote_value(mapped: MappedFile, remote: RemoteState) -> str | object | None:
     """The normalised remote value of a mapped field; ``None`` when its entity is missing remotely."""
     ref = mapped.ref
     experiment = remote.experiments.get(ref.experiment_id)
@@ -50,7 +49,9 @@ def belongs(variation: RemoteVariation, experiment_id: int, listed: Sequence[int
     return listed is None or variation.id in listed
 
 
-def unmapped_variations(manifest: Manifest, remote: RemoteState, experiment_ids: set[int]) -> dict[int, tuple[RemoteVariation, ...]]:
+def unmapped_variations(
+    manifest: Manifest, remote: RemoteState, experiment_ids: set[int]
+) -> dict[int, tuple[RemoteVariation, ...]]:
     mapped = set(manifest.variation_ids())
     found: dict[int, list[RemoteVariation]] = {}
     for variation in sorted(remote.variations.values(), key=lambda v: v.id):
@@ -84,7 +85,9 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, head: 
         values[mf] = value  # type: ignore[assignment]
 
     local = {mf: (None if raw is None else normalize(raw)) for mf, raw in raw_local.items()}
-    differing = {mf for mf, value in values.items() if value is not None and local[mf] is not None and local[mf] != value}
+    differing = {
+        mf for mf, value in values.items() if value is not None and local[mf] is not None and local[mf] != value
+    }
     wanted: dict[str, set[str]] = {}
     for mf in differing:
         wanted.setdefault(ws.top_relative(mf.path), set()).add(values[mf] or "")

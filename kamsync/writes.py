@@ -38,8 +38,13 @@ def save_backup(state_dir: Path, plan: Plan) -> Path | None:
         write_atomic(folder / status.path, file_text(status.remote))
         ref = status.mapped.ref
         index.append(
-            {"path": status.path, "experiment_id": ref.experiment_id, "variation_id": ref.variation_id,
-             "field": ref.field, "state": status.state.value}
+            {
+                "path": status.path,
+                "experiment_id": ref.experiment_id,
+                "variation_id": ref.variation_id,
+                "field": ref.field,
+                "state": status.state.value,
+            }
         )
     write_atomic(folder / "index.json", json.dumps(index, indent=2) + "\n")
     return folder

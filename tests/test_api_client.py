@@ -135,9 +135,7 @@ def test_a_list_of_exactly_200_ids_costs_one_request(sb: Sandbox) -> None:
         sb.store.add_variation(100003, f"x{i}")
     wanted = list(range(200001, 200201))
     with _client(sb) as client:
-        found = client.list(
-            "variations", filters=[equal_filter("id", wanted)], expect_ids=wanted, subject="variations"
-        )
+        found = client.list("variations", filters=[equal_filter("id", wanted)], expect_ids=wanted, subject="variations")
         assert len(found) == 200
         assert client.requests_sent == 2  # the token and one page
 
@@ -150,9 +148,7 @@ def test_a_locked_variation_raises_locked_in_app_naming_it(sb: Sandbox) -> None:
     with _client(sb) as client, pytest.raises(LockedInApp) as info:
         client.patch("variations", 200001, {"jsCode": "x"}, subject="variation 200001")
     text = str(info.value)
-    assert text.startswith(
-        "variation 200001 is locked in the Kameleoon app: someone has it open; close it there"
-    )
+    assert text.startswith("variation 200001 is locked in the Kameleoon app: someone has it open; close it there")
     assert "HTTP 423" in text
     assert info.value.status == 423
 
@@ -284,13 +280,9 @@ def test_read_remote_copes_with_an_api_that_omits_variations_and_code_fields() -
         if request.url.path == "/oauth/token":
             return httpx.Response(200, json={"access_token": "t"})
         if request.url.path == "/experiments":  # no variations list, no globalScript, even when asked
-            return httpx.Response(
-                200, json=[{"id": 1, "name": "E", "status": "Active", "commonJavaScriptCode": None}]
-            )
+            return httpx.Response(200, json=[{"id": 1, "name": "E", "status": "Active", "commonJavaScriptCode": None}])
         if request.url.path == "/experiments/1":
-            return httpx.Response(
-                200, json={"id": 1, "commonCssCode": "c", "commonJavaScriptCode": "ignored"}
-            )
+            return httpx.Response(200, json={"id": 1, "commonCssCode": "c", "commonJavaScriptCode": "ignored"})
         if request.url.path == "/variations" and "experimentId" in request.url.params["filter"]:
             return httpx.Response(200, json=[{"id": "11", "experimentId": 1, "jsCode": "ui"}, {"id": 12}])
         return httpx.Response(200, json=[{"id": 10, "experimentId": "1", "jsCode": None}])

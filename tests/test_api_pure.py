@@ -156,9 +156,7 @@ def test_chunked_by_default_fills_one_page_per_chunk() -> None:
         (0, 0, set(), {5}, False),  # empty page
     ],
 )
-def test_needs_next_page(
-    page_len: int, new: int, seen: set[int], expect: set[int] | None, more: bool
-) -> None:
+def test_needs_next_page(page_len: int, new: int, seen: set[int], expect: set[int] | None, more: bool) -> None:
     page = [{"id": i} for i in range(page_len)]
     assert needs_next_page(page, per_page=200, new_ids=new, seen_ids=seen, expect_ids=expect) is more
 
@@ -231,9 +229,7 @@ def test_parse_token_without_a_token_is_an_api_error(body: bytes) -> None:
 
 
 def test_token_lifetime_defaults_to_two_hours_and_renews_early() -> None:
-    assert (
-        token_from_grant(TokenGrant("t", None, None), 10.0).renew_at == 10.0 + DEFAULT_TOKEN_LIFETIME - 60.0
-    )
+    assert token_from_grant(TokenGrant("t", None, None), 10.0).renew_at == 10.0 + DEFAULT_TOKEN_LIFETIME - 60.0
     assert token_from_grant(TokenGrant("t", 3600.0, None), 0.0).renew_at == 3540.0
     assert token_from_grant(TokenGrant("t", 2.0, None), 0.0).renew_at == pytest.approx(1.8)
     assert not token_from_grant(TokenGrant("t", 2.0, None), 0.0).usable(1.9)
@@ -296,10 +292,7 @@ def test_scrub(text: str, secrets: list[str], expected: str) -> None:
             "Locked",
             "variation 200001",
             LockedInApp,
-            [
-                "variation 200001 is locked in the Kameleoon app: someone has it open; "
-                "close it there and run again"
-            ],
+            ["variation 200001 is locked in the Kameleoon app: someone has it open; close it there and run again"],
         ),
         (
             403,
@@ -362,9 +355,7 @@ def test_rate_limit_and_transport_errors() -> None:
     error = rate_limited_error("variation 5", None, 5)
     assert (error.status, "variation 5", "after 5 retries") == (429, error.subject, "after 5 retries")
     assert "rate limit" in str(error) and "variation 5" in str(error)
-    slow = transport_error(
-        "experiment 1", "https://api.kameleoon.com", "timeout", timed_out=True, timeout=30.0
-    )
+    slow = transport_error("experiment 1", "https://api.kameleoon.com", "timeout", timed_out=True, timeout=30.0)
     assert slow.status is None and "did not answer within 30 s for experiment 1" in str(slow)
     down = transport_error("experiment 1", "https://x", "Connection refused", timed_out=False, timeout=30.0)
     assert "could not reach Kameleoon at https://x for experiment 1 (Connection refused)" in str(down)

@@ -66,8 +66,7 @@ def test_discover_outside_a_repository_says_to_run_git_init(tmp_path: Path) -> N
     with pytest.raises(GitError) as error:
         GitRepo.discover(tmp_path)
     assert str(error.value) == (
-        f"{tmp_path} is not inside a git repository; run `git init` "
-        "(kamsync keeps its knowledge in git history)"
+        f"{tmp_path} is not inside a git repository; run `git init` (kamsync keeps its knowledge in git history)"
     )
 
 
@@ -114,9 +113,7 @@ def test_resolve_an_unknown_revision_names_it(tmp_path: Path, rev: str) -> None:
     commit(top, {"a.js": "a\n"})
     with pytest.raises(GitError) as error:
         GitRepo.discover(top).resolve(rev)
-    assert str(error.value) == (
-        f"`{rev}` is not a commit in {top.resolve()}; check the name with `git log --oneline`"
-    )
+    assert str(error.value) == (f"`{rev}` is not a commit in {top.resolve()}; check the name with `git log --oneline`")
 
 
 def test_is_shallow_only_for_a_shallow_clone(tmp_path: Path) -> None:

@@ -365,12 +365,8 @@ FIND: list[tuple[str, str | None, str | None, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("option", "env", "cwd", "expected"), [c[1:] for c in FIND], ids=[c[0] for c in FIND]
-)
-def test_find_manifest_precedence(
-    tree: Path, option: str | None, env: str | None, cwd: str, expected: str
-) -> None:
+@pytest.mark.parametrize(("option", "env", "cwd", "expected"), [c[1:] for c in FIND], ids=[c[0] for c in FIND])
+def test_find_manifest_precedence(tree: Path, option: str | None, env: str | None, cwd: str, expected: str) -> None:
     environ = {} if env is None else {"KAMSYNC_MANIFEST": env if not env else str(tree / env)}
     found = find_manifest(option and str(tree / option), environ, tree / cwd, tree / "top")
     assert found == tree / expected
@@ -394,9 +390,7 @@ def test_find_manifest_stops_at_the_top_level(tree: Path) -> None:
 @pytest.mark.parametrize(
     ("option", "env", "origin"), [("nope.yaml", None, "--manifest"), (None, "nope.yaml", "KAMSYNC_MANIFEST")]
 )
-def test_find_manifest_explicit_path_must_exist(
-    tree: Path, option: str | None, env: str | None, origin: str
-) -> None:
+def test_find_manifest_explicit_path_must_exist(tree: Path, option: str | None, env: str | None, origin: str) -> None:
     environ = {"KAMSYNC_MANIFEST": env} if env else {}
     with pytest.raises(UsageError, match=rf"^{origin} names .*nope.yaml, which does not exist"):
         find_manifest(option, environ, tree / "top", tree / "top")
@@ -590,9 +584,7 @@ EDIT_REFUSALS: list[tuple[str, Callable[[ManifestEditor], None], str]] = [
 
 
 @pytest.mark.parametrize(("edit", "words"), [c[1:] for c in EDIT_REFUSALS], ids=[c[0] for c in EDIT_REFUSALS])
-def test_editor_refuses_inconsistent_edits(
-    repo: Path, edit: Callable[[ManifestEditor], None], words: str
-) -> None:
+def test_editor_refuses_inconsistent_edits(repo: Path, edit: Callable[[ManifestEditor], None], words: str) -> None:
     path = write_manifest(repo, EXP + "    variations:\n      - id: 9\n" + OTHER)
     with pytest.raises(UsageError, match=words):
         edit(ManifestEditor.open(path))
@@ -613,9 +605,7 @@ def test_open_refuses_bad_yaml_at_its_line(repo: Path) -> None:
 
 @pytest.fixture(scope="module")
 def schema() -> jsonschema.Draft7Validator:
-    document = json.loads(
-        resources.files("kamsync").joinpath("kamsync.schema.json").read_text(encoding="utf-8")
-    )
+    document = json.loads(resources.files("kamsync").joinpath("kamsync.schema.json").read_text(encoding="utf-8"))
     jsonschema.Draft7Validator.check_schema(document)
     assert document["$id"] == SCHEMA_URL
     return jsonschema.Draft7Validator(document)

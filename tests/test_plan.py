@@ -32,7 +32,9 @@ def test_classify(local, remote, seen, recorded, expected):
     assert classify(local, remote, seen=seen, recorded=recorded) == expected
 
 
-def status(variation_id: int | None, field: str, state: State, *, live: bool = False, local: str = "new") -> FieldStatus:
+def status(
+    variation_id: int | None, field: str, state: State, *, live: bool = False, local: str = "new"
+) -> FieldStatus:
     ref = FieldRef(1, variation_id, field)
     return FieldStatus(MappedFile(ref, f"{variation_id}/{field}", 3), state, local, "old", live, raw_local=local + "\n")
 

@@ -122,9 +122,7 @@ class FakeTime:
 def test_limiter_waits_per_the_rule_and_reports_why() -> None:
     t = FakeTime()
     waits: list[tuple[float, str]] = []
-    limiter = RateLimiter(
-        (Window(2, 10.0),), clock=t.clock, sleep=t.sleep, on_wait=lambda s, r: waits.append((s, r))
-    )
+    limiter = RateLimiter((Window(2, 10.0),), clock=t.clock, sleep=t.sleep, on_wait=lambda s, r: waits.append((s, r)))
     for _ in range(3):
         limiter.before_send()
         t.now += 1.0  # the request takes 1 s
@@ -137,9 +135,7 @@ def test_limiter_waits_per_the_rule_and_reports_why() -> None:
 def test_limiter_honours_a_server_wait_and_a_blind_429() -> None:
     t = FakeTime()
     waits: list[tuple[float, str]] = []
-    limiter = RateLimiter(
-        (Window(50, 10.0),), clock=t.clock, sleep=t.sleep, on_wait=lambda s, r: waits.append((s, r))
-    )
+    limiter = RateLimiter((Window(50, 10.0),), clock=t.clock, sleep=t.sleep, on_wait=lambda s, r: waits.append((s, r)))
     limiter.before_send()
     limiter.after_response()
     limiter.note_server_wait(7.0)

@@ -111,9 +111,7 @@ def test_second_process_times_out_naming_the_holder(tmp_path: Path, holder: subp
     )
 
 
-def test_waiting_process_gets_the_lock_when_the_holder_finishes(
-    tmp_path: Path, holder: subprocess.Popen[str]
-) -> None:
+def test_waiting_process_gets_the_lock_when_the_holder_finishes(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
     assert holder.stdin is not None
     holder.stdin.write("done\n")
     holder.stdin.flush()

@@ -123,9 +123,7 @@ def test_live_experiment_is_refused_unless_allowed(kamsync, repo, sandbox):
     (repo / path).write_text("console.log('badges v2');\n")
     refused = kamsync("push")
     assert refused.code == 3, refused.output
-    assert (
-        "live" in refused.stderr and "--allow-live" in refused.stderr and "variation 200003" in refused.stderr
-    )
+    assert "live" in refused.stderr and "--allow-live" in refused.stderr and "variation 200003" in refused.stderr
     assert not api_requests(sandbox, "PATCH")
     allowed = kamsync("push", "--allow-live")
     assert allowed.code == 0, allowed.output

@@ -127,15 +127,11 @@ class KameleoonClient:
                     seen.add(ident)
                     new += 1
                 found.append(item)
-            if not needs_next_page(
-                items, per_page=PER_PAGE, new_ids=new, seen_ids=seen, expect_ids=expect_ids
-            ):
+            if not needs_next_page(items, per_page=PER_PAGE, new_ids=new, seen_ids=seen, expect_ids=expect_ids):
                 return found
             page += 1
 
-    def get(
-        self, resource: str, item_id: int, *, optional_fields: Sequence[str] = (), subject: str
-    ) -> JsonObject:
+    def get(self, resource: str, item_id: int, *, optional_fields: Sequence[str] = (), subject: str) -> JsonObject:
         params = {"optionalFields": ",".join(optional_fields)} if optional_fields else None
         response = self._request("GET", f"/{resource.strip('/')}/{item_id}", subject=subject, params=params)
         data = as_object(decode_json(response.content))
@@ -147,13 +143,9 @@ class KameleoonClient:
             )
         return data
 
-    def patch(
-        self, resource: str, item_id: int, body: Mapping[str, object], *, subject: str
-    ) -> JsonObject | None:
+    def patch(self, resource: str, item_id: int, body: Mapping[str, object], *, subject: str) -> JsonObject | None:
         """Send a partial update; the updated object when the answer is one (the API sends it), else None."""
-        response = self._request(
-            "PATCH", f"/{resource.strip('/')}/{item_id}", subject=subject, json=dict(body)
-        )
+        response = self._request("PATCH", f"/{resource.strip('/')}/{item_id}", subject=subject, json=dict(body))
         return as_object(decode_json(response.content))
 
     # -- the edge --
@@ -214,15 +206,11 @@ class KameleoonClient:
         try:
             return self._http.request(method, path, params=params, json=json, data=form, headers=headers)
         except httpx.TimeoutException:
-            raise transport_error(
-                subject, self.base_url, "timeout", timed_out=True, timeout=self._timeout
-            ) from None
+            raise transport_error(subject, self.base_url, "timeout", timed_out=True, timeout=self._timeout) from None
         except httpx.HTTPError as exc:
             # "from None": the chained httpx exception would print the request in a traceback.
             problem = self._scrub_opt(str(exc) or type(exc).__name__) or type(exc).__name__
-            raise transport_error(
-                subject, self.base_url, problem, timed_out=False, timeout=self._timeout
-            ) from None
+            raise transport_error(subject, self.base_url, problem, timed_out=False, timeout=self._timeout) from None
         finally:
             self._budget.after_response()
 

@@ -59,9 +59,7 @@ def code_of(payload: Mapping[str, object], fields: Sequence[CodeField]) -> dict[
     return code
 
 
-def missing_code_fields(
-    payload: Mapping[str, object], fields: Sequence[CodeField] = EXPERIMENT_FIELDS
-) -> list[str]:
+def missing_code_fields(payload: Mapping[str, object], fields: Sequence[CodeField] = EXPERIMENT_FIELDS) -> list[str]:
     """The code fields absent from the answer (absent, not null: null means empty)."""
     return [f.api_name for f in fields if f.api_name not in payload]
 

@@ -171,10 +171,7 @@ def error_for_status(
     kind: type[ApiError] = ApiError
     if subject == TOKEN_SUBJECT and status in (400, 401, 403):
         kind = AuthError
-        text = (
-            f"{TOKEN_SUBJECT} refused the credentials ({detail}): "
-            f"check {CLIENT_ID_VAR} and {CLIENT_SECRET_VAR}"
-        )
+        text = f"{TOKEN_SUBJECT} refused the credentials ({detail}): check {CLIENT_ID_VAR} and {CLIENT_SECRET_VAR}"
     elif is_token_rejection(status, message):
         kind = AuthError
         again = " even after a fresh one was issued" if token_renewed else ""
@@ -184,16 +181,11 @@ def error_for_status(
         )
     elif status == 423:
         kind = LockedInApp
-        text = (
-            f"{subject} is locked in the Kameleoon app: someone has it open; "
-            f"close it there and run again ({detail})"
-        )
+        text = f"{subject} is locked in the Kameleoon app: someone has it open; close it there and run again ({detail})"
     elif status == 404:
         text = f"{subject} was not found in Kameleoon ({detail}): check the id, and that it was not deleted"
     elif status == 403:
-        text = (
-            f"Kameleoon denied access to {subject} ({detail}): check that the API client may access this site"
-        )
+        text = f"Kameleoon denied access to {subject} ({detail}): check that the API client may access this site"
     elif status == 400:
         text = f"Kameleoon rejected the request for {subject} ({detail})"
     elif status >= 500:
@@ -213,9 +205,7 @@ def rate_limited_error(subject: str, message: str | None, retries: int) -> ApiEr
     )
 
 
-def transport_error(
-    subject: str, base_url: str, problem: str, *, timed_out: bool, timeout: float
-) -> ApiError:
+def transport_error(subject: str, base_url: str, problem: str, *, timed_out: bool, timeout: float) -> ApiError:
     if timed_out:
         text = f"Kameleoon did not answer within {timeout:g} s for {subject} ({base_url}); try again later"
     else:

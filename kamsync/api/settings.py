@@ -40,9 +40,7 @@ class Credentials:
 def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
     client_id = environ.get(CLIENT_ID_VAR, "").strip()
     client_secret = environ.get(CLIENT_SECRET_VAR, "").strip()
-    missing = [
-        name for name, value in ((CLIENT_ID_VAR, client_id), (CLIENT_SECRET_VAR, client_secret)) if not value
-    ]
+    missing = [name for name, value in ((CLIENT_ID_VAR, client_id), (CLIENT_SECRET_VAR, client_secret)) if not value]
     if missing:
         raise CredentialsError(
             f"missing Kameleoon credentials: set {CLIENT_ID_VAR} and {CLIENT_SECRET_VAR} "
