@@ -1,0 +1,23 @@
+"""A faithful local imitation of the part of the Kameleoon Automation API that kamsync uses, on loopback.
+
+``Sandbox`` serves it from a thread (tests, demos); ``serve`` is the blocking ``kamsync sandbox`` command.
+``Sandbox.store`` gives direct access to the state, to act as someone editing in the Kameleoon UI.
+"""
+
+from __future__ import annotations
+
+from kamsync.sandbox.server import DEFAULT_TOKEN_TTL, Sandbox, serve
+from kamsync.sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from kamsync.sandbox.store import Store
+from kamsync.sandbox.wire import Fault, RequestRecord
+
+__all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_TOKEN_TTL",
+    "Fault",
+    "RequestRecord",
+    "Sandbox",
+    "Store",
+    "serve",
+]

@@ -1,0 +1,208 @@
+"""Routing of the Automation API imitation: authentication, rate windows, then the resource routes.
+
+Socket-free: ``Api.handle`` turns a ``Request`` into a ``Response`` and logs it; ``server.py`` is the edge.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
+from kamsync.sandbox import objects as o
+from kamsync.sandbox.admin import Admin
+from kamsync.sandbox.limits import ServerRateLimiter
+from kamsync.sandbox.query import parse_filter, parse_page, parse_sort, select
+from kamsync.sandbox.store import Store
+from kamsync.sandbox.wire import Fault, Request, RequestRecord, Response, json_response, read_json_object
+
+__all__ = ["Api", "route_path"]
+
+log = logging.getLogger("kamsync.sandbox")
+
+Handler = Callable[[Request, tuple[str, ...]], Response]
+_ID = r"([^/]+)"
+_BEARER = re.compile(r"^Bearer\s+(\S+)\s*$", re.IGNORECASE)
+_FORM = "application/x-www-form-urlencoded"
+
+
+def route_path(path: str) -> str:
+    """The route a path names: the ``/v1`` prefix and a trailing slash make no difference."""
+    if path == "/v1" or path.startswith("/v1/"):
+        path = path[3:]
+    return path.rstrip("/") or "/"
+
+
+def _id(raw: str, kind: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise Fault(400, f"Invalid {kind} id '{raw}': expected an integer") from None
+
+
+class Api:
+    def __init__(self, store: Store, limiter: ServerRateLimiter, token_ttl: float, retry_after: bool) -> None:
+        self.store = store
+        self._limiter = limiter
+        self._token_ttl = token_ttl
+        self._retry_after = retry_after
+        self._admin = Admin(store)
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
+            (method, re.compile(pattern), handler)
+            for method, pattern, handler in (
+                ("GET", "/experiments", self._list_experiments),
+                ("POST", "/experiments", self._create_experiment),
+                ("GET", f"/experiments/{_ID}", self._get_experiment),
+                ("PATCH", f"/experiments/{_ID}", self._patch_experiment),
+                ("GET", "/variations", self._lister("variation")),
+                ("POST", "/variations", self._create_variation),
+                ("GET", f"/variations/{_ID}", self._getter("variation")),
+                ("PATCH", f"/variations/{_ID}", self._write_variation),
+                ("PUT", f"/variations/{_ID}", self._write_variation),
+                ("DELETE", f"/variations/{_ID}", self._delete_variation),
+                ("GET", "/sites", self._lister("site")),
+                (
+                    "GET",
+                    f"/sites/byCode/{_ID}",
+                    lambda _req, m: json_response(200, self.store.site_by_code(m[0])),
+                ),
+                ("GET", f"/sites/{_ID}", self._getter("site")),
+                ("GET", "/personalizations", self._lister("personalization")),
+                ("GET", f"/personalizations/{_ID}", self._getter("personalization")),
+                ("PATCH", f"/personalizations/{_ID}", self._patch_personalization),
+            )
+        ]
+
+    def handle(self, request: Request) -> Response:
+        path = route_path(request.path)
+        if path == "/_sandbox" or path.startswith("/_sandbox/"):
+            return self._guarded(lambda: self._admin.handle(request, path))
+        client: list[str | None] = [None]  # filled in as soon as the caller is known, for the log
+        response = self._guarded(lambda: self._serve(request, path, client))
+        self.store.record(
+            RequestRecord(request.method, request.path, request.query, client[0], response.status, time.time())
+        )
+        return response
+
+    def _guarded(self, work: Callable[[], Response]) -> Response:
+        try:
+            return work()
+        except Fault as fault:
+            return fault.response()
+        except Exception as exc:  # a sandbox bug must still answer JSON, as the real API's 500s do
+            log.exception("sandbox error")
+            return json_response(500, {"message": f"Internal server error ({type(exc).__name__})"})
+
+    def _serve(self, request: Request, path: str, client: list[str | None]) -> Response:
+        if path == "/oauth/token":
+            if request.method != "POST":
+                raise Fault(405, f"Method {request.method} is not allowed on /oauth/token")
+            return self._token(request, client)
+        client_id = client[0] = self._authenticate(request)
+        self._admit(client_id)
+        allowed: list[str] = []
+        for method, pattern, handler in self._routes:
+            match = pattern.fullmatch(path)
+            if match:
+                if method == request.method:
+                    return handler(request, match.groups())
+                allowed.append(method)
+        if allowed:
+            raise Fault(405, f"Method {request.method} is not allowed on {path} (use {', '.join(allowed)})")
+        raise Fault(404, f"No such resource: {request.method} {request.path}")
+
+    # -- authentication and rate windows --------------------------------------------------------------------
+
+    def _token(self, request: Request, client: list[str | None]) -> Response:
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != _FORM:
+            raise Fault(400, f"Send the token request as {_FORM}", error="invalid_request")
+        try:
+            form = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise Fault(400, "The token request body is not UTF-8", error="invalid_request") from None
+        grant = (form.get("grant_type") or [""])[0]
+        if grant != "client_credentials":
+            raise Fault(400, f"Unsupported grant type '{grant}'", error="unsupported_grant_type")
+        client_id = (form.get("client_id") or [""])[0]
+        client[0] = client_id or None
+        token = self.store.issue_token(client_id, (form.get("client_secret") or [""])[0], self._token_ttl)
+        if token is None:
+            raise Fault(401, "Bad client credentials", error="invalid_client")
+        self._admit(client_id)  # Kameleoon does not say whether this call counts: assume it does
+        ttl = int(self._token_ttl)
+        return json_response(200, {"access_token": token, "token_type": "Bearer", "expires_in": ttl})
+
+    def _authenticate(self, request: Request) -> str:
+        match = _BEARER.match(request.headers.get("authorization", ""))
+        if match is None:
+            raise Fault(
+                401,
+                "Full authentication is required to access this resource",
+                headers=(("WWW-Authenticate", 'Bearer realm="kameleoon"'),),
+                error="unauthorized",
+            )
+        return self.store.client_for(match.group(1))
+
+    def _admit(self, client_id: str) -> None:
+        wait = self._limiter.admit(client_id)
+        if wait is not None:
+            headers = (("Retry-After", str(max(1, math.ceil(wait)))),) if self._retry_after else ()
+            raise Fault(429, "Too many requests", headers=headers)
+
+    # -- resources ------------------------------------------------------------------------------------------
+
+    def _list(self, kind: str, request: Request, optional: tuple[str, ...] = ()) -> Response:
+        fields = o.FIELDS[kind]
+        conditions = parse_filter(request.param("filter"), fields)
+        sort = parse_sort(request.param("sort"), fields)
+        page, per_page = parse_page(request.param("page"), request.param("perPage"))
+        chosen = select(self.store.all(kind), conditions, sort, page, per_page)
+        if kind == "experiment":
+            chosen = [o.experiment_view(item, optional) for item in chosen]
+        return json_response(200, chosen)
+
+    def _lister(self, kind: str) -> Handler:
+        return lambda request, _groups: self._list(kind, request)
+
+    def _getter(self, kind: str) -> Handler:
+        return lambda _request, groups: json_response(200, self.store.get(kind, _id(groups[0], kind)))
+
+    @staticmethod
+    def _optional(request: Request) -> tuple[str, ...]:
+        raw = ",".join(request.query.get("optionalFields", ()))
+        return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+    def _list_experiments(self, request: Request, _groups: tuple[str, ...]) -> Response:
+        return self._list("experiment", request, self._optional(request))
+
+    def _get_experiment(self, request: Request, groups: tuple[str, ...]) -> Response:
+        exp = self.store.get("experiment", _id(groups[0], "experiment"))
+        return json_response(200, o.experiment_view(exp, self._optional(request)))
+
+    def _create_experiment(self, request: Request, _groups: tuple[str, ...]) -> Response:
+        return json_response(201, self.store.create_experiment(read_json_object(request.body)))
+
+    def _patch_experiment(self, request: Request, groups: tuple[str, ...]) -> Response:
+        action = request.param("action")
+        body = read_json_object(request.body, empty_ok=action is not None)
+        exp_id = _id(groups[0], "experiment")
+        return json_response(200, self.store.update_experiment(exp_id, body, action.upper() if action else None))
+
+    def _create_variation(self, request: Request, _groups: tuple[str, ...]) -> Response:
+        return json_response(201, self.store.create_variation(read_json_object(request.body)))
+
+    def _write_variation(self, request: Request, groups: tuple[str, ...]) -> Response:
+        var_id = _id(groups[0], "variation")
+        body = read_json_object(request.body)
+        return json_response(200, self.store.update_variation(var_id, body, replace=request.method == "PUT"))
+
+    def _delete_variation(self, _request: Request, groups: tuple[str, ...]) -> Response:
+        self.store.remove_variation(_id(groups[0], "variation"))
+        return Response(204)
+
+    def _patch_personalization(self, request: Request, groups: tuple[str, ...]) -> Response:
+        pers_id = _id(groups[0], "personalization")
+        return json_response(200, self.store.update_personalization(pers_id, read_json_object(request.body)))

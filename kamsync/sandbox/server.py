@@ -1,0 +1,207 @@
+"""The loopback HTTP edge: ``http.server`` threads feeding ``Api.handle``; the ``kamsync sandbox`` command."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import TextIO
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from kamsync.errors import UsageError
+from kamsync.ratelimit import DEFAULT_RATE_LIMIT
+from kamsync.sandbox.api import Api
+from kamsync.sandbox.limits import ServerRateLimiter, parse_windows
+from kamsync.sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from kamsync.sandbox.store import Store
+from kamsync.sandbox.wire import Request, Response, json_response
+
+__all__ = ["Sandbox", "serve"]
+
+DEFAULT_TOKEN_TTL = 7200.0
+
+
+def _check_loopback(host: str) -> None:
+    # The sandbox has no real authentication: it must never be reachable from another machine.
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise UsageError(f"the sandbox only listens on loopback (127.0.0.1, ::1 or localhost), not {host!r}")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], api: Api) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.api = api
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects from a real API
+    server_version = "kamsync-sandbox"
+    timeout = 30  # an idle keep-alive connection must not pin its thread forever
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
+
+    def _dispatch(self) -> None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            response = json_response(411, {"message": "Send a Content-Length; chunked bodies are not supported"})
+            self.close_connection = True
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            parts = urlsplit(self.path)
+            request = Request(
+                method=self.command,
+                path=unquote(parts.path),
+                query=parse_qs(parts.query, keep_blank_values=True),
+                headers={name.lower(): value for name, value in self.headers.items()},
+                body=body,
+            )
+            response = self.server.api.handle(request)
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _dispatch
+
+    def log_message(self, format: str, *args: object) -> None:  # the base class names it format
+        pass  # one stderr line per request would drown the demo output
+
+
+class Sandbox:
+    """A local imitation of the Kameleoon Automation API, served on loopback from a daemon thread."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_file: str | Path | None = None,
+        rate_limit: str | None = DEFAULT_RATE_LIMIT,
+        token_ttl: float = DEFAULT_TOKEN_TTL,
+        retry_after: bool = True,
+    ) -> None:
+        _check_loopback(host)
+        self.host = host
+        self.port = port
+        self.state_file = Path(state_file) if state_file is not None else None
+        self.rate_limit = rate_limit
+        self.store = Store(self.state_file)
+        self._api = Api(self.store, ServerRateLimiter(parse_windows(rate_limit)), token_ttl, retry_after)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Sandbox:
+        if self._server is None:
+            try:
+                self._server = _Server((self.host, self.port), self._api)
+            except OSError as exc:
+                raise UsageError(
+                    f"the sandbox cannot listen on {self.host}:{self.port} ({exc.strerror or exc}); "
+                    "choose another port, or 0 for any free one"
+                ) from None
+            self.port = self._server.server_address[1]
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="kamsync-sandbox",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not started: call start() first")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        with server.connections_lock:  # end idle keep-alive connections, whose threads would otherwise linger
+            for conn in list(server.connections):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the server thread ends (for ``serve``: Ctrl-C interrupts the join)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    state_file: str | Path | None = None,
+    rate_limit: str | None = DEFAULT_RATE_LIMIT,
+    token_ttl: float = DEFAULT_TOKEN_TTL,
+    out: TextIO | None = None,
+) -> None:
+    """Serve until Ctrl-C. The first line printed is the URL alone, so a parent process can read it."""
+    stream = out if out is not None else sys.stdout
+    sandbox = Sandbox(host, port, state_file, rate_limit, token_ttl).start()
+    try:
+        print(sandbox.url, file=stream, flush=True)
+        state = f"saved in {sandbox.state_file}" if sandbox.state_file else "in memory (lost when it stops)"
+        limits = rate_limit or "off"
+        print(
+            f"export KAMELEOON_API_URL={sandbox.url}\n"
+            f"export KAMELEOON_CLIENT_ID={DEFAULT_CLIENT_ID}\n"
+            f"export KAMELEOON_CLIENT_SECRET={DEFAULT_CLIENT_SECRET}\n"
+            f"# Kameleoon sandbox: state {state}; rate limit {limits}; tokens last {token_ttl:g} s.\n"
+            "# Press Ctrl-C to stop it.",
+            file=stream,
+            flush=True,
+        )
+        while sandbox.running:
+            sandbox.wait(0.5)
+    except KeyboardInterrupt:
+        print("Sandbox stopped.", file=stream, flush=True)
+    finally:
+        sandbox.stop()
