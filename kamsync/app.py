@@ -144,6 +144,7 @@ def run_push(
             "written": [],
             "failed": [],
             "not_attempted": [],
+            "interrupted": None,
             "backup": None,
         }
         if plan.refusals:
@@ -185,19 +186,26 @@ def run_push(
                 console.info(f"[{done}/{total}] updated {write.describe()}")  # type: ignore[attr-defined]
 
         outcome = execute(plan, client, record, on_written=on_written)
-        payload["backup"] = str(outcome.backup or backup) if (outcome.backup or backup) else None
         payload["written"] = [write_entry(w) for w in outcome.written]
         payload["failed"] = [{**write_entry(w), "error": str(e)} for w, e in outcome.failed]
         payload["not_attempted"] = [write_entry(w) for w in outcome.not_attempted]
+        payload["interrupted"] = write_entry(outcome.interrupted) if outcome.interrupted else None
         payload["requests"] = client.requests_sent
         for write in outcome.written:
             console.out(f"updated {write.describe()}: {', '.join(write.body)}")
         for write, error in outcome.failed:
             console.error(f"not written: {write.describe()}: {error}")
+        if outcome.interrupted is not None:
+            console.error(
+                f"interrupted while updating {outcome.interrupted.describe()}: Kameleoon may or may not have "
+                "applied it; run `kamsync status` to see where things stand"
+            )
         for write in outcome.not_attempted:
             console.error(f"not attempted: {write.describe()} ({_paths(write)})")
         console.out(f"{len(outcome.written)} of {total} entities updated; {client.requests_sent} requests used")
         console.emit_json(payload)
+        if outcome.interrupted is not None:
+            return int(Exit.INTERRUPTED)
         return int(Exit.API) if outcome.failed else int(Exit.OK)
 
 

@@ -24,7 +24,8 @@ class Outcome:
     written: list[Write] = field(default_factory=list)
     failed: list[tuple[Write, ApiError]] = field(default_factory=list)
     not_attempted: list[Write] = field(default_factory=list)
-    backup: Path | None = None
+    # Set when Ctrl-C arrived while this write was in flight: Kameleoon may or may not have applied it.
+    interrupted: Write | None = None
 
 
 def save_backup(state_dir: Path, plan: Plan) -> Path | None:
@@ -71,12 +72,16 @@ def execute(
     on_written: Callable[[Write], None] = lambda w: None,
 ) -> Outcome:
     """Send each write in turn. An entity locked in the Kameleoon app is skipped and the rest goes on; any other
-    failure stops the run, and what follows it is reported as not attempted."""
+    failure, or Ctrl-C, stops the run, and what follows is reported as not attempted."""
     outcome = Outcome()
     for index, write in enumerate(plan.writes):
         try:
             answer = client.patch(RESOURCE[write.entity], write.entity_id, write.body, subject=write.describe())
             check_stored(write, answer)
+        except KeyboardInterrupt:
+            outcome.interrupted = write
+            outcome.not_attempted.extend(plan.writes[index + 1 :])
+            break
         except LockedInApp as error:
             outcome.failed.append((write, error))
             continue

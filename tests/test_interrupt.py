@@ -1,0 +1,51 @@
+"""Ctrl-C in the middle of a push: exit 130, say what was and was not written, and a rerun finishes the job."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+from kamsync.normalize import normalize
+from tests.helpers import commit_all, path_of
+
+
+def test_interrupted_push_reports_and_a_rerun_converges(kamsync, repo, env, sandbox):
+    status = kamsync("status", "--json")
+    variations = (200001, 200002, 200003)
+    for variation_id in variations:
+        (repo / path_of(status, variation_id, "jsCode")).write_text(f"// v2 of {variation_id}\n")
+    commit_all(repo, "three changes")
+
+    # 4 requests per 30 s: token, two reads and the first write go out, then the second write waits on the budget.
+    slow = {**env, "KAMSYNC_RATE_LIMIT": "4/30s"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kamsync", "push", "--allow-live"],
+        cwd=repo,
+        env=slow,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("waiting"):
+            break
+    assert any(line.startswith("[1/3] updated") for line in seen), seen
+    proc.send_signal(signal.SIGINT)
+    stdout, rest = proc.communicate(timeout=30)
+    stderr = "".join(seen) + rest
+    assert proc.returncode == 130, stderr
+    assert "interrupted while updating variation 200002" in stderr
+    assert "not attempted: variation 200003" in stderr
+    assert "updated variation 200001" in stdout
+    assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// v2 of 200001"
+    assert normalize(sandbox.store.variation(200003)["jsCode"]) != "// v2 of 200003"
+
+    rerun = kamsync("push", "--allow-live")
+    assert rerun.code == 0, rerun.output
+    for variation_id in variations:
+        assert normalize(sandbox.store.variation(variation_id)["jsCode"]) == f"// v2 of {variation_id}"

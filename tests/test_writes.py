@@ -1,0 +1,31 @@
+"""After a write, what Kameleoon answered is compared (normalised) with what was sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from kamsync.errors import WriteMismatch
+from kamsync.model import Entity, FieldRef, MappedFile
+from kamsync.plan import Write
+from kamsync.states import FieldStatus, State
+from kamsync.writes import check_stored
+
+
+def write(js: str) -> Write:
+    ref = FieldRef(1, 10, "jsCode")
+    status = FieldStatus(MappedFile(ref, "v/variation.js", 4), State.LOCAL_CHANGED, js, "old", False, raw_local=js)
+    return Write(Entity.VARIATION, 10, 1, (status,))
+
+
+def test_answer_equal_after_normalising_is_accepted():
+    check_stored(write("a();\n"), {"id": 10, "jsCode": "a();   \r\n\r\n", "cssCode": "unrelated"})
+
+
+def test_answer_without_the_fields_or_no_body_is_accepted():
+    check_stored(write("a();\n"), {"id": 10})
+    check_stored(write("a();\n"), None)
+
+
+def test_answer_holding_something_else_is_a_failure():
+    with pytest.raises(WriteMismatch, match="variation 10"):
+        check_stored(write("a();\n"), {"jsCode": "b();"})
