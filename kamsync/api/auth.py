@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from kamsync.api.responses import TokenGrant
 from kamsync.api.settings import Credentials
 
-__all__ = ["DEFAULT_TOKEN_LIFETIME", "TOKEN_PATH", "AccessToken", "token_form", "token_from_grant"]
+__all__ = [
+    "DEFAULT_TOKEN_LIFETIME",
+    "TOKEN_PATH",
+    "AccessToken",
+    "TokenStore",
+    "token_expires_at",
+    "token_form",
+    "token_from_cache",
+    "token_from_grant",
+]
 
 TOKEN_PATH = "/oauth/token"
 # Kameleoon documents a 2 h lifetime; without expires_in we assume it and rely on a 401 if wrong.
@@ -33,8 +43,41 @@ def token_form(credentials: Credentials) -> dict[str, str]:
     }
 
 
+class TokenStore(Protocol):
+    """Where a client may keep its access token between runs (``kamsync.tokencache.TokenCache``)."""
+
+    def load(self) -> tuple[str, float] | None:
+        """The stored token and its expiry on the wall clock (``time.time()``), or ``None``."""
+
+    def store(self, token: str, expires_at: float) -> None:
+        """Keep ``token``, which expires at ``expires_at`` on the wall clock."""
+
+    def clear(self) -> None:
+        """Forget the stored token."""
+
+
+def _lifetime(grant: TokenGrant) -> float:
+    return grant.expires_in if grant.expires_in is not None else DEFAULT_TOKEN_LIFETIME
+
+
 def token_from_grant(grant: TokenGrant, requested_at: float) -> AccessToken:
     """The token and its renewal time, counted from the request (the server's clock started earlier)."""
-    lifetime = grant.expires_in if grant.expires_in is not None else DEFAULT_TOKEN_LIFETIME
+    lifetime = _lifetime(grant)
     margin = min(RENEW_MARGIN, lifetime / 10)
     return AccessToken(grant.access_token, requested_at + lifetime - margin)
+
+
+def token_expires_at(grant: TokenGrant, requested_at_wall: float) -> float:
+    """When the token expires on the wall clock, counted from the request (what a ``TokenStore`` keeps)."""
+    return requested_at_wall + _lifetime(grant)
+
+
+def token_from_cache(value: str, expires_at: float, wall_now: float, now: float) -> AccessToken | None:
+    """A stored token as an ``AccessToken`` on the client's clock ``now``; ``None`` when it is (nearly) expired.
+
+    Another process fetched it, so its lifetime is unknown here: the full ``RENEW_MARGIN`` applies.
+    """
+    left = expires_at - wall_now
+    if left <= RENEW_MARGIN:
+        return None
+    return AccessToken(value, now + left - RENEW_MARGIN)

@@ -15,7 +15,15 @@ from types import TracebackType
 import httpx
 
 from kamsync import __version__
-from kamsync.api.auth import TOKEN_PATH, AccessToken, token_form, token_from_grant
+from kamsync.api.auth import (
+    TOKEN_PATH,
+    AccessToken,
+    TokenStore,
+    token_expires_at,
+    token_form,
+    token_from_cache,
+    token_from_grant,
+)
 from kamsync.api.query import PER_PAGE, item_id, list_params, needs_next_page
 from kamsync.api.responses import (
     TOKEN_SUBJECT,
@@ -59,6 +67,7 @@ class KameleoonClient:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = _utc_now,
         transport: httpx.BaseTransport | None = None,
+        token_cache: TokenStore | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.requests_sent = 0
@@ -69,6 +78,8 @@ class KameleoonClient:
         self._clock = clock
         self._wall_clock = wall_clock
         self._token: AccessToken | None = None
+        self._token_cache = token_cache
+        self._rejected_token: str | None = None  # never take this one from the cache again
         self._secrets: set[str] = {credentials.client_secret}
         # No redirects: following one could carry the bearer token to another host or to plain http.
         self._http = httpx.Client(
@@ -184,6 +195,8 @@ class KameleoonClient:
                     response.status_code, message, subject=subject, token_renewed=attempts.token_renewed
                 )
             if step is Step.RENEW_TOKEN:
+                if self._token is not None:
+                    self._rejected_token = self._token.value
                 self._token = None
             elif step is Step.WAIT_AND_RETRY:
                 wait = parse_retry_after(response.headers.get("Retry-After"), self._wall_clock())
@@ -217,17 +230,30 @@ class KameleoonClient:
     def _access_token(self) -> str:
         now = self._clock()
         if self._token is None or not self._token.usable(now):
-            response = self._request(
-                "POST",
-                TOKEN_PATH,
-                subject=TOKEN_SUBJECT,
-                form=token_form(self._credentials),
-                uses_token=False,
-            )
-            grant = parse_token(response.content)
-            self._secrets.add(grant.access_token)
-            self._token = token_from_grant(grant, now)
+            self._token = self._cached_token(now) or self._new_token(now)
         return self._token.value
+
+    def _cached_token(self, now: float) -> AccessToken | None:
+        cached = self._token_cache.load() if self._token_cache is not None else None
+        if cached is None or cached[0] == self._rejected_token:
+            return None
+        self._secrets.add(cached[0])
+        return token_from_cache(cached[0], cached[1], self._wall_clock().timestamp(), now)
+
+    def _new_token(self, now: float) -> AccessToken:
+        requested_at_wall = self._wall_clock().timestamp()
+        response = self._request(
+            "POST",
+            TOKEN_PATH,
+            subject=TOKEN_SUBJECT,
+            form=token_form(self._credentials),
+            uses_token=False,
+        )
+        grant = parse_token(response.content)
+        self._secrets.add(grant.access_token)
+        if self._token_cache is not None:
+            self._token_cache.store(grant.access_token, token_expires_at(grant, requested_at_wall))
+        return token_from_grant(grant, now)
 
     def _scrub_opt(self, text: str | None) -> str | None:
         return None if text is None else scrub(text, self._secrets)
