@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import credentials_from_env, resolve_api_url
 from kamsync.console import Console
-from kamsync.errors import ApiError, Exit, KamsyncError, UsageError
+from kamsync.errors import ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
 from kamsync.gitrepo import GitRepo
+from kamsync.ledger import Ledger, default_state_dir
 from kamsync.lock import repo_lock
 from kamsync.manifest import MANIFEST_NAME, find_manifest, load_manifest
 from kamsync.manifest_edit import ManifestEditor
 from kamsync.plan import plan_push
 from kamsync.pull import PullResult, add_experiment, pull_survey
-from kamsync.ratelimit import DEFAULT_RATE_LIMIT, RateLimiter, parse_rate_limit
+from kamsync.quota import run_quota as quota_report_for
+from kamsync.ratelimit import DEFAULT_RATE_LIMIT, parse_rate_limit
 from kamsync.record import Record
 from kamsync.remote import read_remote
 from kamsync.render import entry, pull_payload, refusal_entry, status_line, summary, unified_diff, write_entry
 from kamsync.states import DIFFERING, State
 from kamsync.survey import Survey, belongs, survey
+from kamsync.tokencache import TokenCache
 from kamsync.workspace import Workspace
 from kamsync.writes import execute, save_backup
 
@@ -50,14 +53,35 @@ def open_client(opts: Options, rate_limit: str | None, console: Console) -> Kame
     """Everything checked before the first request: URL, credentials, rate-limit spec."""
     url = resolve_api_url(opts.api_url, os.environ)
     credentials = credentials_from_env(os.environ)
-    spec = os.environ.get("KAMSYNC_RATE_LIMIT") or rate_limit or DEFAULT_RATE_LIMIT
-    windows = parse_rate_limit(spec)
+    windows = parse_rate_limit(rate_limit_spec(rate_limit))
 
     def on_wait(seconds: float, reason: str) -> None:
         if not opts.json and seconds >= 1:
             console.info(f"waiting {seconds:.1f} s: {reason}")
 
-    return KameleoonClient(url, credentials, budget=RateLimiter(windows, on_wait=on_wait))
+    # One ledger per credential on this machine: every kamsync process shares the rate budget.
+    budget = Ledger.open(default_state_dir(), url, credentials.client_id, windows, on_wait=on_wait)
+    return KameleoonClient(url, credentials, budget=budget, token_cache=TokenCache.open(url, credentials.client_id))
+
+
+def rate_limit_spec(manifest_rate_limit: str | None) -> str:
+    return os.environ.get("KAMSYNC_RATE_LIMIT") or manifest_rate_limit or DEFAULT_RATE_LIMIT
+
+
+def run_quota(opts: Options, console: Console) -> int:
+    """Requests used and left in each window for this credential, from the ledger; sends nothing."""
+    url = resolve_api_url(opts.api_url, os.environ)
+    client_id = os.environ.get("KAMELEOON_CLIENT_ID", "")
+    if not client_id:
+        raise CredentialsError("set KAMELEOON_CLIENT_ID: the quota is kept per API client")
+    manifest_rate_limit = None
+    # Outside a kamsync repository the environment or the default spec applies.
+    with suppress(UsageError, GitError):
+        manifest_rate_limit = Workspace.open(opts.manifest, os.environ, Path.cwd()).manifest.rate_limit
+    text, payload = quota_report_for(url, client_id, rate_limit_spec(manifest_rate_limit))
+    console.emit_json(payload)
+    console.out(text)
+    return int(Exit.OK)
 
 
 @contextmanager

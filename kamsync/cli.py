@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from kamsync import __version__
-from kamsync.app import Options, run_diff, run_pull, run_push, run_status
+from kamsync.app import Options, run_diff, run_pull, run_push, run_quota, run_status
 from kamsync.console import Console
 from kamsync.errors import Exit, KamsyncError
 
@@ -172,6 +172,21 @@ def pull(ctx: click.Context, experiments: tuple[int, ...], force: bool, json_: b
     """
     opts, console = options(ctx, json_)
     return run_pull(opts, console, paths, experiments=experiments, force=force)
+
+
+@cli.command(epilog=EPILOG)
+@json_option
+@click.pass_context
+def quota(ctx: click.Context, json_: bool) -> int:
+    """Requests used and left in each rate-limit window for this API client, and when slots free up.
+
+    Every kamsync process on this machine shares one budget per API client (KAMELEOON_CLIENT_ID); requests
+    made by other machines or tools with the same credential are not seen here. Sends no request.
+
+    Example: kamsync quota --json
+    """
+    opts, console = options(ctx, json_)
+    return run_quota(opts, console)
 
 
 @cli.command()

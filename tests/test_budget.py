@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 from kamsync.sandbox import Sandbox
@@ -17,7 +18,7 @@ def _new_repo(tmp_path: Path, name: str) -> Path:
     return folder
 
 
-def test_push_costs_one_token_the_list_pages_and_one_patch_per_changed_variation(kamsync, sandbox, tmp_path):
+def test_push_costs_one_token_the_list_pages_and_one_patch_per_changed_variation(kamsync, sandbox, tmp_path, home):
     per_experiment = (120, 50, 40)  # V = 210 variations: two pages of variations
     ids = [
         sandbox.store.add_experiment(
@@ -39,6 +40,7 @@ def test_push_costs_one_token_the_list_pages_and_one_patch_per_changed_variation
         (repo / path_of(status, variation_id, "jsCode")).write_text(f"// changed {variation_id}\n")
     commit_all(repo, "change K variations")
 
+    shutil.rmtree(home / ".cache" / "kamsync")  # a cold token cache: the push asks for one token
     sandbox.store.clear_requests()
     result = kamsync("push", "--json", cwd=repo)
     assert result.code == 0, result.output
@@ -52,6 +54,10 @@ def test_push_costs_one_token_the_list_pages_and_one_patch_per_changed_variation
     assert len(tokens) == 1
     assert len(requests) == len(reads) + len(writes) + len(tokens)
     assert result.json()["requests"] == len(requests)
+
+    sandbox.store.clear_requests()
+    assert kamsync("status", cwd=repo).code == 0
+    assert not [r for r in sandbox.store.requests if r.path.endswith("/oauth/token")], "the cached token is reused"
 
 
 def test_seventy_writes_within_short_windows_receive_no_429(kamsync, env, tmp_path):

@@ -10,7 +10,7 @@ from kamsync.normalize import normalize
 from tests.helpers import commit_all, path_of
 
 
-def test_interrupted_push_reports_and_a_rerun_converges(kamsync, repo, env, sandbox):
+def test_interrupted_push_reports_and_a_rerun_converges(kamsync, repo, env, sandbox, tmp_path):
     status = kamsync("status", "--json")
     variations = (200001, 200002, 200003)
     for variation_id in variations:
@@ -18,7 +18,13 @@ def test_interrupted_push_reports_and_a_rerun_converges(kamsync, repo, env, sand
     commit_all(repo, "three changes")
 
     # 4 requests per 30 s: token, two reads and the first write go out, then the second write waits on the budget.
-    slow = {**env, "KAMSYNC_RATE_LIMIT": "4/30s"}
+    # Fresh state and cache folders: an empty rate ledger and no cached token for this run.
+    slow = {
+        **env,
+        "KAMSYNC_RATE_LIMIT": "4/30s",
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "kamsync", "push", "--allow-live"],
         cwd=repo,

@@ -1,0 +1,88 @@
+"""Access tokens kept between runs, one file per (API URL, client id) in the user's cache folder.
+
+A token lasts hours; fetching one per run would spend a request of the shared rate budget on every push,
+hook and CI job. The file is created mode 0600 (``write_atomic`` goes through ``mkstemp``, which creates
+0600 whatever the umask) inside a 0700 folder, never in the repository. It holds the token and its expiry,
+never the client secret. Anything unreadable is treated as no token: the cache is only an optimisation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import platformdirs
+
+from kamsync.fsutil import write_atomic
+
+__all__ = ["TokenCache", "credential_key", "default_cache_dir"]
+
+_FORMAT = 1
+
+
+def default_cache_dir() -> Path:
+    """``platformdirs.user_cache_dir("kamsync")``: ``$XDG_CACHE_HOME/kamsync`` or ``~/.cache/kamsync`` on Linux."""
+    return Path(platformdirs.user_cache_dir("kamsync"))
+
+
+def credential_key(api_url: str, client_id: str) -> str:
+    """A file-name-safe key for one credential; derived from the URL and client id only, never the secret."""
+    raw = json.dumps([api_url.rstrip("/"), client_id]).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest()[:24]
+
+
+class TokenCache:
+    """The cached access token of one (API URL, client id); a ``kamsync.api.auth.TokenStore``."""
+
+    def __init__(self, cache_dir: Path, api_url: str, client_id: str) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.client_id = client_id
+        self.folder = cache_dir / "tokens"
+        self.path = self.folder / f"{credential_key(api_url, client_id)}.json"
+
+    @classmethod
+    def open(cls, api_url: str, client_id: str, cache_dir: Path | None = None) -> TokenCache:
+        return cls(default_cache_dir() if cache_dir is None else cache_dir, api_url, client_id)
+
+    def __repr__(self) -> str:
+        return f"TokenCache({str(self.path)!r})"
+
+    def load(self) -> tuple[str, float] | None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        if not isinstance(data, dict):
+            return None
+        token, expires_at = data.get("access_token"), data.get("expires_at")
+        if (
+            data.get("api_url") != self.api_url  # a hash collision, however unlikely, must not leak a token
+            or data.get("client_id") != self.client_id
+            or not isinstance(token, str)
+            or not token
+            or not isinstance(expires_at, (int, float))
+            or isinstance(expires_at, bool)
+        ):
+            return None
+        return token, float(expires_at)
+
+    def store(self, token: str, expires_at: float) -> None:
+        data = {
+            "format": _FORMAT,
+            "api_url": self.api_url,
+            "client_id": self.client_id,
+            "access_token": token,
+            "expires_at": expires_at,
+        }
+        try:
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            write_atomic(self.path, json.dumps(data) + "\n", mode=0o600)
+        except OSError:
+            pass  # a read-only or full cache folder costs a token request next run, nothing more
+
+    def clear(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)

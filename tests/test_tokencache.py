@@ -1,0 +1,149 @@
+"""Access tokens cached between runs: private file, reused until shortly before expiry, renewed on a 401."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kamsync.api.client import KameleoonClient
+from kamsync.api.settings import Credentials
+from kamsync.ratelimit import RateLimiter, parse_rate_limit
+from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from kamsync.tokencache import TokenCache
+
+CREDS = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+
+
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    with Sandbox(rate_limit=None) as sandbox:
+        yield sandbox
+
+
+def _client(sb: Sandbox, cache: TokenCache | None) -> KameleoonClient:
+    return KameleoonClient(sb.url, CREDS, budget=RateLimiter(parse_rate_limit("1000/1s")), token_cache=cache)
+
+
+def _read(client: KameleoonClient) -> None:
+    client.get("experiments", 100001, subject="experiment 100001")
+
+
+def _calls(sb: Sandbox) -> list[tuple[str, int]]:
+    return [(r.path, r.status) for r in sb.store.requests]
+
+
+# -- the file ------------------------------------------------------------------------------------------------
+
+
+def test_the_cache_file_is_private_even_under_a_permissive_umask(tmp_path: Path) -> None:
+    cache = TokenCache(tmp_path / "cache", "https://api.kameleoon.com", "c1")
+    old = os.umask(0)
+    try:
+        cache.store("tok-1", 5000.0)
+    finally:
+        os.umask(old)
+    assert oct(cache.path.stat().st_mode & 0o777) == oct(0o600)
+    assert oct(cache.path.parent.stat().st_mode & 0o777) == oct(0o700)
+    assert cache.load() == ("tok-1", 5000.0)
+
+
+def test_the_cache_lives_in_the_user_cache_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    cache = TokenCache.open("https://api.kameleoon.com/", "c1")
+    assert cache.path.is_relative_to(tmp_path / "xdg-cache" / "kamsync")
+    assert "c1" not in cache.path.name
+
+
+def test_each_credential_has_its_own_token(tmp_path: Path) -> None:
+    one = TokenCache(tmp_path, "https://api.kameleoon.com", "c1")
+    other_client = TokenCache(tmp_path, "https://api.kameleoon.com", "c2")
+    other_url = TokenCache(tmp_path, "http://127.0.0.1:9", "c1")
+    one.store("tok-1", 5000.0)
+    assert (other_client.load(), other_url.load()) == (None, None)
+    assert TokenCache(tmp_path, "https://api.kameleoon.com/", "c1").load() == ("tok-1", 5000.0)
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"\xff\xfe", b"[]", b'{"access_token": 5}', b'{"access_token": "t", "expires_at": "x"}']
+)
+def test_an_unreadable_cache_is_no_token(tmp_path: Path, content: bytes) -> None:
+    cache = TokenCache(tmp_path, "https://api.kameleoon.com", "c1")
+    cache.folder.mkdir(parents=True)
+    cache.path.write_bytes(content)
+    assert cache.load() is None
+
+
+def test_clear_forgets_the_token(tmp_path: Path) -> None:
+    cache = TokenCache(tmp_path, "https://api.kameleoon.com", "c1")
+    cache.clear()  # nothing to forget yet
+    cache.store("tok-1", 5000.0)
+    cache.clear()
+    assert cache.load() is None
+
+
+# -- with the client -----------------------------------------------------------------------------------------
+
+
+def test_a_second_client_reuses_the_cached_token(sb: Sandbox, tmp_path: Path) -> None:
+    cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
+    with _client(sb, cache) as first:
+        _read(first)
+    with _client(sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as second:
+        _read(second)
+        assert second.requests_sent == 1
+    assert _calls(sb) == [("/oauth/token", 200), ("/experiments/100001", 200), ("/experiments/100001", 200)]
+    token, expires_at = cache.load() or ("", 0.0)
+    assert token == sb.store.issued_tokens()[0]
+    assert expires_at == pytest.approx(time.time() + 7200, abs=60)
+
+
+def test_the_cache_holds_no_client_secret(sb: Sandbox, tmp_path: Path) -> None:
+    cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
+    with _client(sb, cache) as client:
+        _read(client)
+    assert DEFAULT_CLIENT_SECRET.encode() not in cache.path.read_bytes()
+
+
+@pytest.mark.parametrize("left", [-10.0, 30.0], ids=["expired", "about-to-expire"])
+def test_an_expiring_cached_token_is_replaced(sb: Sandbox, tmp_path: Path, left: float) -> None:
+    cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
+    cache.store("stale-token", time.time() + left)
+    with _client(sb, cache) as client:
+        _read(client)
+    assert _calls(sb) == [("/oauth/token", 200), ("/experiments/100001", 200)]
+    assert (cache.load() or ("",))[0] == sb.store.issued_tokens()[0]
+
+
+def test_a_cached_token_the_server_no_longer_knows_is_renewed_once_and_the_cache_updated(
+    tmp_path: Path,
+) -> None:
+    with Sandbox(rate_limit=None) as first:
+        cache = TokenCache(tmp_path, first.url, DEFAULT_CLIENT_ID)
+        with _client(first, cache) as client:
+            _read(client)
+        port, old_token = first.port, first.store.issued_tokens()[0]
+    # The sandbox restarts on the same address: it has forgotten every token it issued.
+    with Sandbox(port=port, rate_limit=None) as restarted:
+        with _client(restarted, TokenCache(tmp_path, restarted.url, DEFAULT_CLIENT_ID)) as client:
+            _read(client)
+            _read(client)
+        assert _calls(restarted) == [
+            ("/experiments/100001", 401),
+            ("/oauth/token", 200),
+            ("/experiments/100001", 200),
+            ("/experiments/100001", 200),
+        ]
+        new_token = restarted.store.issued_tokens()[0]
+    assert new_token != old_token
+    assert (cache.load() or ("",))[0] == new_token
+
+
+def test_a_client_without_a_cache_writes_nothing(sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    with _client(sb, None) as client:
+        _read(client)
+    assert not (tmp_path / "xdg-cache").exists()
