@@ -278,7 +278,15 @@ def _manifest_for_pull(opts: Options, repo: GitRepo, cwd: Path, *, creating: boo
         if not creating:
             raise
         explicit = opts.manifest or os.environ.get("KAMSYNC_MANIFEST")
-        return Path(explicit).resolve() if explicit else repo.top / MANIFEST_NAME
+        path = (cwd / explicit).resolve() if explicit else repo.top / MANIFEST_NAME
+        if path.is_dir():
+            path = path / MANIFEST_NAME
+        if not path.parent.is_relative_to(repo.top.resolve()):
+            raise UsageError(
+                f"{path}: the manifest must be inside the git repository {repo.top}, where its code lives; "
+                "run kamsync from that repository, or give a --manifest path inside it"
+            ) from None
+        return path
 
 
 def _add_experiments(
@@ -317,6 +325,7 @@ def _merge(into: PullResult, other: PullResult) -> None:
     into.added_experiments.extend(other.added_experiments)
     into.added_variations.extend(other.added_variations)
     into.renamed.extend(other.renamed)
+    into.missing.extend(other.missing)
     into.manifest_changed = into.manifest_changed or other.manifest_changed
 
 
@@ -337,6 +346,11 @@ def _report_pull(console: Console, result: PullResult, requests: int, manifest_p
         )
     for status, reason in result.refused:
         console.error(f"refused: {status.path} ({status.mapped.ref.describe()}): {reason}")
+    for status in result.missing:
+        console.warn(
+            f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon; "
+            "remove it from the manifest if that is intended"
+        )
     if not result.written and not result.manifest_changed and not result.refused:
         console.out("nothing to pull: no remote change to bring in")
     console.out(f"{requests} requests used")

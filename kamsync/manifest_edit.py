@@ -83,11 +83,16 @@ class ManifestEditor:
         seq.append(_variation(variation_id, name, dir))
         self._changed = True
 
-    def set_variation_name(self, experiment_id: int, variation_id: int, name: str) -> None:
+    def set_variation_name(self, experiment_id: int, variation_id: int, name: str, keep_dir: str | None = None) -> None:
+        """Record a new name. ``keep_dir`` pins the variation's current folder first when the entry has no
+        ``dir:`` (its folder came from the old name), so a rename never moves the mapping."""
         experiment = self._require_experiment(experiment_id)
         seq = experiment.get("variations")
         for item in seq if isinstance(seq, CommentedSeq) else ():
             if isinstance(item, CommentedMap) and _same_id(item.get("id"), variation_id):
+                if keep_dir is not None and "dir" not in item and item.get("name") != name:
+                    item["dir"] = keep_dir
+                    self._changed = True
                 if item.get("name") != name:
                     if "name" in item:
                         item["name"] = name

@@ -42,6 +42,7 @@ class PullResult:
     added_experiments: list[int] = field(default_factory=list)
     added_variations: list[tuple[int, int, str]] = field(default_factory=list)  # experiment, variation, dir
     renamed: list[tuple[int, str]] = field(default_factory=list)  # variation id, new name
+    missing: list[FieldStatus] = field(default_factory=list)  # gone from Kameleoon: reported, never deleted here
     manifest_changed: bool = False
 
 
@@ -82,17 +83,23 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
             result.manifest_changed = True
     result.renamed.extend(_renames(manifest, found))
     for variation_id, name in result.renamed:
-        experiment_id = next(e.id for e in manifest.experiments for v in e.variations if v.id == variation_id)
-        editor.set_variation_name(experiment_id, variation_id, name)
+        experiment = next(e for e in manifest.experiments for v in e.variations if v.id == variation_id)
+        mapped = next(v for v in experiment.variations if v.id == variation_id)
+        editor.set_variation_name(experiment.id, variation_id, name, keep_dir=mapped.dir)
         result.manifest_changed = True
+    result.missing.extend(s for s in found.statuses if s.state is State.REMOTE_MISSING)
     record.save()
     return result
 
 
 def _renames(manifest: Manifest, found: Survey) -> list[tuple[int, str]]:
+    """Variations renamed in Kameleoon, among those the survey covered."""
+    surveyed = {s.mapped.ref.variation_id for s in found.statuses}
     renamed = []
     for experiment in manifest.experiments:
         for spec in experiment.variations:
+            if spec.id not in surveyed:
+                continue
             remote = found.remote.variations.get(spec.id)
             if remote is not None and remote.name and remote.name != spec.name:
                 renamed.append((spec.id, remote.name))

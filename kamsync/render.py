@@ -90,6 +90,7 @@ def pull_payload(result: PullResult, requests: int) -> dict[str, object]:
         "added_experiments": result.added_experiments,
         "added_variations": [{"experiment_id": e, "variation_id": v, "dir": d} for e, v, d in result.added_variations],
         "renamed": [{"variation_id": v, "name": n} for v, n in result.renamed],
+        "missing": [entry(s) for s in result.missing],
         "manifest_changed": result.manifest_changed,
         "requests": requests,
     }

@@ -120,4 +120,11 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, head: 
             "this is a shallow clone: values from commits it lacks look like edits made in Kameleoon, so verdicts "
             "may be wrong; run `git fetch --unshallow`"
         )
-    return Survey(tuple(statuses), remote, unmapped_variations(manifest, remote, experiment_ids), tuple(warnings))
+    # New variations are only looked for under experiments the command covers whole (PATHS may restrict it).
+    chosen = set(files)
+    whole = {
+        e.id
+        for e in manifest.experiments
+        if all(f in chosen for f in (*e.files, *(f for v in e.variations for f in v.files)))
+    }
+    return Survey(tuple(statuses), remote, unmapped_variations(manifest, remote, whole), tuple(warnings))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +34,10 @@ def save_backup(state_dir: Path, plan: Plan) -> Path | None:
     overwritten = forced_overwrites(plan.writes)
     if not overwritten:
         return None
-    folder = state_dir / "backups" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    (state_dir / "backups").mkdir(parents=True, exist_ok=True)
+    # A folder of its own per run, even for two runs in the same second.
+    folder = Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=state_dir / "backups"))
     index = []
     for status in overwritten:
         write_atomic(folder / status.path, file_text(status.remote))

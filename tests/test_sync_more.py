@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kamsync.gitrepo import GitRepo
 from kamsync.lock import repo_lock
 from kamsync.normalize import normalize
@@ -75,3 +77,67 @@ def test_status_exit_code_and_json_shape(kamsync, repo):
     entry = result.json()["entries"][0]
     assert {"experiment_id", "variation_id", "field", "path", "state"} <= set(entry)
     assert result.stderr == ""
+
+
+def test_rename_of_a_variation_without_dir_pins_its_folder(kamsync, repo, sandbox):
+    manifest = repo / "kamsync.yaml"
+    manifest.write_text(manifest.read_text().replace("        dir: red-button\n", "", 1))
+    commit_all(repo, "rely on the default folder")
+    path = path_of(kamsync("status", "--json"), 200001, "jsCode")
+    sandbox.store.ui_edit_variation(200001, name="Red CTA")
+    assert kamsync("pull").code == 0
+    assert "dir: red-button" in manifest.read_text()
+    assert path_of(kamsync("status", "--json"), 200001, "jsCode") == path
+
+
+def test_pull_with_paths_maps_no_variation_outside_them(kamsync, repo, sandbox):
+    path = path_of(kamsync("status", "--json"), None, "commonJavaScriptCode", 100001)
+    new_id = sandbox.store.add_variation(100001, "Green")
+    sandbox.store.ui_edit_variation(200001, name="Crimson")
+    before = (repo / "kamsync.yaml").read_text()
+    assert kamsync("pull", path).code == 0
+    assert (repo / "kamsync.yaml").read_text() == before
+    assert kamsync("pull").code == 0
+    assert f"id: {new_id}" in (repo / "kamsync.yaml").read_text()
+
+
+def test_pull_reports_a_deleted_variation(kamsync, repo, sandbox):
+    sandbox.store.delete_variation(200002)
+    result = kamsync("pull", "--json")
+    assert result.code == 0
+    assert {e["variation_id"] for e in result.json()["missing"]} == {200002}
+    assert "no longer exists" in result.stderr
+
+
+def test_pull_refuses_a_manifest_outside_the_repository(kamsync, repo, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    result = kamsync("--manifest", str(outside / "kamsync.yaml"), "pull", "--experiment", "100003")
+    assert result.code == 2 and "inside the git repository" in result.stderr
+    assert list(outside.iterdir()) == []
+
+
+def test_two_forced_pushes_keep_separate_backups(kamsync, repo, sandbox):
+    status = kamsync("status", "--json")
+    for variation_id in (200001, 200002):
+        path = path_of(status, variation_id, "cssCode")
+        sandbox.store.ui_edit_variation(variation_id, cssCode=f".ui-{variation_id} {{}}")
+        (repo / path).write_text(f".git-{variation_id} {{}}\n")
+    commit_all(repo, "two changes")
+    first = kamsync("push", "--force", "--json", path_of(status, 200001, "cssCode")).json()["backup"]
+    second = kamsync("push", "--force", "--json", path_of(status, 200002, "cssCode")).json()["backup"]
+    assert first != second
+    assert (Path(first) / path_of(status, 200001, "cssCode")).read_text() == ".ui-200001 {}\n"
+    assert (Path(second) / path_of(status, 200002, "cssCode")).read_text() == ".ui-200002 {}\n"
+
+
+def test_quota_shows_what_this_credential_used(kamsync, sandbox):
+    hourly = {"KAMSYNC_RATE_LIMIT": "200/1h"}
+    assert kamsync("status", extra_env=hourly).code == 0
+    used = len(api_requests(sandbox))
+    sandbox.store.clear_requests()
+    result = kamsync("quota", "--json", extra_env=hourly)
+    assert result.code == 0, result.output
+    (window,) = result.json()["windows"]
+    assert (window["limit"], window["used"], window["left"]) == (200, used, 200 - used)
+    assert not api_requests(sandbox), "quota sends no request"
