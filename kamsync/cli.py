@@ -32,13 +32,22 @@ exit_code_option = click.option(
 
 
 def json_option(func: F) -> F:
-    """``--json`` is accepted after the command too (``kamsync status --json``)."""
+    """``--json`` and ``--no-color`` are accepted after the command too (``kamsync status --json``)."""
+    func = click.option(
+        "--no-color", "no_color_", is_flag=True, expose_value=False, callback=_remember_no_color, help="No colours."
+    )(func)
     return click.option("--json", "json_", is_flag=True, help="Machine-readable output on stdout.")(func)
+
+
+def _remember_no_color(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["kamsync.no_color"] = True
 
 
 def options(ctx: click.Context, json_: bool) -> tuple[Options, Console]:
     base: Options = ctx.obj
-    opts = Options(base.manifest, base.api_url, base.json or json_, base.no_color)
+    no_color = base.no_color or bool(ctx.meta.get("kamsync.no_color"))
+    opts = Options(base.manifest, base.api_url, base.json or json_, no_color)
     return opts, Console.create(json_mode=opts.json, no_color=opts.no_color)
 
 

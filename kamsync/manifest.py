@@ -32,6 +32,7 @@ from kamsync.model import (
     VariationSpec,
 )
 from kamsync.paths import PathProblem, clean_relative, escape_problem, slugify, unique_dir
+from kamsync.ratelimit import parse_rate_limit
 
 __all__ = [
     "MANIFEST_NAME",
@@ -402,6 +403,11 @@ def load_manifest(path: Path, repo_top: Path) -> Manifest:
             f"'version' must be {MANIFEST_VERSION}, not {_describe(version)}; {fix}",
         )
     rate_limit = check.string(data, "rate_limit", "the manifest", _key_line(data, "rate_limit", 1), optional=True)
+    if rate_limit:
+        try:
+            parse_rate_limit(rate_limit)
+        except UsageError as exc:
+            raise ManifestError(shown, _key_line(data, "rate_limit", 1), f"'rate_limit': {exc}") from None
     check.require(data, "experiments", "the manifest", 1, "[]")
     seq = data["experiments"]
     if seq is None:

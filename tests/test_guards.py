@@ -36,6 +36,7 @@ BAD_MANIFESTS = {
     ),
     "path leaving the repository": ("version: 1\nexperiments:\n  - id: 1\n    dir: ../outside\n", 4, ".."),
     "absolute path": (VALID_HEAD + "    script: /etc/passwd\n", 5, "absolute"),
+    "bad rate limit": ('version: 1\nrate_limit: "fast"\nexperiments: []\n', 2, "rate_limit"),
 }
 
 

@@ -141,3 +141,8 @@ def test_quota_shows_what_this_credential_used(kamsync, sandbox):
     (window,) = result.json()["windows"]
     assert (window["limit"], window["used"], window["left"]) == (200, used, 200 - used)
     assert not api_requests(sandbox), "quota sends no request"
+
+
+def test_no_color_and_json_are_accepted_after_the_command(kamsync):
+    assert kamsync("status", "--no-color").code == 0
+    assert kamsync("diff", "--no-color", "--json").json() == {"entries": []}
