@@ -16,17 +16,14 @@ from dataclasses import dataclass
 
 from kamsync.gitrepo import GitRepo, covering_pathspecs
 from kamsync.normalize import normalize
+from kamsync.states import Seen
 
 _OTHER_REFS = ("--branches", "--tags", "--remotes")
 _GITLINK_MODE = "160000"
 
 
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    """Where a value was seen: ``commit`` had it; ``in_head``: that commit is HEAD or an ancestor of it."""
-
-    commit: str
-    in_head: bool
+# Where a value was seen: ``commit`` had it; ``in_head``: that commit is HEAD or an ancestor of it.
+Sighting = Seen
 
 
 @dataclass(frozen=True, slots=True)

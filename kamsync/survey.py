@@ -11,7 +11,7 @@ from kamsync.model import Manifest, MappedFile, RemoteState, RemoteVariation
 from kamsync.normalize import normalize
 from kamsync.record import Record
 from kamsync.remote import read_remote
-from kamsync.states import FieldStatus, Seen, classify
+from kamsync.states import FieldStatus, classify
 from kamsync.workspace import Workspace
 
 UNKNOWN = object()  # the API did not return this field: nothing can be said about it
@@ -98,8 +98,7 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, head: 
     for mf, value in values.items():
         seen = None
         if mf in differing:
-            sighting = sightings.get((ws.top_relative(mf.path), value or ""))
-            seen = Seen(sighting.commit, sighting.in_head) if sighting else None
+            seen = sightings.get((ws.top_relative(mf.path), value or ""))
         state = classify(local[mf], value, seen=seen, recorded=value is not None and record.knows(mf.ref, value))
         if state is None:
             continue
