@@ -3,42 +3,28 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from kamsync.api.client import KameleoonClient
-from kamsync.api.settings import credentials_from_env, resolve_api_url
+from kamsync.api.settings import resolve_api_url
 from kamsync.console import Console
 from kamsync.errors import ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
 from kamsync.gitrepo import GitRepo
-from kamsync.ledger import Ledger, default_state_dir
 from kamsync.lock import repo_lock
 from kamsync.manifest import MANIFEST_NAME, find_manifest, load_manifest
 from kamsync.manifest_edit import ManifestEditor
-from kamsync.plan import plan_push
 from kamsync.pull import PullResult, add_experiment, pull_survey
+from kamsync.pushing import run_apply, run_push
 from kamsync.quota import run_quota as quota_report_for
-from kamsync.ratelimit import DEFAULT_RATE_LIMIT, parse_rate_limit
 from kamsync.record import Record
 from kamsync.remote import read_remote
-from kamsync.render import entry, pull_payload, refusal_entry, status_line, summary, unified_diff, write_entry
+from kamsync.render import entry, pull_payload, status_line, summary, unified_diff
+from kamsync.runctx import Options, open_run, rate_limit_spec, session
 from kamsync.states import DIFFERING, State
 from kamsync.survey import Survey, belongs, survey
-from kamsync.tokencache import TokenCache
 from kamsync.workspace import Workspace
-from kamsync.writes import execute, save_backup
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    """The global options, as given."""
-
-    manifest: str | None
-    api_url: str | None
-    json: bool
-    no_color: bool
 
 
 def worst(*codes: int) -> int:
@@ -47,25 +33,6 @@ def worst(*codes: int) -> int:
         if code in codes:
             return int(code)
     return int(Exit.OK)
-
-
-def open_client(opts: Options, rate_limit: str | None, console: Console) -> KameleoonClient:
-    """Everything checked before the first request: URL, credentials, rate-limit spec."""
-    url = resolve_api_url(opts.api_url, os.environ)
-    credentials = credentials_from_env(os.environ)
-    windows = parse_rate_limit(rate_limit_spec(rate_limit))
-
-    def on_wait(seconds: float, reason: str) -> None:
-        if not opts.json and seconds >= 1:
-            console.info(f"waiting {seconds:.1f} s: {reason}")
-
-    # One ledger per credential on this machine: every kamsync process shares the rate budget.
-    budget = Ledger.open(default_state_dir(), url, credentials.client_id, windows, on_wait=on_wait)
-    return KameleoonClient(url, credentials, budget=budget, token_cache=TokenCache.open(url, credentials.client_id))
-
-
-def rate_limit_spec(manifest_rate_limit: str | None) -> str:
-    return os.environ.get("KAMSYNC_RATE_LIMIT") or manifest_rate_limit or DEFAULT_RATE_LIMIT
 
 
 def run_quota(opts: Options, console: Console) -> int:
@@ -84,25 +51,16 @@ def run_quota(opts: Options, console: Console) -> int:
     return int(Exit.OK)
 
 
-@contextmanager
-def session(opts: Options, command: str) -> Iterator[tuple[Workspace, KameleoonClient]]:
-    ws = Workspace.open(opts.manifest, os.environ, Path.cwd())
-    console = Console.create(json_mode=opts.json, no_color=opts.no_color)
-    with (
-        repo_lock(ws.repo.state_dir(), command),
-        open_client(opts, ws.manifest.rate_limit, console) as client,
-    ):
-        yield ws, client
-
-
 def _warn_all(console: Console, found: Survey) -> None:
     for warning in found.warnings:
         console.warn(warning)
 
 
 def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
-    with session(opts, "kamsync status") as (ws, client):
-        found = survey(ws, ws.select(paths), client)
+    with session(opts, "kamsync status", console) as (ws, run):
+        files = ws.select(paths)
+        run.charge_reads(files, "kamsync status")
+        found = survey(ws, files, run.client)
     _warn_all(console, found)
     console.emit_json({"entries": [entry(s) for s in found.statuses], "warnings": list(found.warnings)})
     width = max((len(s.state.value) for s in found.statuses), default=0)
@@ -121,8 +79,10 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
 
 
 def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
-    with session(opts, "kamsync diff") as (ws, client):
-        found = survey(ws, ws.select(paths), client)
+    with session(opts, "kamsync diff", console) as (ws, run):
+        files = ws.select(paths)
+        run.charge_reads(files, "kamsync diff")
+        found = survey(ws, files, run.client)
     _warn_all(console, found)
     differing = [s for s in found.statuses if s.state in DIFFERING]
     console.emit_json({"entries": [{**entry(s), "diff": unified_diff(s)} for s in differing]})
@@ -147,96 +107,6 @@ def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: b
     )
 
 
-def run_push(
-    opts: Options,
-    console: Console,
-    paths: Sequence[str],
-    *,
-    dry_run: bool,
-    exit_code: bool,
-    force: bool,
-    allow_live: bool,
-) -> int:
-    with session(opts, "kamsync push") as (ws, client):
-        found = survey(ws, ws.select(paths), client)
-        _warn_all(console, found)
-        plan = plan_push(found.statuses, force=force, allow_live=allow_live)
-        payload: dict[str, object] = {
-            "dry_run": dry_run,
-            "planned": [write_entry(w) for w in plan.writes],
-            "refused": [refusal_entry(r) for r in plan.refusals],
-            "written": [],
-            "failed": [],
-            "not_attempted": [],
-            "interrupted": None,
-            "backup": None,
-        }
-        if plan.refusals:
-            for refusal in plan.refusals:
-                ref = refusal.status.mapped.ref
-                console.error(f"refused: {ref.describe()} ({refusal.status.path}): {refusal.reason}")
-                console.info(f"  way out: {refusal.fix}")
-            console.info(
-                f"nothing was written: {len(plan.refusals)} field(s) refused" + (" (dry run)" if dry_run else "")
-            )
-            payload["requests"] = client.requests_sent
-            console.emit_json(payload)
-            return int(Exit.REFUSED)
-        if plan.is_empty:
-            console.out("nothing to push: every mapped field is in sync with Kameleoon")
-            payload["requests"] = client.requests_sent
-            console.emit_json(payload)
-            return int(Exit.OK)
-        if dry_run:
-            for write in plan.writes:
-                console.out(f"would update {write.describe()}: {', '.join(write.body)} ({_paths(write)})")
-            console.out(f"{plan.requests} write request(s) planned")
-            payload["requests"] = client.requests_sent
-            console.emit_json(payload)
-            return int(Exit.DIFFERENCES) if exit_code else int(Exit.OK)
-
-        backup = save_backup(ws.repo.state_dir(), plan)
-        if backup is not None:
-            payload["backup"] = str(backup)
-            console.info(f"saved the remote values --force overwrites under {backup}")
-        record = Record.load(ws.repo.state_dir())
-        total = len(plan.writes)
-        done = 0
-
-        def on_written(write: object) -> None:
-            nonlocal done
-            done += 1
-            if not opts.json:
-                console.info(f"[{done}/{total}] updated {write.describe()}")  # type: ignore[attr-defined]
-
-        outcome = execute(plan, client, record, on_written=on_written)
-        payload["written"] = [write_entry(w) for w in outcome.written]
-        payload["failed"] = [{**write_entry(w), "error": str(e)} for w, e in outcome.failed]
-        payload["not_attempted"] = [write_entry(w) for w in outcome.not_attempted]
-        payload["interrupted"] = write_entry(outcome.interrupted) if outcome.interrupted else None
-        payload["requests"] = client.requests_sent
-        for write in outcome.written:
-            console.out(f"updated {write.describe()}: {', '.join(write.body)}")
-        for write, error in outcome.failed:
-            console.error(f"not written: {write.describe()}: {error}")
-        if outcome.interrupted is not None:
-            console.error(
-                f"interrupted while updating {outcome.interrupted.describe()}: Kameleoon may or may not have "
-                "applied it; run `kamsync status` to see where things stand"
-            )
-        for write in outcome.not_attempted:
-            console.error(f"not attempted: {write.describe()} ({_paths(write)})")
-        console.out(f"{len(outcome.written)} of {total} entities updated; {client.requests_sent} requests used")
-        console.emit_json(payload)
-        if outcome.interrupted is not None:
-            return int(Exit.INTERRUPTED)
-        return int(Exit.API) if outcome.failed else int(Exit.OK)
-
-
-def _paths(write: object) -> str:
-    return ", ".join(f.path for f in write.fields)  # type: ignore[attr-defined]
-
-
 def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experiments: Sequence[int], force: bool) -> int:
     cwd = Path.cwd()
     repo = GitRepo.discover(cwd)
@@ -252,9 +122,12 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
         else:
             editor = ManifestEditor.create(manifest_path)
             rate_limit = None
-        with open_client(opts, rate_limit, console) as client:
+        run = open_run(opts, rate_limit, console)
+        with run.client as client:
             new_ids = [i for i in dict.fromkeys(experiments) if i not in mapped]
             if new_ids:
+                # One experiment list and one variation list per 200 ids (their variations are listed).
+                run.charge(run.read_cost(len(new_ids), len(new_ids)), "mapping the experiments")
                 _add_experiments(client, manifest_path.parent, editor, repo, new_ids, result)
             mapped_asked = [i for i in experiments if i in mapped]
             if mapped and (not experiments or mapped_asked):
@@ -262,6 +135,7 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
                 files = ws.select(paths)
                 if experiments:
                     files = tuple(f for f in files if f.ref.experiment_id in mapped_asked)
+                run.charge_reads(files, "kamsync pull")
                 found = survey(ws, files, client)
                 _warn_all(console, found)
                 _merge(result, pull_survey(ws, found, force=force, editor=editor))
@@ -357,4 +231,4 @@ def _report_pull(console: Console, result: PullResult, requests: int, manifest_p
     return int(Exit.REFUSED) if result.refused else int(Exit.OK)
 
 
-__all__ = ["KamsyncError", "Options", "run_diff", "run_pull", "run_push", "run_status", "worst"]
+__all__ = ["KamsyncError", "Options", "run_apply", "run_diff", "run_pull", "run_push", "run_status", "worst"]

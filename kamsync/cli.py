@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from kamsync import __version__
-from kamsync.app import Options, run_diff, run_pull, run_push, run_quota, run_status
+from kamsync.app import Options, run_apply, run_diff, run_pull, run_push, run_quota, run_status
 from kamsync.console import Console
 from kamsync.errors import Exit, KamsyncError
 
@@ -22,7 +22,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EPILOG = """\b
 Exit codes: 0 success or nothing to do, 1 differences (with --exit-code), 2 usage/manifest/credentials error
-(nothing sent), 3 refused for safety (nothing written), 4 failure talking to the API, 130 interrupted.
+(nothing sent), 3 refused for safety or for lack of rate budget (nothing written), 4 failure talking to the API
+(something may not have been written: the summary says what), 130 interrupted.
 """
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path())
@@ -44,10 +45,44 @@ def _remember_no_color(ctx: click.Context, _param: click.Parameter, value: bool)
         ctx.meta["kamsync.no_color"] = True
 
 
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is not None and value is not False:
+            ctx.meta[key] = value
+
+    return callback
+
+
+def budget_options(func: F) -> F:
+    """``--wait`` and ``--max-requests``: how a command that calls the API may spend the rate budget."""
+    func = click.option(
+        "--max-requests",
+        type=click.IntRange(min=1),
+        metavar="N",
+        expose_value=False,
+        callback=_remember("kamsync.max_requests"),
+        help="Refuse (exit 3, before any write) a run that needs more than N requests, retries included.",
+    )(func)
+    return click.option(
+        "--wait",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember("kamsync.wait"),
+        help="When the credential's hourly budget is short, wait for it (with a countdown) instead of refusing.",
+    )(func)
+
+
 def options(ctx: click.Context, json_: bool) -> tuple[Options, Console]:
     base: Options = ctx.obj
     no_color = base.no_color or bool(ctx.meta.get("kamsync.no_color"))
-    opts = Options(base.manifest, base.api_url, base.json or json_, no_color)
+    opts = Options(
+        base.manifest,
+        base.api_url,
+        base.json or json_,
+        no_color,
+        wait=bool(ctx.meta.get("kamsync.wait")),
+        max_requests=ctx.meta.get("kamsync.max_requests"),
+    )
     return opts, Console.create(json_mode=opts.json, no_color=opts.no_color)
 
 
@@ -88,6 +123,7 @@ def cli(ctx: click.Context, manifest: str | None, api_url: str | None, json_: bo
 
 @cli.command(epilog=EPILOG)
 @exit_code_option
+@budget_options
 @json_option
 @paths_argument
 @click.pass_context
@@ -107,6 +143,7 @@ def status(ctx: click.Context, exit_code: bool, json_: bool, paths: tuple[str, .
 
 @cli.command(epilog=EPILOG)
 @exit_code_option
+@budget_options
 @json_option
 @paths_argument
 @click.pass_context
@@ -129,6 +166,18 @@ def diff(ctx: click.Context, exit_code: bool, json_: bool, paths: tuple[str, ...
     "(what is overwritten is saved under .git/kamsync/backups/ first).",
 )
 @click.option("--allow-live", is_flag=True, help="Also update experiments that are live (status active).")
+@click.option(
+    "--out",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="With --dry-run: save the plan (remote values seen, local values to send) for `kamsync apply FILE`.",
+)
+@click.option(
+    "--discard-journal",
+    is_flag=True,
+    help="Forget an interrupted push instead of resuming it (its drift checks no longer apply).",
+)
+@budget_options
 @json_option
 @paths_argument
 @click.pass_context
@@ -138,19 +187,54 @@ def push(
     exit_code: bool,
     force: bool,
     allow_live: bool,
+    out: str | None,
+    discard_journal: bool,
     json_: bool,
     paths: tuple[str, ...],
 ) -> int:
     """Send every local-changed field: one PATCH per experiment or variation, changed fields only.
 
-    The whole plan is built first; if any field is refused (edited in Kameleoon, newer code in Kameleoon,
-    live experiment, deleted in Kameleoon) nothing at all is written and the way out is shown. Traffic
-    allocation (variations, deviations) is never sent.
+    The whole plan is built and priced first; if any field is refused (edited in Kameleoon, newer code in
+    Kameleoon, live experiment, deleted in Kameleoon) or the rate budget cannot cover it, nothing at all is
+    written and the way out is shown. Traffic allocation (variations, deviations) is never sent.
 
-    Example: kamsync push --dry-run --exit-code
+    Each write is journaled under .git/kamsync/: a push that was interrupted (Ctrl-C, kill, lost network)
+    resumes when run again, sending only what is still needed, and refuses fields changed in Kameleoon since.
+
+    \b
+    Examples:
+      kamsync push --dry-run --exit-code
+      kamsync push --dry-run --out plan.json && kamsync apply plan.json
     """
     opts, console = options(ctx, json_)
-    return run_push(opts, console, paths, dry_run=dry_run, exit_code=exit_code, force=force, allow_live=allow_live)
+    return run_push(
+        opts,
+        console,
+        paths,
+        dry_run=dry_run,
+        exit_code=exit_code,
+        force=force,
+        allow_live=allow_live,
+        out=out,
+        discard_journal=discard_journal,
+    )
+
+
+@cli.command(epilog=EPILOG)
+@budget_options
+@json_option
+@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False))
+@click.pass_context
+def apply(ctx: click.Context, json_: bool, plan_file: str) -> int:
+    """Send exactly the plan saved by `kamsync push --dry-run --out PLAN`.
+
+    Every remote value and local file the plan saw is checked again first: if any changed since, nothing is
+    written (exit 3). Fields Kameleoon already holds are skipped, so an interrupted apply can be run again.
+
+    Example: kamsync apply plan.json
+    """
+    opts, console = options(ctx, json_)
+    return run_apply(opts, console, plan_file)
 
 
 @cli.command(epilog=EPILOG)
@@ -168,6 +252,7 @@ def push(
     help="Also take Kameleoon's value for local-changed and remote-ahead fields "
     "(files with uncommitted changes are never overwritten).",
 )
+@budget_options
 @json_option
 @paths_argument
 @click.pass_context

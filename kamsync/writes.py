@@ -12,6 +12,7 @@ from pathlib import Path
 from kamsync.api.client import KameleoonClient
 from kamsync.errors import ApiError, LockedInApp, WriteMismatch
 from kamsync.fsutil import write_atomic
+from kamsync.journal import Journal, JournalField, JournalWrite, digest
 from kamsync.model import Entity
 from kamsync.normalize import file_text, normalize
 from kamsync.plan import Plan, Write, forced_overwrites
@@ -23,10 +24,17 @@ RESOURCE = {Entity.EXPERIMENT: "experiments", Entity.VARIATION: "variations"}
 @dataclass(slots=True)
 class Outcome:
     written: list[Write] = field(default_factory=list)
+    # Locked in the Kameleoon app (423): left alone, the rest went on.
+    skipped: list[tuple[Write, ApiError]] = field(default_factory=list)
     failed: list[tuple[Write, ApiError]] = field(default_factory=list)
     not_attempted: list[Write] = field(default_factory=list)
     # Set when Ctrl-C arrived while this write was in flight: Kameleoon may or may not have applied it.
     interrupted: Write | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every write went through."""
+        return not (self.skipped or self.failed or self.not_attempted or self.interrupted)
 
 
 def save_backup(state_dir: Path, plan: Plan) -> Path | None:
@@ -68,17 +76,39 @@ def check_stored(write: Write, answer: dict[str, object] | None) -> None:
             )
 
 
+def journal_writes(writes: tuple[Write, ...]) -> list[JournalWrite]:
+    """What the journal keeps of each write: digests of the value replaced and of the value sent."""
+    return [
+        JournalWrite(
+            w.entity.value,
+            w.entity_id,
+            w.experiment_id,
+            tuple(JournalField(f.mapped.ref.field, f.path, digest(f.remote), digest(f.local)) for f in w.fields),
+        )
+        for w in writes
+    ]
+
+
 def execute(
     plan: Plan,
     client: KameleoonClient,
     record: Record,
     *,
+    journal: Journal | None = None,
+    command: str = "kamsync push",
+    on_sending: Callable[[int, Write], None] = lambda i, w: None,
     on_written: Callable[[Write], None] = lambda w: None,
 ) -> Outcome:
-    """Send each write in turn. An entity locked in the Kameleoon app is skipped and the rest goes on; any other
-    failure, or Ctrl-C, stops the run, and what follows is reported as not attempted."""
+    """Send each write in turn, journaled before and after. An entity locked in the Kameleoon app is skipped and
+    the rest goes on; any other failure, or Ctrl-C, stops the run, and what follows is reported as not attempted.
+    The journal is removed once every write is done; otherwise it stays for the next run to resume from."""
     outcome = Outcome()
+    if journal is not None and plan.writes:
+        journal.begin(command, journal_writes(plan.writes))
     for index, write in enumerate(plan.writes):
+        on_sending(index, write)
+        if journal is not None:
+            journal.mark(index, "sending")
         try:
             answer = client.patch(RESOURCE[write.entity], write.entity_id, write.body, subject=write.describe())
             check_stored(write, answer)
@@ -87,15 +117,25 @@ def execute(
             outcome.not_attempted.extend(plan.writes[index + 1 :])
             break
         except LockedInApp as error:
-            outcome.failed.append((write, error))
+            _mark(journal, index, "failed")
+            outcome.skipped.append((write, error))
             continue
         except ApiError as error:
+            _mark(journal, index, "failed")
             outcome.failed.append((write, error))
             outcome.not_attempted.extend(plan.writes[index + 1 :])
             break
         for status in write.fields:
             record.remember(status.mapped.ref, status.local or "")
         record.save()
+        _mark(journal, index, "done")
         outcome.written.append(write)
         on_written(write)
+    if journal is not None and outcome.complete:
+        journal.clear()
     return outcome
+
+
+def _mark(journal: Journal | None, index: int, status: str) -> None:
+    if journal is not None:
+        journal.mark(index, status)

@@ -75,8 +75,10 @@ def test_seventy_writes_within_short_windows_receive_no_429(kamsync, env, tmp_pa
         for js in repo.glob("experiments/*/variations/*/variation.js"):
             js.write_text(js.read_text() + "console.log('v2');\n")
         commit_all(repo, "change all seventy")
-        result = kamsync("push", cwd=repo, extra_env=extra)
+        # 70 writes exceed the longest window (30/3s): --wait paces them across several windows.
+        result = kamsync("push", "--wait", cwd=repo, extra_env=extra)
         assert result.code == 0, result.output
+        assert "pacing them across 3 windows" in result.stderr
         mine = [r for r in sb.store.requests if r.client_id == "sandbox-client"]
         patches = [r for r in mine if r.method == "PATCH"]
         assert len(patches) == 70

@@ -17,11 +17,12 @@ def test_interrupted_push_reports_and_a_rerun_converges(kamsync, repo, env, sand
         (repo / path_of(status, variation_id, "jsCode")).write_text(f"// v2 of {variation_id}\n")
     commit_all(repo, "three changes")
 
-    # 4 requests per 30 s: token, two reads and the first write go out, then the second write waits on the budget.
+    # 4 requests per 30 s: token, two reads and the first write go out, then the second write waits on the budget
+    # (the hour, 100 requests, has room: the push is not refused for lack of budget).
     # Fresh state and cache folders: an empty rate ledger and no cached token for this run.
     slow = {
         **env,
-        "KAMSYNC_RATE_LIMIT": "4/30s",
+        "KAMSYNC_RATE_LIMIT": "4/30s,100/1h",
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
@@ -53,5 +54,7 @@ def test_interrupted_push_reports_and_a_rerun_converges(kamsync, repo, env, sand
 
     rerun = kamsync("push", "--allow-live")
     assert rerun.code == 0, rerun.output
+    assert "resuming the kamsync push interrupted" in rerun.stderr
+    assert "1 of 3 writes were confirmed" in rerun.stderr
     for variation_id in variations:
         assert normalize(sandbox.store.variation(variation_id)["jsCode"]) == f"// v2 of {variation_id}"

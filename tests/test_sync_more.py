@@ -64,9 +64,11 @@ def test_locked_in_the_app_is_reported_and_the_rest_is_written(kamsync, repo, sa
     result = kamsync("push", "--json")
     assert result.code == 4, result.output
     payload = result.json()
-    assert [f["id"] for f in payload["failed"]] == [200001]
-    assert "locked" in payload["failed"][0]["error"]
+    assert [f["id"] for f in payload["skipped"]] == [200001]
+    assert "locked" in payload["skipped"][0]["error"]
+    assert payload["failed"] == []
     assert [w["id"] for w in payload["written"]] == [200002]
+    assert payload["summary"] == {"written": 1, "skipped": 1, "failed": 0, "not_attempted": 0}
     assert normalize(sandbox.store.variation(200002)["jsCode"]) == "// two"
     assert [r.path for r in api_requests(sandbox, "PATCH") if r.status == 200] == ["/variations/200002"]
 

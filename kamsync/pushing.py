@@ -1,0 +1,329 @@
+"""``kamsync push`` and ``kamsync apply``: plan, price, journal, write, and say exactly what happened."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from kamsync.console import Console
+from kamsync.errors import Exit, UsageError
+from kamsync.fsutil import write_atomic
+from kamsync.journal import FieldKey, Interrupted, Journal, drift
+from kamsync.manifest import read_code
+from kamsync.model import Entity, FieldRef, MappedFile
+from kamsync.normalize import normalize
+from kamsync.plan import Plan, Refusal, Write, plan_push
+from kamsync.record import Record
+from kamsync.remote import read_remote
+from kamsync.render import refusal_entry, write_entry
+from kamsync.runctx import Options, Run, session
+from kamsync.savedplan import SavedPlan, SavedWrite, check, from_document, to_document
+from kamsync.states import FieldStatus, State
+from kamsync.survey import UNKNOWN, remote_value, survey
+from kamsync.workspace import Workspace
+from kamsync.writes import Outcome, execute, save_backup
+
+__all__ = ["run_apply", "run_push"]
+
+
+def run_push(
+    opts: Options,
+    console: Console,
+    paths: Sequence[str],
+    *,
+    dry_run: bool,
+    exit_code: bool,
+    force: bool,
+    allow_live: bool,
+    out: str | None = None,
+    discard_journal: bool = False,
+) -> int:
+    if out is not None and not dry_run:
+        raise UsageError("--out saves a plan without sending it: use it with --dry-run, then `kamsync apply FILE`")
+    with session(opts, "kamsync push", console) as (ws, run):
+        files = ws.select(paths)
+        reads = run.charge_reads(files, "reading the remote state")
+        journal = Journal.at(ws.repo.state_dir())
+        interrupted = None if dry_run else _resume(console, journal, discard=discard_journal)
+        found = survey(ws, files, run.client)
+        for warning in found.warnings:
+            console.warn(warning)
+        plan = plan_push(found.statuses, force=force, allow_live=allow_live)
+        if interrupted is not None:
+            plan = Plan(plan.writes, plan.refusals + _drift_refusals(interrupted, found.statuses))
+        payload = _payload(dry_run, plan)
+        if plan.refusals:
+            return _refuse(console, run, payload, plan.refusals, dry_run)
+        if plan.is_empty:
+            if interrupted is not None:
+                journal.clear()
+                console.info("the interrupted push had finished: Kameleoon holds every local value")
+            console.out("nothing to push: every mapped field is in sync with Kameleoon")
+            payload["requests"] = run.client.requests_sent
+            console.emit_json(payload)
+            return int(Exit.OK)
+        if dry_run:
+            for write in plan.writes:
+                console.out(f"would update {write.describe()}: {', '.join(write.body)} ({_paths(write)})")
+            console.out(f"{plan.requests} write request(s) planned")
+            if out is not None:
+                _save_plan(console, ws, run, plan, out, force=force, allow_live=allow_live, reads=reads)
+                payload["out"] = out
+            payload["requests"] = run.client.requests_sent
+            console.emit_json(payload)
+            return int(Exit.DIFFERENCES) if exit_code else int(Exit.OK)
+        run.charge(plan.requests, "this push")
+        return _execute(console, ws, run, plan, payload, journal, "kamsync push")
+
+
+def run_apply(opts: Options, console: Console, plan_file: str) -> int:
+    """Execute a saved plan exactly, or refuse (exit 3, nothing written) when anything it saw has changed."""
+    saved = _load_plan(plan_file)
+    with session(opts, "kamsync apply", console) as (ws, run):
+        if saved.api_url.rstrip("/") != run.url:
+            raise UsageError(
+                f"{plan_file} was made for {saved.api_url}, not {run.url}; apply it with the same API URL, "
+                "or make a new plan"
+            )
+        manifest = Path(ws.manifest.path).relative_to(ws.repo.top).as_posix()
+        if saved.manifest != manifest:
+            raise UsageError(f"{plan_file} was made for the manifest {saved.manifest}, not {manifest}")
+        run.charge(run.read_cost(len(saved.experiment_ids), len(saved.variation_ids)), "reading the remote state")
+        journal = Journal.at(ws.repo.state_dir())
+        interrupted = _resume(console, journal, discard=False)
+        remote = read_remote(run.client, saved.experiment_ids, saved.variation_ids)
+        mapped = {mf.ref: mf for mf in ws.manifest.files()}
+        problems: list[str] = []
+        remote_now: dict[FieldRef, str | None] = {}
+        local_now: dict[str, str | None] = {}
+        for write in saved.writes:
+            for f in write.fields:
+                ref = write.ref(f)
+                mf = mapped.get(ref)
+                if mf is None or mf.path != f.path:
+                    problems.append(f"{ref.describe()} ({f.path}): no longer mapped so in {manifest}")
+                    continue
+                value = remote_value(mf, remote)
+                remote_now[ref] = None if value is UNKNOWN else value  # type: ignore[assignment]
+                local_now[f.path] = read_code(ws.manifest, mf, ws.repo.top)
+        live = {i: e.is_live for i, e in remote.experiments.items()}
+        verdict = check(saved, remote_now, local_now, live)
+        problems.extend(verdict.problems)
+        plan = _plan_from(verdict.to_send, mapped, remote_now, live) if not problems else Plan((), ())
+        if interrupted is not None:
+            drifted = _drift_refusals(interrupted, plan_statuses(plan))
+            problems.extend(f"{r.status.mapped.ref.describe()} ({r.status.path}): {r.reason}" for r in drifted)
+        payload = _payload(False, plan)
+        if problems:
+            for problem in problems:
+                console.error(f"refused: {problem}")
+            console.info(
+                f"nothing was written: the plan no longer matches ({len(problems)} problem(s)); "
+                "make a new one with `kamsync push --dry-run --out FILE`"
+            )
+            payload["problems"] = problems
+            payload["requests"] = run.client.requests_sent
+            console.emit_json(payload)
+            return int(Exit.REFUSED)
+        if plan.is_empty:
+            journal.clear()
+            console.out("nothing to apply: Kameleoon already holds every value of the plan")
+            payload["requests"] = run.client.requests_sent
+            console.emit_json(payload)
+            return int(Exit.OK)
+        run.charge(plan.requests, "this plan")
+        return _execute(console, ws, run, plan, payload, journal, "kamsync apply")
+
+
+def plan_statuses(plan: Plan) -> tuple[FieldStatus, ...]:
+    return tuple(f for w in plan.writes for f in w.fields)
+
+
+def _load_plan(plan_file: str) -> SavedPlan:
+    try:
+        text = Path(plan_file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{plan_file}: no such file; make a plan with `kamsync push --dry-run --out FILE`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{plan_file}: cannot read it ({exc})") from None
+    try:
+        return from_document(text)
+    except ValueError as exc:
+        raise UsageError(f"{plan_file}: {exc}") from None
+
+
+def _plan_from(
+    writes: Sequence[SavedWrite],
+    mapped: dict[FieldRef, MappedFile],
+    remote: dict[FieldRef, str | None],
+    live: dict[int, bool],
+) -> Plan:
+    planned = []
+    for write in writes:
+        statuses = tuple(
+            FieldStatus(
+                mapped=mapped[write.ref(f)],
+                state=State(f.state),
+                local=normalize(f.local),
+                remote=remote.get(write.ref(f)),
+                live=live.get(write.experiment_id, False),
+                raw_local=f.local,
+            )
+            for f in write.fields
+        )
+        planned.append(Write(write.entity, write.id, write.experiment_id, statuses))
+    return Plan(tuple(planned), ())
+
+
+def _resume(console: Console, journal: Journal, *, discard: bool) -> Interrupted | None:
+    interrupted = journal.load()
+    if interrupted is None:
+        return None
+    if discard:
+        journal.clear()
+        console.info("forgot the journal of the interrupted push; planning afresh")
+        return None
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(interrupted.started_at))
+    doubt = interrupted.in_doubt
+    console.info(
+        f"resuming the {interrupted.command} interrupted at {started}: {interrupted.done} of "
+        f"{len(interrupted.writes)} writes were confirmed"
+        + (f", {len(doubt)} in flight when it stopped ({', '.join(w.describe() for w in doubt)})" if doubt else "")
+        + "; sending only what is still needed"
+    )
+    return interrupted
+
+
+def _drift_refusals(interrupted: Interrupted, statuses: Sequence[FieldStatus]) -> tuple[Refusal, ...]:
+    by_key: dict[FieldKey, FieldStatus] = {}
+    for status in statuses:
+        ref = status.mapped.ref
+        by_key[(ref.entity.value, ref.entity_id, ref.field)] = status
+    now = {key: (s.remote, s.local) for key, s in by_key.items()}
+    return tuple(
+        Refusal(
+            by_key[(write.entity, write.id, f.field)],
+            "changed in Kameleoon since the interrupted push (drift): it holds neither the value that push "
+            "replaced nor the one it sent",
+            "look with `kamsync diff`; adopt it with `kamsync pull`, or overwrite it with "
+            "`kamsync push --force --discard-journal`",
+        )
+        for write, f in drift(interrupted, now)
+    )
+
+
+def _payload(dry_run: bool, plan: Plan) -> dict[str, object]:
+    return {
+        "dry_run": dry_run,
+        "planned": [write_entry(w) for w in plan.writes],
+        "refused": [refusal_entry(r) for r in plan.refusals],
+        "written": [],
+        "skipped": [],
+        "failed": [],
+        "not_attempted": [],
+        "interrupted": None,
+        "backup": None,
+    }
+
+
+def _refuse(console: Console, run: Run, payload: dict[str, object], refusals: Sequence[Refusal], dry: bool) -> int:
+    for refusal in refusals:
+        ref = refusal.status.mapped.ref
+        console.error(f"refused: {ref.describe()} ({refusal.status.path}): {refusal.reason}")
+        console.info(f"  way out: {refusal.fix}")
+    console.info(f"nothing was written: {len(refusals)} field(s) refused" + (" (dry run)" if dry else ""))
+    payload["requests"] = run.client.requests_sent
+    console.emit_json(payload)
+    return int(Exit.REFUSED)
+
+
+def _save_plan(
+    console: Console, ws: Workspace, run: Run, plan: Plan, out: str, *, force: bool, allow_live: bool, reads: int
+) -> None:
+    document = to_document(
+        plan,
+        api_url=run.url,
+        head=ws.repo.head(),
+        manifest=Path(ws.manifest.path).relative_to(ws.repo.top).as_posix(),
+        force=force,
+        allow_live=allow_live,
+        reads=reads if reads else run.read_cost(len(plan_experiments(plan)), len(plan_variations(plan))),
+    )
+    target = Path(os.path.abspath(out))
+    write_atomic(target, json.dumps(document, indent=2) + "\n")
+    console.info(f"saved the plan in {out}: `kamsync apply {out}` sends exactly it")
+
+
+def plan_experiments(plan: Plan) -> set[int]:
+    return {w.experiment_id for w in plan.writes}
+
+
+def plan_variations(plan: Plan) -> set[int]:
+    return {w.entity_id for w in plan.writes if w.entity is Entity.VARIATION}
+
+
+def _execute(
+    console: Console, ws: Workspace, run: Run, plan: Plan, payload: dict[str, object], journal: Journal, command: str
+) -> int:
+    backup = save_backup(ws.repo.state_dir(), plan)
+    if backup is not None:
+        payload["backup"] = str(backup)
+        console.info(f"saved the remote values --force overwrites under {backup}")
+    record = Record.load(ws.repo.state_dir())
+    total = len(plan.writes)
+
+    def on_written(write: Write) -> None:
+        if not run.opts.json:
+            console.info(f"[{len(outcome_written) + 1}/{total}] updated {write.describe()}")
+        outcome_written.append(write)
+
+    outcome_written: list[Write] = []
+    outcome = execute(plan, run.client, record, journal=journal, command=command, on_written=on_written)
+    return _report(console, run, outcome, total, payload)
+
+
+def _report(console: Console, run: Run, outcome: Outcome, total: int, payload: dict[str, object]) -> int:
+    payload["written"] = [write_entry(w) for w in outcome.written]
+    payload["skipped"] = [{**write_entry(w), "error": str(e)} for w, e in outcome.skipped]
+    payload["failed"] = [{**write_entry(w), "error": str(e)} for w, e in outcome.failed]
+    payload["not_attempted"] = [write_entry(w) for w in outcome.not_attempted]
+    payload["interrupted"] = write_entry(outcome.interrupted) if outcome.interrupted else None
+    payload["requests"] = run.client.requests_sent
+    summary = {
+        "written": len(outcome.written),
+        "skipped": len(outcome.skipped),
+        "failed": len(outcome.failed),
+        "not_attempted": len(outcome.not_attempted) + (1 if outcome.interrupted else 0),
+    }
+    payload["summary"] = summary
+    for write in outcome.written:
+        console.out(f"updated {write.describe()}: {', '.join(write.body)}")
+    for write, error in outcome.skipped:
+        console.error(f"skipped: {write.describe()}: {error}")
+    for write, error in outcome.failed:
+        console.error(f"not written: {write.describe()}: {error}")
+    if outcome.interrupted is not None:
+        console.error(
+            f"interrupted while updating {outcome.interrupted.describe()}: Kameleoon may or may not have "
+            "applied it; run `kamsync push` again to finish (it resumes where this run stopped)"
+        )
+    for write in outcome.not_attempted:
+        console.error(f"not attempted: {write.describe()} ({_paths(write)})")
+    console.out(
+        f"{summary['written']} of {total} entities updated, {summary['skipped']} skipped (locked in Kameleoon), "
+        f"{summary['failed']} failed, {summary['not_attempted']} not attempted; "
+        f"{run.client.requests_sent} requests used"
+    )
+    if not outcome.complete and outcome.interrupted is None:
+        console.info("run the same command again to finish: it resumes where this run stopped")
+    console.emit_json(payload)
+    if outcome.interrupted is not None:
+        return int(Exit.INTERRUPTED)
+    return int(Exit.API) if (outcome.failed or outcome.skipped) else int(Exit.OK)
+
+
+def _paths(write: Write) -> str:
+    return ", ".join(f.path for f in write.fields)

@@ -1,0 +1,137 @@
+"""What every command that talks to Kameleoon opens first: the options, the workspace, the client and the budget.
+
+``Run.charge`` is the one place a command's requests are priced before they are sent: over ``--max-requests``,
+or more than the credential's quota window has left, the work is refused (exit 3) before any write — or, with
+``--wait``, kamsync waits until the budget has room, showing how long and why.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kamsync.api.auth import RENEW_MARGIN
+from kamsync.api.client import KameleoonClient
+from kamsync.api.settings import credentials_from_env, resolve_api_url
+from kamsync.console import Console
+from kamsync.errors import RefusedError
+from kamsync.ledger import Ledger, default_state_dir, read_arrivals
+from kamsync.lock import repo_lock
+from kamsync.model import MappedFile
+from kamsync.pricing import cap_problem, clock_time, duration, quote, read_cost, refusal_text
+from kamsync.ratelimit import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
+from kamsync.tokencache import TokenCache
+from kamsync.workspace import Workspace
+
+__all__ = ["BudgetRefused", "Options", "Run", "open_run", "rate_limit_spec", "session"]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The options every command shares, as given."""
+
+    manifest: str | None
+    api_url: str | None
+    json: bool
+    no_color: bool
+    wait: bool = False
+    max_requests: int | None = None
+
+
+class BudgetRefused(RefusedError):
+    """The work does not fit the rate budget or ``--max-requests``; nothing was written."""
+
+
+def rate_limit_spec(manifest_rate_limit: str | None) -> str:
+    return os.environ.get("KAMSYNC_RATE_LIMIT") or manifest_rate_limit or DEFAULT_RATE_LIMIT
+
+
+@dataclass(slots=True)
+class Run:
+    """An open client with its budget, for one command."""
+
+    opts: Options
+    console: Console
+    client: KameleoonClient
+    url: str
+    client_id: str
+    windows: tuple[Window, ...]
+    tokens: TokenCache
+    on_wait: Callable[[float, str], None]
+    sleep: Callable[[float], None] = time.sleep
+    state_dir: Path = field(default_factory=default_state_dir)
+
+    def charge_reads(self, files: Sequence[MappedFile], what: str) -> int:
+        """Price reading the remote state of ``files`` (known from the manifest) before sending anything."""
+        experiments = {f.ref.experiment_id for f in files}
+        variations = {f.ref.variation_id for f in files if f.ref.variation_id is not None}
+        return self.charge(self.read_cost(len(experiments), len(variations)), what)
+
+    def read_cost(self, experiments: int, variations: int) -> int:
+        return read_cost(experiments, variations, token=self.token_needed())
+
+    def token_needed(self) -> bool:
+        """Whether the next request has to fetch a token first (no usable one cached)."""
+        if self.client.requests_sent:
+            return False  # a token came with the first request
+        cached = self.tokens.load()
+        return cached is None or cached[1] - time.time() <= RENEW_MARGIN
+
+    def charge(self, needed: int, what: str) -> int:
+        """Refuse (``BudgetRefused``) or wait unless ``needed`` more requests fit; returns ``needed``."""
+        if needed <= 0:
+            return 0
+        problem = cap_problem(self.client.requests_sent, needed, self.opts.max_requests)
+        if problem is not None:
+            raise BudgetRefused(f"{what}: {problem}; nothing was written")
+        now = time.time()
+        snapshot = read_arrivals(self.state_dir, self.url, self.client_id, self.windows, now=now)
+        q = quote(needed, snapshot.arrivals, self.windows, now)
+        if q.fits:
+            return needed
+        if not self.opts.wait:
+            raise BudgetRefused(refusal_text(what, q, self.windows, now) + "; nothing was written")
+        if q.runnable_at is None:
+            self.console.info(
+                f"{what} needs {needed} requests, more than a whole {q.quota} window: pacing them across "
+                f"{q.windows_needed} windows, finishing about {clock_time(q.finish_at)}"
+            )
+            return needed
+        self.console.info(
+            f"{what} needs {needed} requests and {q.left} of {q.quota} are left: waiting "
+            f"{duration(q.runnable_at - now)}, until {clock_time(q.runnable_at)}"
+        )
+        self.on_wait(q.runnable_at - now, f"{needed} requests of {q.quota} to be free for {what}")
+        self.sleep(max(0.0, q.runnable_at - time.time()))
+        return needed
+
+
+def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
+    """Everything checked before the first request: URL, credentials, rate-limit spec."""
+    url = resolve_api_url(opts.api_url, os.environ)
+    credentials = credentials_from_env(os.environ)
+    windows = parse_rate_limit(rate_limit_spec(rate_limit))
+
+    def on_wait(seconds: float, reason: str) -> None:
+        if not opts.json and seconds >= 1:
+            console.info(f"waiting {duration(seconds)}: {reason}")
+
+    # One ledger per credential on this machine: every kamsync process shares the rate budget.
+    budget = Ledger.open(default_state_dir(), url, credentials.client_id, windows, on_wait=on_wait)
+    tokens = TokenCache.open(url, credentials.client_id)
+    client = KameleoonClient(url, credentials, budget=budget, token_cache=tokens)
+    return Run(opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, on_wait)
+
+
+@contextmanager
+def session(opts: Options, command: str, console: Console) -> Iterator[tuple[Workspace, Run]]:
+    """The workspace, held against other kamsync processes, and an open client."""
+    ws = Workspace.open(opts.manifest, os.environ, Path.cwd())
+    with repo_lock(ws.repo.state_dir(), command):
+        run = open_run(opts, ws.manifest.rate_limit, console)
+        with run.client:
+            yield ws, run
