@@ -12,9 +12,11 @@ from kamsync.api.settings import resolve_api_url
 from kamsync.console import Console
 from kamsync.errors import ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
 from kamsync.gitrepo import GitRepo
+from kamsync.journal import Journal
 from kamsync.lock import repo_lock
 from kamsync.manifest import MANIFEST_NAME, find_manifest, load_manifest
 from kamsync.manifest_edit import ManifestEditor
+from kamsync.pricing import clock_time
 from kamsync.pull import PullResult, add_experiment, pull_survey
 from kamsync.pushing import run_apply, run_push
 from kamsync.quota import run_quota as quota_report_for
@@ -61,7 +63,13 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
         files = ws.select(paths)
         run.charge_reads(files, "kamsync status")
         found = survey(ws, files, run.client)
+        interrupted = Journal.at(ws.repo.state_dir()).load()
     _warn_all(console, found)
+    if interrupted is not None:
+        console.warn(
+            f"the {interrupted.command} started at {clock_time(interrupted.started_at)} did not finish "
+            f"({interrupted.done} of {len(interrupted.writes)} writes confirmed); run it again to resume it"
+        )
     console.emit_json({"entries": [entry(s) for s in found.statuses], "warnings": list(found.warnings)})
     width = max((len(s.state.value) for s in found.statuses), default=0)
     for status in found.statuses:

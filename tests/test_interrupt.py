@@ -52,6 +52,8 @@ def test_interrupted_push_reports_and_a_rerun_converges(kamsync, repo, env, sand
     assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// v2 of 200001"
     assert normalize(sandbox.store.variation(200003)["jsCode"]) != "// v2 of 200003"
 
+    status = kamsync("status")
+    assert "did not finish (1 of 3 writes confirmed); run it again to resume it" in status.stderr
     rerun = kamsync("push", "--allow-live")
     assert rerun.code == 0, rerun.output
     assert "resuming the kamsync push interrupted" in rerun.stderr
