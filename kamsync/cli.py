@@ -294,18 +294,38 @@ def quota(ctx: click.Context, json_: bool) -> int:
     metavar="SPEC",
     help="Rate-limit windows per client id, e.g. 5/1s,20/4s.",
 )
-@click.option("--token-ttl", default=7200.0, show_default=True, type=float, help="Access-token lifetime, seconds.")
-def sandbox(host: str, port: int, state_file: str | None, rate_limit: str, token_ttl: float) -> int:
+@click.option(
+    "--token-ttl",
+    default=7200.0,
+    show_default=True,
+    type=click.FloatRange(min=1.0),
+    help="Access-token lifetime, seconds.",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="SPEC",
+    help="Inject a fault, announced on stderr when it happens. Repeatable. SPEC: [METHOD ]N[xK]=ACTION or "
+    "[METHOD ]*=ACTION (ACTION: 500-599, 429, 429-no-retry-after, drop, drop-after, stall=SECONDS, hold), "
+    "expire-token=N, lock=experiment|variation:ID.",
+)
+def sandbox(
+    host: str, port: int, state_file: str | None, rate_limit: str, token_ttl: float, faults: tuple[str, ...]
+) -> int:
     """Serve a faithful local imitation of the Kameleoon Automation API on loopback.
 
     Prints its URL on the first line, then the credentials to export. Seeded with a demo site matching
-    examples/repo-layout.
+    examples/repo-layout. Faults can also be armed while it runs: POST /_sandbox/faults {"faults": [SPEC…]}.
 
-    Example: kamsync sandbox --port 0 --state /tmp/sandbox.json
+    \b
+    Examples:
+      kamsync sandbox --port 0 --state /tmp/sandbox.json
+      kamsync sandbox --fault 'PATCH 2=503' --fault '5=drop' --fault 'lock=variation:200001'
     """
     from kamsync.sandbox import serve
 
-    serve(host, port, state_file, rate_limit, token_ttl)
+    serve(host, port, state_file, rate_limit, token_ttl, faults=faults)
     return 0
 
 

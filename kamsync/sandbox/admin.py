@@ -1,6 +1,6 @@
 """Admin routes under ``/_sandbox/``: what a subprocess test or a demo script uses to act as the Kameleoon UI.
 
-No authentication, no rate windows, no request log: these are not part of the imitated API.
+No authentication, no rate windows, no request log, never faulted: these are not part of the imitated API.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING
 
+from kamsync.errors import UsageError
+from kamsync.sandbox.faults import GRAMMAR, Faults, parse_fault
 from kamsync.sandbox.wire import Fault, Request, Response, json_response, read_json_object
 
 if TYPE_CHECKING:
@@ -22,11 +24,14 @@ _VARIATION = re.compile(r"/_sandbox/variations/(\d+)")
 
 
 class Admin:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, faults: Faults) -> None:
         self.store = store
+        self.faults = faults
 
     def handle(self, request: Request, path: str) -> Response:
         method = request.method
+        if path.startswith("/_sandbox/faults"):
+            return self._faults(request, path)
         if path == "/_sandbox/requests" and method == "GET":
             return json_response(200, [dataclasses.asdict(r) for r in self.store.requests])
         if path == "/_sandbox/requests" and method == "DELETE":
@@ -63,4 +68,27 @@ class Admin:
         if (match := _VARIATION.fullmatch(path)) and method == "DELETE":
             self.store.delete_variation(int(match[1]))
             return Response(204)
+        raise Fault(404, f"No such admin route: {method} {path}")
+
+    def _faults(self, request: Request, path: str) -> Response:
+        """``GET`` rules and events, ``POST {"faults": [spec, …]}`` arms, ``DELETE`` clears; ``…/release``."""
+        method = request.method
+        if path == "/_sandbox/faults" and method == "GET":
+            return json_response(200, self.faults.snapshot())
+        if path == "/_sandbox/faults" and method == "DELETE":
+            self.faults.clear()
+            return Response(204)
+        if path == "/_sandbox/faults/release" and method == "POST":
+            self.faults.release_all()
+            return Response(204)
+        if path == "/_sandbox/faults" and method == "POST":
+            specs = read_json_object(request.body).get("faults")
+            if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
+                raise Fault(400, f'Send {{"faults": ["PATCH 3=503", …]}}: a list of fault specs, each {GRAMMAR}')
+            try:
+                rules = [parse_fault(s) for s in specs]
+            except UsageError as exc:
+                raise Fault(400, str(exc)) from None
+            armed = self.faults.arm(*rules)
+            return json_response(200, {"armed": [{"index": a.index, "spec": a.rule.spec} for a in armed]})
         raise Fault(404, f"No such admin route: {method} {path}")

@@ -1,6 +1,7 @@
-"""Routing of the Automation API imitation: authentication, rate windows, then the resource routes.
+"""Routing of the Automation API imitation: armed faults, authentication, rate windows, then the resource routes.
 
-Socket-free: ``Api.handle`` turns a ``Request`` into a ``Response`` and logs it; ``server.py`` is the edge.
+Socket-free: ``Api.handle`` turns a ``Request`` into a ``Response`` and logs it; ``server.py`` is the edge. A
+``Response`` with status ``DROPPED`` asks the edge to close the connection without answering.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from urllib.parse import parse_qs
 
 from kamsync.sandbox import objects as o
 from kamsync.sandbox.admin import Admin
+from kamsync.sandbox.faults import DROPPED, Do, Faults, Injection, injected_response, lock_target
 from kamsync.sandbox.limits import ServerRateLimiter
 from kamsync.sandbox.query import parse_filter, parse_page, parse_sort, select
 from kamsync.sandbox.store import Store
@@ -44,12 +46,20 @@ def _id(raw: str, kind: str) -> int:
 
 
 class Api:
-    def __init__(self, store: Store, limiter: ServerRateLimiter, token_ttl: float, retry_after: bool) -> None:
+    def __init__(
+        self,
+        store: Store,
+        limiter: ServerRateLimiter,
+        token_ttl: float,
+        retry_after: bool,
+        faults: Faults | None = None,
+    ) -> None:
         self.store = store
+        self.faults = faults if faults is not None else Faults(store)
         self._limiter = limiter
         self._token_ttl = token_ttl
         self._retry_after = retry_after
-        self._admin = Admin(store)
+        self._admin = Admin(store, self.faults)
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
             (method, re.compile(pattern), handler)
             for method, pattern, handler in (
@@ -80,12 +90,58 @@ class Api:
         path = route_path(request.path)
         if path == "/_sandbox" or path.startswith("/_sandbox/"):
             return self._guarded(lambda: self._admin.handle(request, path))
+        number, injection = self.faults.on_request(request.method, path)
         client: list[str | None] = [None]  # filled in as soon as the caller is known, for the log
-        response = self._guarded(lambda: self._serve(request, path, client))
-        self.store.record(
-            RequestRecord(request.method, request.path, request.query, client[0], response.status, time.time())
-        )
+        if injection is not None and not injection.action.processes:
+            # Answered without processing: no authentication, no rate window, no change.
+            client[0] = self._caller(request)
+            response = self._inject(request, number, injection)
+            self._log(request, client, response.status)
+            return response
+        if injection is not None and injection.action.do is Do.STALL:
+            self._announce(request, number, injection, None)
+            if not self.faults.stall(injection.action.seconds):
+                self._log(request, client, DROPPED)  # the sandbox is stopping: nothing is processed
+                return Response(DROPPED)
+        response = self._guarded(lambda: self._serve(request, path, client, number))
+        if injection is not None and injection.action.do is Do.DROP_AFTER:
+            self._announce(request, number, injection, response.status)
+            self._log(request, client, DROPPED)
+            return Response(DROPPED)
+        self._log(request, client, response.status)
+        if injection is not None and injection.action.do is Do.HOLD:
+            self._announce(request, number, injection, response.status)
+            self.faults.hold(injection)
         return response
+
+    def _log(self, request: Request, client: list[str | None], status: int) -> None:
+        self.store.record(RequestRecord(request.method, request.path, request.query, client[0], status, time.time()))
+
+    def _announce(self, request: Request, number: int, injection: Injection, status: int | None) -> None:
+        action = str(injection.action)
+        self.faults.record(number, request.method, request.path, action, injection.armed.rule.spec, status)
+
+    def _inject(self, request: Request, number: int, injection: Injection) -> Response:
+        if injection.action.do is Do.DROP:
+            self._announce(request, number, injection, None)
+            return Response(DROPPED)
+        response = injected_response(injection.action, injection.armed.rule.spec)
+        self._announce(request, number, injection, response.status)
+        return response
+
+    def _caller(self, request: Request) -> str | None:
+        """Who sent a request that a fault answers unprocessed (for the log only; never an error)."""
+        match = _BEARER.match(request.headers.get("authorization", ""))
+        if match is not None:
+            try:
+                return self.store.client_for(match.group(1))
+            except Fault:
+                return None
+        try:
+            form = parse_qs(request.body.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+        return next(iter(form.get("client_id") or ()), None)
 
     def _guarded(self, work: Callable[[], Response]) -> Response:
         try:
@@ -96,13 +152,26 @@ class Api:
             log.exception("sandbox error")
             return json_response(500, {"message": f"Internal server error ({type(exc).__name__})"})
 
-    def _serve(self, request: Request, path: str, client: list[str | None]) -> Response:
+    def _serve(self, request: Request, path: str, client: list[str | None], number: int) -> Response:
         if path == "/oauth/token":
             if request.method != "POST":
                 raise Fault(405, f"Method {request.method} is not allowed on /oauth/token")
             return self._token(request, client)
-        client_id = client[0] = self._authenticate(request)
+        client_id = client[0] = self._authenticate(request, number)
         self._admit(client_id)
+        target = lock_target(request.method, path)
+        lock = self.faults.lock_rule(*target) if target is not None else None
+        if lock is not None:
+            try:
+                return self._route(request, path)
+            except Fault as fault:
+                if fault.status == 423:
+                    self.faults.note_lock(lock)
+                    self.faults.record(number, request.method, request.path, "lock", lock.rule.spec, 423)
+                raise
+        return self._route(request, path)
+
+    def _route(self, request: Request, path: str) -> Response:
         allowed: list[str] = []
         for method, pattern, handler in self._routes:
             match = pattern.fullmatch(path)
@@ -135,7 +204,7 @@ class Api:
         ttl = int(self._token_ttl)
         return json_response(200, {"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 
-    def _authenticate(self, request: Request) -> str:
+    def _authenticate(self, request: Request, number: int) -> str:
         match = _BEARER.match(request.headers.get("authorization", ""))
         if match is None:
             raise Fault(
@@ -144,7 +213,12 @@ class Api:
                 headers=(("WWW-Authenticate", 'Bearer realm="kameleoon"'),),
                 error="unauthorized",
             )
-        return self.store.client_for(match.group(1))
+        client_id = self.store.client_for(match.group(1))
+        expired = self.faults.token_expired(match.group(1))
+        if expired is not None:
+            self.faults.record(number, request.method, request.path, "expire-token", expired.rule.spec, 401)
+            raise Fault(401, "Invalid access token: the token has expired", error="invalid_token")
+        return client_id
 
     def _admit(self, client_id: str) -> None:
         wait = self._limiter.admit(client_id)

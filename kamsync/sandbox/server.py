@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from kamsync.errors import UsageError
 from kamsync.ratelimit import DEFAULT_RATE_LIMIT
 from kamsync.sandbox.api import Api
+from kamsync.sandbox.faults import DROPPED, FaultEvent, Faults, describe_event
 from kamsync.sandbox.limits import ServerRateLimiter, parse_windows
 from kamsync.sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from kamsync.sandbox.store import Store
@@ -53,6 +55,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects from a real API
     server_version = "kamsync-sandbox"
     timeout = 30  # an idle keep-alive connection must not pin its thread forever
+    # Headers and body leave in two writes: with Nagle's algorithm the body waits for the client's delayed ACK
+    # (about 40 ms per request on Linux), which would slow every test and demo for nothing.
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
@@ -80,15 +85,23 @@ class _Handler(BaseHTTPRequestHandler):
                 body=body,
             )
             response = self.server.api.handle(request)
+        if response.status == DROPPED:
+            # A fault: close the socket without a byte of answer, so the client sees the connection cut.
+            self.close_connection = True
+            return
         self._send(response)
 
     def _send(self, response: Response) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body)
+        except OSError:
+            # The client went away (it timed out during a stall, or was killed during a hold): nothing to tell it.
+            self.close_connection = True
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _dispatch
 
@@ -107,19 +120,26 @@ class Sandbox:
         rate_limit: str | None = DEFAULT_RATE_LIMIT,
         token_ttl: float = DEFAULT_TOKEN_TTL,
         retry_after: bool = True,
+        faults: Sequence[str] = (),
+        on_fault: Callable[[FaultEvent], None] | None = None,
     ) -> None:
+        """``faults`` are armed at once (see ``kamsync.sandbox.faults``); ``on_fault`` hears of each injected one."""
         _check_loopback(host)
         self.host = host
         self.port = port
         self.state_file = Path(state_file) if state_file is not None else None
         self.rate_limit = rate_limit
         self.store = Store(self.state_file)
-        self._api = Api(self.store, ServerRateLimiter(parse_windows(rate_limit)), token_ttl, retry_after)
+        self.faults = Faults(self.store, on_fault)
+        self.faults.arm(*faults)
+        limiter = ServerRateLimiter(parse_windows(rate_limit))
+        self._api = Api(self.store, limiter, token_ttl, retry_after, self.faults)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> Sandbox:
         if self._server is None:
+            self.faults.reopen()
             try:
                 self._server = _Server((self.host, self.port), self._api)
             except OSError as exc:
@@ -149,6 +169,7 @@ class Sandbox:
         return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
+        self.faults.close()  # held and stalled requests end, so their threads do
         server, self._server = self._server, None
         if server is None:
             return
@@ -182,10 +203,20 @@ def serve(
     rate_limit: str | None = DEFAULT_RATE_LIMIT,
     token_ttl: float = DEFAULT_TOKEN_TTL,
     out: TextIO | None = None,
+    faults: Sequence[str] = (),
+    err: TextIO | None = None,
 ) -> None:
-    """Serve until Ctrl-C. The first line printed is the URL alone, so a parent process can read it."""
+    """Serve until Ctrl-C. The first line printed is the URL alone, so a parent process can read it.
+
+    Each injected fault is announced as one line on ``err`` (stderr), e.g.
+    ``sandbox: fault: request 3 PATCH /variations/200001 answered 503 (rule PATCH 3=503)``.
+    """
     stream = out if out is not None else sys.stdout
-    sandbox = Sandbox(host, port, state_file, rate_limit, token_ttl).start()
+
+    def announce(event: FaultEvent) -> None:
+        print(describe_event(event), file=err if err is not None else sys.stderr, flush=True)
+
+    sandbox = Sandbox(host, port, state_file, rate_limit, token_ttl, faults=faults, on_fault=announce).start()
     try:
         print(sandbox.url, file=stream, flush=True)
         state = f"saved in {sandbox.state_file}" if sandbox.state_file else "in memory (lost when it stops)"
@@ -195,7 +226,8 @@ def serve(
             f"export KAMELEOON_CLIENT_ID={DEFAULT_CLIENT_ID}\n"
             f"export KAMELEOON_CLIENT_SECRET={DEFAULT_CLIENT_SECRET}\n"
             f"# Kameleoon sandbox: state {state}; rate limit {limits}; tokens last {token_ttl:g} s.\n"
-            "# Press Ctrl-C to stop it.",
+            + "".join(f"# fault armed: {armed.rule.spec}\n" for armed in sandbox.faults.rules)
+            + "# Press Ctrl-C to stop it.",
             file=stream,
             flush=True,
         )
