@@ -23,7 +23,7 @@ from kamsync.quota import run_quota as quota_report_for
 from kamsync.record import Record
 from kamsync.remote import read_remote
 from kamsync.render import entry, pull_payload, status_line, summary, unified_diff
-from kamsync.runctx import Options, open_run, rate_limit_spec, session
+from kamsync.runctx import Options, open_run, rate_limit_spec, session, showing
 from kamsync.states import DIFFERING, State
 from kamsync.survey import Survey, belongs, survey
 from kamsync.workspace import Workspace
@@ -131,7 +131,7 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
             editor = ManifestEditor.create(manifest_path)
             rate_limit = None
         run = open_run(opts, rate_limit, console)
-        with run.client as client:
+        with run.client as client, showing(run.progress, console):
             new_ids = [i for i in dict.fromkeys(experiments) if i not in mapped]
             if new_ids:
                 # One experiment list and one variation list per 200 ids (their variations are listed).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -37,6 +37,8 @@ class Console:
     json_mode: bool = False
     color: bool = False
     err_color: bool = False
+    # While a live progress line is on stderr, messages go above it through this instead.
+    above: Callable[[str], None] | None = None
 
     @classmethod
     def create(cls, *, json_mode: bool, no_color: bool) -> Console:
@@ -54,13 +56,16 @@ class Console:
 
     def info(self, text: str) -> None:
         """A message for the person at the terminal (stderr), in every mode."""
-        click.echo(text, err=True)
+        if self.above is not None:
+            self.above(text)
+        else:
+            click.echo(text, err=True)
 
     def warn(self, text: str) -> None:
-        click.echo(f"{self.style('warning:', 'warning', err=True)} {text}", err=True)
+        self.info(f"{self.style('warning:', 'warning', err=True)} {text}")
 
     def error(self, text: str) -> None:
-        click.echo(f"{self.style('error:', 'error', err=True)} {text}", err=True)
+        self.info(f"{self.style('error:', 'error', err=True)} {text}")
 
     def emit_json(self, payload: object) -> None:
         if self.json_mode:

@@ -94,5 +94,9 @@ class LockedInApp(ApiError):
     """423: the object is held by the Kameleoon app (someone is editing it in the UI)."""
 
 
+class RequestCapReached(ApiError):
+    """The run sent as many requests as ``--max-requests`` allows; the next one was not sent."""
+
+
 class WriteMismatch(ApiError):
     """Kameleoon accepted a write but stored something other than what was sent."""

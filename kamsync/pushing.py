@@ -280,8 +280,14 @@ def _execute(
             console.info(f"[{len(outcome_written) + 1}/{total}] updated {write.describe()}")
         outcome_written.append(write)
 
+    def on_sending(index: int, write: Write) -> None:
+        run.progress.item(index + 1, write.describe())
+
     outcome_written: list[Write] = []
-    outcome = execute(plan, run.client, record, journal=journal, command=command, on_written=on_written)
+    run.progress.start(total, command)
+    outcome = execute(
+        plan, run.client, record, journal=journal, command=command, on_sending=on_sending, on_written=on_written
+    )
     return _report(console, run, outcome, total, payload)
 
 

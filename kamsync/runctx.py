@@ -16,13 +16,14 @@ from pathlib import Path
 
 from kamsync.api.auth import RENEW_MARGIN
 from kamsync.api.client import KameleoonClient
-from kamsync.api.settings import credentials_from_env, resolve_api_url
+from kamsync.api.settings import credentials_from_env, resolve_api_url, retry_policy_from_env
 from kamsync.console import Console
 from kamsync.errors import RefusedError
 from kamsync.ledger import Ledger, default_state_dir, read_arrivals
 from kamsync.lock import repo_lock
 from kamsync.model import MappedFile
 from kamsync.pricing import cap_problem, clock_time, duration, quote, read_cost, refusal_text
+from kamsync.progress import Progress
 from kamsync.ratelimit import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
 from kamsync.tokencache import TokenCache
 from kamsync.workspace import Workspace
@@ -61,6 +62,7 @@ class Run:
     client_id: str
     windows: tuple[Window, ...]
     tokens: TokenCache
+    progress: Progress
     on_wait: Callable[[float, str], None]
     sleep: Callable[[float], None] = time.sleep
     state_dir: Path = field(default_factory=default_state_dir)
@@ -111,20 +113,34 @@ class Run:
 
 
 def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
-    """Everything checked before the first request: URL, credentials, rate-limit spec."""
+    """Everything checked before the first request: URL, credentials, rate-limit spec. Waits are shown on the
+    live progress line on a terminal, else as one message each."""
     url = resolve_api_url(opts.api_url, os.environ)
     credentials = credentials_from_env(os.environ)
     windows = parse_rate_limit(rate_limit_spec(rate_limit))
+    retry = retry_policy_from_env(os.environ)
+    progress = Progress.create(json_mode=opts.json)
 
-    def on_wait(seconds: float, reason: str) -> None:
+    def say_wait(seconds: float, reason: str) -> None:
         if not opts.json and seconds >= 1:
             console.info(f"waiting {duration(seconds)}: {reason}")
 
+    on_wait = progress.waiting if progress.enabled else say_wait
+    sleep = progress.sleeper()
     # One ledger per credential on this machine: every kamsync process shares the rate budget.
-    budget = Ledger.open(default_state_dir(), url, credentials.client_id, windows, on_wait=on_wait)
+    budget = Ledger.open(default_state_dir(), url, credentials.client_id, windows, on_wait=on_wait, sleep=sleep)
     tokens = TokenCache.open(url, credentials.client_id)
-    client = KameleoonClient(url, credentials, budget=budget, token_cache=tokens)
-    return Run(opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, on_wait)
+    client = KameleoonClient(
+        url,
+        credentials,
+        budget=budget,
+        token_cache=tokens,
+        retry=retry,
+        on_wait=on_wait,
+        sleep=sleep,
+        max_requests=opts.max_requests,
+    )
+    return Run(opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, sleep)
 
 
 @contextmanager
@@ -133,5 +149,17 @@ def session(opts: Options, command: str, console: Console) -> Iterator[tuple[Wor
     ws = Workspace.open(opts.manifest, os.environ, Path.cwd())
     with repo_lock(ws.repo.state_dir(), command):
         run = open_run(opts, ws.manifest.rate_limit, console)
-        with run.client:
+        with run.client, showing(run.progress, console):
             yield ws, run
+
+
+@contextmanager
+def showing(progress: Progress, console: Console) -> Iterator[Progress]:
+    """Route the console's messages above the progress line while it is shown; erase it at the end."""
+    if progress.enabled:
+        console.above = progress.note
+    try:
+        with progress:
+            yield progress
+    finally:
+        console.above = None

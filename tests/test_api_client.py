@@ -11,6 +11,7 @@ import pytest
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.query import equal_filter
+from kamsync.api.retry import RetryPolicy
 from kamsync.api.settings import Credentials
 from kamsync.errors import ApiError, AuthError, LockedInApp
 from kamsync.ratelimit import RateLimiter, parse_rate_limit
@@ -171,7 +172,8 @@ def test_an_unreachable_api_is_an_error_without_status() -> None:
     with Sandbox(rate_limit=None) as sandbox:
         url = sandbox.url  # the port is closed once the sandbox stops
     budget = RateLimiter(parse_rate_limit(LOOSE))
-    with KameleoonClient(url, CREDS, budget=budget, timeout=2.0) as client, pytest.raises(ApiError) as info:
+    once = RetryPolicy(retries=0, timeout=2.0)
+    with KameleoonClient(url, CREDS, budget=budget, retry=once) as client, pytest.raises(ApiError) as info:
         client.get("experiments", 1, subject="experiment 1")
     assert info.value.status is None
     assert "could not reach Kameleoon at " + url in str(info.value)
@@ -223,6 +225,7 @@ def _stub(handler: object) -> KameleoonClient:
         Credentials("cid", "TOP-SECRET-1"),
         budget=budget,
         transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
+        retry=RetryPolicy(retries=0),  # these tests are about one answer; tests/test_api_retry.py covers retries
     )
 
 

@@ -395,7 +395,7 @@ def test_is_token_rejection(status: int, message: str | None, expected: bool) ->
         (403, "Token expired", Attempts(), True, Step.RENEW_TOKEN),
         (403, "Forbidden", Attempts(), True, Step.FAIL),
         (423, None, Attempts(), True, Step.FAIL),  # locked in the app: never retried blindly
-        (500, None, Attempts(), True, Step.FAIL),  # backoff for 5xx is a later feature
+        (500, None, Attempts(), True, Step.BACKOFF),  # tests/test_api_retry.py specifies the retries
         (404, None, Attempts(), True, Step.FAIL),
     ],
 )

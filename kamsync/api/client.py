@@ -1,14 +1,16 @@
 """The HTTP edge: one ``httpx.Client`` per run, token handling, the request budget and the retry loop.
 
-Every decision (what to do with an answer, what error it means, which page comes next) is delegated to
-the pure modules next to this one; this class only sends, waits and counts.
+Every decision (what to do with an answer, what error it means, how long to back off, which page comes next) is
+delegated to the pure modules next to this one; this class only sends, waits and counts.
 """
 
 from __future__ import annotations
 
 import builtins
+import random
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
 
@@ -30,15 +32,29 @@ from kamsync.api.responses import (
     as_object,
     decode_json,
     error_for_status,
+    gave_up_error,
     list_items,
+    outcome_unknown_error,
     parse_retry_after,
     parse_token,
     rate_limited_error,
+    request_cap_error,
     scrub,
     server_message,
     transport_error,
 )
-from kamsync.api.retry import Attempts, Step, decide
+from kamsync.api.retry import (
+    DEFAULT_RETRY,
+    Attempts,
+    Failure,
+    RetryPolicy,
+    Step,
+    backoff_reason,
+    classify,
+    decide,
+    is_idempotent,
+    retry_wait,
+)
 from kamsync.api.settings import Credentials
 from kamsync.errors import ApiError
 from kamsync.ratelimit import RequestBudget
@@ -52,8 +68,23 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@dataclass(frozen=True, slots=True)
+class _Lost:
+    """A send that got no answer: why, and httpx's words for it (scrubbed)."""
+
+    failure: Failure
+    problem: str
+
+
 class KameleoonClient:
-    """Talks to the Kameleoon Automation API. ``requests_sent`` counts every request, token ones included."""
+    """Talks to the Kameleoon Automation API. ``requests_sent`` counts every request sent, token ones and retries
+    included.
+
+    5xx answers, timeouts and lost connections are retried as ``retry`` says, with exponential backoff and full
+    jitter (``jitter`` returns a number in [0, 1)); each backoff is announced to ``on_wait(seconds, reason)`` and
+    then slept with ``sleep``. ``max_requests`` caps the requests this client sends: the one beyond it raises
+    ``RequestCapReached`` instead of being sent.
+    """
 
     def __init__(
         self,
@@ -61,20 +92,28 @@ class KameleoonClient:
         credentials: Credentials,
         *,
         budget: RequestBudget,
-        timeout: float = 30.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
         max_429_retries: int = 5,
         user_agent: str = f"kamsync/{__version__}",
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = _utc_now,
         transport: httpx.BaseTransport | None = None,
         token_cache: TokenStore | None = None,
+        on_wait: Callable[[float, str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        max_requests: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.requests_sent = 0
         self._credentials = credentials
         self._budget = budget
-        self._timeout = timeout
+        self._retry = retry
         self._max_429_retries = max_429_retries
+        self._on_wait = on_wait
+        self._sleep = sleep
+        self._jitter = jitter
+        self._max_requests = max_requests
         self._clock = clock
         self._wall_clock = wall_clock
         self._token: AccessToken | None = None
@@ -84,7 +123,7 @@ class KameleoonClient:
         # No redirects: following one could carry the bearer token to another host or to plain http.
         self._http = httpx.Client(
             base_url=self.base_url,
-            timeout=timeout,
+            timeout=retry.timeout,
             follow_redirects=False,
             headers={"User-Agent": user_agent, "Accept": "application/json"},
             transport=transport,
@@ -159,6 +198,16 @@ class KameleoonClient:
         response = self._request("PATCH", f"/{resource.strip('/')}/{item_id}", subject=subject, json=dict(body))
         return as_object(decode_json(response.content))
 
+    def post(self, resource: str, body: Mapping[str, object], *, subject: str) -> JsonObject | None:
+        """Create an object; the created object when the answer is one.
+
+        Never repeated after a failure that may have reached Kameleoon (a timeout, a lost connection, a 5xx): that
+        raises an ``ApiError`` saying the outcome is unknown. A caller creating something must therefore look up
+        first whether an earlier attempt created it, before calling this again.
+        """
+        response = self._request("POST", f"/{resource.strip('/')}", subject=subject, json=dict(body))
+        return as_object(decode_json(response.content))
+
     # -- the edge --
 
     def _request(
@@ -171,37 +220,84 @@ class KameleoonClient:
         json: object = None,
         form: Mapping[str, str] | None = None,
         uses_token: bool = True,
+        idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send until ``decide`` says done or fail: the retry loop lives here and nowhere else."""
+        """Send until ``decide`` says done or fail: the retry loop lives here and nowhere else.
+
+        ``idempotent`` (default: from the method) says whether a request that may have reached Kameleoon may be
+        sent again; a creation must pass False unless it has looked up that no earlier attempt created it.
+        """
+        safe = is_idempotent(method) if idempotent is None else idempotent
         attempts = Attempts()
+        started = self._clock()
+        sent = 0
         while True:
             headers = {"Authorization": f"Bearer {self._access_token()}"} if uses_token else {}
-            response = self._send(method, path, subject, params=params, json=json, form=form, headers=headers)
-            ok = 200 <= response.status_code < 300
-            message = None if ok else self._scrub_opt(server_message(response.content))
+            sent += 1
+            answer = self._send(method, path, subject, params=params, json=json, form=form, headers=headers)
+            if isinstance(answer, _Lost):
+                outcome: int | Failure = answer.failure
+                message, problem = None, answer.problem
+            else:
+                outcome, problem = answer.status_code, None
+                message = None if 200 <= outcome < 300 else self._scrub_opt(server_message(answer.content))
+            elapsed = self._clock() - started
             step = decide(
-                response.status_code,
+                outcome,
                 message,
                 attempts,
                 max_429_retries=self._max_429_retries,
                 uses_token=uses_token,
+                idempotent=safe,
+                policy=self._retry,
+                elapsed=elapsed,
             )
-            if step is Step.DONE:
-                return response
-            if step is Step.FAIL:
-                if response.status_code == 429:
-                    raise rate_limited_error(subject, message, attempts.rate_limited)
-                raise error_for_status(
-                    response.status_code, message, subject=subject, token_renewed=attempts.token_renewed
-                )
+            if step is Step.DONE and isinstance(answer, httpx.Response):
+                return answer
+            if step in (Step.FAIL, Step.GIVE_UP, Step.UNKNOWN, Step.DONE):  # DONE without an answer: cannot happen
+                raise self._error(step, outcome, message, problem, subject, attempts, sent, elapsed)
             if step is Step.RENEW_TOKEN:
                 if self._token is not None:
                     self._rejected_token = self._token.value
                 self._token = None
-            elif step is Step.WAIT_AND_RETRY:
-                wait = parse_retry_after(response.headers.get("Retry-After"), self._wall_clock())
+            elif step is Step.WAIT_AND_RETRY and isinstance(answer, httpx.Response):
+                wait = parse_retry_after(answer.headers.get("Retry-After"), self._wall_clock())
                 self._budget.note_server_wait(wait)
             attempts = attempts.after(step)
+            if step is Step.BACKOFF:
+                self._back_off(outcome, subject, attempts.retries, elapsed)
+
+    def _back_off(self, outcome: int | Failure, subject: str, retry: int, elapsed: float) -> None:
+        delay = retry_wait(self._retry, retry, self._jitter(), elapsed)
+        if self._on_wait is not None:
+            self._on_wait(delay, backoff_reason(outcome, subject, retry, self._retry))
+        self._sleep(delay)
+
+    def _error(
+        self,
+        step: Step,
+        outcome: int | Failure,
+        message: str | None,
+        problem: str | None,
+        subject: str,
+        attempts: Attempts,
+        sent: int,
+        elapsed: float,
+    ) -> ApiError:
+        """The error that ends a logical request (``step`` is FAIL, GIVE_UP or UNKNOWN)."""
+        timeout = self._retry.timeout
+        if step is Step.UNKNOWN:
+            return outcome_unknown_error(subject, outcome, message, timeout=timeout, problem=problem)
+        if step is Step.GIVE_UP and sent > 1:
+            return gave_up_error(
+                subject, outcome, message, attempts=sent, seconds=elapsed, timeout=timeout, problem=problem
+            )
+        if isinstance(outcome, Failure):
+            timed_out = outcome is Failure.TIMEOUT
+            return transport_error(subject, self.base_url, problem or "", timed_out=timed_out, timeout=timeout)
+        if outcome == 429:
+            return rate_limited_error(subject, message, attempts.rate_limited)
+        return error_for_status(outcome, message, subject=subject, token_renewed=attempts.token_renewed)
 
     def _send(
         self,
@@ -213,17 +309,17 @@ class KameleoonClient:
         json: object,
         form: Mapping[str, str] | None,
         headers: Mapping[str, str],
-    ) -> httpx.Response:
+    ) -> httpx.Response | _Lost:
+        if self._max_requests is not None and self.requests_sent >= self._max_requests:
+            raise request_cap_error(subject, self._max_requests)
         self._budget.before_send()
         self.requests_sent += 1
         try:
             return self._http.request(method, path, params=params, json=json, data=form, headers=headers)
-        except httpx.TimeoutException:
-            raise transport_error(subject, self.base_url, "timeout", timed_out=True, timeout=self._timeout) from None
         except httpx.HTTPError as exc:
-            # "from None": the chained httpx exception would print the request in a traceback.
+            # Only the scrubbed words travel on: the httpx exception would print the request in a traceback.
             problem = self._scrub_opt(str(exc) or type(exc).__name__) or type(exc).__name__
-            raise transport_error(subject, self.base_url, problem, timed_out=False, timeout=self._timeout) from None
+            return _Lost(classify(exc), problem)
         finally:
             self._budget.after_response()
 
@@ -248,6 +344,7 @@ class KameleoonClient:
             subject=TOKEN_SUBJECT,
             form=token_form(self._credentials),
             uses_token=False,
+            idempotent=True,  # asking for a token twice only issues two tokens
         )
         grant = parse_token(response.content)
         self._secrets.add(grant.access_token)

@@ -7,14 +7,14 @@ documents JSON errors with a ``message`` field, but proxies and load balancers a
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+from kamsync.api.retry import Failure, is_token_rejection
 from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR
-from kamsync.errors import ApiError, AuthError, LockedInApp
+from kamsync.errors import ApiError, AuthError, LockedInApp, RequestCapReached
 
 __all__ = [
     "HIDDEN",
@@ -23,11 +23,14 @@ __all__ = [
     "as_object",
     "decode_json",
     "error_for_status",
+    "gave_up_error",
     "is_token_rejection",
     "list_items",
+    "outcome_unknown_error",
     "parse_retry_after",
     "parse_token",
     "rate_limited_error",
+    "request_cap_error",
     "scrub",
     "server_message",
     "transport_error",
@@ -38,7 +41,6 @@ TOKEN_SUBJECT = "the token endpoint"
 _MAX_MESSAGE = 300
 # Keys under which an API might wrap a list in an object (the real API sends bare arrays).
 _LIST_KEYS = ("items", "content", "data", "results", "elements", "values")
-_TOKEN_TROUBLE = re.compile(r"\b(invalid|expired|revoked|malformed|unauthori[sz]ed)\b", re.IGNORECASE)
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
@@ -125,18 +127,6 @@ def parse_token(body: bytes) -> TokenGrant:
     return TokenGrant(token, expires_in, token_type if isinstance(token_type, str) else None)
 
 
-def is_token_rejection(status: int, message: str | None) -> bool:
-    """Whether the answer says our access token is no good (worth one renewal), not that access is denied."""
-    if status == 401:
-        return True
-    return (
-        status == 403
-        and bool(message)
-        and "token" in (message or "").lower()
-        and bool(_TOKEN_TROUBLE.search(message or ""))
-    )
-
-
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); None when absent or bad."""
     if value is None or not value.strip():
@@ -214,3 +204,59 @@ def transport_error(subject: str, base_url: str, problem: str, *, timed_out: boo
             "check the network connection and the API URL"
         )
     return ApiError(text, status=None, subject=subject)
+
+
+def _trouble(answer: int | Failure, message: str | None, timeout: float, problem: str | None) -> str:
+    """What went wrong on the last send, for an error message."""
+    if isinstance(answer, int):
+        return _detail(answer, message)
+    if answer is Failure.TIMEOUT:
+        return f"no answer within {timeout:g} s"
+    if answer is Failure.NOT_SENT:
+        return f"could not connect: {problem}" if problem else "could not connect"
+    return f"connection lost: {problem}" if problem else "connection lost"
+
+
+def gave_up_error(
+    subject: str,
+    answer: int | Failure,
+    message: str | None,
+    *,
+    attempts: int,
+    seconds: float,
+    timeout: float,
+    problem: str | None = None,
+) -> ApiError:
+    """Retries used up on 5xx answers or failed sends: how often, how long, the last trouble, what to do."""
+    advice = "check the network connection and the API URL, or " if answer is Failure.NOT_SENT else ""
+    return ApiError(
+        f"Kameleoon did not complete the request for {subject}: gave up after {attempts} attempts over "
+        f"{seconds:.1f} s (last: {_trouble(answer, message, timeout, problem)}); {advice}try again later; "
+        "kamsync push resumes where it stopped",
+        status=answer if isinstance(answer, int) else None,
+        server_message=message,
+        subject=subject,
+    )
+
+
+def outcome_unknown_error(
+    subject: str, answer: int | Failure, message: str | None, *, timeout: float, problem: str | None = None
+) -> ApiError:
+    """A request that is not safe to repeat may have been applied: say so, and that nothing was repeated."""
+    return ApiError(
+        f"the request for {subject} may or may not have been applied by Kameleoon "
+        f"({_trouble(answer, message, timeout, problem)}): the outcome is unknown, and kamsync did not repeat it "
+        "because repeating it could apply it twice; check what Kameleoon holds (kamsync status) before running "
+        "again",
+        status=answer if isinstance(answer, int) else None,
+        server_message=message,
+        subject=subject,
+    )
+
+
+def request_cap_error(subject: str, cap: int) -> RequestCapReached:
+    return RequestCapReached(
+        f"kamsync reached its cap of {cap} requests for this run (--max-requests {cap}) before sending the request "
+        f"for {subject}; nothing more was sent. Run again with a higher --max-requests to go on",
+        subject=subject,
+    )

@@ -1,29 +1,41 @@
-"""Where kamsync talks to and as whom: the API base URL and the credentials, checked before any request."""
+"""Where kamsync talks to, as whom and how patiently: the API base URL, the credentials and the retry policy,
+checked before any request."""
 
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from kamsync.api.retry import DEFAULT_RETRY, RetryPolicy
 from kamsync.errors import CredentialsError, UsageError
 
 __all__ = [
     "CLIENT_ID_VAR",
     "CLIENT_SECRET_VAR",
     "DEFAULT_API_URL",
+    "RETRIES_VAR",
+    "RETRY_BACKOFF_VAR",
+    "RETRY_TIME_VAR",
+    "TIMEOUT_VAR",
     "URL_VAR",
     "Credentials",
     "credentials_from_env",
     "is_loopback_host",
     "resolve_api_url",
+    "retry_policy_from_env",
 ]
 
 DEFAULT_API_URL = "https://api.kameleoon.com"
 URL_VAR = "KAMELEOON_API_URL"
 CLIENT_ID_VAR = "KAMELEOON_CLIENT_ID"
 CLIENT_SECRET_VAR = "KAMELEOON_CLIENT_SECRET"
+RETRIES_VAR = "KAMSYNC_RETRIES"
+RETRY_BACKOFF_VAR = "KAMSYNC_BACKOFF"
+RETRY_TIME_VAR = "KAMSYNC_RETRY_TIME"
+TIMEOUT_VAR = "KAMSYNC_TIMEOUT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +101,39 @@ def resolve_api_url(option: str | None, environ: Mapping[str, str]) -> str:
             "use https (plain http is only allowed for loopback hosts such as 127.0.0.1 or localhost)"
         )
     return url.rstrip("/")
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float, *, zero_ok: bool) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+        least = "0 or more" if zero_ok else "above 0"
+        raise UsageError(f"bad {name}={raw!r}: expected a number of seconds, {least} (e.g. {default:g})")
+    return value
+
+
+def retry_policy_from_env(environ: Mapping[str, str]) -> RetryPolicy:
+    """The retry policy, with ``KAMSYNC_RETRIES``, ``KAMSYNC_BACKOFF``, ``KAMSYNC_RETRY_TIME`` (seconds for all
+    retries of one request) and ``KAMSYNC_TIMEOUT`` (seconds per network operation) overriding the defaults."""
+    raw = environ.get(RETRIES_VAR, "").strip()
+    retries = DEFAULT_RETRY.retries
+    if raw:
+        if not raw.isascii() or not raw.isdigit():
+            raise UsageError(
+                f"bad {RETRIES_VAR}={raw!r}: expected a whole number of retries, 0 or more "
+                f"(e.g. {DEFAULT_RETRY.retries})"
+            )
+        retries = int(raw)
+    backoff = _seconds(environ, RETRY_BACKOFF_VAR, DEFAULT_RETRY.backoff, zero_ok=True)
+    return RetryPolicy(
+        retries=retries,
+        backoff=backoff,
+        max_backoff=max(DEFAULT_RETRY.max_backoff, backoff),
+        total=_seconds(environ, RETRY_TIME_VAR, DEFAULT_RETRY.total, zero_ok=True),
+        timeout=_seconds(environ, TIMEOUT_VAR, DEFAULT_RETRY.timeout, zero_ok=False),
+    )

@@ -1,0 +1,51 @@
+"""The live progress line of a real push on a real pseudo-terminal: item n/N, the wait and its reason, then gone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.helpers import commit_all, path_of
+
+
+def _run_on_a_terminal(args: list[str], cwd, env) -> tuple[int, str]:
+    """Run kamsync with stderr on a pseudo-terminal (stdout piped); what the terminal received, as text."""
+    leader, follower = os.openpty()
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    proc.communicate(timeout=60)
+    return proc.returncode, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_push_that_waits_shows_items_and_the_wait_then_erases_the_line(kamsync, repo, env):
+    status = kamsync("status", "--json")
+    for variation_id in (200001, 200002, 200003):
+        (repo / path_of(status, variation_id, "jsCode")).write_text(f"// v2 of {variation_id}\n")
+    commit_all(repo, "three changes")
+    # 3 requests a second: the reads and the first write fill the window, the next writes wait for it.
+    slow = {**env, "KAMSYNC_RATE_LIMIT": "3/1s,100/1h", "KAMSYNC_PROGRESS_AFTER": "0", "TERM": "xterm"}
+    code, terminal = _run_on_a_terminal([sys.executable, "-m", "kamsync", "push", "--allow-live"], repo, slow)
+    assert code == 0, terminal
+    assert "[1/3] variation 200001" in terminal
+    assert "[3/3] variation 200003" in terminal
+    assert "waiting 0:01 — rate limit 3/1s,100/1h" in terminal
+    assert terminal.endswith("\r\x1b[K"), "the status line is erased at the end"
+
+    for variation_id in (200001, 200002, 200003):
+        (repo / path_of(status, variation_id, "jsCode")).write_text(f"// v3 of {variation_id}\n")
+    commit_all(repo, "three more")
+    argv = [sys.executable, "-m", "kamsync", "push", "--allow-live", "--json"]
+    code, terminal = _run_on_a_terminal(argv, repo, slow)
+    assert code == 0, terminal
+    assert "\x1b[K" not in terminal and "[1/3]" not in terminal, "--json turns the line off"
