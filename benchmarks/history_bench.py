@@ -74,9 +74,7 @@ def build(top: Path) -> dict[int, list[str]]:
 
     env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
     subprocess.run(["git", "-c", "init.defaultBranch=main", "init", "-q", str(top)], check=True, env=env)
-    subprocess.run(
-        ["git", "-C", str(top), "fast-import", "--quiet"], input=b"".join(out), check=True, env=env
-    )
+    subprocess.run(["git", "-C", str(top), "fast-import", "--quiet"], input=b"".join(out), check=True, env=env)
     subprocess.run(["git", "-C", str(top), "checkout", "-q", "-f", "main"], check=True, env=env)
     return versions
 
@@ -107,9 +105,7 @@ def main() -> None:
         print(f"  {len(found)} sightings, {sum(s.in_head for s in found.values())} in HEAD")
 
         everything = {path_of(i): [versions[i][-1]] for i in range(FILES)}
-        found = timed(
-            "History.find, all 2000 paths x 1 value", lambda: History(repo).find(everything), runs=3
-        )
+        found = timed("History.find, all 2000 paths x 1 value", lambda: History(repo).find(everything), runs=3)
         print(f"  {len(found)} sightings")
 
         for i in range(0, FILES, 400):  # a few local edits, so status has something to report

@@ -171,6 +171,76 @@ class GitRepo:
             # otherwise "<id> missing" (or "ambiguous"): no content follows
         return blobs
 
+    # --- ranges, ancestry and hooks (for `--from/--to` and the pre-push hook) ---------------------------------
+
+    def changed_paths(self, from_rev: str | None, to_rev: str) -> set[str]:
+        """The paths (POSIX, relative to ``top``) whose content differs between the commits ``from_rev`` and
+        ``to_rev``: added, modified, deleted or retyped files, renames seen as a deletion plus an addition.
+        ``from_rev`` None: every file in ``to_rev``'s tree (a history that starts with ``to_rev``)."""
+        # Plumbing, so that no user setting (diff.relative, diff.renames…) changes the answer.
+        if from_rev is None:
+            args: tuple[str, ...] = ("ls-tree", "-r", "-z", "--name-only", "--full-tree", self._commit_arg(to_rev))
+        else:
+            revs = (self._commit_arg(from_rev), self._commit_arg(to_rev))
+            args = ("diff-tree", "-r", "-z", "--name-only", "--no-renames", *revs)
+        proc = _git(self.top, args)
+        if proc.returncode != 0:
+            for rev in (from_rev, to_rev):
+                if rev is not None:
+                    self.resolve(rev)  # names the revision that is not a commit
+            raise _failure(self.top, args, proc)
+        return {p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p}
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of commits ``a`` and ``b``, or None when their histories never meet."""
+        args = ("merge-base", self._commit_arg(a), self._commit_arg(b))
+        proc = _git(self.top, args)
+        if proc.returncode == 1 and not proc.stderr.strip():
+            return None
+        if proc.returncode != 0:
+            self.resolve(a)
+            self.resolve(b)
+            raise _failure(self.top, args, proc)
+        return proc.stdout.decode("ascii").strip()
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        """Whether commit ``a`` is ``b`` or one of its ancestors."""
+        args = ("merge-base", "--is-ancestor", self._commit_arg(a), self._commit_arg(b))
+        proc = _git(self.top, args)
+        if proc.returncode in (0, 1) and not proc.stderr.strip():
+            return proc.returncode == 0
+        self.resolve(a)
+        self.resolve(b)
+        raise _failure(self.top, args, proc)
+
+    def commit_exists(self, rev: str) -> bool:
+        """Whether ``rev`` names a commit present in this repository (a pushed remote id may be unknown here)."""
+        if rev.startswith("-"):
+            return False
+        return _git(self.top, ("cat-file", "-e", f"{rev}^{{commit}}")).returncode == 0
+
+    def default_branch(self) -> str:
+        """The branch this repository treats as its default: the one ``origin/HEAD`` names, else the
+        ``init.defaultBranch`` setting, else ``main``."""
+        origin = self._try("symbolic-ref", "-q", "refs/remotes/origin/HEAD")
+        prefix = "refs/remotes/origin/"
+        if origin and origin.strip().startswith(prefix) and origin.strip() != prefix:
+            return origin.strip()[len(prefix) :]
+        configured = self._try("config", "--get", "init.defaultBranch")
+        return configured.strip() if configured and configured.strip() else "main"
+
+    def hooks_dir(self) -> Path:
+        """The folder git runs this work tree's hooks from (``core.hooksPath`` if set, relative ones taken from
+        the work-tree top as git does; the shared ``hooks`` folder of the main git dir for a linked worktree)."""
+        out = self.run("rev-parse", "--git-path", "hooks").rstrip("\n")
+        return Path(os.path.normpath(self.top / out))  # an absolute answer stays as it is
+
+    def _commit_arg(self, rev: str) -> str:
+        """``rev`` as an argument naming its commit; a name git would take for an option is refused."""
+        if rev.startswith("-"):
+            self.resolve(rev)  # raises, naming it
+        return f"{rev}^{{commit}}"
+
 
 def covering_pathspecs(paths: Collection[str]) -> list[str]:
     """Few pathspecs that cover ``paths`` (POSIX, relative to the top): the paths themselves when there are

@@ -1,7 +1,8 @@
 """The manifest ``kamsync.yaml``: find it, parse it into a validated ``Manifest``, read the code it maps.
 
-Raw YAML never leaves this module: ``load_manifest`` turns it into frozen models, and every refusal is a
-``ManifestError`` located as ``file:line`` that says how to fix it. Editing lives in ``manifest_edit``.
+Raw YAML never leaves this module: ``load_manifest`` (or ``parse_manifest``, for text read elsewhere, such as
+from a commit) turns it into frozen models, and every refusal is a ``ManifestError`` located as ``file:line``
+that says how to fix it. Editing lives in ``manifest_edit``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -38,8 +39,16 @@ __all__ = [
     "MANIFEST_NAME",
     "SCHEMA_COMMENT",
     "SCHEMA_URL",
+    "DiskView",
+    "Kind",
+    "PathView",
+    "code_too_large",
+    "decode_code",
+    "decode_manifest",
+    "describe_mapped",
     "find_manifest",
     "load_manifest",
+    "parse_manifest",
     "read_code",
     "slugify",
     "unique_dir",
@@ -142,6 +151,11 @@ def read_manifest_text(path: Path, shown: str) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise ManifestError(shown, None, f"cannot read the manifest: {exc.strerror}") from None
+    return decode_manifest(data, shown)
+
+
+def decode_manifest(data: bytes, shown: str) -> str:
+    """The manifest's bytes as text; anything but UTF-8 is refused at the line of the first bad byte."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -191,11 +205,40 @@ def _suggest(key: str, allowed: tuple[str, ...]) -> str:
     return f"did you mean '{close[0]}'?" if close else "remove it or fix its spelling."
 
 
+Kind = Literal["folder", "other", "missing"]
+
+
+class PathView(Protocol):
+    """What the validator may ask about paths, so a manifest can be checked against the disk or a commit."""
+
+    def escape(self, base: Path, rel: str) -> str | None:
+        """Why ``base / rel`` (``base`` absolute) leaves the repository, or None when it stays inside."""
+        ...
+
+    def kind(self, path: Path) -> Kind:
+        """What ``path`` (absolute) is."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DiskView:
+    """The work tree as it is on disk: paths leave the repository by ``..`` or through a symlink."""
+
+    repo_top: Path
+
+    def escape(self, base: Path, rel: str) -> str | None:
+        return escape_problem(base, rel, self.repo_top)
+
+    def kind(self, path: Path) -> Kind:
+        return "folder" if path.is_dir() else "other" if path.exists() else "missing"
+
+
 @dataclass
 class _Validator:
     shown: str
     root: Path  # the manifest's folder, resolved
     repo_top: Path
+    view: PathView
     experiment_ids: dict[int, int] = field(default_factory=dict)  # id -> line
     variation_ids: dict[int, tuple[int, int]] = field(default_factory=dict)  # id -> (line, experiment id)
     targets: dict[str, MappedFile] = field(default_factory=dict)  # normalised path -> first mapping
@@ -243,7 +286,7 @@ class _Validator:
         except PathProblem as problem:
             raise self.fail(line, f"'{key}' of {where} ({raw!r}) {problem}") from None
         full = Path(os.path.normpath(base / cleaned))
-        escape = escape_problem(base, cleaned, self.repo_top)
+        escape = self.view.escape(base, cleaned)
         if escape is not None:
             raise self.fail(line, f"'{key}' of {where} ({raw!r}) {escape}; use a path inside the repository")
         return Path(os.path.relpath(full, self.root)).as_posix()
@@ -310,9 +353,9 @@ class _Validator:
         raw_dir = self.string(node, "dir", label, dir_line, optional=False)
         assert raw_dir is not None
         exp_dir = self.rel_path(raw_dir, "dir", label, dir_line, self.root)
-        folder = self.root / exp_dir
-        if not folder.is_dir():
-            what = "is not a folder" if folder.exists() else "does not exist"
+        kind = self.view.kind(self.root / exp_dir)
+        if kind != "folder":
+            what = "is not a folder" if kind == "other" else "does not exist"
             raise self.fail(
                 dir_line,
                 f"'dir' of {label} ({exp_dir}) {what}; create the folder or fix 'dir' "
@@ -378,7 +421,19 @@ class _Validator:
 def load_manifest(path: Path, repo_top: Path) -> Manifest:
     """Parse and validate the manifest at ``path``; every problem is a ``ManifestError`` at ``file:line``."""
     shown = display_path(path)
-    data = parse_yaml_text(read_manifest_text(path, shown), shown)
+    return parse_manifest(read_manifest_text(path, shown), path, repo_top, shown=shown)
+
+
+def parse_manifest(
+    text: str, path: Path, repo_top: Path, *, shown: str | None = None, view: PathView | None = None
+) -> Manifest:
+    """Validate ``text`` as the manifest living at ``path`` (its folder is the root of the paths it maps).
+
+    ``view`` answers questions about the paths it names (default: the disk); ``shown`` is how errors name the
+    file (default: ``path`` as ``display_path`` shows it).
+    """
+    shown = display_path(path) if shown is None else shown
+    data = parse_yaml_text(text, shown)
     if data is None:
         raise ManifestError(
             shown, 1, f"the manifest is empty; it needs `version: 1` and `experiments:` ({_CREATE_HINT})"
@@ -390,7 +445,8 @@ def load_manifest(path: Path, repo_top: Path) -> Manifest:
             f"the manifest must be a mapping with the keys {', '.join(TOP_KEYS)}, not {_describe(data)}",
         )
     root = path.absolute().parent.resolve()
-    check = _Validator(shown=shown, root=root, repo_top=repo_top.resolve())
+    top = repo_top.resolve()
+    check = _Validator(shown=shown, root=root, repo_top=top, view=DiskView(top) if view is None else view)
     check.check_keys(data, TOP_KEYS, "at the top of the manifest", 1)
     check.require(data, "version", "the manifest", 1, str(MANIFEST_VERSION))
     version = data["version"]
@@ -434,7 +490,7 @@ def load_manifest(path: Path, repo_top: Path) -> Manifest:
 def read_code(manifest: Manifest, mapped: MappedFile, repo_top: Path) -> str | None:
     """The text of a mapped file exactly as on disk, or ``None`` when it does not exist."""
     shown = display_path(Path(manifest.path))
-    where = f"{mapped.ref.describe()} file '{mapped.path}'"
+    where = describe_mapped(mapped)
     path = Path(manifest.root) / mapped.path
     escape = escape_problem(Path(manifest.root), mapped.path, repo_top)
     if escape is not None:
@@ -450,12 +506,7 @@ def read_code(manifest: Manifest, mapped: MappedFile, repo_top: Path) -> str | N
     if not stat.S_ISREG(info.st_mode):
         raise ManifestError(shown, mapped.line, f"{where} is not a regular file; map a regular file")
     if info.st_size > MAX_CODE_BYTES:
-        raise ManifestError(
-            shown,
-            mapped.line,
-            f"{where} is {info.st_size} bytes, more than the 1 MiB ({MAX_CODE_BYTES} bytes) kamsync accepts; "
-            f"shrink or minify it",
-        )
+        raise code_too_large(shown, mapped, info.st_size)
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_CODE_BYTES + 1)
@@ -463,6 +514,25 @@ def read_code(manifest: Manifest, mapped: MappedFile, repo_top: Path) -> str | N
         raise ManifestError(shown, mapped.line, f"cannot read {where}: {exc.strerror}") from None
     if len(data) > MAX_CODE_BYTES:  # it grew after stat()
         raise ManifestError(shown, mapped.line, f"{where} is larger than 1 MiB; shrink or minify it")
+    return decode_code(data, shown, mapped)
+
+
+def describe_mapped(mapped: MappedFile) -> str:
+    """How errors about a mapped file name it."""
+    return f"{mapped.ref.describe()} file '{mapped.path}'"
+
+
+def code_too_large(shown: str, mapped: MappedFile, size: int) -> ManifestError:
+    return ManifestError(
+        shown,
+        mapped.line,
+        f"{describe_mapped(mapped)} is {size} bytes, more than the 1 MiB ({MAX_CODE_BYTES} bytes) kamsync accepts; "
+        f"shrink or minify it",
+    )
+
+
+def decode_code(data: bytes, shown: str, mapped: MappedFile) -> str:
+    """A mapped file's bytes as text; anything but UTF-8 is refused, naming the line of the first bad byte."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -470,5 +540,5 @@ def read_code(manifest: Manifest, mapped: MappedFile, repo_top: Path) -> str | N
         raise ManifestError(
             shown,
             mapped.line,
-            f"{where} is not UTF-8 text (bad byte on its line {line}); re-save it as UTF-8",
+            f"{describe_mapped(mapped)} is not UTF-8 text (bad byte on its line {line}); re-save it as UTF-8",
         ) from None

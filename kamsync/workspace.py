@@ -1,4 +1,8 @@
-"""The repository a command works on: its git checkout, its manifest, and the files a command is restricted to."""
+"""The repository a command works on: its git checkout, its manifest, and the files a command is restricted to.
+
+A workspace reads the work tree, or, opened with ``rev``, one commit (``--to REV``, the pre-push hook): then
+the manifest and the mapped files are read from that commit, and that commit plays the part of HEAD.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from pathlib import Path
 
 from kamsync.errors import GitError, UsageError
 from kamsync.gitrepo import GitRepo
-from kamsync.manifest import MANIFEST_NAME, find_manifest, load_manifest
+from kamsync.manifest import MANIFEST_ENV, MANIFEST_NAME, find_manifest, load_manifest
 from kamsync.model import Manifest, MappedFile
+from kamsync.tree import CommitTree, Source, WorkTree, find_manifest_at, top_relative
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,12 +23,33 @@ class Workspace:
     repo: GitRepo
     manifest: Manifest
     cwd: Path
+    tree: CommitTree | None = None  # the commit files are read from; None: the work tree
 
     @classmethod
-    def open(cls, manifest_option: str | None, environ: Mapping[str, str], cwd: Path) -> Workspace:
-        manifest_path = find_manifest(manifest_option, environ, cwd, stop_at=_git_top_or_none(cwd))
-        repo = GitRepo.discover(manifest_path.parent)
-        return cls(repo, load_manifest(manifest_path, repo.top), cwd)
+    def open(
+        cls, manifest_option: str | None, environ: Mapping[str, str], cwd: Path, *, rev: str | None = None
+    ) -> Workspace:
+        """The workspace of the manifest found as ``find_manifest`` does; at commit ``rev`` when given (the
+        manifest is then looked for in that commit, so it need not be checked out)."""
+        if rev is None:
+            manifest_path = find_manifest(manifest_option, environ, cwd, stop_at=_git_top_or_none(cwd))
+            repo = GitRepo.discover(manifest_path.parent)
+            return cls(repo, load_manifest(manifest_path, repo.top), cwd)
+        explicit = manifest_option or environ.get(MANIFEST_ENV) or None
+        repo = GitRepo.discover(_nearest_folder(cwd / Path(explicit).expanduser()) if explicit else cwd)
+        tree = CommitTree(repo, rev)
+        manifest_path = find_manifest_at(tree, manifest_option, environ, cwd)
+        return cls(repo, tree.load_manifest(manifest_path), cwd, tree)
+
+    @property
+    def source(self) -> Source:
+        """Where mapped files are read from."""
+        return WorkTree(self.repo.top) if self.tree is None else self.tree
+
+    @property
+    def head(self) -> str:
+        """The revision that plays HEAD's part in the drift rules: the commit read from, else ``HEAD``."""
+        return "HEAD" if self.tree is None else self.tree.commit
 
     @property
     def root(self) -> Path:
@@ -34,7 +60,7 @@ class Workspace:
 
     def top_relative(self, path: str) -> str:
         """A manifest-relative path as git names it (relative to the work-tree top, POSIX)."""
-        return self.absolute(path).relative_to(self.repo.top).as_posix()
+        return top_relative(self.repo.top, self.manifest, path)
 
     def select(self, paths: Sequence[str]) -> tuple[MappedFile, ...]:
         """The mapped files under ``paths`` (relative to the current folder); every mapped file when none given."""
@@ -56,6 +82,14 @@ class Workspace:
 
 def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
+
+
+def _nearest_folder(path: Path) -> Path:
+    """``path`` or its nearest ancestor that is a folder on disk (a manifest named at a commit may be absent)."""
+    path = Path(os.path.normpath(path.absolute()))
+    while not path.is_dir() and path.parent != path:
+        path = path.parent
+    return path
 
 
 def _git_top_or_none(cwd: Path) -> Path | None:

@@ -2,50 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from kamsync.errors import GitError
 from kamsync.gitrepo import GitRepo, covering_pathspecs
-
-HOOK_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
+from tests.gitutil import commit, git, new_repo, pin_git
 
 
 @pytest.fixture(autouse=True)
 def pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in HOOK_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Kam Tester")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "kam@example.com")
-        monkeypatch.setenv(f"GIT_{role}_DATE", "2024-01-01T12:00:00Z")
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in HOOK_VARIABLES}
-    done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
-def new_repo(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    git(path, "-c", "init.defaultBranch=main", "init", "-q")
-    return path
-
-
-def commit(repo: Path, files: dict[str, str], message: str = "change") -> str:
-    for name, text in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_bytes(text.encode())
-    git(repo, "add", "--", *files)
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
+    pin_git(monkeypatch, tmp_path)
 
 
 def test_discover_from_a_subfolder_finds_top_and_git_dir(tmp_path: Path) -> None:
@@ -255,3 +223,170 @@ def test_uncommitted_among_many_paths_reports_only_the_asked_ones(tmp_path: Path
         "exp/9/variation.js",
         "exp/7/new.js",
     }
+
+
+# --- ranges, ancestry, default branch and hooks folder ------------------------------------------------------
+
+
+def test_changed_paths_lists_added_modified_deleted_and_both_sides_of_a_rename(tmp_path: Path) -> None:
+    top = new_repo(tmp_path / "repo")
+    first = commit(top, {"keep.js": "k\n", "edit.js": "e\n", "gone.js": "g\n", "old/name.js": "n\n"})
+    (top / "new").mkdir()
+    git(top, "mv", "old/name.js", "new/name.js")
+    second = commit(top, {"edit.js": "e2\n", "gone.js": None, "exp 1/é.css": "a {}\n"})
+    repo = GitRepo.discover(top)
+    assert repo.changed_paths(first, second) == {"edit.js", "gone.js", "old/name.js", "new/name.js", "exp 1/é.css"}
+    assert repo.changed_paths(second, first) == {"edit.js", "gone.js", "old/name.js", "new/name.js", "exp 1/é.css"}
+    assert repo.changed_paths(second, second) == set()
+
+
+def test_changed_paths_without_a_start_is_every_file_of_the_commit(tmp_path: Path) -> None:
+    top = new_repo(tmp_path / "repo")
+    commit(top, {"a.js": "a\n", "deep/er/b.css": "b\n"})
+    head = commit(top, {"a.js": None, "c.js": "c\n"})
+    assert GitRepo.discover(top).changed_paths(None, head) == {"deep/er/b.css", "c.js"}
+
+
+def test_changed_paths_reads_commits_that_are_not_checked_out(tmp_path: Path) -> None:
+    top = new_repo(tmp_path / "repo")
+    base = commit(top, {"a.js": "a\n"})
+    git(top, "checkout", "-q", "-b", "feature")
+    feature = commit(top, {"b.js": "b\n"})
+    git(top, "checkout", "-q", "main")
+    repo = GitRepo.discover(top)
+    assert repo.changed_paths(base, "feature") == {"b.js"}
+    assert repo.changed_paths(None, feature) == {"a.js", "b.js"}
+
+
+def test_changed_paths_ignores_user_diff_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    top = new_repo(tmp_path / "repo")
+    first = commit(top, {"sub/a.js": "a\n" * 20})
+    git(top, "mv", "sub/a.js", "sub/b.js")
+    second = commit(top, {"top.js": "t\n"})
+    config = tmp_path / "gitconfig"
+    config.write_text("[diff]\n relative = true\n renames = copies\n noprefix = true\n[core]\n quotePath = true\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    assert GitRepo.discover(top / "sub").changed_paths(first, second) == {"sub/a.js", "sub/b.js", "top.js"}
+
+
+@pytest.mark.parametrize("bad", ["no-such-branch", "--output=x", "0" * 40])
+def test_changed_paths_of_an_unknown_revision_names_it(tmp_path: Path, bad: str) -> None:
+    top = new_repo(tmp_path / "repo")
+    head = commit(top, {"a.js": "a\n"})
+    repo = GitRepo.discover(top)
+    expected = f"`{bad}` is not a commit in {top.resolve()}; check the name with `git log --oneline`"
+    for from_rev, to_rev in ((bad, head), (head, bad), (None, bad)):
+        with pytest.raises(GitError) as error:
+            repo.changed_paths(from_rev, to_rev)
+        assert str(error.value) == expected
+    assert not (top / "x").exists()  # a name that looks like an option never reaches git as one
+
+
+def test_hook_environment_does_not_redirect_range_questions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    top = new_repo(tmp_path / "repo")
+    first = commit(top, {"a.js": "a\n"})
+    second = commit(top, {"b.js": "b\n"})
+    other = new_repo(tmp_path / "other")
+    commit(other, {"z.js": "z\n"})
+    repo = GitRepo.discover(top)
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git" / "index"))
+    monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(other / ".git" / "objects"))
+    assert repo.changed_paths(first, second) == {"b.js"}
+    assert repo.merge_base(first, second) == first
+    assert repo.is_ancestor(first, second)
+    assert repo.commit_exists(second)
+    assert repo.hooks_dir() == top.resolve() / ".git" / "hooks"
+
+
+def test_merge_base_is_the_fork_point_or_none_for_unrelated_histories(tmp_path: Path) -> None:
+    top = new_repo(tmp_path / "repo")
+    base = commit(top, {"a.js": "a\n"})
+    git(top, "checkout", "-q", "-b", "feature")
+    feature = commit(top, {"b.js": "b\n"})
+    git(top, "checkout", "-q", "main")
+    main = commit(top, {"c.js": "c\n"})
+    git(top, "checkout", "-q", "--orphan", "lonely")
+    lonely = commit(top, {"d.js": "d\n"})
+    repo = GitRepo.discover(top)
+    assert repo.merge_base(feature, main) == base
+    assert repo.merge_base("feature", "main") == base
+    assert repo.merge_base(main, base) == base
+    assert repo.merge_base(lonely, main) is None
+
+
+def test_merge_base_of_an_unknown_revision_names_it(tmp_path: Path) -> None:
+    top = new_repo(tmp_path / "repo")
+    head = commit(top, {"a.js": "a\n"})
+    with pytest.raises(GitError, match=r"^`nope` is not a commit in "):
+        GitRepo.discover(top).merge_base(head, "nope")
+
+
+def test_is_ancestor_follows_history_not_dates(tmp_path: Path) -> None:
+    top = new_repo(tmp_path / "repo")
+    first = commit(top, {"a.js": "a\n"})
+    second = commit(top, {"a.js": "b\n"})
+    git(top, "checkout", "-q", "-b", "side", first)
+    side = commit(top, {"s.js": "s\n"})
+    repo = GitRepo.discover(top)
+    assert repo.is_ancestor(first, second)
+    assert repo.is_ancestor(second, second)
+    assert not repo.is_ancestor(second, first)
+    assert not repo.is_ancestor(side, second)
+    with pytest.raises(GitError, match=r"^`nope` is not a commit in "):
+        repo.is_ancestor("nope", second)
+
+
+def test_commit_exists_only_for_commits_present_here(tmp_path: Path) -> None:
+    top = new_repo(tmp_path / "repo")
+    head = commit(top, {"a.js": "a\n"})
+    git(top, "tag", "-a", "-m", "v1", "v1")
+    blob = git(top, "rev-parse", "HEAD:a.js")
+    repo = GitRepo.discover(top)
+    assert repo.commit_exists(head)
+    assert repo.commit_exists("v1")  # an annotated tag peels to its commit
+    assert repo.commit_exists("main")
+    assert not repo.commit_exists(blob)
+    assert not repo.commit_exists("1" * 40)
+    assert not repo.commit_exists("2" * 64)
+    assert not repo.commit_exists("--all")
+
+
+def test_default_branch_follows_origin_head(tmp_path: Path) -> None:
+    remote = new_repo(tmp_path / "remote")
+    git(remote, "checkout", "-q", "-b", "trunk")
+    commit(remote, {"a.js": "a\n"})
+    git(tmp_path, "clone", "-q", str(remote), "clone")
+    assert GitRepo.discover(tmp_path / "clone").default_branch() == "trunk"
+
+
+def test_default_branch_without_origin_head_is_init_default_branch_else_main(tmp_path: Path) -> None:
+    top = new_repo(tmp_path / "repo")
+    repo = GitRepo.discover(top)
+    assert repo.default_branch() == "main"
+    git(top, "config", "init.defaultBranch", "develop")
+    assert repo.default_branch() == "develop"
+    git(top, "remote", "add", "origin", str(tmp_path / "nowhere"))
+    assert repo.default_branch() == "develop"  # a remote with no HEAD known does not count
+
+
+def test_hooks_dir_is_where_git_runs_hooks(tmp_path: Path) -> None:
+    top = new_repo(tmp_path / "repo")
+    commit(top, {"a.js": "a\n"})
+    (top / "sub").mkdir()
+    repo = GitRepo.discover(top / "sub")
+    assert repo.hooks_dir() == top.resolve() / ".git" / "hooks"
+    git(top, "config", "core.hooksPath", "tools/hooks")
+    assert repo.hooks_dir() == top.resolve() / "tools" / "hooks"
+    git(top, "config", "core.hooksPath", str(tmp_path / "shared-hooks"))
+    assert repo.hooks_dir() == tmp_path / "shared-hooks"
+
+
+def test_hooks_dir_of_a_linked_worktree_is_the_main_repositorys(tmp_path: Path) -> None:
+    top = new_repo(tmp_path / "repo")
+    commit(top, {"a.js": "a\n"})
+    git(top, "worktree", "add", "-q", str(tmp_path / "wt"))
+    worktree = GitRepo.discover(tmp_path / "wt")
+    assert worktree.hooks_dir() == top.resolve() / ".git" / "hooks"
+    git(top, "config", "core.hooksPath", "hooks-here")  # relative: from the top of whichever work tree runs them
+    assert worktree.hooks_dir() == (tmp_path / "wt").resolve() / "hooks-here"

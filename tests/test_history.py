@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,50 +9,19 @@ import pytest
 from kamsync.errors import GitError
 from kamsync.gitrepo import GitRepo
 from kamsync.history import History, Sighting
+from tests.gitutil import TimedRepo, pin_git
 
-HOOK_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_PREFIX")
 JS = "exp/12/variations/34/variation.js"
 CSS = "exp/12/variations/34/variation.css"
 
 
 @pytest.fixture(autouse=True)
 def pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in HOOK_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
-    for role in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{role}_NAME", "Kam Tester")
-        monkeypatch.setenv(f"GIT_{role}_EMAIL", "kam@example.com")
+    pin_git(monkeypatch, tmp_path, date=None)  # each commit gets its own second
 
 
-class Sandbox:
-    """A git repository with one commit per second, so "newest" is well defined."""
-
-    clock = 1_700_000_000
-
-    def __init__(self, path: Path, *, init: bool = True) -> None:
-        self.path = path
-        if init:
-            path.mkdir(parents=True)
-            self.git("-c", "init.defaultBranch=main", "init", "-q")
-
-    def git(self, *args: str) -> str:
-        Sandbox.clock += 1
-        env = {k: v for k, v in os.environ.items() if k not in HOOK_VARIABLES}
-        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"@{Sandbox.clock} +0000"
-        done = subprocess.run(["git", *args], cwd=self.path, env=env, capture_output=True, text=True)
-        assert done.returncode == 0 or args[0] == "merge", done.stderr
-        return done.stdout.strip()
-
-    def commit(self, files: dict[str, str], message: str = "change") -> str:
-        for name, text in files.items():
-            (self.path / name).parent.mkdir(parents=True, exist_ok=True)
-            (self.path / name).write_bytes(text.encode())
-        self.git("add", "--", *files)
-        self.git("commit", "-q", "-m", message)
-        return self.git("rev-parse", "HEAD")
+class Sandbox(TimedRepo):
+    """A repository one commit per second, asked what History finds."""
 
     def find(self, wanted: dict[str, list[str]], head: str = "HEAD") -> dict[tuple[str, str], Sighting]:
         return History(GitRepo.discover(self.path), head).find(wanted)
