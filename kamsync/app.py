@@ -20,10 +20,11 @@ from kamsync.pricing import clock_time
 from kamsync.pull import PullResult, add_experiment, pull_survey
 from kamsync.pushing import run_apply, run_push
 from kamsync.quota import run_quota as quota_report_for
+from kamsync.ranges import nothing_changed, pick_files
 from kamsync.record import Record
 from kamsync.remote import read_remote
 from kamsync.render import entry, pull_payload, status_line, summary, unified_diff
-from kamsync.runctx import Options, open_run, rate_limit_spec, session, showing
+from kamsync.runctx import Options, connected, locked, open_run, rate_limit_spec, showing
 from kamsync.states import DIFFERING, State
 from kamsync.survey import Survey, belongs, survey
 from kamsync.workspace import Workspace
@@ -53,16 +54,25 @@ def run_quota(opts: Options, console: Console) -> int:
     return int(Exit.OK)
 
 
+def _nothing(console: Console, ws: Workspace, opts: Options, payload: dict[str, object]) -> int:
+    console.info(nothing_changed(ws, opts.from_rev))
+    console.emit_json({**payload, "requests": 0})
+    return int(Exit.OK)
+
+
 def _warn_all(console: Console, found: Survey) -> None:
     for warning in found.warnings:
         console.warn(warning)
 
 
 def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
-    with session(opts, "kamsync status", console) as (ws, run):
-        files = ws.select(paths)
-        run.charge_reads(files, "kamsync status")
-        found = survey(ws, files, run.client)
+    with locked(opts, "kamsync status") as ws:
+        files = pick_files(ws, paths, opts.from_rev)
+        if opts.ranged and not files:
+            return _nothing(console, ws, opts, {"entries": [], "warnings": []})
+        with connected(opts, ws, console) as run:
+            run.charge_reads(files, "kamsync status")
+            found = survey(ws, files, run.client)
         interrupted = Journal.at(ws.repo.state_dir()).load()
     _warn_all(console, found)
     if interrupted is not None:
@@ -87,10 +97,13 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
 
 
 def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
-    with session(opts, "kamsync diff", console) as (ws, run):
-        files = ws.select(paths)
-        run.charge_reads(files, "kamsync diff")
-        found = survey(ws, files, run.client)
+    with locked(opts, "kamsync diff") as ws:
+        files = pick_files(ws, paths, opts.from_rev)
+        if opts.ranged and not files:
+            return _nothing(console, ws, opts, {"entries": []})
+        with connected(opts, ws, console) as run:
+            run.charge_reads(files, "kamsync diff")
+            found = survey(ws, files, run.client)
     _warn_all(console, found)
     differing = [s for s in found.statuses if s.state in DIFFERING]
     console.emit_json({"entries": [{**entry(s), "diff": unified_diff(s)} for s in differing]})
@@ -119,6 +132,11 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
     cwd = Path.cwd()
     repo = GitRepo.discover(cwd)
     manifest_path = _manifest_for_pull(opts, repo, cwd, creating=bool(experiments))
+    if opts.to_rev is not None and repo.resolve(opts.to_rev) != repo.head():
+        raise UsageError(
+            f"--to {opts.to_rev}: pull writes into the working tree, so --to must be the checked-out commit; "
+            f"run `git checkout {opts.to_rev}` first, or leave --to out"
+        )
     with repo_lock(repo.state_dir(), "kamsync pull"):
         result = PullResult()
         mapped: set[int] = set()
@@ -140,13 +158,16 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
             mapped_asked = [i for i in experiments if i in mapped]
             if mapped and (not experiments or mapped_asked):
                 ws = Workspace(repo, load_manifest(manifest_path, repo.top), cwd)
-                files = ws.select(paths)
+                files = pick_files(ws, paths, opts.from_rev)
                 if experiments:
                     files = tuple(f for f in files if f.ref.experiment_id in mapped_asked)
-                run.charge_reads(files, "kamsync pull")
-                found = survey(ws, files, client)
-                _warn_all(console, found)
-                _merge(result, pull_survey(ws, found, force=force, editor=editor))
+                if opts.ranged and not files:
+                    console.info(nothing_changed(ws, opts.from_rev))
+                else:
+                    run.charge_reads(files, "kamsync pull")
+                    found = survey(ws, files, client)
+                    _warn_all(console, found)
+                    _merge(result, pull_survey(ws, found, force=force, editor=editor))
             if result.manifest_changed:
                 editor.save()
             requests = client.requests_sent

@@ -14,9 +14,12 @@ from typing import Any, TypeVar
 import click
 
 from kamsync import __version__
-from kamsync.app import Options, run_apply, run_diff, run_pull, run_push, run_quota, run_status
 from kamsync.console import Console
 from kamsync.errors import Exit, KamsyncError
+from kamsync.options import Options
+
+# The command functions import kamsync.app when they run: the pre-push hook's common case (nothing mapped
+# changed) must not pay for the HTTP stack.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,6 +75,27 @@ def budget_options(func: F) -> F:
     )(func)
 
 
+def range_options(func: F) -> F:
+    """``--from`` and ``--to``: only the mapped files changed between two commits, read at the second."""
+    func = click.option(
+        "--to",
+        "to_rev",
+        metavar="REV",
+        expose_value=False,
+        callback=_remember("kamsync.to_rev"),
+        help="Read files, manifest and history at this commit (it plays HEAD's part; it need not be checked "
+        "out). Default with --from: HEAD.",
+    )(func)
+    return click.option(
+        "--from",
+        "from_rev",
+        metavar="REV",
+        expose_value=False,
+        callback=_remember("kamsync.from_rev"),
+        help="Only the mapped files changed since this commit; none changed: no request is sent.",
+    )(func)
+
+
 def options(ctx: click.Context, json_: bool) -> tuple[Options, Console]:
     base: Options = ctx.obj
     no_color = base.no_color or bool(ctx.meta.get("kamsync.no_color"))
@@ -82,6 +106,8 @@ def options(ctx: click.Context, json_: bool) -> tuple[Options, Console]:
         no_color,
         wait=bool(ctx.meta.get("kamsync.wait")),
         max_requests=ctx.meta.get("kamsync.max_requests"),
+        from_rev=ctx.meta.get("kamsync.from_rev"),
+        to_rev=ctx.meta.get("kamsync.to_rev"),
     )
     return opts, Console.create(json_mode=opts.json, no_color=opts.no_color)
 
@@ -123,6 +149,7 @@ def cli(ctx: click.Context, manifest: str | None, api_url: str | None, json_: bo
 
 @cli.command(epilog=EPILOG)
 @exit_code_option
+@range_options
 @budget_options
 @json_option
 @paths_argument
@@ -137,12 +164,15 @@ def status(ctx: click.Context, exit_code: bool, json_: bool, paths: tuple[str, .
 
     Example: kamsync status experiments/homepage-hero
     """
+    from kamsync.app import run_status
+
     opts, console = options(ctx, json_)
     return run_status(opts, console, paths, exit_code)
 
 
 @cli.command(epilog=EPILOG)
 @exit_code_option
+@range_options
 @budget_options
 @json_option
 @paths_argument
@@ -152,6 +182,8 @@ def diff(ctx: click.Context, exit_code: bool, json_: bool, paths: tuple[str, ...
 
     Example: kamsync diff --exit-code
     """
+    from kamsync.app import run_diff
+
     opts, console = options(ctx, json_)
     return run_diff(opts, console, paths, exit_code)
 
@@ -177,6 +209,7 @@ def diff(ctx: click.Context, exit_code: bool, json_: bool, paths: tuple[str, ...
     is_flag=True,
     help="Forget an interrupted push instead of resuming it (its drift checks no longer apply).",
 )
+@range_options
 @budget_options
 @json_option
 @paths_argument
@@ -206,6 +239,8 @@ def push(
       kamsync push --dry-run --exit-code
       kamsync push --dry-run --out plan.json && kamsync apply plan.json
     """
+    from kamsync.app import run_push
+
     opts, console = options(ctx, json_)
     return run_push(
         opts,
@@ -233,6 +268,8 @@ def apply(ctx: click.Context, json_: bool, plan_file: str) -> int:
 
     Example: kamsync apply plan.json
     """
+    from kamsync.app import run_apply
+
     opts, console = options(ctx, json_)
     return run_apply(opts, console, plan_file)
 
@@ -252,6 +289,7 @@ def apply(ctx: click.Context, json_: bool, plan_file: str) -> int:
     help="Also take Kameleoon's value for local-changed and remote-ahead fields "
     "(files with uncommitted changes are never overwritten).",
 )
+@range_options
 @budget_options
 @json_option
 @paths_argument
@@ -264,6 +302,8 @@ def pull(ctx: click.Context, experiments: tuple[int, ...], force: bool, json_: b
 
     Example: kamsync pull --experiment 123456
     """
+    from kamsync.app import run_pull
+
     opts, console = options(ctx, json_)
     return run_pull(opts, console, paths, experiments=experiments, force=force)
 
@@ -279,8 +319,133 @@ def quota(ctx: click.Context, json_: bool) -> int:
 
     Example: kamsync quota --json
     """
+    from kamsync.app import run_quota
+
     opts, console = options(ctx, json_)
     return run_quota(opts, console)
+
+
+HOOK_EPILOG = """\b
+Skip the hook once: KAMSYNC_SKIP=1 git push (skips kamsync; another tool's chained hook still runs), or
+git push --no-verify (skips every pre-push hook).
+"""
+
+
+@cli.group(epilog=HOOK_EPILOG)
+def hook() -> None:
+    """Run kamsync from git: a pre-push hook that checks Kameleoon (or syncs it) when you push.
+
+    \b
+    kamsync hook install                       check pushes to the default branch
+    kamsync hook install --mode push --branch release
+    kamsync hook uninstall                     remove it (puts back the hook it replaced)
+    """
+
+
+mode_option = click.option(
+    "--mode",
+    type=click.Choice(["check", "push"]),
+    default="check",
+    show_default=True,
+    help="check: block a push that would hide edits made in Kameleoon. "
+    "push: also send the pushed code to Kameleoon; git's push goes on only if that succeeded.",
+)
+branch_option = click.option(
+    "--branch",
+    "branches",
+    multiple=True,
+    metavar="NAME",
+    help="A branch whose pushes are examined. Repeatable. Default: the repository's default branch "
+    "(origin/HEAD, else init.defaultBranch, else main).",
+)
+allow_live_option = click.option(
+    "--allow-live", is_flag=True, help="push mode: also update experiments that are live (status active)."
+)
+require_credentials_option = click.option(
+    "--require-credentials",
+    is_flag=True,
+    help="check mode: block the push when KAMELEOON_CLIENT_ID/SECRET are not set (default: warn, let it through).",
+)
+
+
+@hook.command("install", epilog=HOOK_EPILOG)
+@mode_option
+@branch_option
+@allow_live_option
+@require_credentials_option
+@click.pass_context
+def hook_install(
+    ctx: click.Context, mode: str, branches: tuple[str, ...], allow_live: bool, require_credentials: bool
+) -> int:
+    """Install kamsync's pre-push hook in the folder git runs hooks from.
+
+    Respects core.hooksPath and worktrees. Run it again to change the settings. A pre-push hook of another
+    tool is moved aside and still runs first, with the same input; `kamsync hook uninstall` puts it back.
+    A push that changes no mapped file costs no request and needs no credentials.
+
+    Example: kamsync hook install --mode push --branch main --branch release
+    """
+    from kamsync.hookcli import install_hook
+
+    return install_hook(
+        ctx.obj, mode=mode, branches=branches, allow_live=allow_live, require_credentials=require_credentials
+    )
+
+
+@hook.command("uninstall")
+@click.pass_context
+def hook_uninstall(ctx: click.Context) -> int:
+    """Remove kamsync's pre-push hook and put back the one it replaced, if any."""
+    from kamsync.hookcli import uninstall_hook
+
+    return uninstall_hook(ctx.obj)
+
+
+@hook.group("run")
+def hook_run() -> None:
+    """What the installed hooks call (you do not need to run these yourself)."""
+
+
+@hook_run.command("pre-push", epilog=HOOK_EPILOG)
+@mode_option
+@branch_option
+@allow_live_option
+@require_credentials_option
+@click.argument("remote", required=False, default="origin")
+@click.argument("url", required=False, default="")
+@click.pass_context
+def hook_run_pre_push(
+    ctx: click.Context,
+    mode: str,
+    branches: tuple[str, ...],
+    allow_live: bool,
+    require_credentials: bool,
+    remote: str,
+    url: str,
+) -> int:
+    """Called by git's pre-push hook with REMOTE URL; reads the pushed refs on standard input."""
+    from kamsync.hookrun import HookRun, run_pre_push
+
+    opts, console = options(ctx, False)
+    settings = HookRun(mode, branches, allow_live, require_credentials)
+    stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    return run_pre_push(opts, console, settings, remote, stdin)
+
+
+@hook_run.command("pre-commit", epilog=HOOK_EPILOG)
+@mode_option
+@branch_option
+@allow_live_option
+@require_credentials_option
+@click.pass_context
+def hook_run_pre_commit(
+    ctx: click.Context, mode: str, branches: tuple[str, ...], allow_live: bool, require_credentials: bool
+) -> int:
+    """Called by the pre-commit framework's pre-push stage (`id: kamsync-check`); reads PRE_COMMIT_* variables."""
+    from kamsync.hookrun import HookRun, run_pre_commit
+
+    opts, console = options(ctx, False)
+    return run_pre_commit(opts, console, HookRun(mode, branches, allow_live, require_credentials))
 
 
 @cli.command()

@@ -16,10 +16,11 @@ from kamsync.manifest import read_code
 from kamsync.model import Entity, FieldRef, MappedFile
 from kamsync.normalize import normalize
 from kamsync.plan import Plan, Refusal, Write, plan_push
+from kamsync.ranges import nothing_changed, pick_files
 from kamsync.record import Record
 from kamsync.remote import read_remote
 from kamsync.render import refusal_entry, write_entry
-from kamsync.runctx import Options, Run, session
+from kamsync.runctx import Options, Run, connected, locked, session
 from kamsync.savedplan import SavedPlan, SavedWrite, check, from_document, to_document
 from kamsync.states import FieldStatus, State
 from kamsync.survey import UNKNOWN, remote_value, survey
@@ -43,40 +44,72 @@ def run_push(
 ) -> int:
     if out is not None and not dry_run:
         raise UsageError("--out saves a plan without sending it: use it with --dry-run, then `kamsync apply FILE`")
-    with session(opts, "kamsync push", console) as (ws, run):
-        files = ws.select(paths)
-        reads = run.charge_reads(files, "reading the remote state")
-        journal = Journal.at(ws.repo.state_dir())
-        interrupted = None if dry_run else _resume(console, journal, discard=discard_journal)
-        found = survey(ws, files, run.client)
-        for warning in found.warnings:
-            console.warn(warning)
-        plan = plan_push(found.statuses, force=force, allow_live=allow_live)
-        if interrupted is not None:
-            plan = Plan(plan.writes, plan.refusals + _drift_refusals(interrupted, found.statuses))
-        payload = _payload(dry_run, plan)
-        if plan.refusals:
-            return _refuse(console, run, payload, plan.refusals, dry_run)
-        if plan.is_empty:
-            if interrupted is not None:
-                journal.clear()
-                console.info("the interrupted push had finished: Kameleoon holds every local value")
-            console.out("nothing to push: every mapped field is in sync with Kameleoon")
-            payload["requests"] = run.client.requests_sent
-            console.emit_json(payload)
+    with locked(opts, "kamsync push") as ws:
+        files = pick_files(ws, paths, opts.from_rev)
+        if opts.ranged and not files:
+            console.info(nothing_changed(ws, opts.from_rev))
+            console.emit_json({**_payload(dry_run, Plan((), ())), "requests": 0})
             return int(Exit.OK)
-        if dry_run:
-            for write in plan.writes:
-                console.out(f"would update {write.describe()}: {', '.join(write.body)} ({_paths(write)})")
-            console.out(f"{plan.requests} write request(s) planned")
-            if out is not None:
-                _save_plan(console, ws, run, plan, out, force=force, allow_live=allow_live, reads=reads)
-                payload["out"] = out
-            payload["requests"] = run.client.requests_sent
-            console.emit_json(payload)
-            return int(Exit.DIFFERENCES) if exit_code else int(Exit.OK)
-        run.charge(plan.requests, "this push")
-        return _execute(console, ws, run, plan, payload, journal, "kamsync push")
+        with connected(opts, ws, console) as run:
+            return _push(
+                console,
+                ws,
+                run,
+                files,
+                dry_run=dry_run,
+                exit_code=exit_code,
+                force=force,
+                allow_live=allow_live,
+                out=out,
+                discard_journal=discard_journal,
+            )
+
+
+def _push(
+    console: Console,
+    ws: Workspace,
+    run: Run,
+    files: Sequence[MappedFile],
+    *,
+    dry_run: bool,
+    exit_code: bool,
+    force: bool,
+    allow_live: bool,
+    out: str | None,
+    discard_journal: bool,
+) -> int:
+    reads = run.charge_reads(files, "reading the remote state")
+    journal = Journal.at(ws.repo.state_dir())
+    interrupted = None if dry_run else _resume(console, journal, discard=discard_journal)
+    found = survey(ws, files, run.client)
+    for warning in found.warnings:
+        console.warn(warning)
+    plan = plan_push(found.statuses, force=force, allow_live=allow_live)
+    if interrupted is not None:
+        plan = Plan(plan.writes, plan.refusals + _drift_refusals(interrupted, found.statuses))
+    payload = _payload(dry_run, plan)
+    if plan.refusals:
+        return _refuse(console, run, payload, plan.refusals, dry_run)
+    if plan.is_empty:
+        if interrupted is not None:
+            journal.clear()
+            console.info("the interrupted push had finished: Kameleoon holds every local value")
+        console.out("nothing to push: every mapped field is in sync with Kameleoon")
+        payload["requests"] = run.client.requests_sent
+        console.emit_json(payload)
+        return int(Exit.OK)
+    if dry_run:
+        for write in plan.writes:
+            console.out(f"would update {write.describe()}: {', '.join(write.body)} ({_paths(write)})")
+        console.out(f"{plan.requests} write request(s) planned")
+        if out is not None:
+            _save_plan(console, ws, run, plan, out, force=force, allow_live=allow_live, reads=reads)
+            payload["out"] = out
+        payload["requests"] = run.client.requests_sent
+        console.emit_json(payload)
+        return int(Exit.DIFFERENCES) if exit_code else int(Exit.OK)
+    run.charge(plan.requests, "this push")
+    return _execute(console, ws, run, plan, payload, journal, "kamsync push")
 
 
 def run_apply(opts: Options, console: Console, plan_file: str) -> int:

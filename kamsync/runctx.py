@@ -22,25 +22,14 @@ from kamsync.errors import RefusedError
 from kamsync.ledger import Ledger, default_state_dir, read_arrivals
 from kamsync.lock import repo_lock
 from kamsync.model import MappedFile
+from kamsync.options import Options
 from kamsync.pricing import cap_problem, clock_time, duration, quote, read_cost, refusal_text
 from kamsync.progress import Progress
 from kamsync.ratelimit import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
 from kamsync.tokencache import TokenCache
 from kamsync.workspace import Workspace
 
-__all__ = ["BudgetRefused", "Options", "Run", "open_run", "rate_limit_spec", "session"]
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    """The options every command shares, as given."""
-
-    manifest: str | None
-    api_url: str | None
-    json: bool
-    no_color: bool
-    wait: bool = False
-    max_requests: int | None = None
+__all__ = ["BudgetRefused", "Options", "Run", "connected", "locked", "open_run", "rate_limit_spec", "session"]
 
 
 class BudgetRefused(RefusedError):
@@ -144,13 +133,26 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
 
 
 @contextmanager
+def locked(opts: Options, command: str) -> Iterator[Workspace]:
+    """The workspace (at ``--to`` when given), held against other kamsync processes."""
+    ws = Workspace.open(opts.manifest, os.environ, Path.cwd(), rev=opts.to_rev or ("HEAD" if opts.from_rev else None))
+    with repo_lock(ws.repo.state_dir(), command):
+        yield ws
+
+
+@contextmanager
+def connected(opts: Options, ws: Workspace, console: Console) -> Iterator[Run]:
+    """An open client with its budget and progress line; credentials are checked here, not before."""
+    run = open_run(opts, ws.manifest.rate_limit, console)
+    with run.client, showing(run.progress, console):
+        yield run
+
+
+@contextmanager
 def session(opts: Options, command: str, console: Console) -> Iterator[tuple[Workspace, Run]]:
     """The workspace, held against other kamsync processes, and an open client."""
-    ws = Workspace.open(opts.manifest, os.environ, Path.cwd())
-    with repo_lock(ws.repo.state_dir(), command):
-        run = open_run(opts, ws.manifest.rate_limit, console)
-        with run.client, showing(run.progress, console):
-            yield ws, run
+    with locked(opts, command) as ws, connected(opts, ws, console) as run:
+        yield ws, run
 
 
 @contextmanager

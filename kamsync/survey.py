@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kamsync.history import History
-from kamsync.manifest import read_code
 from kamsync.model import Manifest, MappedFile, RemoteState, RemoteVariation
 from kamsync.normalize import normalize
 from kamsync.record import Record
@@ -67,10 +66,14 @@ def unmapped_variations(
     return {k: tuple(v) for k, v in found.items()}
 
 
-def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, head: str = "HEAD") -> Survey:
-    """Verdicts for ``files``: one remote read (lists filtered by id), one history walk, no per-field request."""
+def survey(ws: Workspace, files: Sequence[MappedFile], client: object) -> Survey:
+    """Verdicts for ``files``: one remote read (lists filtered by id), one history walk, no per-field request.
+
+    Local files are read from the workspace's source (the work tree, or the ``--to`` commit), and that commit
+    plays HEAD's part in the drift rules."""
     manifest = ws.manifest
-    raw_local = {mf: read_code(manifest, mf, ws.repo.top) for mf in files}
+    read = ws.source.read_codes(manifest, files)
+    raw_local = {mf: read[mf] for mf in files}
     experiment_ids = {mf.ref.experiment_id for mf in files}
     variation_ids = {mf.ref.variation_id for mf in files if mf.ref.variation_id is not None}
     remote = read_remote(client, sorted(experiment_ids), sorted(variation_ids))  # type: ignore[arg-type]
@@ -91,7 +94,7 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, head: 
     wanted: dict[str, set[str]] = {}
     for mf in differing:
         wanted.setdefault(ws.top_relative(mf.path), set()).add(values[mf] or "")
-    sightings = History(ws.repo, head).find(wanted) if wanted else {}
+    sightings = History(ws.repo, ws.head).find(wanted) if wanted else {}
     record = Record.load(ws.repo.state_dir())
 
     statuses: list[FieldStatus] = []
