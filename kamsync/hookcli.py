@@ -1,0 +1,68 @@
+"""``kamsync hook install`` / ``uninstall``: say what was done to the hooks folder, in the user's words."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from kamsync.console import Console
+from kamsync.errors import Exit
+from kamsync.gitrepo import GitRepo
+from kamsync.hook import install, uninstall
+from kamsync.options import Options
+
+__all__ = ["install_hook", "uninstall_hook"]
+
+
+def _shown(path: Path, top: Path) -> str:
+    try:
+        return os.path.relpath(path, Path.cwd()) if path.is_relative_to(top) else str(path)
+    except ValueError:
+        return str(path)
+
+
+def install_hook(
+    opts: Options, *, mode: str, branches: Sequence[str], allow_live: bool, require_credentials: bool
+) -> int:
+    console = Console.create(json_mode=False, no_color=opts.no_color)
+    repo = GitRepo.discover(Path.cwd())
+    manifest = None
+    if opts.manifest is not None:
+        manifest = Path(os.path.abspath(opts.manifest)).relative_to(repo.top.resolve()).as_posix()
+    result = install(
+        repo,
+        mode=mode,
+        branches=tuple(branches),
+        allow_live=allow_live,
+        require_credentials=require_credentials,
+        manifest=manifest,
+    )
+    where = _shown(result.path, repo.top)
+    verb = "updated" if result.updated else "installed"
+    settings = result.settings
+    console.out(
+        f"{verb} the kamsync pre-push hook in {where}: mode {settings.mode}, "
+        f"branches {', '.join(settings.branches)}"
+        + (", live experiments allowed" if settings.allow_live else "")
+        + (", credentials required" if settings.require_credentials else "")
+    )
+    if result.chained is not None:
+        moved = "the pre-push hook that was there is now" if result.moved_aside else "the replaced hook,"
+        console.out(f"{moved} {_shown(result.chained, repo.top)}, still runs first")
+    console.out("skip it once with KAMSYNC_SKIP=1 git push, or git push --no-verify")
+    return int(Exit.OK)
+
+
+def uninstall_hook(opts: Options) -> int:
+    console = Console.create(json_mode=False, no_color=opts.no_color)
+    repo = GitRepo.discover(Path.cwd())
+    result = uninstall(repo)
+    where = _shown(result.path, repo.top)
+    if result.nothing_installed:
+        console.out(f"no kamsync pre-push hook in {where}: nothing to remove")
+    elif result.restored:
+        console.out(f"removed the kamsync pre-push hook; {where} is the hook it had replaced again")
+    else:
+        console.out(f"removed the kamsync pre-push hook from {where}")
+    return int(Exit.OK)

@@ -1,0 +1,134 @@
+"""``kamsync hook run pre-push`` / ``pre-commit``: what the installed hook does when git pushes.
+
+For each ref pushed to a branch the hook watches, the mapped files changed in the pushed range are examined at
+the pushed commit (which need not be checked out). With none, the hook exits 0 at once: no credentials needed,
+no request sent, and only git plumbing run — this module imports the HTTP side only when there is work, so the
+common push costs a fraction of a second.
+
+- ``check``: block the push when a field is ``remote-changed`` (edited in the Kameleoon UI) or ``remote-ahead``
+  (Kameleoon holds code from commits outside the pushed history); a live experiment is a warning.
+- ``push``: the rules of ``kamsync push`` for those fields, then push them; git's push goes on only if that
+  succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from kamsync.console import Console
+from kamsync.errors import CredentialsError, Exit, UsageError
+from kamsync.gitrepo import GitRepo
+from kamsync.hook import skip_requested
+from kamsync.options import Options
+from kamsync.prepush import Decision, PushedRef, base_candidates, decide_all, from_pre_commit, parse_pre_push
+from kamsync.ranges import GitRange
+from kamsync.tree import CommitTree, find_manifest_at, mapped_paths_at
+
+__all__ = ["HookRun", "run_pre_commit", "run_pre_push"]
+
+PREFIX = "kamsync pre-push:"
+
+
+@dataclass(frozen=True, slots=True)
+class HookRun:
+    """How the installed hook was configured."""
+
+    mode: str
+    branches: tuple[str, ...]
+    allow_live: bool = False
+    require_credentials: bool = False
+
+
+def run_pre_push(opts: Options, console: Console, settings: HookRun, remote: str, stdin: str) -> int:
+    """Examine the refs git is pushing (its standard input lines) to ``remote``."""
+    if skip_requested(os.environ):
+        console.info(f"{PREFIX} KAMSYNC_SKIP=1, this push is not checked")
+        return int(Exit.OK)
+    repo = GitRepo.discover(Path.cwd())
+    return _examine(opts, console, repo, settings, remote, parse_pre_push(stdin))
+
+
+def run_pre_commit(opts: Options, console: Console, settings: HookRun) -> int:
+    """The same, for the pre-commit framework's pre-push stage: the range comes from its PRE_COMMIT_* variables."""
+    if skip_requested(os.environ):
+        console.info(f"{PREFIX} KAMSYNC_SKIP=1, this push is not checked")
+        return int(Exit.OK)
+    repo = GitRepo.discover(Path.cwd())
+    ref = from_pre_commit(os.environ, resolve=repo.resolve)
+    if ref is None:
+        raise UsageError(
+            "`kamsync hook run pre-commit` is run by pre-commit's pre-push stage, which sets PRE_COMMIT_FROM_REF, "
+            "PRE_COMMIT_TO_REF and PRE_COMMIT_REMOTE_BRANCH; from git itself use `kamsync hook install`"
+        )
+    remote = os.environ.get("PRE_COMMIT_REMOTE_NAME", "") or "origin"
+    return _examine(opts, console, repo, settings, remote, (ref,))
+
+
+def _examine(
+    opts: Options, console: Console, repo: GitRepo, settings: HookRun, remote: str, refs: Sequence[PushedRef]
+) -> int:
+    default = repo.default_branch()
+    branches = settings.branches or (default,)
+
+    def merge_base(local_id: str, branch: str) -> str | None:
+        for candidate in base_candidates(remote, default, branch):
+            if repo.commit_exists(candidate):
+                return repo.merge_base(local_id, candidate)
+        return None
+
+    decisions = decide_all(refs, branches, known=repo.commit_exists, merge_base=merge_base)
+    work = [(d, r) for d in decisions if (r := _mapped_change(opts, console, repo, d)) is not None]
+    if not work:
+        console.info(f"{PREFIX} no mapped file changed in the pushed commits; nothing to check")
+        return int(Exit.OK)
+    if not _has_credentials(os.environ):
+        if settings.mode == "check" and not settings.require_credentials:
+            console.warn(
+                f"{PREFIX} KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET are not set, so Kameleoon was not "
+                "checked; the push goes on. Set them to check, or install the hook with --require-credentials "
+                "to block pushes without them"
+            )
+            return int(Exit.OK)
+        raise CredentialsError(
+            f"{PREFIX} set KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET (this hook needs them to "
+            f"{'push to' if settings.mode == 'push' else 'check'} Kameleoon); or push unchecked once with "
+            "KAMSYNC_SKIP=1 git push"
+        )
+    from kamsync.hookwork import check_range, push_range  # the HTTP side, only now that there is work
+
+    codes = []
+    for decision, span in work:
+        ranged = replace(opts, from_rev=span.from_rev, to_rev=span.to_rev)
+        console.info(f"{PREFIX} {decision.branch}: examining the mapped files changed in {span.describe()}")
+        if settings.mode == "push":
+            codes.append(push_range(ranged, console, allow_live=settings.allow_live))
+        else:
+            codes.append(check_range(ranged, console))
+    return max(codes)
+
+
+def _mapped_change(opts: Options, console: Console, repo: GitRepo, decision: Decision) -> GitRange | None:
+    """The range to examine for one pushed ref, or None when it touches no mapped file."""
+    span = decision.range
+    if span is None:
+        return None
+    tree = CommitTree(repo, span.to_rev)
+    try:
+        manifest_path = find_manifest_at(tree, opts.manifest, os.environ, repo.top)
+    except UsageError:
+        return None  # no manifest in the pushed commit: nothing is mapped there
+    mapped = mapped_paths_at(tree, manifest_path)
+    if span.from_rev is None:
+        return GitRange(None, span.to_rev) if mapped else None
+    changed = repo.changed_paths(span.from_rev, span.to_rev)
+    manifest_name = tree.top_path(manifest_path)
+    if changed & mapped or manifest_name in changed:
+        return GitRange(span.from_rev, span.to_rev)
+    return None
+
+
+def _has_credentials(environ: Mapping[str, str]) -> bool:
+    return bool(environ.get("KAMELEOON_CLIENT_ID")) and bool(environ.get("KAMELEOON_CLIENT_SECRET"))

@@ -1,0 +1,61 @@
+"""The pre-push hook's work once a pushed range touches mapped files: check it against Kameleoon, or push it."""
+
+from __future__ import annotations
+
+from kamsync.console import Console
+from kamsync.errors import Exit
+from kamsync.options import Options
+from kamsync.pushing import run_push
+from kamsync.ranges import pick_files
+from kamsync.runctx import connected, locked
+from kamsync.states import State
+from kamsync.survey import survey
+
+__all__ = ["check_range", "push_range"]
+
+BLOCKING = {
+    State.REMOTE_CHANGED: "edited in the Kameleoon UI (its value is in no commit)",
+    State.REMOTE_AHEAD: "Kameleoon holds code from commit {commit}, which the pushed history does not contain",
+}
+
+
+def check_range(opts: Options, console: Console) -> int:
+    """Block (exit 3) when a mapped field changed in the range was edited in Kameleoon or holds code from
+    commits outside the pushed history; warn about live experiments and vanished entities."""
+    with locked(opts, "kamsync hook run pre-push") as ws:
+        files = pick_files(ws, (), opts.from_rev)
+        with connected(opts, ws, console) as run:
+            run.charge_reads(files, "the pre-push check")
+            found = survey(ws, files, run.client)
+    for warning in found.warnings:
+        console.warn(warning)
+    blocking = [s for s in found.statuses if s.state in BLOCKING]
+    for status in found.statuses:
+        if status.state is State.REMOTE_MISSING:
+            console.warn(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
+        elif status.live and status.state is State.LOCAL_CHANGED:
+            console.warn(
+                f"{status.path}: experiment {status.mapped.ref.experiment_id} is live (status active): visitors "
+                "will run this code as soon as it is pushed to Kameleoon"
+            )
+    if not blocking:
+        console.info(f"kamsync pre-push: {len(found.statuses)} mapped field(s) checked: Kameleoon has no edit to lose")
+        return int(Exit.OK)
+    for status in blocking:
+        commit = status.seen.commit[:12] if status.seen else "another commit"
+        reason = BLOCKING[status.state].format(commit=commit)
+        console.error(f"{status.path} ({status.mapped.ref.describe()}): {reason}")
+    console.info(
+        "kamsync pre-push: the push is blocked so that nobody loses these Kameleoon changes. To resolve:\n"
+        "  kamsync diff                 see what Kameleoon holds\n"
+        "  kamsync pull                 adopt it, then commit and push again\n"
+        "  git pull / git merge         bring in the commits Kameleoon's code comes from (remote-ahead)\n"
+        "  kamsync push --force         overwrite Kameleoon instead (its values are saved first)\n"
+        "  KAMSYNC_SKIP=1 git push      push without this check, once"
+    )
+    return int(Exit.REFUSED)
+
+
+def push_range(opts: Options, console: Console, *, allow_live: bool) -> int:
+    """``kamsync push`` for the mapped files changed in the range, read at the pushed commit."""
+    return run_push(opts, console, (), dry_run=False, exit_code=False, force=False, allow_live=allow_live)

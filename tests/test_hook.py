@@ -1,0 +1,269 @@
+"""The pre-push hook, end to end: `kamsync hook install`, then a real `git push` to a bare remote.
+
+The hook runs the real kamsync (the interpreter running these tests) against the sandbox; the sandbox counts
+every request, so "no request" is measured, not assumed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kamsync.normalize import normalize
+from tests.conftest import git
+from tests.helpers import api_requests, commit_all
+
+BIG_HEADLINE_JS = "experiments/100001-homepage-hero/variations/big-headline/variation.js"
+RED_BUTTON_JS = "experiments/100001-homepage-hero/variations/red-button/variation.js"
+BADGES_JS = "experiments/100002-checkout-trust-badges/variations/badges-above-total/variation.js"
+
+
+@pytest.fixture
+def remote(tmp_path: Path, repo: Path, env: dict[str, str]) -> Path:
+    """A bare remote `origin` holding main as committed by the `repo` fixture."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare), env=env)
+    git(repo, "remote", "add", "origin", str(bare), env=env)
+    git(repo, "push", "-q", "origin", "main", env=env)
+    git(repo, "fetch", "-q", "origin", env=env)
+    git(repo, "remote", "set-head", "origin", "main", env=env)
+    return bare
+
+
+def push(repo: Path, env: dict[str, str], *args: str, extra: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    environ = {k: v for k, v in {**env, **(extra or {})}.items() if v is not None}
+    return subprocess.run(
+        ["git", "push", *args], cwd=repo, env=environ, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def remote_head(remote: Path, env: dict[str, str], branch: str = "main") -> str:
+    return git(remote, "rev-parse", f"refs/heads/{branch}", env=env).strip()
+
+
+def edit(repo: Path, path: str, text: str, message: str) -> str:
+    (repo / path).write_text(text)
+    return commit_all(repo, message)
+
+
+@pytest.fixture
+def installed(kamsync, remote):  # type: ignore[no-untyped-def]
+    def install(*args: str) -> None:
+        result = kamsync("hook", "install", *args)
+        assert result.code == 0, result.output
+
+    return install
+
+
+def test_a_push_that_changes_no_mapped_file_sends_no_request(repo, env, sandbox, remote, installed):
+    installed()
+    head = edit(repo, "NOTES.md", "not mapped\n", "notes")
+    sandbox.store.clear_requests()
+    done = push(repo, env, "origin", "main")
+    assert done.returncode == 0, done.stderr
+    assert "no mapped file changed in the pushed commits" in done.stderr
+    assert api_requests(sandbox) == []
+    assert remote_head(remote, env) == head
+
+
+def test_check_mode_lets_a_push_through_when_kameleoon_has_no_edit_to_lose(repo, env, sandbox, remote, installed):
+    installed()
+    head = edit(repo, RED_BUTTON_JS, "// new red\n", "red button")
+    done = push(repo, env, "origin", "main")
+    assert done.returncode == 0, done.stderr
+    assert "1 mapped field(s) checked: Kameleoon has no edit to lose" in done.stderr
+    assert remote_head(remote, env) == head
+    assert not api_requests(sandbox, "PATCH"), "check mode never writes"
+
+
+def test_check_mode_blocks_a_push_over_an_edit_made_in_the_kameleoon_ui(repo, env, sandbox, remote, installed):
+    installed()
+    before = remote_head(remote, env)
+    sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
+    edit(repo, BIG_HEADLINE_JS, "// ours\n", "big headline")
+    done = push(repo, env, "origin", "main")
+    assert done.returncode != 0
+    assert f"{BIG_HEADLINE_JS} (variation 200002 (experiment 100001) jsCode): edited in the Kameleoon UI" in done.stderr
+    assert "kamsync pull" in done.stderr and "KAMSYNC_SKIP=1 git push" in done.stderr
+    assert remote_head(remote, env) == before, "git did not push"
+
+
+def test_check_mode_warns_about_a_live_experiment_and_lets_the_push_through(repo, env, remote, installed):
+    installed()
+    edit(repo, BADGES_JS, "// badges v2\n", "badges")
+    done = push(repo, env, "origin", "main")
+    assert done.returncode == 0, done.stderr
+    assert "experiment 100002 is live (status active)" in done.stderr
+
+
+def test_push_mode_sends_the_pushed_code_before_git_pushes(repo, env, sandbox, remote, installed):
+    installed("--mode", "push")
+    head = edit(repo, RED_BUTTON_JS, "// pushed red\n", "red button")
+    done = push(repo, env, "origin", "main")
+    assert done.returncode == 0, done.stderr
+    assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// pushed red"
+    assert [r.path for r in api_requests(sandbox, "PATCH")] == ["/variations/200001"]
+    assert remote_head(remote, env) == head
+
+
+def test_push_mode_refuses_drift_and_a_live_experiment_and_then_git_does_not_push(
+    repo, env, sandbox, remote, installed
+):
+    installed("--mode", "push")
+    before = remote_head(remote, env)
+    sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
+    edit(repo, BIG_HEADLINE_JS, "// ours\n", "big headline")
+    edit(repo, BADGES_JS, "// badges v2\n", "badges")
+    done = push(repo, env, "origin", "main")
+    assert done.returncode != 0
+    assert "edited in Kameleoon outside git" in done.stderr
+    assert "the experiment is live" in done.stderr
+    assert not api_requests(sandbox, "PATCH")
+    assert remote_head(remote, env) == before
+
+
+def test_push_mode_installed_with_allow_live_updates_a_live_experiment(repo, env, sandbox, remote, installed):
+    installed("--mode", "push", "--allow-live")
+    edit(repo, BADGES_JS, "// badges v2\n", "badges")
+    done = push(repo, env, "origin", "main")
+    assert done.returncode == 0, done.stderr
+    assert normalize(sandbox.store.variation(200003)["jsCode"]) == "// badges v2"
+
+
+def test_a_new_branch_is_examined_from_its_merge_base_with_the_default_branch(repo, env, sandbox, remote, installed):
+    installed("--branch", "feature")
+    sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")  # not touched by the branch
+    git(repo, "checkout", "-q", "-b", "feature", env=env)
+    edit(repo, "NOTES.md", "feature notes\n", "notes")
+    sandbox.store.clear_requests()
+    done = push(repo, env, "origin", "feature")
+    assert done.returncode == 0, done.stderr
+    assert "no mapped file changed" in done.stderr
+    assert api_requests(sandbox) == []
+
+    edit(repo, RED_BUTTON_JS, "// feature red\n", "red")
+    git(repo, "checkout", "-q", "-b", "feature-two", env=env)
+    installed("--branch", "feature-two")
+    done = push(repo, env, "origin", "feature-two")
+    assert done.returncode == 0, done.stderr
+    assert "1 mapped field(s) checked" in done.stderr, "only the field changed since main is examined"
+
+
+def test_a_new_branch_with_no_common_history_examines_every_mapped_file(repo, env, sandbox, remote, installed):
+    installed("--branch", "orphan")
+    sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
+    git(repo, "checkout", "-q", "--orphan", "orphan", env=env)
+    commit_all(repo, "a new root")
+    done = push(repo, env, "origin", "orphan")
+    assert done.returncode != 0
+    assert "edited in the Kameleoon UI" in done.stderr
+
+
+def test_deleting_a_branch_examines_nothing(repo, env, sandbox, remote, installed):
+    git(repo, "push", "-q", "origin", "main:release", env=env)
+    installed("--branch", "release")
+    sandbox.store.clear_requests()
+    done = push(repo, env, "origin", "--delete", "release")
+    assert done.returncode == 0, done.stderr
+    assert api_requests(sandbox) == []
+    assert git(remote, "branch", "--list", "release", env=env) == ""
+
+
+def test_several_refs_in_one_push_are_each_examined(repo, env, sandbox, remote, installed):
+    git(repo, "push", "-q", "origin", "main:release", env=env)
+    installed("--branch", "main", "--branch", "release")
+    git(repo, "checkout", "-q", "-b", "release", "--track", "origin/release", env=env)
+    sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
+    edit(repo, BIG_HEADLINE_JS, "// release headline\n", "release change")
+    git(repo, "checkout", "-q", "main", env=env)
+    edit(repo, "NOTES.md", "main notes\n", "main change")
+    release_before = remote_head(remote, env, "release")
+    done = push(repo, env, "--atomic", "origin", "main", "release")
+    assert done.returncode != 0
+    assert "release: examining the mapped files changed" in done.stderr
+    assert "edited in the Kameleoon UI" in done.stderr
+    assert remote_head(remote, env, "release") == release_before
+
+
+def test_a_pushed_commit_that_is_not_checked_out_is_read_from_git(repo, env, sandbox, remote, installed):
+    installed()
+    git(repo, "checkout", "-q", "-b", "feature", env=env)
+    sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
+    edit(repo, BIG_HEADLINE_JS, "// from feature\n", "feature change")
+    git(repo, "checkout", "-q", "main", env=env)
+    done = push(repo, env, "origin", "feature:main")
+    assert done.returncode != 0
+    assert f"{BIG_HEADLINE_JS} (variation 200002" in done.stderr
+
+
+def test_a_foreign_pre_push_hook_is_chained_and_still_runs(repo, env, sandbox, remote, kamsync, tmp_path):
+    hooks = repo / ".git" / "hooks"
+    hooks.mkdir(exist_ok=True)
+    seen = tmp_path / "foreign-saw.txt"
+    foreign = hooks / "pre-push"
+    foreign.write_text(f'#!/bin/sh\necho "$1" > {seen}\ncat >> {seen}\n')
+    foreign.chmod(0o755)
+    installed = kamsync("hook", "install")
+    assert installed.code == 0, installed.output
+    assert "pre-push.kamsync-chained, still runs first" in installed.stdout
+    head = edit(repo, RED_BUTTON_JS, "// red\n", "red")
+    done = push(repo, env, "origin", "main")
+    assert done.returncode == 0, done.stderr
+    lines = seen.read_text().splitlines()
+    assert lines[0] == "origin"
+    assert lines[1].startswith(f"refs/heads/main {head} refs/heads/main ")
+    assert "mapped field(s) checked" in done.stderr, "kamsync ran after it"
+
+    removed = kamsync("hook", "uninstall")
+    assert removed.code == 0, removed.output
+    assert foreign.read_text().startswith("#!/bin/sh\necho")
+
+
+def test_the_hook_goes_where_core_hookspath_points(repo, env, sandbox, remote, kamsync):
+    git(repo, "config", "core.hooksPath", ".githooks", env=env)
+    assert kamsync("hook", "install").code == 0
+    assert (repo / ".githooks" / "pre-push").exists()
+    assert not (repo / ".git" / "hooks" / "pre-push").exists()
+    sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
+    edit(repo, BIG_HEADLINE_JS, "// ours\n", "big headline")
+    done = push(repo, env, "origin", "main")
+    assert done.returncode != 0 and "edited in the Kameleoon UI" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "extra"),
+    [(("--no-verify",), None), ((), {"KAMSYNC_SKIP": "1"})],
+    ids=["no-verify", "KAMSYNC_SKIP"],
+)
+def test_a_push_can_skip_the_hook(args, extra, repo, env, sandbox, remote, installed):
+    installed()
+    sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
+    head = edit(repo, BIG_HEADLINE_JS, "// ours\n", "big headline")
+    sandbox.store.clear_requests()
+    done = push(repo, env, *args, "origin", "main", extra=extra)
+    assert done.returncode == 0, done.stderr
+    assert remote_head(remote, env) == head
+    assert api_requests(sandbox) == []
+
+
+def test_without_credentials_check_mode_warns_and_lets_the_push_through(repo, env, remote, installed):
+    installed()
+    head = edit(repo, RED_BUTTON_JS, "// red\n", "red")
+    no_credentials = {"KAMELEOON_CLIENT_ID": None, "KAMELEOON_CLIENT_SECRET": None}
+    done = push(repo, env, "origin", "main", extra=no_credentials)  # type: ignore[arg-type]
+    assert done.returncode == 0, done.stderr
+    assert "Kameleoon was not checked; the push goes on" in done.stderr
+    assert remote_head(remote, env) == head
+
+
+def test_with_require_credentials_a_push_without_them_is_blocked(repo, env, remote, installed):
+    installed("--require-credentials")
+    before = remote_head(remote, env)
+    edit(repo, RED_BUTTON_JS, "// red\n", "red")
+    no_credentials = {"KAMELEOON_CLIENT_ID": None, "KAMELEOON_CLIENT_SECRET": None}
+    done = push(repo, env, "origin", "main", extra=no_credentials)  # type: ignore[arg-type]
+    assert done.returncode != 0
+    assert "set KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET" in done.stderr
+    assert remote_head(remote, env) == before
