@@ -267,3 +267,42 @@ def test_with_require_credentials_a_push_without_them_is_blocked(repo, env, remo
     assert done.returncode != 0
     assert "set KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET" in done.stderr
     assert remote_head(remote, env) == before
+
+
+def _pre_commit_config(repo: Path) -> None:
+    """Use the shipped `kamsync-check` definition as a local hook (pre-commit would otherwise clone the
+    project and build a virtualenv for it); `kamsync` is on PATH in the test environment."""
+    import yaml
+
+    (shipped,) = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    hook = {**shipped, "language": "system", "verbose": True}  # show the output of a passing hook too
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump({"repos": [{"repo": "local", "hooks": [hook]}]}))
+
+
+def test_the_pre_commit_framework_hook_checks_the_pushed_range(repo, env, sandbox, remote):
+    import shutil
+    import sys
+
+    pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
+    assert pre_commit is not None, "pre-commit is a test dependency"
+    path = f"{Path(sys.executable).parent}:{env['PATH']}"
+    environ = {**env, "PATH": path, "PRE_COMMIT_HOME": str(repo.parent / "pre-commit-home")}
+    _pre_commit_config(repo)
+    commit_all(repo, "pre-commit config")
+    done = subprocess.run(
+        [pre_commit, "install", "--hook-type", "pre-push"], cwd=repo, env=environ, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    head = edit(repo, RED_BUTTON_JS, "// red\n", "red")
+    done = push(repo, environ, "origin", "main")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 mapped field(s) checked" in done.stdout + done.stderr
+    assert remote_head(remote, env) == head
+
+    sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
+    edit(repo, BIG_HEADLINE_JS, "// ours\n", "big headline")
+    done = push(repo, environ, "origin", "main")
+    assert done.returncode != 0
+    assert "edited in the Kameleoon UI" in done.stdout + done.stderr
+    assert remote_head(remote, env) == head
