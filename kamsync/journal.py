@@ -35,6 +35,9 @@ def digest(value: str | None) -> str:
     return "" if value is None else hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+FieldKey = tuple[str, int, str]  # (entity, id, field)
+
+
 @dataclass(frozen=True, slots=True)
 class JournalField:
     field: str
@@ -64,6 +67,11 @@ class Interrupted:
     started_at: float  # wall clock
     writes: tuple[JournalWrite, ...]
     marks: Mapping[int, str] = field(default_factory=dict)  # write index -> its last status
+    tag: str = ""  # what the run executed, when it matters (the digest of an applied plan)
+
+    @property
+    def keys(self) -> set[FieldKey]:
+        return {(w.entity, w.id, f.field) for w in self.writes for f in w.fields}
 
     @property
     def done(self) -> int:
@@ -73,9 +81,6 @@ class Interrupted:
     def in_doubt(self) -> tuple[JournalWrite, ...]:
         """Writes that were sent without an answer: Kameleoon may or may not have applied them."""
         return tuple(w for i, w in enumerate(self.writes) if self.marks.get(i) == "sending")
-
-
-FieldKey = tuple[str, int, str]  # (entity, id, field)
 
 
 def drift(
@@ -107,6 +112,7 @@ def parse(text: str) -> Interrupted | None:
     try:
         writes = tuple(_write(w) for w in header["writes"])
         command, started_at = str(header["command"]), float(header["started_at"])
+        tag = str(header.get("tag", ""))
     except (KeyError, TypeError, ValueError):
         return None
     marks: dict[int, str] = {}
@@ -118,7 +124,7 @@ def parse(text: str) -> Interrupted | None:
             continue  # a line torn by a kill
         if 0 <= index < len(writes) and status in STATUSES:
             marks[index] = status
-    return Interrupted(command, started_at, writes, marks)
+    return Interrupted(command, started_at, writes, marks, tag)
 
 
 def _write(raw: Mapping[str, object]) -> JournalWrite:
@@ -149,11 +155,13 @@ class Journal:
         except FileNotFoundError:
             return None
 
-    def begin(self, command: str, writes: Sequence[JournalWrite]) -> None:
-        """Start a journal for ``writes`` (replacing any older one: its fields were checked for drift)."""
+    def begin(self, command: str, writes: Sequence[JournalWrite], tag: str = "") -> None:
+        """Start a journal for ``writes`` (replacing any older one: the caller included its unfinished fields
+        and checked them for drift)."""
         header = {
             "journal": _FORMAT,
             "command": command,
+            "tag": tag,
             "started_at": time.time(),
             "writes": [
                 {

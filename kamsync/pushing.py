@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kamsync.console import Console
-from kamsync.errors import Exit, UsageError
+from kamsync.errors import Exit, RefusedError, UsageError
 from kamsync.fsutil import write_atomic
 from kamsync.journal import FieldKey, Interrupted, Journal, drift
 from kamsync.manifest import read_code
@@ -78,9 +79,11 @@ def _push(
     out: str | None,
     discard_journal: bool,
 ) -> int:
-    reads = run.charge_reads(files, "reading the remote state")
     journal = Journal.at(ws.repo.state_dir())
-    interrupted = None if dry_run else _resume(console, journal, discard=discard_journal)
+    interrupted = _interrupted_push(console, journal, discard=discard_journal, dry_run=dry_run)
+    if interrupted is not None:
+        files = _with_unfinished(console, ws, files, interrupted)
+    reads = run.charge_reads(files, "reading the remote state")
     found = survey(ws, files, run.client)
     for warning in found.warnings:
         console.warn(warning)
@@ -91,9 +94,9 @@ def _push(
     if plan.refusals:
         return _refuse(console, run, payload, plan.refusals, dry_run)
     if plan.is_empty:
-        if interrupted is not None:
+        if interrupted is not None and not dry_run:
             journal.clear()
-            console.info("the interrupted push had finished: Kameleoon holds every local value")
+            console.info("the interrupted push had finished: Kameleoon holds every value it was sending")
         console.out("nothing to push: every mapped field is in sync with Kameleoon")
         payload["requests"] = run.client.requests_sent
         console.emit_json(payload)
@@ -112,6 +115,44 @@ def _push(
     return _execute(console, ws, run, plan, payload, journal, "kamsync push")
 
 
+def _interrupted_push(console: Console, journal: Journal, *, discard: bool, dry_run: bool) -> Interrupted | None:
+    """The unfinished run this push must finish first (and check for drift), if any."""
+    interrupted = journal.load()
+    if interrupted is None:
+        return None
+    if discard:
+        if not dry_run:
+            journal.clear()
+        console.info(f"forgot the journal of the interrupted {interrupted.command}; planning afresh")
+        return None
+    if interrupted.command != "kamsync push":
+        raise RefusedError(
+            f"an interrupted {interrupted.command} has not finished: run it again to finish it, or forget it with "
+            "`kamsync push --discard-journal`; nothing was sent"
+        )
+    _announce(console, interrupted, dry_run=dry_run)
+    return interrupted
+
+
+def _with_unfinished(
+    console: Console, ws: Workspace, files: Sequence[MappedFile], interrupted: Interrupted
+) -> tuple[MappedFile, ...]:
+    """``files`` plus the fields the interrupted push was sending, so they are finished and checked for drift."""
+    keys = interrupted.keys
+    chosen = set(files)
+    extra = [
+        mf
+        for mf in ws.manifest.files()
+        if mf not in chosen and (mf.ref.entity.value, mf.ref.entity_id, mf.ref.field) in keys
+    ]
+    if extra:
+        console.info(
+            f"the {len(extra)} other field(s) of the interrupted push are included: "
+            + ", ".join(mf.path for mf in extra)
+        )
+    return (*files, *extra)
+
+
 def run_apply(opts: Options, console: Console, plan_file: str) -> int:
     """Execute a saved plan exactly, or refuse (exit 3, nothing written) when anything it saw has changed."""
     saved = _load_plan(plan_file)
@@ -124,9 +165,18 @@ def run_apply(opts: Options, console: Console, plan_file: str) -> int:
         manifest = Path(ws.manifest.path).relative_to(ws.repo.top).as_posix()
         if saved.manifest != manifest:
             raise UsageError(f"{plan_file} was made for the manifest {saved.manifest}, not {manifest}")
-        run.charge(run.read_cost(len(saved.experiment_ids), len(saved.variation_ids)), "reading the remote state")
         journal = Journal.at(ws.repo.state_dir())
-        interrupted = _resume(console, journal, discard=False)
+        tag = hashlib.sha256(Path(plan_file).read_bytes()).hexdigest()
+        interrupted = journal.load()
+        if interrupted is not None:
+            if interrupted.command != "kamsync apply" or interrupted.tag != tag:
+                what = "push" if interrupted.command == "kamsync push" else "apply of another plan"
+                raise RefusedError(
+                    f"an interrupted {what} has not finished: finish it first (`kamsync push`, or `kamsync apply` "
+                    "of that plan), or forget it with `kamsync push --discard-journal`; nothing was sent"
+                )
+            _announce(console, interrupted, dry_run=False)
+        run.charge(run.read_cost(len(saved.experiment_ids), len(saved.variation_ids)), "reading the remote state")
         remote = read_remote(run.client, saved.experiment_ids, saved.variation_ids)
         mapped = {mf.ref: mf for mf in ws.manifest.files()}
         problems: list[str] = []
@@ -168,7 +218,7 @@ def run_apply(opts: Options, console: Console, plan_file: str) -> int:
             console.emit_json(payload)
             return int(Exit.OK)
         run.charge(plan.requests, "this plan")
-        return _execute(console, ws, run, plan, payload, journal, "kamsync apply")
+        return _execute(console, ws, run, plan, payload, journal, "kamsync apply", tag)
 
 
 def plan_statuses(plan: Plan) -> tuple[FieldStatus, ...]:
@@ -211,23 +261,16 @@ def _plan_from(
     return Plan(tuple(planned), ())
 
 
-def _resume(console: Console, journal: Journal, *, discard: bool) -> Interrupted | None:
-    interrupted = journal.load()
-    if interrupted is None:
-        return None
-    if discard:
-        journal.clear()
-        console.info("forgot the journal of the interrupted push; planning afresh")
-        return None
+def _announce(console: Console, interrupted: Interrupted, *, dry_run: bool) -> None:
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(interrupted.started_at))
     doubt = interrupted.in_doubt
+    what = "this dry run shows what resuming" if dry_run else "resuming"
     console.info(
-        f"resuming the {interrupted.command} interrupted at {started}: {interrupted.done} of "
+        f"{what} the {interrupted.command} interrupted at {started}: {interrupted.done} of "
         f"{len(interrupted.writes)} writes were confirmed"
         + (f", {len(doubt)} in flight when it stopped ({', '.join(w.describe() for w in doubt)})" if doubt else "")
-        + "; sending only what is still needed"
+        + ("; sending only what is still needed" if not dry_run else " would send")
     )
-    return interrupted
 
 
 def _drift_refusals(interrupted: Interrupted, statuses: Sequence[FieldStatus]) -> tuple[Refusal, ...]:
@@ -299,7 +342,14 @@ def plan_variations(plan: Plan) -> set[int]:
 
 
 def _execute(
-    console: Console, ws: Workspace, run: Run, plan: Plan, payload: dict[str, object], journal: Journal, command: str
+    console: Console,
+    ws: Workspace,
+    run: Run,
+    plan: Plan,
+    payload: dict[str, object],
+    journal: Journal,
+    command: str,
+    tag: str = "",
 ) -> int:
     backup = save_backup(ws.repo.state_dir(), plan)
     if backup is not None:
@@ -319,7 +369,14 @@ def _execute(
     outcome_written: list[Write] = []
     run.progress.start(total, command)
     outcome = execute(
-        plan, run.client, record, journal=journal, command=command, on_sending=on_sending, on_written=on_written
+        plan,
+        run.client,
+        record,
+        journal=journal,
+        command=command,
+        tag=tag,
+        on_sending=on_sending,
+        on_written=on_written,
     )
     return _report(console, run, outcome, total, payload)
 
@@ -347,8 +404,10 @@ def _report(console: Console, run: Run, outcome: Outcome, total: int, payload: d
     if outcome.interrupted is not None:
         console.error(
             f"interrupted while updating {outcome.interrupted.describe()}: Kameleoon may or may not have "
-            "applied it; run `kamsync push` again to finish (it resumes where this run stopped)"
+            "applied it; run the same command again to finish (it resumes where this run stopped)"
         )
+    elif outcome.cancelled:
+        console.error("interrupted between writes: nothing was in flight; run the same command again to finish")
     for write in outcome.not_attempted:
         console.error(f"not attempted: {write.describe()} ({_paths(write)})")
     console.out(
@@ -356,10 +415,10 @@ def _report(console: Console, run: Run, outcome: Outcome, total: int, payload: d
         f"{summary['failed']} failed, {summary['not_attempted']} not attempted; "
         f"{run.client.requests_sent} requests used"
     )
-    if not outcome.complete and outcome.interrupted is None:
+    if not outcome.complete and not outcome.cancelled:
         console.info("run the same command again to finish: it resumes where this run stopped")
     console.emit_json(payload)
-    if outcome.interrupted is not None:
+    if outcome.cancelled:
         return int(Exit.INTERRUPTED)
     return int(Exit.API) if (outcome.failed or outcome.skipped) else int(Exit.OK)
 

@@ -30,11 +30,12 @@ class Outcome:
     not_attempted: list[Write] = field(default_factory=list)
     # Set when Ctrl-C arrived while this write was in flight: Kameleoon may or may not have applied it.
     interrupted: Write | None = None
+    cancelled: bool = False  # Ctrl-C stopped the run (in flight or between writes)
 
     @property
     def complete(self) -> bool:
         """Every write went through."""
-        return not (self.skipped or self.failed or self.not_attempted or self.interrupted)
+        return not (self.skipped or self.failed or self.not_attempted or self.interrupted or self.cancelled)
 
 
 def save_backup(state_dir: Path, plan: Plan) -> Path | None:
@@ -96,6 +97,7 @@ def execute(
     *,
     journal: Journal | None = None,
     command: str = "kamsync push",
+    tag: str = "",
     on_sending: Callable[[int, Write], None] = lambda i, w: None,
     on_written: Callable[[Write], None] = lambda w: None,
 ) -> Outcome:
@@ -104,16 +106,28 @@ def execute(
     The journal is removed once every write is done; otherwise it stays for the next run to resume from."""
     outcome = Outcome()
     if journal is not None and plan.writes:
-        journal.begin(command, journal_writes(plan.writes))
+        journal.begin(command, journal_writes(plan.writes), tag)
     for index, write in enumerate(plan.writes):
         on_sending(index, write)
-        if journal is not None:
-            journal.mark(index, "sending")
+        sent = False
+
+        def mark_sent(index: int = index) -> None:
+            nonlocal sent
+            if not sent:
+                _mark(journal, index, "sending")  # on disk before the request leaves
+                sent = True
+
         try:
-            answer = client.patch(RESOURCE[write.entity], write.entity_id, write.body, subject=write.describe())
+            answer = client.patch(
+                RESOURCE[write.entity], write.entity_id, write.body, subject=write.describe(), on_send=mark_sent
+            )
             check_stored(write, answer)
         except KeyboardInterrupt:
-            outcome.interrupted = write
+            outcome.cancelled = True
+            if sent:
+                outcome.interrupted = write
+            else:  # still waiting for the rate budget: nothing of it left
+                outcome.not_attempted.append(write)
             outcome.not_attempted.extend(plan.writes[index + 1 :])
             break
         except LockedInApp as error:

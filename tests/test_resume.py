@@ -125,3 +125,59 @@ def test_an_interrupted_apply_is_finished_by_applying_the_plan_again(kamsync, re
     patched = collections.Counter(r.path for r in api_requests(sandbox, "PATCH"))
     assert sorted(patched.values()) == [1, 1, 1], patched
     assert set(states(kamsync("status", "--json")).values()) == {"in-sync"}
+
+
+def _three_writes_killed_after_the_first(kamsync, repo, env, sandbox) -> dict[int, str]:
+    status = kamsync("status", "--json")
+    paths = {v: path_of(status, v, "jsCode") for v in VARIATIONS}
+    for variation_id, path in paths.items():
+        (repo / path).write_text(f"// v2 of {variation_id}\n")
+    commit_all(repo, "three writes")
+    _kill_at_write(sandbox, repo, env, 1)
+    return paths
+
+
+def test_a_resumed_push_restricted_to_paths_still_finishes_and_checks_the_interrupted_fields(
+    kamsync, repo, env, sandbox
+):
+    paths = _three_writes_killed_after_the_first(kamsync, repo, env, sandbox)
+    rerun = kamsync("push", "--allow-live", paths[200001])
+    assert rerun.code == 0, rerun.output
+    assert "other field(s) of the interrupted push are included" in rerun.stderr
+    assert set(states(kamsync("status", "--json")).values()) == {"in-sync"}
+
+
+def test_drift_in_a_field_outside_the_paths_given_is_still_refused(kamsync, repo, env, sandbox):
+    paths = _three_writes_killed_after_the_first(kamsync, repo, env, sandbox)
+    sandbox.store.ui_edit_variation(200003, jsCode="// edited in the UI after the kill\n")
+    sandbox.store.clear_requests()
+    rerun = kamsync("push", "--allow-live", "--force", paths[200001])
+    assert rerun.code == 3, rerun.output
+    assert "variation 200003 (experiment 100002) jsCode" in rerun.stderr and "(drift)" in rerun.stderr
+    assert not api_requests(sandbox, "PATCH")
+    assert "did not finish" in kamsync("status").stderr, "the journal is kept until the drift is resolved"
+
+
+def test_a_dry_run_shows_what_resuming_would_do_including_drift(kamsync, repo, env, sandbox):
+    _three_writes_killed_after_the_first(kamsync, repo, env, sandbox)
+    sandbox.store.ui_edit_variation(200003, jsCode="// edited in the UI after the kill\n")
+    dry = kamsync("push", "--allow-live", "--force", "--dry-run")
+    assert dry.code == 3, dry.output
+    assert "this dry run shows what resuming the kamsync push" in dry.stderr
+    assert "(drift)" in dry.stderr
+    assert "did not finish" in kamsync("status").stderr, "a dry run leaves the journal alone"
+
+
+def test_apply_does_not_take_over_an_interrupted_push(kamsync, repo, env, sandbox, tmp_path):
+    plan = tmp_path / "plan.json"
+    status = kamsync("status", "--json")
+    (repo / path_of(status, None, "commonCssCode", 100001)).write_text(".planned {}\n")
+    commit_all(repo, "planned")
+    assert kamsync("push", "--dry-run", "--out", str(plan)).code == 0
+    _three_writes_killed_after_the_first(kamsync, repo, env, sandbox)
+    applied = kamsync("apply", str(plan))
+    assert applied.code == 3, applied.output
+    assert "an interrupted push has not finished" in applied.stderr
+    assert "did not finish" in kamsync("status").stderr
+    assert kamsync("push", "--allow-live").code == 0
+    assert set(states(kamsync("status", "--json")).values()) == {"in-sync"}

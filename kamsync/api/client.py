@@ -193,9 +193,21 @@ class KameleoonClient:
             )
         return data
 
-    def patch(self, resource: str, item_id: int, body: Mapping[str, object], *, subject: str) -> JsonObject | None:
-        """Send a partial update; the updated object when the answer is one (the API sends it), else None."""
-        response = self._request("PATCH", f"/{resource.strip('/')}/{item_id}", subject=subject, json=dict(body))
+    def patch(
+        self,
+        resource: str,
+        item_id: int,
+        body: Mapping[str, object],
+        *,
+        subject: str,
+        on_send: Callable[[], None] | None = None,
+    ) -> JsonObject | None:
+        """Send a partial update; the updated object when the answer is one (the API sends it), else None.
+
+        ``on_send`` is called right before each attempt leaves (after any wait for the rate budget), so a
+        journal can tell a write that was sent from one still waiting."""
+        path = f"/{resource.strip('/')}/{item_id}"
+        response = self._request("PATCH", path, subject=subject, json=dict(body), on_send=on_send)
         return as_object(decode_json(response.content))
 
     def post(self, resource: str, body: Mapping[str, object], *, subject: str) -> JsonObject | None:
@@ -221,6 +233,7 @@ class KameleoonClient:
         form: Mapping[str, str] | None = None,
         uses_token: bool = True,
         idempotent: bool | None = None,
+        on_send: Callable[[], None] | None = None,
     ) -> httpx.Response:
         """Send until ``decide`` says done or fail: the retry loop lives here and nowhere else.
 
@@ -234,7 +247,9 @@ class KameleoonClient:
         while True:
             headers = {"Authorization": f"Bearer {self._access_token()}"} if uses_token else {}
             sent += 1
-            answer = self._send(method, path, subject, params=params, json=json, form=form, headers=headers)
+            answer = self._send(
+                method, path, subject, params=params, json=json, form=form, headers=headers, on_send=on_send
+            )
             if isinstance(answer, _Lost):
                 outcome: int | Failure = answer.failure
                 message, problem = None, answer.problem
@@ -309,10 +324,17 @@ class KameleoonClient:
         json: object,
         form: Mapping[str, str] | None,
         headers: Mapping[str, str],
+        on_send: Callable[[], None] | None = None,
     ) -> httpx.Response | _Lost:
         if self._max_requests is not None and self.requests_sent >= self._max_requests:
             raise request_cap_error(subject, self._max_requests)
         self._budget.before_send()
+        if on_send is not None:
+            try:
+                on_send()
+            except BaseException:
+                self._budget.after_response()  # the slot was reserved but nothing left: free it
+                raise
         self.requests_sent += 1
         try:
             return self._http.request(method, path, params=params, json=json, data=form, headers=headers)
