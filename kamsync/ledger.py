@@ -79,12 +79,21 @@ class Pending:
     at: float  # when the slot was reserved
 
 
+# What every ledger keeps at least: Kameleoon's own hour and its 1000 requests. Processes may run with other
+# (smaller or larger) windows; none may forget arrivals another one still counts, so a ledger keeps the longest
+# span and the largest count any of its writers asked for, and never less than these.
+KEEP_SECONDS = 3600.0
+KEEP_COUNT = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class LedgerState:
     arrivals: tuple[float, ...] = ()  # sorted
     pending: tuple[Pending, ...] = ()
     not_before: float | None = None  # the server asked everyone to wait until then
     reason: str = ""
+    keep_seconds: float = KEEP_SECONDS  # arrivals younger than this are kept…
+    keep_count: int = KEEP_COUNT  # …up to this many
 
 
 # -- pure decisions ----------------------------------------------------------------------------------------
@@ -107,15 +116,17 @@ def settle(
         else:
             keep.append(entry)
     # Only the last ``max limit`` arrivals inside the longest window can matter to next_send_time.
-    horizon = now - max((w.seconds for w in windows), default=0.0)
-    depth = max((w.limit for w in windows), default=1)
-    recent = sorted(t for t in arrivals if t > horizon)[-depth:]
+    keep_seconds = max(state.keep_seconds, *(w.seconds for w in windows), KEEP_SECONDS)
+    keep_count = max(state.keep_count, *(w.limit for w in windows), KEEP_COUNT)
+    recent = sorted(t for t in arrivals if t > now - keep_seconds)[-keep_count:]
     expired = state.not_before is not None and state.not_before <= now
     return LedgerState(
         tuple(recent),
         tuple(keep),
         None if expired else state.not_before,
         "" if expired else state.reason,
+        keep_seconds,
+        keep_count,
     )
 
 
@@ -149,6 +160,8 @@ def parse_state(text: str, api_url: str, client_id: str) -> LedgerState:
         tuple(entries),
         None if not_before is None else _number(not_before),
         reason,
+        max(KEEP_SECONDS, _number(data.get("keep_seconds", KEEP_SECONDS))),
+        max(KEEP_COUNT, _integer(data.get("keep_count", KEEP_COUNT))),
     )
 
 
@@ -161,6 +174,8 @@ def dump_state(state: LedgerState, api_url: str, client_id: str) -> str:
         "pending": [{"ticket": p.ticket, "pid": p.pid, "at": p.at} for p in state.pending],
         "not_before": state.not_before,
         "reason": state.reason,
+        "keep_seconds": state.keep_seconds,
+        "keep_count": state.keep_count,
     }
     return json.dumps(data, allow_nan=False) + "\n"
 

@@ -110,7 +110,7 @@ def test_each_send_is_the_earliest_next_send_time_allows(tmp_path: Path) -> None
         arrivals.append(fake.now)
 
 
-def test_the_ledger_keeps_only_what_the_longest_window_can_need(tmp_path: Path) -> None:
+def test_the_ledger_keeps_an_hour_of_arrivals_whatever_the_windows_of_the_process_writing_it(tmp_path: Path) -> None:
     fake = FakeTime()
     ledger = _ledger(tmp_path, fake, "2/1s,4/10s")
     for _ in range(30):
@@ -118,8 +118,27 @@ def test_the_ledger_keeps_only_what_the_longest_window_can_need(tmp_path: Path) 
         fake.now += 0.5
         ledger.after_response()
     data = json.loads(ledger.path.read_text())
-    assert len(data["arrivals"]) == 4
+    assert len(data["arrivals"]) == 30, "another process may count them in its hour window"
     assert data["pending"] == []
+    fake.now += 3600
+    ledger.before_send()
+    ledger.after_response()
+    assert len(json.loads(ledger.path.read_text())["arrivals"]) == 1, "older than any window: forgotten"
+
+
+def test_a_process_with_short_windows_does_not_erase_what_one_with_long_windows_counts(tmp_path: Path) -> None:
+    fake = FakeTime()
+    long = _ledger(tmp_path, fake, "3/2h")
+    short = _ledger(tmp_path, fake, "3/2s")
+    for _ in range(3):
+        long.before_send()
+        long.after_response()
+    fake.now += 3700  # past an hour, inside the long process's two
+    short.before_send()
+    short.after_response()
+    waits_before = len(fake.waits)
+    long.before_send()  # its window (3/2h) is full: the three arrivals of the first hour still count
+    assert len(fake.waits) == waits_before + 1
 
 
 def test_the_ledger_is_named_by_a_hash_of_url_and_client_in_the_state_directory(
