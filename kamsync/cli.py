@@ -5,6 +5,7 @@ Errors are turned into messages and exit codes here, and only here.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import traceback
@@ -26,7 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EPILOG = """\b
 Exit codes: 0 success or nothing to do, 1 differences (with --exit-code), 2 usage/manifest/credentials error
 (nothing sent), 3 refused for safety or for lack of rate budget (nothing written), 4 failure talking to the API
-(something may not have been written: the summary says what), 130 interrupted.
+or an entity locked in the Kameleoon app (the summary says what was and was not written), 130 interrupted.
 """
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path())
@@ -64,7 +65,8 @@ def budget_options(func: F) -> F:
         metavar="N",
         expose_value=False,
         callback=_remember("kamsync.max_requests"),
-        help="Refuse (exit 3, before any write) a run that needs more than N requests, retries included.",
+        help="Refuse (exit 3, before any write) a run priced at more than N requests; should retries take it past "
+        "N, it stops there (exit 4, resumable).",
     )(func)
     return click.option(
         "--wait",
@@ -500,12 +502,16 @@ def _redact(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    console = Console.create(json_mode=False, no_color="--no-color" in (argv or sys.argv))
+    args = sys.argv[1:] if argv is None else argv
+    console = Console.create(json_mode=False, no_color="--no-color" in args)
     try:
         code = cli.main(args=argv, prog_name="kamsync", standalone_mode=False)
     except KamsyncError as error:
-        console.error(_redact(str(error)))
+        message = _redact(str(error))
+        console.error(message)
         code = int(error.exit_code)
+        if "--json" in args:  # scripts reading stdout get an object saying what went wrong, not nothing
+            click.echo(json.dumps({"error": {"kind": type(error).__name__, "message": message, "exit_code": code}}))
     except click.exceptions.Exit as done:
         code = done.exit_code
     except click.ClickException as error:

@@ -100,3 +100,7 @@ class RequestCapReached(ApiError):
 
 class WriteMismatch(ApiError):
     """Kameleoon accepted a write but stored something other than what was sent."""
+
+
+class LongWait(ApiError):
+    """The rate budget has no room for longer than the run may wait (without ``--wait``)."""

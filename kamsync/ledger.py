@@ -31,8 +31,9 @@ from pathlib import Path
 
 import platformdirs
 
-from kamsync.errors import UsageError
+from kamsync.errors import LongWait, UsageError
 from kamsync.fsutil import write_atomic
+from kamsync.pricing import clock_time, duration
 from kamsync.ratelimit import Window, describe_windows, full_window_wait, next_send_time
 
 __all__ = [
@@ -261,8 +262,10 @@ class Ledger:
         sleep: Callable[[float], None] = time.sleep,
         pending_timeout: float = PENDING_TIMEOUT,
         alive: Callable[[int], bool] = pid_alive,
+        max_wait: float | None = None,
     ) -> None:
         self.path = path
+        self.max_wait = max_wait  # a longer wait raises LongWait instead (None: wait as long as it takes)
         self.lock_path = path.with_suffix(".lock")
         self.api_url = api_url.rstrip("/")
         self.client_id = client_id
@@ -290,6 +293,7 @@ class Ledger:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         pending_timeout: float = PENDING_TIMEOUT,
+        max_wait: float | None = None,
     ) -> Ledger:
         path = ledger_path(state_dir, api_url, client_id)
         try:
@@ -308,6 +312,7 @@ class Ledger:
             clock=clock,
             sleep=sleep,
             pending_timeout=pending_timeout,
+            max_wait=max_wait,
         )
 
     def __repr__(self) -> str:
@@ -326,6 +331,11 @@ class Ledger:
                 at = send_time(state, self.windows, now, in_flight_at=now)
                 reason = state.reason if state.not_before == at else self._window_reason()
             if at > now:
+                if self.max_wait is not None and at - now > self.max_wait:
+                    raise LongWait(
+                        f"the rate budget has no room until {clock_time(at)} (in {duration(at - now)}): {reason}; "
+                        "run the same command again then, or pass --wait to wait here"
+                    )
                 if self._on_wait is not None:
                     self._on_wait(at - now, reason)
                 self._sleep(at - now)

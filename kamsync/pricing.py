@@ -22,8 +22,10 @@ PER_PAGE = 200  # the largest page the API serves: one list request reads up to 
 
 
 def read_cost(experiments: int, variations: int, *, token: bool) -> int:
-    """Requests to read ``experiments`` and ``variations`` by id: one list request per 200 of each kind."""
-    return math.ceil(experiments / PER_PAGE) + math.ceil(variations / PER_PAGE) + (1 if token else 0)
+    """Requests to read ``experiments`` and ``variations`` by id: one list request per 200 of each kind. Reading
+    an experiment also reads the variations it lists, so experiments alone still cost one variation list."""
+    variation_lists = max(math.ceil(variations / PER_PAGE), 1 if experiments else 0)
+    return math.ceil(experiments / PER_PAGE) + variation_lists + (1 if token else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,7 @@ def duration(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours} h {minutes} min"
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     if minutes:
         return f"{minutes} min {secs} s" if secs else f"{minutes} min"
     return f"{secs} s"

@@ -36,6 +36,13 @@ class BudgetRefused(RefusedError):
     """The work does not fit the rate budget or ``--max-requests``; nothing was written."""
 
 
+def max_wait(windows: Sequence[Window]) -> float:
+    """The longest wait a run makes without ``--wait``: the shorter windows' pacing (at least a minute); a
+    longer one (the hour is spent, or Kameleoon asked for it after repeated 429s) stops the run instead."""
+    pacing = sorted(w.seconds for w in windows)[:-1]
+    return max([60.0, *pacing])
+
+
 def rate_limit_spec(manifest_rate_limit: str | None) -> str:
     return os.environ.get("KAMSYNC_RATE_LIMIT") or manifest_rate_limit or DEFAULT_RATE_LIMIT
 
@@ -81,6 +88,14 @@ class Run:
             raise BudgetRefused(f"{what}: {problem}; nothing was written")
         now = time.time()
         snapshot = read_arrivals(self.state_dir, self.url, self.client_id, self.windows, now=now)
+        held = snapshot.not_before is not None and snapshot.not_before - now > max_wait(self.windows)
+        if held and not self.opts.wait:
+            assert snapshot.not_before is not None
+            raise BudgetRefused(
+                f"{what}: {snapshot.reason or 'Kameleoon asked to wait'}; no request may be sent before "
+                f"{clock_time(snapshot.not_before)} (in {duration(snapshot.not_before - now)}): run it again then, "
+                "or pass --wait to wait here; nothing was written"
+            )
         q = quote(needed, snapshot.arrivals, self.windows, now)
         if q.fits:
             return needed
@@ -117,8 +132,16 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
     on_wait = progress.waiting if progress.enabled else say_wait
     sleep = progress.sleeper()
     # One ledger per credential on this machine: every kamsync process shares the rate budget.
-    budget = Ledger.open(default_state_dir(), url, credentials.client_id, windows, on_wait=on_wait, sleep=sleep)
-    tokens = TokenCache.open(url, credentials.client_id)
+    budget = Ledger.open(
+        default_state_dir(),
+        url,
+        credentials.client_id,
+        windows,
+        on_wait=on_wait,
+        sleep=sleep,
+        max_wait=None if opts.wait else max_wait(windows),
+    )
+    tokens = TokenCache.open(url, credentials.client_id, secret=credentials.client_secret)
     client = KameleoonClient(
         url,
         credentials,

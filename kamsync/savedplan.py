@@ -193,7 +193,8 @@ def check(
             if live.get(write.experiment_id) and not saved.allow_live:
                 problems.append(
                     f"{write.describe()}: experiment {write.experiment_id} went live (status active) since the plan "
-                    "was made; visitors would run the new code at once"
+                    "was made; visitors would run the new code at once (pause it, or make the plan again with "
+                    "--allow-live)"
                 )
             to_send.append(SavedWrite(write.entity, write.id, write.experiment_id, tuple(pending)))
         else:

@@ -28,24 +28,27 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("kamsync"))
 
 
-def credential_key(api_url: str, client_id: str) -> str:
-    """A file-name-safe key for one credential; derived from the URL and client id only, never the secret."""
-    raw = json.dumps([api_url.rstrip("/"), client_id]).encode("utf-8")
+def credential_key(api_url: str, client_id: str, secret: str = "") -> str:
+    """A file-name-safe key for one credential: a digest of the URL, the client id and a digest of the secret,
+    so a token fetched with an old or wrong secret is not used with another one. The secret itself is never
+    stored."""
+    secret_digest = hashlib.sha256(secret.encode("utf-8")).hexdigest() if secret else ""
+    raw = json.dumps([api_url.rstrip("/"), client_id, secret_digest]).encode("utf-8")
     return hashlib.sha256(raw).hexdigest()[:24]
 
 
 class TokenCache:
     """The cached access token of one (API URL, client id); a ``kamsync.api.auth.TokenStore``."""
 
-    def __init__(self, cache_dir: Path, api_url: str, client_id: str) -> None:
+    def __init__(self, cache_dir: Path, api_url: str, client_id: str, secret: str = "") -> None:
         self.api_url = api_url.rstrip("/")
         self.client_id = client_id
         self.folder = cache_dir / "tokens"
-        self.path = self.folder / f"{credential_key(api_url, client_id)}.json"
+        self.path = self.folder / f"{credential_key(api_url, client_id, secret)}.json"
 
     @classmethod
-    def open(cls, api_url: str, client_id: str, cache_dir: Path | None = None) -> TokenCache:
-        return cls(default_cache_dir() if cache_dir is None else cache_dir, api_url, client_id)
+    def open(cls, api_url: str, client_id: str, cache_dir: Path | None = None, *, secret: str = "") -> TokenCache:
+        return cls(default_cache_dir() if cache_dir is None else cache_dir, api_url, client_id, secret)
 
     def __repr__(self) -> str:
         return f"TokenCache({str(self.path)!r})"

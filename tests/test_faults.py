@@ -9,7 +9,7 @@ import pytest
 from kamsync.normalize import normalize
 from kamsync.sandbox import DROPPED, Sandbox
 from tests.conftest import Result
-from tests.helpers import api_requests, commit_all, states
+from tests.helpers import api_requests, commit_all, path_of, states
 
 RED = "experiments/100001-homepage-hero/variations/red-button/variation.js"  # variation 200001
 BIG = "experiments/100001-homepage-hero/variations/big-headline/variation.js"  # variation 200002
@@ -118,10 +118,27 @@ def test_push_gives_up_on_a_persistent_outage_and_a_rerun_finishes(kamsync, repo
     assert ids(push, "written") == set()
     [failed] = push.json()["failed"]
     assert "gave up after 3 attempts" in failed["error"]
-    assert "kamsync push resumes where it stopped" in failed["error"]
+    assert "an interrupted push resumes where it stopped" in failed["error"]
 
     sandbox.faults.clear()  # Kameleoon is back
     rerun = kamsync("push", "--json", extra_env=FAST)
     assert rerun.code == 0, rerun.output
     assert ids(rerun, "written") == {200001, 200002}
     assert_remote_is_local(kamsync, sandbox)
+
+
+def test_repeated_429s_without_retry_after_stop_the_run_instead_of_freezing_it_for_an_hour(kamsync, repo, sandbox):
+    status = kamsync("status", "--json")
+    (repo / path_of(status, 200001, "jsCode")).write_text("// blocked\n")
+    commit_all(repo, "one write")
+    limits = {"KAMSYNC_RATE_LIMIT": "50/1s,1000/1h"}
+    sandbox.faults.arm("PATCH 1x2=429-no-retry-after")
+    result = kamsync("push", extra_env=limits)
+    assert result.code == 4, result.output
+    assert "the rate budget has no room until" in result.stderr and "--wait" in result.stderr
+    # Every later run is refused at once (exit 3, nothing sent) until the wait Kameleoon imposed is over.
+    sandbox.store.clear_requests()
+    later = kamsync("status", extra_env=limits)
+    assert later.code == 3, later.output
+    assert "no request may be sent before" in later.stderr
+    assert api_requests(sandbox) == []

@@ -117,3 +117,12 @@ def test_a_plan_is_only_saved_by_a_dry_run_and_only_applies_to_its_api(kamsync, 
     assert bad.code == 2 and "not a kamsync plan" in bad.stderr
     missing = kamsync("apply", str(tmp_path / "none.json"))
     assert missing.code == 2 and "push --dry-run --out" in missing.stderr
+
+
+def test_a_refusal_under_json_still_prints_an_object_saying_why(kamsync, repo, sandbox):
+    assert kamsync("status", extra_env={"KAMSYNC_RATE_LIMIT": "3/1h"}).code == 0  # token + 2 reads: all of it
+    result = kamsync("push", "--json", extra_env={"KAMSYNC_RATE_LIMIT": "3/1h"})
+    assert result.code == 3, result.output
+    error = result.json()["error"]
+    assert error["kind"] == "BudgetRefused" and error["exit_code"] == 3
+    assert "budget are left" in error["message"]

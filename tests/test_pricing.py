@@ -14,7 +14,8 @@ REAL = parse_rate_limit("50/10s,1000/1h")
     ("experiments", "variations", "token", "cost"),
     [
         (0, 0, False, 0),
-        (1, 0, False, 1),
+        (1, 0, False, 2),  # an experiment's listed variations are read too
+        (0, 3, False, 1),
         (5, 10, True, 3),
         (200, 200, False, 2),
         (201, 400, False, 4),
@@ -75,7 +76,7 @@ def test_a_refusal_gives_the_numbers_and_when_the_work_could_run():
     q = quote(7, [0.0] * 995, REAL, now=100.0)
     text = refusal_text("this push", q, REAL, wall_now=100.0)
     assert "this push needs 7 requests but only 5 of the 1000/1h budget are left" in text
-    assert "995 used in the last 1 h" in text
+    assert "995 used in the last 1 h)" in text
     assert "in 58 min 20 s" in text  # the 2nd oldest leaves at 3600
     assert "--wait" in text
 
@@ -87,7 +88,7 @@ def test_a_refusal_of_work_larger_than_a_window_says_how_many_windows():
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0 s"), (0.2, "1 s"), (42, "42 s"), (60, "1 min"), (185, "3 min 5 s"), (3720, "1 h 2 min")],
+    [(0, "0 s"), (0.2, "1 s"), (42, "42 s"), (60, "1 min"), (185, "3 min 5 s"), (3600, "1 h"), (3720, "1 h 2 min")],
 )
 def test_durations_read_like_a_person_would_say_them(seconds, text):
     assert duration(seconds) == text

@@ -67,6 +67,14 @@ def test_each_credential_has_its_own_token(tmp_path: Path) -> None:
     assert TokenCache(tmp_path, "https://api.kameleoon.com/", "c1").load() == ("tok-1", 5000.0)
 
 
+def test_a_token_is_kept_per_secret_too_so_a_wrong_secret_never_rides_on_a_cached_token(tmp_path):
+    right = TokenCache(tmp_path, "https://api.kameleoon.com", "c1", "the-secret")
+    right.store("tok-1", 5000.0)
+    assert TokenCache(tmp_path, "https://api.kameleoon.com", "c1", "the-secret").load() == ("tok-1", 5000.0)
+    assert TokenCache(tmp_path, "https://api.kameleoon.com", "c1", "wrong-secret").load() is None
+    assert "the-secret" not in right.path.name and "the-secret" not in right.path.read_text()
+
+
 @pytest.mark.parametrize(
     "content", [b"", b"\xff\xfe", b"[]", b'{"access_token": 5}', b'{"access_token": "t", "expires_at": "x"}']
 )

@@ -231,8 +231,8 @@ def gave_up_error(
     advice = "check the network connection and the API URL, or " if answer is Failure.NOT_SENT else ""
     return ApiError(
         f"Kameleoon did not complete the request for {subject}: gave up after {attempts} attempts over "
-        f"{seconds:.1f} s (last: {_trouble(answer, message, timeout, problem)}); {advice}try again later; "
-        "kamsync push resumes where it stopped",
+        f"{seconds:.1f} s (last: {_trouble(answer, message, timeout, problem)}); {advice}try again later "
+        "(an interrupted push resumes where it stopped)",
         status=answer if isinstance(answer, int) else None,
         server_message=message,
         subject=subject,
