@@ -127,6 +127,11 @@ def _mapped_change(opts: Options, console: Console, repo: GitRepo, decision: Dec
     manifest_name = tree.top_path(manifest_path)
     if changed & mapped or manifest_name in changed:
         return GitRange(span.from_rev, span.to_rev)
+    # A mapped path may be a symlink (or under a symlinked folder) whose target changed: compare what each
+    # mapped path leads to in both commits (one `git cat-file` per commit, whatever the number of files).
+    before, after = CommitTree(repo, span.from_rev).blob_ids_at(mapped), tree.blob_ids_at(mapped)
+    if any(before.get(p) != after.get(p) for p in mapped):
+        return GitRange(span.from_rev, span.to_rev)
     return None
 
 

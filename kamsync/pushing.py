@@ -45,6 +45,11 @@ def run_push(
 ) -> int:
     if out is not None and not dry_run:
         raise UsageError("--out saves a plan without sending it: use it with --dry-run, then `kamsync apply FILE`")
+    if out is not None and opts.to_rev is not None:
+        raise UsageError(
+            "--out with --to: `kamsync apply` checks a plan against the working tree, so a plan read at another "
+            "commit could never be applied; check that commit out and leave --to out"
+        )
     with locked(opts, "kamsync push") as ws:
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:

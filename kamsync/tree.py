@@ -192,6 +192,11 @@ class CommitTree:
         found = self._lookup(rels.values())
         return {path: found[rel].oid if found[rel].kind == "blob" else None for path, rel in rels.items()}
 
+    def blob_ids_at(self, rels: Iterable[str]) -> dict[str, str | None]:
+        """``blob_ids`` for paths already named as git names them (relative to the top, POSIX)."""
+        found = self._lookup(rels)
+        return {rel: entry.oid if entry.kind == "blob" else None for rel, entry in found.items()}
+
     def top_path(self, path: Path) -> str:
         """``path`` (in the work tree) as git names it in a commit: relative to the top, POSIX."""
         full = os.path.normpath(path.absolute())

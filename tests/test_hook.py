@@ -306,3 +306,19 @@ def test_the_pre_commit_framework_hook_checks_the_pushed_range(repo, env, sandbo
     assert done.returncode != 0
     assert "edited in the Kameleoon UI" in done.stdout + done.stderr
     assert remote_head(remote, env) == head
+
+
+def test_a_mapped_file_that_is_a_symlink_is_pushed_when_its_target_changes(repo, env, sandbox, remote, installed):
+    shared = repo / "shared" / "red.js"
+    shared.parent.mkdir()
+    shared.write_text("// shared red v1\n")
+    link = repo / RED_BUTTON_JS
+    link.unlink()
+    link.symlink_to("../../../../shared/red.js")
+    commit_all(repo, "share the red button's code")
+    git(repo, "push", "-q", "--no-verify", "origin", "main", env=env)
+    installed("--mode", "push")
+    edit(repo, "shared/red.js", "// shared red v2\n", "change the shared code only")
+    done = push(repo, env, "origin", "main")
+    assert done.returncode == 0, done.stderr
+    assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// shared red v2"

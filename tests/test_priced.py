@@ -126,3 +126,11 @@ def test_a_refusal_under_json_still_prints_an_object_saying_why(kamsync, repo, s
     error = result.json()["error"]
     assert error["kind"] == "BudgetRefused" and error["exit_code"] == 3
     assert "budget are left" in error["message"]
+
+
+def test_a_plan_read_at_another_commit_is_not_saved_since_it_could_never_be_applied(kamsync, repo, tmp_path):
+    _change(kamsync, repo, 200001)
+    result = kamsync("push", "--dry-run", "--to", "HEAD~1", "--out", str(tmp_path / "plan.json"))
+    assert result.code == 2, result.output
+    assert "--out with --to" in result.stderr
+    assert not (tmp_path / "plan.json").exists()
