@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set everything up, then show kamsync's everyday loop against the embedded sandbox, on a copy of
 # examples/repo-layout: status → pull a new experiment → edit → diff → push → an edit made "in the
-# Kameleoon UI" refused by push and adopted by pull. No Kameleoon account needed.
+# Kameleoon UI" refused by push and adopted by pull → the pre-push hook letting a push through, then
+# blocking one that would hide an edit made in the UI. No Kameleoon account needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -51,5 +52,23 @@ step "$KAMSYNC" push
 git checkout -q -- experiments/100001-homepage-hero/variations/big-headline/variation.css
 step "$KAMSYNC" pull
 step "$KAMSYNC" status
+
+echo
+echo "The pre-push hook: pushing to main checks that Kameleoon holds no edit the push would hide…"
+GIT="git -c user.name=Demo -c user.email=demo@example.com"
+$GIT add -A && $GIT commit -q -m "Adopt the UI edit"
+git init -q --bare "$WORK/remote.git"
+git remote add origin "$WORK/remote.git"
+git push -q origin main
+step "$KAMSYNC" hook install
+echo "Release notes" > NOTES.md && $GIT add NOTES.md && $GIT commit -q -m "Notes"
+step git push origin main
+"$ROOT/.venv/bin/python" - <<PY
+import httpx
+httpx.patch("$KAMELEOON_API_URL/_sandbox/variations/200001", json={"jsCode": "console.log('tweaked in the UI');"})
+PY
+echo "console.log('hero: red button, v3');" >> experiments/100001-homepage-hero/variations/red-button/variation.js
+$GIT commit -q -am "Red button v3"
+step git push origin main
 echo
 echo "Demo repository left at $WORK/repo"
