@@ -284,6 +284,8 @@ def find_manifest_at(tree: CommitTree, option: str | None, environ: Mapping[str,
             continue
         path = Path(explicit).expanduser()
         path = Path(os.path.normpath(path if path.is_absolute() else cwd / path))
+        if path.parent.is_dir():  # named through a symlinked folder: as git names it, inside the repository
+            path = path.parent.resolve() / path.name
         if tree.kind(path) == "folder":
             path = path / MANIFEST_NAME
         if tree.blob_ids([path])[path] is None:

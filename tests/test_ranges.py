@@ -242,3 +242,13 @@ def test_pull_from_a_commit_works_with_the_manifest_named_through_a_symlinked_fo
     result = kamsync("--manifest", str(link / "kamsync.yaml"), "pull", "--from", start, "--json")
     assert result.code == 0, result.output
     assert [e["path"] for e in result.json()["left_alone"]] == [RED_JS]
+
+
+def test_status_of_a_range_works_with_the_manifest_named_through_a_symlinked_folder(kamsync, repo, tmp_path):
+    link = tmp_path / "link"
+    link.symlink_to(repo)
+    start = head(repo)
+    commit_edit(repo, RED_JS, "// red, committed\n", "red")
+    result = kamsync("--manifest", str(link / "kamsync.yaml"), "status", "--from", start, "--json")
+    assert result.code == 0, result.output
+    assert [e["path"] for e in result.json()["entries"]] == [RED_JS]
