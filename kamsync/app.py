@@ -137,6 +137,11 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
             f"--to {opts.to_rev}: pull writes into the working tree, so --to must be the checked-out commit; "
             f"run `git checkout {opts.to_rev}` first, or leave --to out"
         )
+    if opts.ranged and not experiments and manifest_path.exists():
+        ws = Workspace(repo, load_manifest(manifest_path, repo.top), cwd)
+        if not pick_files(ws, paths, opts.from_rev):  # nothing to pull: no credentials needed, no request sent
+            console.info(nothing_changed(ws, opts.from_rev))
+            return _report_pull(console, PullResult(), 0, manifest_path)
     with repo_lock(repo.state_dir(), "kamsync pull"):
         result = PullResult()
         mapped: set[int] = set()

@@ -56,6 +56,8 @@ MARKER = "# kamsync pre-push hook v1"
 SKIP_ENV = "KAMSYNC_SKIP"
 MODES = ("check", "push")
 _SETTINGS_PREFIX = "# kamsync-settings: "
+# `python -c` puts "" (the current folder) first on sys.path; drop it before importing anything.
+ENTRY = "import sys; del sys.path[0]; from kamsync.cli import main; main()"
 # What git refuses in a branch name (git-check-ref-format(1)), checked here so the hook never carries one.
 _BAD_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|^@$|/\.")
 
@@ -68,7 +70,7 @@ class HookSettings:
     branches: tuple[str, ...]  # the branches whose pushes are checked
     allow_live: bool = False
     require_credentials: bool = False
-    python: str = ""  # the interpreter that runs `-m kamsync`; `kamsync` on PATH when it no longer exists
+    python: str = ""  # the interpreter that runs kamsync; `kamsync` on PATH when it no longer exists
     manifest: str | None = None  # passed as `--manifest` (relative to the work-tree top, where hooks run)
 
 
@@ -161,7 +163,11 @@ feed() {{
 
 chained="$(dirname -- "$0")/{CHAINED_NAME}"
 if [ -x "$chained" ]; then
-    feed | "$chained" "$@" || exit $?
+    feed | "$chained" "$@" || {{
+        status=$?
+        echo "kamsync pre-push hook: the hook it chains ($chained) failed (exit $status); the push stops there" >&2
+        exit $status
+    }}
 fi
 
 if [ "${{{SKIP_ENV}:-}}" = 1 ]; then
@@ -171,7 +177,9 @@ fi
 
 python={shlex.quote(settings.python)}
 if [ -x "$python" ]; then
-    feed | "$python" -m kamsync {kamsync_args} "$@"
+    # Not `-m kamsync`: that puts the work tree first on the import path, so a file of the repository named
+    # like a standard module would run on every push.
+    feed | "$python" -c {shlex.quote(ENTRY)} {kamsync_args} "$@"
 elif command -v kamsync >/dev/null 2>&1; then
     feed | kamsync {kamsync_args} "$@"
 else
@@ -276,13 +284,16 @@ def install(
 
 def uninstall(repo: GitRepo) -> UninstallResult:
     """Remove kamsync's pre-push hook and put back the hook it had moved aside. Another tool's hook is left
-    alone (``UsageError``)."""
+    alone: nothing to do when kamsync's is not there, a ``UsageError`` when it stands where kamsync's chained
+    hook expects kamsync's."""
     hooks = repo.hooks_dir()
     path, chained = hooks / HOOK_NAME, hooks / CHAINED_NAME
     removed = restored = False
     if os.path.lexists(path):
         text = _read_hook(path)
         if text is None or not is_kamsync_hook(text):
+            if not os.path.lexists(chained):
+                return UninstallResult(path, False, False)  # another tool's hook, and none of kamsync's: nothing to do
             raise UsageError(f"{path} is not kamsync's hook; kamsync leaves it alone (remove it yourself if needed)")
         os.unlink(path)
         removed = True

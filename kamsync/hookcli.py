@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kamsync.console import Console
-from kamsync.errors import Exit
+from kamsync.errors import Exit, UsageError
 from kamsync.gitrepo import GitRepo
 from kamsync.hook import install, uninstall
 from kamsync.options import Options
@@ -29,7 +29,18 @@ def install_hook(
     repo = GitRepo.discover(Path.cwd())
     manifest = None
     if opts.manifest is not None:
-        manifest = Path(os.path.abspath(opts.manifest)).relative_to(repo.top.resolve()).as_posix()
+        given = Path(os.path.abspath(opts.manifest))
+        given = given.parent.resolve() / given.name
+        if not given.is_relative_to(repo.top.resolve()):
+            raise UsageError(
+                f"--manifest {opts.manifest} is outside this repository ({repo.top}); the hook reads the manifest "
+                "of the commits pushed, so it must be in the repository"
+            )
+        manifest = given.relative_to(repo.top.resolve()).as_posix()
+    if mode == "check" and allow_live:
+        console.warn("--allow-live only matters in push mode; a check never writes")
+    if mode == "push" and require_credentials:
+        console.warn("--require-credentials only matters in check mode; push mode always needs credentials")
     result = install(
         repo,
         mode=mode,
@@ -60,7 +71,8 @@ def uninstall_hook(opts: Options) -> int:
     result = uninstall(repo)
     where = _shown(result.path, repo.top)
     if result.nothing_installed:
-        console.out(f"no kamsync pre-push hook in {where}: nothing to remove")
+        other = " (the hook there is another tool's, left alone)" if os.path.lexists(result.path) else ""
+        console.out(f"no kamsync pre-push hook in {where}{other}: nothing to remove")
     elif result.restored:
         console.out(f"removed the kamsync pre-push hook; {where} is the hook it had replaced again")
     else:

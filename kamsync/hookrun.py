@@ -19,12 +19,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kamsync.console import Console
-from kamsync.errors import CredentialsError, Exit, UsageError
+from kamsync.errors import CredentialsError, Exit, KamsyncError, UsageError
 from kamsync.gitrepo import GitRepo
 from kamsync.hook import skip_requested
+from kamsync.model import FieldRef
 from kamsync.options import Options
 from kamsync.prepush import Decision, PushedRef, base_candidates, decide_all, from_pre_commit, parse_pre_push
-from kamsync.ranges import GitRange
+from kamsync.ranges import GitRange, short
 from kamsync.tree import CommitTree, find_manifest_at, mapped_paths_at
 
 __all__ = ["HookRun", "run_pre_commit", "run_pre_push"]
@@ -80,9 +81,15 @@ def _examine(
         return None
 
     decisions = decide_all(refs, branches, known=repo.commit_exists, merge_base=merge_base)
-    work = [(d, r) for d in decisions if (r := _mapped_change(opts, console, repo, d)) is not None]
+    work: list[tuple[Decision, GitRange]] = []
+    for decision in decisions:
+        span, why = _mapped_change(opts, repo, decision)
+        if span is None:
+            console.info(f"{PREFIX} {decision.branch or decision.ref.remote_ref}: {why}")
+        else:
+            work.append((decision, span))
     if not work:
-        console.info(f"{PREFIX} no mapped file changed in the pushed commits; nothing to check")
+        console.info(f"{PREFIX} nothing to check" if decisions else f"{PREFIX} no ref is pushed; nothing to check")
         return int(Exit.OK)
     if not _has_credentials(os.environ):
         if settings.mode == "check" and not settings.require_credentials:
@@ -99,40 +106,63 @@ def _examine(
         )
     from kamsync.hookwork import check_range, push_range  # the HTTP side, only now that there is work
 
+    def ranged(span: GitRange) -> Options:
+        return replace(opts, from_rev=span.from_rev, to_rev=span.to_rev)
+
+    if settings.mode == "push" and len(work) > 1:
+        # Git pushes all refs or none: write nothing unless every ref's fields may be written.
+        console.info(f"{PREFIX} {len(work)} refs to push: checking all of them before writing any")
+        for decision, span in work:
+            dry = push_range(ranged(span), console, allow_live=settings.allow_live, dry_run=True)
+            if dry != Exit.OK:
+                console.error(f"{PREFIX} {decision.branch}: refused; nothing was written for any ref")
+                return dry
     codes = []
     for decision, span in work:
-        ranged = replace(opts, from_rev=span.from_rev, to_rev=span.to_rev)
         console.info(f"{PREFIX} {decision.branch}: examining the mapped files changed in {span.describe()}")
         if settings.mode == "push":
-            codes.append(push_range(ranged, console, allow_live=settings.allow_live))
+            codes.append(push_range(ranged(span), console, allow_live=settings.allow_live))
         else:
-            codes.append(check_range(ranged, console))
+            codes.append(check_range(ranged(span), console, head=repo.head()))
     return max(codes)
 
 
-def _mapped_change(opts: Options, console: Console, repo: GitRepo, decision: Decision) -> GitRange | None:
-    """The range to examine for one pushed ref, or None when it touches no mapped file."""
+def _mapped_change(opts: Options, repo: GitRepo, decision: Decision) -> tuple[GitRange | None, str]:
+    """The range to examine for one pushed ref, or None and why there is nothing to examine."""
     span = decision.range
     if span is None:
-        return None
+        return None, decision.reason
     tree = CommitTree(repo, span.to_rev)
     try:
         manifest_path = find_manifest_at(tree, opts.manifest, os.environ, repo.top)
     except UsageError:
-        return None  # no manifest in the pushed commit: nothing is mapped there
+        return None, f"the pushed commit {short(span.to_rev)} has no kamsync manifest"
     mapped = mapped_paths_at(tree, manifest_path)
     if span.from_rev is None:
-        return GitRange(None, span.to_rev) if mapped else None
+        return (GitRange(None, span.to_rev), "") if mapped else (None, "the manifest maps no file")
+    found = GitRange(span.from_rev, span.to_rev)
     changed = repo.changed_paths(span.from_rev, span.to_rev)
-    manifest_name = tree.top_path(manifest_path)
-    if changed & mapped or manifest_name in changed:
-        return GitRange(span.from_rev, span.to_rev)
+    if changed & mapped:
+        return found, ""
+    if tree.top_path(manifest_path) in changed and _mapping(repo, span.from_rev, manifest_path) != _mapping(
+        repo, span.to_rev, manifest_path
+    ):
+        return found, ""  # the manifest maps other files, or maps them to other fields
     # A mapped path may be a symlink (or under a symlinked folder) whose target changed: compare what each
     # mapped path leads to in both commits (one `git cat-file` per commit, whatever the number of files).
     before, after = CommitTree(repo, span.from_rev).blob_ids_at(mapped), tree.blob_ids_at(mapped)
     if any(before.get(p) != after.get(p) for p in mapped):
-        return GitRange(span.from_rev, span.to_rev)
-    return None
+        return found, ""
+    return None, f"no mapped file changed in the pushed commits ({found.describe()})"
+
+
+def _mapping(repo: GitRepo, rev: str, manifest_path: Path) -> frozenset[tuple[FieldRef, str]] | None:
+    """Which file maps which field in the manifest at ``rev`` (None when it cannot be read there)."""
+    try:
+        manifest = CommitTree(repo, rev).load_manifest(manifest_path)
+    except KamsyncError:
+        return None
+    return frozenset((mf.ref, mf.path) for mf in manifest.files())
 
 
 def _has_credentials(environ: Mapping[str, str]) -> bool:

@@ -19,7 +19,7 @@ BLOCKING = {
 }
 
 
-def check_range(opts: Options, console: Console) -> int:
+def check_range(opts: Options, console: Console, *, head: str | None = None) -> int:
     """Block (exit 3) when a mapped field changed in the range was edited in Kameleoon or holds code from
     commits outside the pushed history; warn about live experiments and vanished entities."""
     with locked(opts, "kamsync hook run pre-push") as ws:
@@ -53,9 +53,14 @@ def check_range(opts: Options, console: Console) -> int:
         "  kamsync push --force         overwrite Kameleoon instead (its values are saved first)\n"
         "  KAMSYNC_SKIP=1 git push      push without this check, once"
     )
+    if opts.to_rev is not None and opts.to_rev != head:
+        console.info(
+            f"  (these commands work on the checked-out commit; the pushed one is {opts.to_rev[:12]}: "
+            f"`kamsync diff --to {opts.to_rev[:12]}` shows it, or check it out first)"
+        )
     return int(Exit.REFUSED)
 
 
-def push_range(opts: Options, console: Console, *, allow_live: bool) -> int:
+def push_range(opts: Options, console: Console, *, allow_live: bool, dry_run: bool = False) -> int:
     """``kamsync push`` for the mapped files changed in the range, read at the pushed commit."""
-    return run_push(opts, console, (), dry_run=False, exit_code=False, force=False, allow_live=allow_live)
+    return run_push(opts, console, (), dry_run=dry_run, exit_code=False, force=False, allow_live=allow_live)

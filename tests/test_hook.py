@@ -322,3 +322,80 @@ def test_a_mapped_file_that_is_a_symlink_is_pushed_when_its_target_changes(repo,
     done = push(repo, env, "origin", "main")
     assert done.returncode == 0, done.stderr
     assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// shared red v2"
+
+
+def test_files_of_the_repository_never_shadow_pythons_own_modules_in_the_hook(repo, env, remote, installed):
+    installed()
+    (repo / "dataclasses.py").write_text("raise SystemExit('the repository copy of dataclasses.py ran')\n")
+    head = edit(repo, RED_BUTTON_JS, "// red\n", "red")
+    done = push(repo, env, "origin", "main")
+    assert done.returncode == 0, done.stderr
+    assert "repository copy" not in done.stderr
+    assert remote_head(remote, env) == head
+
+
+def test_a_manifest_edit_that_maps_nothing_new_needs_no_check(repo, env, sandbox, remote, installed):
+    installed("--require-credentials")
+    manifest = repo / "kamsync.yaml"
+    head = edit(repo, "kamsync.yaml", manifest.read_text() + "# a comment\n", "comment the manifest")
+    sandbox.store.clear_requests()
+    no_credentials = {"KAMELEOON_CLIENT_ID": None, "KAMELEOON_CLIENT_SECRET": None}
+    done = push(repo, env, "origin", "main", extra=no_credentials)  # type: ignore[arg-type]
+    assert done.returncode == 0, done.stderr
+    assert "no mapped file changed in the pushed commits" in done.stderr
+    assert api_requests(sandbox) == []
+    assert remote_head(remote, env) == head
+
+
+def test_a_push_to_a_branch_the_hook_does_not_watch_says_so(repo, env, sandbox, remote, installed):
+    installed()
+    git(repo, "checkout", "-q", "-b", "feature", env=env)
+    edit(repo, RED_BUTTON_JS, "// red\n", "red")
+    sandbox.store.clear_requests()
+    done = push(repo, env, "origin", "feature")
+    assert done.returncode == 0, done.stderr
+    assert "feature: branch feature is not one the hook checks" in done.stderr
+    assert api_requests(sandbox) == []
+
+
+def test_check_mode_blocks_a_push_that_would_revert_code_from_a_commit_it_lacks(repo, env, sandbox, remote, installed):
+    installed()
+    git(repo, "checkout", "-q", "-b", "newer", env=env)
+    edit(repo, BIG_HEADLINE_JS, "// newer headline\n", "newer headline")
+    git(repo, "push", "-q", "--no-verify", "origin", "newer", env=env)
+    sandbox.store.ui_edit_variation(200002, jsCode="// newer headline\n")  # what pushing `newer` would send
+    git(repo, "checkout", "-q", "main", env=env)
+    edit(repo, BIG_HEADLINE_JS, "// main's headline\n", "main headline")
+    done = push(repo, env, "origin", "main")
+    assert done.returncode != 0
+    assert (
+        "Kameleoon holds code from commit" in done.stderr and "which the pushed history does not contain" in done.stderr
+    )
+
+
+def test_push_mode_writes_nothing_for_any_ref_when_one_of_them_is_refused(repo, env, sandbox, remote, installed):
+    git(repo, "push", "-q", "origin", "main:release", env=env)
+    installed("--mode", "push", "--branch", "main", "--branch", "release")
+    git(repo, "checkout", "-q", "-b", "release", "--track", "origin/release", env=env)
+    edit(repo, RED_BUTTON_JS, "// release red\n", "release change")
+    git(repo, "checkout", "-q", "main", env=env)
+    sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
+    edit(repo, BIG_HEADLINE_JS, "// main headline\n", "main change")
+    done = push(repo, env, "origin", "release", "main")
+    assert done.returncode != 0
+    assert "nothing was written for any ref" in done.stderr
+    assert not api_requests(sandbox, "PATCH")
+
+
+def test_each_ref_of_a_push_is_examined_at_its_own_commit(repo, env, sandbox, remote, installed):
+    git(repo, "push", "-q", "origin", "main:release", env=env)
+    installed("--mode", "push", "--branch", "main", "--branch", "release")
+    git(repo, "checkout", "-q", "-b", "release", "--track", "origin/release", env=env)
+    edit(repo, RED_BUTTON_JS, "// release red\n", "release change")
+    git(repo, "checkout", "-q", "main", env=env)
+    edit(repo, BIG_HEADLINE_JS, "// main headline\n", "main change")
+    done = push(repo, env, "origin", "release", "main")
+    assert done.returncode == 0, done.stderr
+    assert "main: examining" in done.stderr and "release: examining" in done.stderr
+    assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// release red"
+    assert normalize(sandbox.store.variation(200002)["jsCode"]) == "// main headline"

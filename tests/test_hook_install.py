@@ -1,6 +1,6 @@
 """Installing kamsync's pre-push hook, and what it does when git runs it during a real `git push`.
 
-The kamsync half of the hook runs ``<python> -m kamsync hook run pre-push …``; here ``<python>`` is a stub
+The kamsync half of the hook runs ``<python> -c <entry> hook run pre-push …``; here ``<python>`` is a stub
 executable that records its arguments and standard input (the operating-system seam), so these tests prove
 what the hook script hands kamsync. Another tool's hook is a real script too.
 """
@@ -18,6 +18,7 @@ from kamsync.errors import UsageError
 from kamsync.gitrepo import GitRepo
 from kamsync.hook import (
     CHAINED_NAME,
+    ENTRY,
     MARKER,
     HookSettings,
     hook_command,
@@ -160,12 +161,18 @@ def test_uninstall_with_nothing_installed_says_so(stage: Stage) -> None:
 
 def test_uninstall_leaves_another_tools_hook_alone(stage: Stage) -> None:
     foreign = stage.foreign_hook()
+    assert uninstall(stage.repo).nothing_installed
+    assert "foreign" in foreign.read_text()
+
+
+def test_uninstall_refuses_to_remove_another_tools_hook_standing_where_kamsyncs_should(stage: Stage) -> None:
+    install(stage.repo, python=str(stage.python))
+    stage.foreign_hook()  # put over kamsync's hook, which had chained nothing
+    chained = stage.repo.hooks_dir() / CHAINED_NAME
+    chained.write_text("#!/bin/sh\n")
     with pytest.raises(UsageError) as error:
         uninstall(stage.repo)
-    assert str(error.value) == (
-        f"{foreign} is not kamsync's hook; kamsync leaves it alone (remove it yourself if needed)"
-    )
-    assert "foreign" in foreign.read_text()
+    assert "is not kamsync's hook; kamsync leaves it alone" in str(error.value)
 
 
 def test_install_refuses_when_the_chained_name_is_taken(stage: Stage) -> None:
@@ -264,7 +271,7 @@ def test_push_runs_the_chained_hook_then_kamsync_with_gits_arguments_and_refs(st
     assert stage.record("foreign.args") == f"origin\n{stage.remote}\n"
     assert stage.record("foreign.stdin") == refs
     assert stage.record("kamsync.args") == (
-        f"-m\nkamsync\nhook\nrun\npre-push\n--mode\ncheck\n--branch\nmain\n--\norigin\n{stage.remote}\n"
+        f"-c\n{ENTRY}\nhook\nrun\npre-push\n--mode\ncheck\n--branch\nmain\n--\norigin\n{stage.remote}\n"
     )
     assert stage.record("kamsync.stdin") == refs
     assert stage.remote_head() == head

@@ -252,3 +252,13 @@ def test_status_of_a_range_works_with_the_manifest_named_through_a_symlinked_fol
     result = kamsync("--manifest", str(link / "kamsync.yaml"), "status", "--from", start, "--json")
     assert result.code == 0, result.output
     assert [e["path"] for e in result.json()["entries"]] == [RED_JS]
+
+
+def test_pull_of_a_range_with_no_mapped_change_needs_no_credentials(kamsync, repo, sandbox):
+    start = head(repo)
+    commit_edit(repo, "NOTES.md", "notes\n", "unmapped")
+    sandbox.store.clear_requests()
+    result = kamsync("pull", "--from", start, extra_env=NO_CREDENTIALS)
+    assert result.code == 0, result.output
+    assert "nothing to do, no request sent" in result.stderr
+    assert api_requests(sandbox) == []
