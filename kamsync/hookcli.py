@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from kamsync.console import Console
-from kamsync.errors import Exit, UsageError
+from kamsync.errors import Exit, KamsyncError, UsageError
 from kamsync.gitrepo import GitRepo
 from kamsync.hook import install, uninstall
 from kamsync.options import Options
+from kamsync.tree import CommitTree, find_manifest_at, mapped_paths_at
 
 __all__ = ["install_hook", "uninstall_hook"]
 
@@ -49,6 +51,7 @@ def install_hook(
         require_credentials=require_credentials,
         manifest=manifest,
     )
+    _remember_mapped_paths(repo, opts)
     where = _shown(result.path, repo.top)
     verb = "updated" if result.updated else "installed"
     settings = result.settings
@@ -78,3 +81,10 @@ def uninstall_hook(opts: Options) -> int:
     else:
         console.out(f"removed the kamsync pre-push hook from {where}")
     return int(Exit.OK)
+
+
+def _remember_mapped_paths(repo: GitRepo, opts: Options) -> None:
+    """Parse HEAD's manifest now, so the first push does not pay for it (the hook remembers it per manifest)."""
+    with contextlib.suppress(KamsyncError):
+        tree = CommitTree(repo, "HEAD")
+        mapped_paths_at(tree, find_manifest_at(tree, opts.manifest, os.environ, repo.top))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -425,15 +426,70 @@ def load_manifest(path: Path, repo_top: Path) -> Manifest:
 
 
 def parse_manifest(
-    text: str, path: Path, repo_top: Path, *, shown: str | None = None, view: PathView | None = None
+    text: str,
+    path: Path,
+    repo_top: Path,
+    *,
+    shown: str | None = None,
+    view: PathView | None = None,
+    fast: bool = False,
 ) -> Manifest:
     """Validate ``text`` as the manifest living at ``path`` (its folder is the root of the paths it maps).
 
     ``view`` answers questions about the paths it names (default: the disk); ``shown`` is how errors name the
-    file (default: ``path`` as ``display_path`` shows it).
+    file (default: ``path`` as ``display_path`` shows it). ``fast`` parses with libyaml first (ten times faster
+    on a large manifest, for the pre-push hook); any problem is then reported from the full parse, with lines.
     """
+    if fast:
+        data = _fast_load(text)
+        if data is not None:
+            try:
+                return _validate(data, path, repo_top, display_path(path) if shown is None else shown, view)
+            except (ManifestError, TypeError, ValueError, KeyError, AttributeError):
+                pass  # the full parse says what is wrong, with line numbers
     shown = display_path(path) if shown is None else shown
-    data = parse_yaml_text(text, shown)
+    return _validate(parse_yaml_text(text, shown), path, repo_top, shown, view)
+
+
+def _fast_load(text: str) -> Any:
+    """``text`` loaded by libyaml into the round-trip types the validator takes (without line numbers); None
+    when libyaml is missing or the text has anything the full parse must judge (a duplicate key, an error)."""
+    loader_base = getattr(yaml, "CSafeLoader", None)
+    if loader_base is None:
+        return None
+
+    class _Strict(loader_base):  # type: ignore[misc, valid-type]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            keys = [self.construct_object(k, deep=True) for k, _ in node.value]
+            if len(keys) != len(set(map(repr, keys))):
+                raise ValueError("duplicate key")
+            return super().construct_mapping(node, deep=deep)
+
+    try:
+        return _round_trip_types(yaml.load(text, Loader=_Strict))  # noqa: S506 - a safe loader
+    except Exception:  # anything unusual: the full parse decides and explains
+        return None
+
+
+def _round_trip_types(value: Any) -> Any:
+    """Plain YAML values as round-trip ones, every position "line 1" (the fast path has no positions)."""
+    if isinstance(value, dict):
+        mapping = CommentedMap()
+        mapping.lc.line, mapping.lc.col = 0, 0
+        for key, item in value.items():
+            mapping[key] = _round_trip_types(item)
+            mapping.lc.add_kv_line_col(key, [0, 0, 0, 0])
+        return mapping
+    if isinstance(value, list):
+        seq = CommentedSeq(_round_trip_types(item) for item in value)
+        seq.lc.line, seq.lc.col = 0, 0
+        for index in range(len(seq)):
+            seq.lc.add_kv_line_col(index, [0, 0])
+        return seq
+    return value
+
+
+def _validate(data: Any, path: Path, repo_top: Path, shown: str, view: PathView | None) -> Manifest:
     if data is None:
         raise ManifestError(
             shown, 1, f"the manifest is empty; it needs `version: 1` and `experiments:` ({_CREATE_HINT})"

@@ -166,13 +166,13 @@ class CommitTree:
             out[mf] = decode_code(blobs[oid], shown, mf)
         return {mf: out[mf] for mf in wanted}
 
-    def load_manifest(self, manifest_path: Path, *, blob: str | None = None) -> Manifest:
+    def load_manifest(self, manifest_path: Path, *, blob: str | None = None, fast: bool = False) -> Manifest:
         """The manifest as this commit holds it at ``manifest_path`` (a work-tree path), validated against
         the commit's files; ``blob``: its id, when already known. ``UsageError`` when the commit has none."""
         blob = self.manifest_blob(manifest_path) if blob is None else blob
         shown = self.shown(manifest_path)
         text = decode_manifest(self.repo.read_blobs([blob])[blob], shown)
-        return parse_manifest(text, manifest_path.absolute(), self.repo.top, shown=shown, view=self)
+        return parse_manifest(text, manifest_path.absolute(), self.repo.top, shown=shown, view=self, fast=fast)
 
     def manifest_blob(self, manifest_path: Path) -> str:
         """The blob id of the manifest at ``manifest_path``; ``UsageError`` when the commit has no file there."""
@@ -326,7 +326,7 @@ def mapped_paths_at(tree: CommitTree, manifest_path: Path) -> frozenset[str]:
     remembered = _read_cache(tree.repo.git_dir / "kamsync" / _CACHE_FILE)
     if key in remembered:
         return remembered[key]
-    manifest = tree.load_manifest(manifest_path, blob=blob)
+    manifest = tree.load_manifest(manifest_path, blob=blob, fast=True)
     paths = frozenset(top_relative(tree.repo.top, manifest, mf.path) for mf in manifest.files())
     older = [(k, v) for k, v in remembered.items() if k != key]
     kept = [*older[max(0, len(older) - _CACHE_ENTRIES + 1) :], (key, paths)]

@@ -19,6 +19,7 @@ from kamsync.manifest import (
     SCHEMA_URL,
     find_manifest,
     load_manifest,
+    parse_manifest,
     read_code,
     slugify,
     unique_dir,
@@ -651,3 +652,25 @@ def test_schema_accepts_valid_manifests(schema: jsonschema.Draft7Validator, text
 )
 def test_schema_rejects_invalid_manifests(schema: jsonschema.Draft7Validator, text: str) -> None:
     assert not schema.is_valid(as_json(text))
+
+
+def test_the_fast_parse_maps_the_same_files_as_the_full_one():
+    root = Path(__file__).resolve().parent.parent / "examples" / "repo-layout"
+    text = (root / "kamsync.yaml").read_text()
+    full = parse_manifest(text, root / "kamsync.yaml", root)
+    fast = parse_manifest(text, root / "kamsync.yaml", root, fast=True)
+    assert [(mf.ref, mf.path) for mf in fast.files()] == [(mf.ref, mf.path) for mf in full.files()]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("version: 1\nexperiments:\n  - id: 1\n    dir: a\n    id: 2\n", "kamsync.yaml:5"),  # duplicate key
+        ("version: 1\nexperiments:\n  - id: 1\n    dri: a\n", "kamsync.yaml:4"),  # unknown key
+    ],
+)
+def test_a_bad_manifest_is_reported_with_its_line_even_by_the_fast_parse(tmp_path, text, where):
+    (tmp_path / "a").mkdir()
+    with pytest.raises(ManifestError) as error:
+        parse_manifest(text, tmp_path / "kamsync.yaml", tmp_path, shown="kamsync.yaml", fast=True)
+    assert str(error.value).startswith(where), str(error.value)
