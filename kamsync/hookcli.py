@@ -65,6 +65,13 @@ def install_hook(
         moved = "the pre-push hook that was there is now" if result.moved_aside else "the replaced hook,"
         console.out(f"{moved} {_shown(result.chained, repo.top)}, still runs first")
     console.out("skip it once with KAMSYNC_SKIP=1 git push, or git push --no-verify")
+    if result.path.resolve().is_relative_to(repo.top.resolve()) and not result.path.resolve().is_relative_to(
+        repo.git_dir.resolve()
+    ):
+        console.warn(
+            f"{where} is inside the work tree (core.hooksPath) and names this machine's Python; do not commit "
+            "it: each clone runs `kamsync hook install` itself"
+        )
     return int(Exit.OK)
 
 

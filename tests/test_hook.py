@@ -223,7 +223,9 @@ def test_a_foreign_pre_push_hook_is_chained_and_still_runs(repo, env, sandbox, r
 
 def test_the_hook_goes_where_core_hookspath_points(repo, env, sandbox, remote, kamsync):
     git(repo, "config", "core.hooksPath", ".githooks", env=env)
-    assert kamsync("hook", "install").code == 0
+    installed = kamsync("hook", "install")
+    assert installed.code == 0, installed.output
+    assert "is inside the work tree (core.hooksPath)" in installed.stderr
     assert (repo / ".githooks" / "pre-push").exists()
     assert not (repo / ".git" / "hooks" / "pre-push").exists()
     sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
