@@ -466,7 +466,7 @@ def _fast_load(text: str) -> Any:
             return super().construct_mapping(node, deep=deep)
 
     try:
-        return _round_trip_types(yaml.load(text, Loader=_Strict))  # noqa: S506 - a safe loader
+        return _round_trip_types(yaml.load(text, Loader=_Strict))  # _Strict is a safe loader
     except Exception:  # anything unusual: the full parse decides and explains
         return None
 
