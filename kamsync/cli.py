@@ -145,6 +145,8 @@ def cli(ctx: click.Context, manifest: str | None, api_url: str | None, json_: bo
       kamsync diff                       Kameleoon → local, per field
       kamsync push --dry-run             what a push would send
       kamsync push                       send local changes (refuses UI edits and live experiments)
+      kamsync hook install               check Kameleoon on every git push to the default branch
+      kamsync quota                      what is left of the credential's rate budget
     """
     ctx.obj = Options(manifest, api_url, json_, no_color)
 
