@@ -126,7 +126,9 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
     progress = Progress.create(json_mode=opts.json)
 
     def say_wait(seconds: float, reason: str) -> None:
-        if not opts.json and seconds >= 1:
+        # Pacing by the rate windows is normal and mostly short; every other wait (a 429, a retry) is news.
+        pacing = reason.startswith("rate limit")
+        if not pacing or (seconds >= 1 and not opts.json):
             console.info(f"waiting {duration(seconds)}: {reason}")
 
     on_wait = progress.waiting if progress.enabled else say_wait

@@ -142,3 +142,15 @@ def test_repeated_429s_without_retry_after_stop_the_run_instead_of_freezing_it_f
     assert later.code == 3, later.output
     assert "no request may be sent before" in later.stderr
     assert api_requests(sandbox) == []
+
+
+def test_a_429_with_retry_after_is_waited_out_as_asked_and_the_wait_is_shown(kamsync, repo, sandbox):
+    change_both(repo)
+    sandbox.store.clear_requests()
+    sandbox.faults.arm("PATCH 1=429")  # Retry-After: 1
+    push = kamsync("push", extra_env=FAST)
+    assert push.code == 0, push.output
+    assert "waiting 1 s: Kameleoon answered 429 (too many requests) and asked to wait" in push.stderr
+    refused, retried = api_requests(sandbox, "PATCH")[:2]
+    assert (refused.status, retried.status) == (429, 200)
+    assert retried.time - refused.time >= 1.0, "sent again only once the Retry-After had passed"
