@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kamsync.ledger import default_state_dir, read_arrivals
+from kamsync.pricing import duration
 from kamsync.ratelimit import Window, next_send_time, parse_rate_limit
 
 __all__ = ["QuotaReport", "WindowQuota", "quota_report", "render_json", "render_text", "run_quota"]
@@ -25,6 +26,8 @@ class WindowQuota:
     used: int  # responses that arrived inside the last ``seconds``
     left: int
     next_free_in: float  # seconds until a request may be sent as far as this window goes; 0 when one may now
+    # seconds until the oldest request counted in the window leaves it and frees its slot (None: none counted)
+    oldest_leaves_in: float | None = field(default=None, compare=False)
 
     @property
     def spec(self) -> str:
@@ -50,10 +53,14 @@ def quota_report(
     left, and when ``next_send_time`` lets the next request go."""
     rows = []
     for window in windows:
-        used = sum(1 for t in arrivals if t > now - window.seconds)
+        inside = [t for t in arrivals if t > now - window.seconds]
+        used = len(inside)
         free_at = next_send_time(arrivals, [window], now)
+        leaves = min(inside) + window.seconds - now if inside else None
         rows.append(
-            WindowQuota(window.limit, window.seconds, used, max(0, window.limit - used), max(0.0, free_at - now))
+            WindowQuota(
+                window.limit, window.seconds, used, max(0, window.limit - used), max(0.0, free_at - now), leaves
+            )
         )
     pending = not_before is not None and not_before > now
     return QuotaReport(
@@ -75,6 +82,7 @@ def render_json(report: QuotaReport, api_url: str, client_id: str) -> dict[str, 
                 "used": row.used,
                 "left": row.left,
                 "next_free_in": round(row.next_free_in, 3),
+                "oldest_leaves_in": None if row.oldest_leaves_in is None else round(row.oldest_leaves_in, 3),
             }
             for row in report.windows
         ],
@@ -91,6 +99,8 @@ def render_text(report: QuotaReport, api_url: str, client_id: str) -> str:
         line = f"  {row.spec + ':':<{width + 1}} {row.used} used, {row.left} left"
         if row.next_free_in > 0:
             line += f", next slot in {row.next_free_in:.1f} s"
+        elif row.oldest_leaves_in is not None:
+            line += f", the oldest frees its slot in {duration(row.oldest_leaves_in)}"
         lines.append(line)
     if report.not_before_in is not None:
         lines.append(f"No request before {report.not_before_in:.1f} s from now: {report.reason}")

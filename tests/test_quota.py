@@ -64,8 +64,24 @@ def test_quota_json_names_every_window() -> None:
         "api_url": URL,
         "client_id": "my-client",
         "windows": [
-            {"spec": "50/10s", "limit": 50, "seconds": 10, "used": 3, "left": 47, "next_free_in": 0.0},
-            {"spec": "1000/1h", "limit": 1000, "seconds": 3600, "used": 3, "left": 997, "next_free_in": 0.0},
+            {
+                "spec": "50/10s",
+                "limit": 50,
+                "seconds": 10,
+                "used": 3,
+                "left": 47,
+                "next_free_in": 0.0,
+                "oldest_leaves_in": 5.0,
+            },
+            {
+                "spec": "1000/1h",
+                "limit": 1000,
+                "seconds": 3600,
+                "used": 3,
+                "left": 997,
+                "next_free_in": 0.0,
+                "oldest_leaves_in": 3595.0,
+            },
         ],
         "not_before": None,
     }
@@ -76,7 +92,15 @@ def test_quota_json_gives_a_server_wait_in_seconds_with_its_reason() -> None:
     payload = render_json(report, URL, "c")
     assert payload["not_before"] == {"in": 2.25, "reason": "asked to wait"}
     assert payload["windows"] == [
-        {"spec": "5/0.5s", "limit": 5, "seconds": 0.5, "used": 0, "left": 5, "next_free_in": 0.0}
+        {
+            "spec": "5/0.5s",
+            "limit": 5,
+            "seconds": 0.5,
+            "used": 0,
+            "left": 5,
+            "next_free_in": 0.0,
+            "oldest_leaves_in": None,
+        }
     ]
 
 
@@ -85,7 +109,7 @@ def test_quota_text_lists_windows_and_what_it_cannot_see() -> None:
     assert render_text(report, URL, "my-client") == (
         f"Requests of client my-client to {URL}, by kamsync on this machine:\n"
         "  3/10s: 3 used, 0 left, next slot in 2.0 s\n"
-        "  5/1h:  3 used, 2 left\n"
+        "  5/1h:  3 used, 2 left, the oldest frees its slot in 59 min 52 s\n"
         "No request before 4.0 s from now: asked to wait\n"
         "Other machines and tools using the same credential count too, but are not shown.\n"
     )
@@ -100,8 +124,24 @@ def test_run_quota_reads_the_shared_ledger(tmp_path: Path) -> None:
         ledger.after_response()
     text, payload = run_quota(URL, "my-client", "3/10s,5/1h", state_dir=tmp_path, now=1000.0)
     assert payload["windows"] == [
-        {"spec": "3/10s", "limit": 3, "seconds": 10, "used": 3, "left": 0, "next_free_in": 0.5},
-        {"spec": "5/1h", "limit": 5, "seconds": 3600, "used": 3, "left": 2, "next_free_in": 0.0},
+        {
+            "spec": "3/10s",
+            "limit": 3,
+            "seconds": 10,
+            "used": 3,
+            "left": 0,
+            "next_free_in": 0.5,
+            "oldest_leaves_in": 0.5,
+        },
+        {
+            "spec": "5/1h",
+            "limit": 5,
+            "seconds": 3600,
+            "used": 3,
+            "left": 2,
+            "next_free_in": 0.0,
+            "oldest_leaves_in": 3590.5,
+        },
     ]
     assert "3/10s: 3 used, 0 left, next slot in 0.5 s" in text
     json.dumps(payload)  # JSON-able as it is
@@ -130,3 +170,9 @@ def test_run_quota_refuses_a_bad_spec(tmp_path: Path) -> None:
 
 def _no_sleep(seconds: float) -> None:
     raise AssertionError(f"nothing should wait here, not even {seconds} s")
+
+
+def test_quota_says_when_the_oldest_counted_request_frees_its_slot() -> None:
+    report = quota_report((985.0, 995.0, 999.0), DEFAULT, 1000.0)
+    assert [row.oldest_leaves_in for row in report.windows] == [5.0, 3585.0]
+    assert quota_report((), DEFAULT, 1000.0).windows[0].oldest_leaves_in is None
