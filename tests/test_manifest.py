@@ -622,8 +622,13 @@ def test_schema_comment_names_the_schema_url() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [VALID, "version: 1\nexperiments: []\n", EXP + "    variations:\n"],
-    ids=["full", "empty", "null list"],
+    [
+        VALID,
+        "version: 1\nexperiments: []\n",
+        EXP + "    variations:\n",
+        "version: 1\nrate_limit: 20/10s, 500/1h\nexperiments: []\n",
+    ],
+    ids=["full", "empty", "null list", "rate limit"],
 )
 def test_schema_accepts_valid_manifests(schema: jsonschema.Draft7Validator, text: str) -> None:
     assert list(schema.iter_errors(as_json(text))) == []
@@ -639,6 +644,7 @@ def test_schema_accepts_valid_manifests(schema: jsonschema.Draft7Validator, text
         EXP.replace("experiments/homepage-hero", "/abs"),
         "version: 2\nexperiments: []\n",
         "version: 1\n",
+        "version: 1\nrate_limit: fast\nexperiments: []\n",
     ],
     ids=[
         "unknown experiment key",
@@ -648,6 +654,7 @@ def test_schema_accepts_valid_manifests(schema: jsonschema.Draft7Validator, text
         "absolute",
         "v2",
         "no list",
+        "bad rate limit",
     ],
 )
 def test_schema_rejects_invalid_manifests(schema: jsonschema.Draft7Validator, text: str) -> None:
