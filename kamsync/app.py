@@ -69,7 +69,7 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
     with locked(opts, "kamsync status") as ws:
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
-            return _nothing(console, ws, opts, {"entries": [], "warnings": []})
+            return _nothing(console, ws, opts, {"entries": [], "new_variations": [], "warnings": []})
         with connected(opts, ws, console) as run:
             run.charge_reads(files, "kamsync status")
             found = survey(ws, files, run.client)
@@ -80,7 +80,17 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
             f"the {interrupted.command} started at {clock_time(interrupted.started_at)} did not finish "
             f"({interrupted.done} of {len(interrupted.writes)} writes confirmed); run it again to resume it"
         )
-    console.emit_json({"entries": [entry(s) for s in found.statuses], "warnings": list(found.warnings)})
+    console.emit_json(
+        {
+            "entries": [entry(s) for s in found.statuses],
+            "new_variations": [
+                {"experiment_id": experiment_id, "variation_id": v.id, "name": v.name}
+                for experiment_id, variations in found.new_variations.items()
+                for v in variations
+            ],
+            "warnings": list(found.warnings),
+        }
+    )
     width = max((len(s.state.value) for s in found.statuses), default=0)
     for status in found.statuses:
         state, rest = status_line(status)

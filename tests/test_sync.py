@@ -188,6 +188,8 @@ def test_variation_added_in_ui_is_pulled_into_the_manifest(kamsync, repo, sandbo
     new_id = sandbox.store.add_variation(100001, "Green CTA", jsCode="console.log('green');", cssCode="")
     status = kamsync("status")
     assert f"variation {new_id}" in status.stdout
+    listed = kamsync("status", "--json").json()["new_variations"]
+    assert listed == [{"experiment_id": 100001, "variation_id": new_id, "name": "Green CTA"}]
     pull = kamsync("pull")
     assert pull.code == 0, pull.output
     manifest = (repo / "kamsync.yaml").read_text()
@@ -195,6 +197,7 @@ def test_variation_added_in_ui_is_pulled_into_the_manifest(kamsync, repo, sandbo
     assert "# our experiments" in manifest
     found = kamsync("status", "--json")
     assert states(found)[(100001, new_id, "jsCode")] == "in-sync"
+    assert found.json()["new_variations"] == []
     js = repo / path_of(found, new_id, "jsCode")
     assert js.read_text() == "console.log('green');\n"
     assert (js.parent / "variation.css").read_text() == ""
