@@ -505,25 +505,35 @@ def _redact(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    console = Console.create(json_mode=False, no_color="--no-color" in args)
+    options_given = args[: args.index("--")] if "--" in args else args
+    console = Console.create(json_mode=False, no_color="--no-color" in options_given)
+    wants_json = "--json" in options_given
+
+    def failed(kind: str, message: str, code: int) -> None:
+        # Scripts reading stdout get an object saying what went wrong, never nothing.
+        if wants_json:
+            click.echo(json.dumps({"error": {"kind": kind, "message": message, "exit_code": code}}))
+
     try:
         code = cli.main(args=argv, prog_name="kamsync", standalone_mode=False)
     except KamsyncError as error:
         message = _redact(str(error))
         console.error(message)
         code = int(error.exit_code)
-        if "--json" in args:  # scripts reading stdout get an object saying what went wrong, not nothing
-            click.echo(json.dumps({"error": {"kind": type(error).__name__, "message": message, "exit_code": code}}))
+        failed(type(error).__name__, message, code)
     except click.exceptions.Exit as done:
         code = done.exit_code
     except click.ClickException as error:
         error.show()
         code = int(Exit.USAGE)
+        failed("UsageError", _redact(error.format_message()), code)
     except (KeyboardInterrupt, click.exceptions.Abort):
         console.error("interrupted")
         code = int(Exit.INTERRUPTED)
-    except Exception:
+        failed("Interrupted", "interrupted", code)
+    except Exception as error:
         console.error("kamsync failed unexpectedly; please report this with the traceback below")
         click.echo(_redact(traceback.format_exc()), err=True)
         code = int(Exit.API)
+        failed("InternalError", _redact(f"{type(error).__name__}: {error}"), code)
     sys.exit(code if isinstance(code, int) else 0)

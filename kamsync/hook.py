@@ -57,7 +57,7 @@ SKIP_ENV = "KAMSYNC_SKIP"
 MODES = ("check", "push")
 _SETTINGS_PREFIX = "# kamsync-settings: "
 # `python -c` puts "" (the current folder) first on sys.path; drop it before importing anything.
-ENTRY = "import sys; del sys.path[0]; from kamsync.cli import main; main()"
+ENTRY = "import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; from kamsync.cli import main; main()"
 # What git refuses in a branch name (git-check-ref-format(1)), checked here so the hook never carries one.
 _BAD_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|^@$|/\.")
 

@@ -118,10 +118,15 @@ def _examine(
                 console.error(f"{PREFIX} {decision.branch}: refused; nothing was written for any ref")
                 return dry
     codes = []
-    for decision, span in work:
+    for index, (decision, span) in enumerate(work):
         console.info(f"{PREFIX} {decision.branch}: examining the mapped files changed in {span.describe()}")
         if settings.mode == "push":
-            codes.append(push_range(ranged(span), console, allow_live=settings.allow_live))
+            code = push_range(ranged(span), console, allow_live=settings.allow_live)
+            if code != Exit.OK and index + 1 < len(work):
+                rest = ", ".join(str(d.branch) for d, _ in work[index + 1 :])
+                console.error(f"{PREFIX} {decision.branch} was not fully written; stopped before {rest}")
+                return code
+            codes.append(code)
         else:
             codes.append(check_range(ranged(span), console, head=repo.head()))
     return max(codes)
@@ -144,9 +149,9 @@ def _mapped_change(opts: Options, repo: GitRepo, decision: Decision) -> tuple[Gi
     changed = repo.changed_paths(span.from_rev, span.to_rev)
     if changed & mapped:
         return found, ""
-    if tree.top_path(manifest_path) in changed and _mapping(repo, span.from_rev, manifest_path) != _mapping(
-        repo, span.to_rev, manifest_path
-    ):
+    if _manifest_changed(repo, span.from_rev, tree, manifest_path) and _mapping(
+        repo, span.from_rev, manifest_path
+    ) != _mapping(repo, span.to_rev, manifest_path):
         return found, ""  # the manifest maps other files, or maps them to other fields
     # A mapped path may be a symlink (or under a symlinked folder) whose target changed: compare what each
     # mapped path leads to in both commits (one `git cat-file` per commit, whatever the number of files).
@@ -154,6 +159,14 @@ def _mapped_change(opts: Options, repo: GitRepo, decision: Decision) -> tuple[Gi
     if any(before.get(p) != after.get(p) for p in mapped):
         return found, ""
     return None, f"no mapped file changed in the pushed commits ({found.describe()})"
+
+
+def _manifest_changed(repo: GitRepo, from_rev: str, tree: CommitTree, manifest_path: Path) -> bool:
+    """Whether the manifest differs between the commits (what its path leads to: it may be a symlink)."""
+    try:
+        return CommitTree(repo, from_rev).manifest_blob(manifest_path) != tree.manifest_blob(manifest_path)
+    except KamsyncError:
+        return True  # not there before: everything it maps is new
 
 
 def _mapping(repo: GitRepo, rev: str, manifest_path: Path) -> frozenset[tuple[FieldRef, str]] | None:

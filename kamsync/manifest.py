@@ -465,6 +465,23 @@ def _fast_load(text: str) -> Any:
                 raise ValueError("duplicate key")
             return super().construct_mapping(node, deep=deep)
 
+    # libyaml reads YAML 1.1, the full parse 1.2: wherever they could disagree on a scalar's type or value
+    # (010, 0o10, 1e3, yes/no, …), give up and let the full parse decide.
+    def agreed(kind: str, pattern: str) -> None:
+        base = loader_base.yaml_constructors[f"tag:yaml.org,2002:{kind}"]
+
+        def construct(loader: Any, node: Any) -> Any:
+            if not node.style and not re.fullmatch(pattern, node.value):  # plain: None, or "" from libyaml
+                raise ValueError(f"{node.value!r} may read differently in YAML 1.2")
+            return base(loader, node)
+
+        _Strict.add_constructor(f"tag:yaml.org,2002:{kind}", construct)
+
+    agreed("int", r"[-+]?(0|[1-9][0-9]*)")
+    agreed("float", r"[-+]?[0-9]+\.[0-9]+")
+    agreed("bool", r"true|false|True|False|TRUE|FALSE")
+    agreed("str", r"(?![-+]?(\.[0-9]|[0-9])|0[ox]|\.(inf|nan|Inf|NaN|INF|NAN)$).*")
+
     try:
         return _round_trip_types(yaml.load(text, Loader=_Strict))  # _Strict is a safe loader
     except Exception:  # anything unusual: the full parse decides and explains

@@ -87,7 +87,7 @@ def _push(
     journal = Journal.at(ws.repo.state_dir())
     interrupted = _interrupted_push(console, journal, discard=discard_journal, dry_run=dry_run)
     if interrupted is not None:
-        files = _with_unfinished(console, ws, files, interrupted)
+        files = _with_unfinished(console, ws, files, interrupted, ranged=run.opts.ranged)
     reads = run.charge_reads(files, "reading the remote state")
     found = survey(ws, files, run.client)
     for warning in found.warnings:
@@ -126,9 +126,11 @@ def _interrupted_push(console: Console, journal: Journal, *, discard: bool, dry_
     if interrupted is None:
         return None
     if discard:
-        if not dry_run:
+        if dry_run:
+            console.info(f"a real run would forget the journal of the interrupted {interrupted.command}")
+        else:
             journal.clear()
-        console.info(f"forgot the journal of the interrupted {interrupted.command}; planning afresh")
+            console.info(f"forgot the journal of the interrupted {interrupted.command}; planning afresh")
         return None
     if interrupted.command != "kamsync push":
         raise RefusedError(
@@ -140,9 +142,11 @@ def _interrupted_push(console: Console, journal: Journal, *, discard: bool, dry_
 
 
 def _with_unfinished(
-    console: Console, ws: Workspace, files: Sequence[MappedFile], interrupted: Interrupted
+    console: Console, ws: Workspace, files: Sequence[MappedFile], interrupted: Interrupted, *, ranged: bool
 ) -> tuple[MappedFile, ...]:
-    """``files`` plus the fields the interrupted push was sending, so they are finished and checked for drift."""
+    """``files`` plus the fields the interrupted push was sending, so they are finished and checked for drift.
+    A push of a git range (``--from/--to``, the pre-push hook) only sends that range's commit: another
+    branch's unfinished fields are not its to send, so it stops and says how to finish them."""
     keys = interrupted.keys
     chosen = set(files)
     extra = [
@@ -150,6 +154,12 @@ def _with_unfinished(
         for mf in ws.manifest.files()
         if mf not in chosen and (mf.ref.entity.value, mf.ref.entity_id, mf.ref.field) in keys
     ]
+    if extra and ranged:
+        raise RefusedError(
+            f"an interrupted {interrupted.command} has not finished, and its fields "
+            f"({', '.join(mf.path for mf in extra)}) are not in this range: run `kamsync push` from the branch it "
+            "came from to finish it, or forget it with `kamsync push --discard-journal`; nothing was sent"
+        )
     if extra:
         console.info(
             f"the {len(extra)} other field(s) of the interrupted push are included: "

@@ -114,8 +114,8 @@ def execute(
         def mark_sent(index: int = index) -> None:
             nonlocal sent
             if not sent:
+                sent = True  # from here on, an interruption leaves this write in doubt
                 _mark(journal, index, "sending")  # on disk before the request leaves
-                sent = True
 
         try:
             answer = client.patch(

@@ -401,3 +401,35 @@ def test_each_ref_of_a_push_is_examined_at_its_own_commit(repo, env, sandbox, re
     assert "main: examining" in done.stderr and "release: examining" in done.stderr
     assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// release red"
     assert normalize(sandbox.store.variation(200002)["jsCode"]) == "// main headline"
+
+
+def test_push_mode_stops_at_the_first_ref_that_fails_to_write(repo, env, sandbox, remote, installed):
+    git(repo, "push", "-q", "origin", "main:release", env=env)
+    installed("--mode", "push", "--branch", "main", "--branch", "release")
+    git(repo, "checkout", "-q", "-b", "release", "--track", "origin/release", env=env)
+    edit(repo, BIG_HEADLINE_JS, "// release headline\n", "release change")
+    git(repo, "checkout", "-q", "main", env=env)
+    edit(repo, RED_BUTTON_JS, "// main red\n", "main change")
+    sandbox.store.set_locked("variation", 200001, True)  # main's write will fail (423)
+    done = push(repo, env, "origin", "main", "release")  # git hands the hook main's line first
+    assert done.returncode != 0
+    assert "main was not fully written; stopped before release" in done.stderr
+    assert "/variations/200002" not in [r.path for r in api_requests(sandbox, "PATCH")]
+
+
+def test_a_hook_push_does_not_finish_another_branchs_interrupted_push(repo, env, sandbox, remote, installed, kamsync):
+    # An interrupted push of red-button's field (locked: skipped, so its journal stays).
+    (repo / RED_BUTTON_JS).write_text("// unfinished red\n")
+    commit_all(repo, "red")
+    sandbox.store.set_locked("variation", 200001, True)
+    assert kamsync("push").code == 4
+    git(repo, "checkout", "-q", "-b", "release", "HEAD~1", env=env)
+    git(repo, "push", "-q", "--no-verify", "origin", "release", env=env)
+    installed("--mode", "push", "--branch", "release")
+    edit(repo, BIG_HEADLINE_JS, "// release headline\n", "release change")
+    sandbox.store.clear_requests()
+    done = push(repo, env, "origin", "release")
+    assert done.returncode != 0
+    assert "an interrupted kamsync push has not finished" in done.stderr
+    assert "run `kamsync push` from the branch it came from" in done.stderr
+    assert not api_requests(sandbox, "PATCH")

@@ -681,3 +681,22 @@ def test_a_bad_manifest_is_reported_with_its_line_even_by_the_fast_parse(tmp_pat
     with pytest.raises(ManifestError) as error:
         parse_manifest(text, tmp_path / "kamsync.yaml", tmp_path, shown="kamsync.yaml", fast=True)
     assert str(error.value).startswith(where), str(error.value)
+
+
+@pytest.mark.parametrize(
+    "variation",
+    ["- id: 010", "- id: 7\n        dir: 1e3", "- id: 7\n        name: yes", "- id: 7\n        dir: 0o10"],
+    ids=["leading zero", "exponent", "yes", "0o"],
+)
+def test_the_fast_parse_never_reads_a_scalar_differently_from_the_full_one(tmp_path, variation):
+    (tmp_path / "exp").mkdir()
+    text = f"version: 1\nexperiments:\n  - id: 1\n    dir: exp\n    variations:\n      {variation}\n"
+
+    def parsed(fast: bool) -> object:
+        try:
+            manifest = parse_manifest(text, tmp_path / "kamsync.yaml", tmp_path, shown="kamsync.yaml", fast=fast)
+        except ManifestError as error:
+            return str(error)
+        return [(mf.ref, mf.path) for mf in manifest.files()]
+
+    assert parsed(fast=True) == parsed(fast=False)

@@ -333,7 +333,7 @@ class KameleoonClient:
             try:
                 on_send()
             except BaseException:
-                self._budget.after_response()  # the slot was reserved but nothing left: free it
+                self._budget.after_response()  # settle the reservation (counted: the safe side)
                 raise
         self.requests_sent += 1
         try:
