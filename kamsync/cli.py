@@ -260,11 +260,16 @@ def push(
 
 
 @cli.command(epilog=EPILOG)
+@click.option(
+    "--discard-journal",
+    is_flag=True,
+    help="Forget an interrupted push or apply instead of refusing (the plan's own checks still apply).",
+)
 @budget_options
 @json_option
 @click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False))
 @click.pass_context
-def apply(ctx: click.Context, json_: bool, plan_file: str) -> int:
+def apply(ctx: click.Context, discard_journal: bool, json_: bool, plan_file: str) -> int:
     """Send exactly the plan saved by `kamsync push --dry-run --out PLAN`.
 
     Every remote value and local file the plan saw is checked again first: if any changed since, nothing is
@@ -275,7 +280,7 @@ def apply(ctx: click.Context, json_: bool, plan_file: str) -> int:
     from kamsync.app import run_apply
 
     opts, console = options(ctx, json_)
-    return run_apply(opts, console, plan_file)
+    return run_apply(opts, console, plan_file, discard_journal=discard_journal)
 
 
 @cli.command(epilog=EPILOG)

@@ -134,8 +134,8 @@ def _interrupted_push(console: Console, journal: Journal, *, discard: bool, dry_
         return None
     if interrupted.command != "kamsync push":
         raise RefusedError(
-            f"an interrupted {interrupted.command} has not finished: run it again to finish it, or forget it with "
-            "`kamsync push --discard-journal`; nothing was sent"
+            f"an interrupted {interrupted.command} has not finished: apply its plan again to finish it, or pass "
+            "--discard-journal to forget it and push afresh; nothing was sent"
         )
     _announce(console, interrupted, dry_run=dry_run)
     return interrupted
@@ -168,7 +168,7 @@ def _with_unfinished(
     return (*files, *extra)
 
 
-def run_apply(opts: Options, console: Console, plan_file: str) -> int:
+def run_apply(opts: Options, console: Console, plan_file: str, *, discard_journal: bool = False) -> int:
     """Execute a saved plan exactly, or refuse (exit 3, nothing written) when anything it saw has changed."""
     saved = _load_plan(plan_file)
     with session(opts, "kamsync apply", console) as (ws, run):
@@ -183,12 +183,17 @@ def run_apply(opts: Options, console: Console, plan_file: str) -> int:
         journal = Journal.at(ws.repo.state_dir())
         tag = hashlib.sha256(Path(plan_file).read_bytes()).hexdigest()
         interrupted = journal.load()
+        if interrupted is not None and discard_journal:
+            journal.clear()
+            console.info(f"forgot the journal of the interrupted {interrupted.command}")
+            interrupted = None
         if interrupted is not None:
             if interrupted.command != "kamsync apply" or interrupted.tag != tag:
                 what = "push" if interrupted.command == "kamsync push" else "apply of another plan"
+                finish = "`kamsync push`" if what == "push" else "applying that plan again"
                 raise RefusedError(
-                    f"an interrupted {what} has not finished: finish it first (`kamsync push`, or `kamsync apply` "
-                    "of that plan), or forget it with `kamsync push --discard-journal`; nothing was sent"
+                    f"an interrupted {what} has not finished: finish it first ({finish}), or pass "
+                    "--discard-journal to forget it and apply this plan; nothing was sent"
                 )
             _announce(console, interrupted, dry_run=False)
         run.charge(run.read_cost(len(saved.experiment_ids), len(saved.variation_ids)), "reading the remote state")

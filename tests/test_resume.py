@@ -179,5 +179,8 @@ def test_apply_does_not_take_over_an_interrupted_push(kamsync, repo, env, sandbo
     assert applied.code == 3, applied.output
     assert "an interrupted push has not finished" in applied.stderr
     assert "did not finish" in kamsync("status").stderr
+    forced = kamsync("apply", str(plan), "--discard-journal")
+    assert forced.code == 0, forced.output  # the plan's own checks hold: its one field is still as planned
+    assert "forgot the journal of the interrupted kamsync push" in forced.stderr
     assert kamsync("push", "--allow-live").code == 0
     assert set(states(kamsync("status", "--json")).values()) == {"in-sync"}
