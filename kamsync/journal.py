@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kamsync.fsutil import write_atomic
+from kamsync.model import describe_entity
 
 __all__ = ["Interrupted", "Journal", "JournalField", "JournalWrite", "digest", "drift"]
 
@@ -54,9 +55,7 @@ class JournalWrite:
     fields: tuple[JournalField, ...]
 
     def describe(self) -> str:
-        if self.entity == "experiment":
-            return f"experiment {self.id}"
-        return f"variation {self.id} (experiment {self.experiment_id})"
+        return describe_entity(self.entity, self.id, self.experiment_id)
 
 
 @dataclass(frozen=True, slots=True)

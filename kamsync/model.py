@@ -12,6 +12,13 @@ class Entity(str, Enum):
     VARIATION = "variation"
 
 
+def describe_entity(entity: Entity | str, entity_id: int, experiment_id: int) -> str:
+    """How messages name an experiment or a variation: ``experiment 1`` or ``variation 2 (experiment 1)``."""
+    if Entity(entity) is Entity.EXPERIMENT:
+        return f"experiment {entity_id}"
+    return f"variation {entity_id} (experiment {experiment_id})"
+
+
 @dataclass(frozen=True, slots=True)
 class CodeField:
     """One code-bearing API field, with its manifest override key and its conventional file name."""
@@ -50,9 +57,7 @@ class FieldRef:
         return self.experiment_id if self.variation_id is None else self.variation_id
 
     def describe(self) -> str:
-        if self.variation_id is None:
-            return f"experiment {self.experiment_id} {self.field}"
-        return f"variation {self.variation_id} (experiment {self.experiment_id}) {self.field}"
+        return f"{describe_entity(self.entity, self.entity_id, self.experiment_id)} {self.field}"
 
 
 @dataclass(frozen=True, slots=True)

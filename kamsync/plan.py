@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from kamsync.model import Entity
+from kamsync.model import Entity, describe_entity
 from kamsync.states import FieldStatus, State
 
 FORCEABLE = frozenset({State.REMOTE_CHANGED, State.REMOTE_AHEAD})
@@ -34,9 +34,7 @@ class Write:
         return tuple(f for f in self.fields if f.state in FORCEABLE)
 
     def describe(self) -> str:
-        if self.entity is Entity.EXPERIMENT:
-            return f"experiment {self.entity_id}"
-        return f"variation {self.entity_id} (experiment {self.experiment_id})"
+        return describe_entity(self.entity, self.entity_id, self.experiment_id)
 
 
 @dataclass(frozen=True, slots=True)

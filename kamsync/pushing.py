@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -14,7 +15,7 @@ from kamsync.errors import Exit, RefusedError, UsageError
 from kamsync.fsutil import write_atomic
 from kamsync.journal import FieldKey, Interrupted, Journal, drift
 from kamsync.manifest import read_code
-from kamsync.model import Entity, FieldRef, MappedFile
+from kamsync.model import FieldRef, MappedFile
 from kamsync.normalize import normalize
 from kamsync.plan import Plan, Refusal, Write, plan_push
 from kamsync.ranges import nothing_changed, pick_files
@@ -346,19 +347,11 @@ def _save_plan(
         manifest=Path(ws.manifest.path).relative_to(ws.repo.top).as_posix(),
         force=force,
         allow_live=allow_live,
-        reads=reads if reads else run.read_cost(len(plan_experiments(plan)), len(plan_variations(plan))),
+        reads=reads,
     )
     target = Path(os.path.abspath(out))
     write_atomic(target, json.dumps(document, indent=2) + "\n")
     console.info(f"saved the plan in {out}: `kamsync apply {out}` sends exactly it")
-
-
-def plan_experiments(plan: Plan) -> set[int]:
-    return {w.experiment_id for w in plan.writes}
-
-
-def plan_variations(plan: Plan) -> set[int]:
-    return {w.entity_id for w in plan.writes if w.entity is Entity.VARIATION}
 
 
 def _execute(
@@ -378,15 +371,16 @@ def _execute(
     record = Record.load(ws.repo.state_dir())
     total = len(plan.writes)
 
+    written = itertools.count(1)
+
     def on_written(write: Write) -> None:
+        done = next(written)
         if not run.opts.json:
-            console.info(f"[{len(outcome_written) + 1}/{total}] updated {write.describe()}")
-        outcome_written.append(write)
+            console.info(f"[{done}/{total}] updated {write.describe()}")
 
     def on_sending(index: int, write: Write) -> None:
         run.progress.item(index + 1, write.describe())
 
-    outcome_written: list[Write] = []
     run.progress.start(total, command)
     outcome = execute(
         plan,

@@ -44,8 +44,8 @@ def in_range(ws: Workspace, files: Sequence[MappedFile], from_rev: str | None) -
     changed = ws.repo.changed_paths(from_rev, ws.head)
     # A mapped path may be a symlink (or lie under a symlinked folder): the file it leads to can change while
     # the path itself does not, so compare what the other paths lead to in both commits too.
-    others = [ws.absolute(mf.path) for mf in files if ws.top_relative(mf.path) not in changed]
-    old, new = (CommitTree(ws.repo, rev).blob_ids(others) for rev in (from_rev, ws.head))
+    others = [ws.top_relative(mf.path) for mf in files if ws.top_relative(mf.path) not in changed]
+    old, new = (CommitTree(ws.repo, rev).blob_ids_at(others) for rev in (from_rev, ws.head))
     retargeted = {path for path in others if old[path] != new[path]}
     # In its folder as resolved when loaded: the path it was named by may go through a symlink.
     manifest_path = Path(ws.manifest.root) / Path(ws.manifest.path).name
@@ -57,7 +57,7 @@ def in_range(ws: Workspace, files: Sequence[MappedFile], from_rev: str | None) -
         mf
         for mf in files
         if ws.top_relative(mf.path) in changed
-        or ws.absolute(mf.path) in retargeted
+        or ws.top_relative(mf.path) in retargeted
         or (before is not None and (mf.ref, mf.path) not in before)
     )
 

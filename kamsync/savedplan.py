@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kamsync.model import Entity, FieldRef
+from kamsync.model import Entity, FieldRef, describe_entity
 from kamsync.normalize import normalize
 from kamsync.plan import Plan
 from kamsync.states import State
@@ -46,9 +46,7 @@ class SavedWrite:
         return FieldRef(self.experiment_id, variation, f.field)
 
     def describe(self) -> str:
-        if self.entity is Entity.EXPERIMENT:
-            return f"experiment {self.id}"
-        return f"variation {self.id} (experiment {self.experiment_id})"
+        return describe_entity(self.entity, self.id, self.experiment_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +198,3 @@ def check(
         else:
             applied.append(write)
     return Check(tuple(to_send), tuple(applied), tuple(problems))
-
-
-def describe_problems(problems: Sequence[str]) -> str:
-    return "\n".join(f"  {p}" for p in problems)

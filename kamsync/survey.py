@@ -72,8 +72,7 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object) -> Survey
     Local files are read from the workspace's source (the work tree, or the ``--to`` commit), and that commit
     plays HEAD's part in the drift rules."""
     manifest = ws.manifest
-    read = ws.source.read_codes(manifest, files)
-    raw_local = {mf: read[mf] for mf in files}
+    raw_local = ws.source.read_codes(manifest, files)
     experiment_ids = {mf.ref.experiment_id for mf in files}
     variation_ids = {mf.ref.variation_id for mf in files if mf.ref.variation_id is not None}
     remote = read_remote(client, sorted(experiment_ids), sorted(variation_ids))  # type: ignore[arg-type]

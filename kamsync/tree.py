@@ -189,8 +189,8 @@ class CommitTree:
     def blob_ids(self, paths: Iterable[Path]) -> dict[Path, str | None]:
         """The blob id of the file at each path (work-tree paths) in this commit, None where it holds none."""
         rels = {path: self.top_path(path) for path in paths}
-        found = self._lookup(rels.values())
-        return {path: found[rel].oid if found[rel].kind == "blob" else None for path, rel in rels.items()}
+        found = self.blob_ids_at(rels.values())
+        return {path: found[rel] for path, rel in rels.items()}
 
     def blob_ids_at(self, rels: Iterable[str]) -> dict[str, str | None]:
         """``blob_ids`` for paths already named as git names them (relative to the top, POSIX)."""
