@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
@@ -47,11 +48,17 @@ def git_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _git(cwd: Path, args: Iterable[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git -C cwd --literal-pathspecs <args>``; the only place kamsync starts git."""
+def _git(
+    cwd: Path, args: Iterable[str], stdin: bytes | None = None, *, index: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git -C cwd --literal-pathspecs <args>``; the only place kamsync starts git. ``index``: an index
+    file of kamsync's own to use instead of the repository's."""
     argv = ["git", "-C", str(cwd), "--literal-pathspecs", *args]
+    env = git_env()
+    if index is not None:
+        env["GIT_INDEX_FILE"] = str(index)
     try:
-        return subprocess.run(argv, input=stdin, capture_output=True, env=git_env(), check=False)
+        return subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH; install git and try again") from None
 
@@ -95,31 +102,32 @@ class GitRepo:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def run_bytes(self, *args: str, input: bytes | None = None) -> bytes:
-        """Run git in this repository and return its raw standard output."""
-        proc = _git(self.top, args, input)
+    def run_bytes(self, *args: str, input: bytes | None = None, index: Path | None = None) -> bytes:
+        """Run git in this repository and return its raw standard output (``index``: another index file)."""
+        proc = _git(self.top, args, input, index=index)
         if proc.returncode != 0:
             raise _failure(self.top, args, proc)
         return proc.stdout
 
-    def run(self, *args: str, input: str | None = None) -> str:
+    def run(self, *args: str, input: str | None = None, index: Path | None = None) -> str:
         """Run git in this repository and return its standard output as text."""
-        out = self.run_bytes(*args, input=None if input is None else input.encode("utf-8", "surrogateescape"))
+        data = None if input is None else input.encode("utf-8", "surrogateescape")
+        out = self.run_bytes(*args, input=data, index=index)
         return out.decode("utf-8", "surrogateescape")
 
-    def _try(self, *args: str) -> str | None:
+    def try_run(self, *args: str) -> str | None:
         """Standard output, or None when git exits non-zero (for questions whose answer may be "no")."""
         proc = _git(self.top, args)
         return proc.stdout.decode("utf-8", "surrogateescape") if proc.returncode == 0 else None
 
     def head(self) -> str | None:
         """The commit HEAD points at, or None on an unborn branch."""
-        out = self._try("rev-parse", "-q", "--verify", "HEAD^{commit}")
+        out = self.try_run("rev-parse", "-q", "--verify", "HEAD^{commit}")
         return out.strip() if out else None
 
     def resolve(self, rev: str) -> str:
         """The commit id ``rev`` names."""
-        out = None if rev.startswith("-") else self._try("rev-parse", "-q", "--verify", f"{rev}^{{commit}}")
+        out = None if rev.startswith("-") else self.try_run("rev-parse", "-q", "--verify", f"{rev}^{{commit}}")
         if not out:
             raise GitError(f"`{rev}` is not a commit in {self.top}; check the name with `git log --oneline`")
         return out.strip()
@@ -170,6 +178,21 @@ class GitRepo:
                 pos += size + 1
             # otherwise "<id> missing" (or "ambiguous"): no content follows
         return blobs
+
+    def merge_file(self, ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, str]) -> tuple[bytes, int]:
+        """Merge three versions of a file as ``git merge-file --diff3`` does: the result, and how many
+        conflicts it marked (0: a clean merge)."""
+        with tempfile.TemporaryDirectory(prefix="kamsync-merge-") as folder:
+            names = []
+            for name, data in zip(("ours", "base", "theirs"), (ours, base, theirs), strict=True):
+                path = Path(folder) / name
+                path.write_bytes(data)
+                names.append(str(path))
+            args = ("merge-file", "-p", "--diff3", *(f for label in labels for f in ("-L", label)), *names)
+            proc = _git(self.top, args)
+        if not 0 <= proc.returncode <= 127:
+            raise _failure(self.top, args, proc)
+        return proc.stdout, proc.returncode
 
     # --- ranges, ancestry and hooks (for `--from/--to` and the pre-push hook) ---------------------------------
 
@@ -222,18 +245,22 @@ class GitRepo:
     def default_branch(self) -> str:
         """The branch this repository treats as its default: the one ``origin/HEAD`` names, else the
         ``init.defaultBranch`` setting, else ``main``."""
-        origin = self._try("symbolic-ref", "-q", "refs/remotes/origin/HEAD")
+        origin = self.try_run("symbolic-ref", "-q", "refs/remotes/origin/HEAD")
         prefix = "refs/remotes/origin/"
         if origin and origin.strip().startswith(prefix) and origin.strip() != prefix:
             return origin.strip()[len(prefix) :]
-        configured = self._try("config", "--get", "init.defaultBranch")
+        configured = self.try_run("config", "--get", "init.defaultBranch")
         return configured.strip() if configured and configured.strip() else "main"
+
+    def git_path(self, name: str) -> Path:
+        """Where git keeps ``name`` (``MERGE_HEAD``, ``rebase-merge``…) for this work tree."""
+        out = self.run("rev-parse", "--git-path", name).rstrip("\n")
+        return Path(os.path.normpath(self.top / out))
 
     def hooks_dir(self) -> Path:
         """The folder git runs this work tree's hooks from (``core.hooksPath`` if set, relative ones taken from
         the work-tree top as git does; the shared ``hooks`` folder of the main git dir for a linked worktree)."""
-        out = self.run("rev-parse", "--git-path", "hooks").rstrip("\n")
-        return Path(os.path.normpath(self.top / out))  # an absolute answer stays as it is
+        return self.git_path("hooks")  # an absolute answer stays as it is
 
     def _commit_arg(self, rev: str) -> str:
         """``rev`` as an argument naming its commit; a name git would take for an option is refused."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kamsync.console import Console
 from kamsync.errors import Exit
 from kamsync.options import Options
+from kamsync.plan import describe_base
 from kamsync.pushing import run_push
 from kamsync.ranges import pick_files
 from kamsync.runctx import connected, locked
@@ -15,6 +16,7 @@ __all__ = ["check_range", "push_range"]
 
 BLOCKING = {
     State.REMOTE_CHANGED: "edited in the Kameleoon UI (its value is in no commit)",
+    State.CONFLICT: "edited in the Kameleoon UI while it changed in git too (base: {base})",
     State.REMOTE_AHEAD: "Kameleoon holds code from commit {commit}, which the pushed history does not contain",
 }
 
@@ -26,7 +28,7 @@ def check_range(opts: Options, console: Console, *, head: str | None = None) -> 
         files = pick_files(ws, (), opts.from_rev)
         with connected(opts, ws, console) as run:
             run.charge_reads(files, "the pre-push check")
-            found = survey(ws, files, run.client)
+            found = survey(ws, files, run.client, from_rev=run.opts.from_rev)
     for warning in found.warnings:
         console.warn(warning)
     blocking = [s for s in found.statuses if s.state in BLOCKING]
@@ -43,12 +45,12 @@ def check_range(opts: Options, console: Console, *, head: str | None = None) -> 
         return int(Exit.OK)
     for status in blocking:
         commit = status.seen.commit[:12] if status.seen else "another commit"
-        reason = BLOCKING[status.state].format(commit=commit)
+        reason = BLOCKING[status.state].format(commit=commit, base=describe_base(status.base))
         console.error(f"{status.path} ({status.mapped.ref.describe()}): {reason}")
     console.info(
         "kamsync pre-push: the push is blocked so that nobody loses these Kameleoon changes. To resolve:\n"
         "  kamsync diff                 see what Kameleoon holds\n"
-        "  kamsync pull                 adopt it, then commit and push again\n"
+        "  kamsync pull                 adopt or merge it, then commit and push again\n"
         "  git pull / git merge         bring in the commits Kameleoon's code comes from (remote-ahead)\n"
         "  kamsync push --force         overwrite Kameleoon instead (its values are saved first)\n"
         "  KAMSYNC_SKIP=1 git push      push without this check, once"

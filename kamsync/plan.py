@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from kamsync.merge import has_markers
 from kamsync.model import Entity, describe_entity
-from kamsync.states import FieldStatus, State
+from kamsync.states import Base, FieldStatus, State
 
-FORCEABLE = frozenset({State.REMOTE_CHANGED, State.REMOTE_AHEAD})
+FORCEABLE = frozenset({State.REMOTE_CHANGED, State.CONFLICT, State.REMOTE_AHEAD})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,15 @@ def _short(commit: str) -> str:
     return commit[:12]
 
 
+def describe_base(base: Base | None) -> str:
+    """How messages name the base a verdict rests on."""
+    if base is None:
+        return "the last sync"
+    if base.commit is None:
+        return "the value kamsync last saw in Kameleoon (its record in this clone)"
+    return f"commit {_short(base.commit)}"
+
+
 def refusal_for(status: FieldStatus, *, force: bool, allow_live: bool) -> Refusal | None:
     """Why pushing this field must not happen (``None`` when it may)."""
     ref = status.mapped.ref
@@ -71,6 +81,20 @@ def refusal_for(status: FieldStatus, *, force: bool, allow_live: bool) -> Refusa
             status,
             f"the {what} no longer exists in Kameleoon (deleted, or moved to another experiment)",
             f"remove it from the manifest, or leave {status.path} out of the paths pushed",
+        )
+    if status.state in {State.LOCAL_CHANGED, *FORCEABLE} and has_markers(status.raw_local or ""):
+        return Refusal(
+            status,
+            "the file holds unresolved merge markers (<<<<<<<, =======, >>>>>>>); it is never pushed so, "
+            "not even with --force",
+            f"resolve the conflict in {status.path} (keep what each side needs, delete the markers), then push",
+        )
+    if status.state is State.CONFLICT and not force:
+        return Refusal(
+            status,
+            f"changed both here and in Kameleoon since {describe_base(status.base)}",
+            "run `kamsync pull` to merge Kameleoon's edit into your file, resolve it if needed, commit, then "
+            "push; or `kamsync push --force` to overwrite Kameleoon's edit",
         )
     if status.state is State.REMOTE_CHANGED and not force:
         return Refusal(

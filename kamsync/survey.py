@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kamsync.history import History
+from kamsync.judge import judge, save_quietly
+from kamsync.lineage import uncommitted
 from kamsync.model import Manifest, MappedFile, RemoteState, RemoteVariation
 from kamsync.normalize import normalize
 from kamsync.record import Record
 from kamsync.remote import read_remote
-from kamsync.states import FieldStatus, classify
+from kamsync.states import FieldStatus, State
 from kamsync.workspace import Workspace
 
 UNKNOWN = object()  # the API did not return this field: nothing can be said about it
@@ -66,11 +67,12 @@ def unmapped_variations(
     return {k: tuple(v) for k, v in found.items()}
 
 
-def survey(ws: Workspace, files: Sequence[MappedFile], client: object) -> Survey:
+def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_rev: str | None = None) -> Survey:
     """Verdicts for ``files``: one remote read (lists filtered by id), one history walk, no per-field request.
 
     Local files are read from the workspace's source (the work tree, or the ``--to`` commit), and that commit
-    plays HEAD's part in the drift rules."""
+    plays HEAD's part in the drift rules; ``from_rev`` (``--from``, the hook's remote sha) is the deployed
+    commit when given. Values seen equal on both sides become the fields' recorded base."""
     manifest = ws.manifest
     raw_local = ws.source.read_codes(manifest, files)
     experiment_ids = {mf.ref.experiment_id for mf in files}
@@ -87,35 +89,35 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object) -> Survey
         values[mf] = value  # type: ignore[assignment]
 
     local = {mf: (None if raw is None else normalize(raw)) for mf, raw in raw_local.items()}
-    differing = {
-        mf for mf, value in values.items() if value is not None and local[mf] is not None and local[mf] != value
-    }
-    wanted: dict[str, set[str]] = {}
-    for mf in differing:
-        wanted.setdefault(ws.top_relative(mf.path), set()).add(values[mf] or "")
-    sightings = History(ws.repo, ws.head).find(wanted) if wanted else {}
     record = Record.load(ws.repo.state_dir())
+    verdicts = judge(ws, local, values, record, from_rev)
+    dirty: set[str] = set()
+    if ws.tree is None:
+        dirty = uncommitted(ws.repo, {ws.top_relative(mf.path): raw_local[mf] for mf in values})
 
     statuses: list[FieldStatus] = []
     for mf, value in values.items():
-        seen = None
-        if mf in differing:
-            seen = sightings.get((ws.top_relative(mf.path), value or ""))
-        state = classify(local[mf], value, seen=seen, recorded=value is not None and record.knows(mf.ref, value))
-        if state is None:
+        judged = verdicts.get(mf)
+        if judged is None:
             continue
+        verdict, seen, base = judged
+        if verdict.state is State.IN_SYNC and value is not None and not record.knows(mf.ref, value):
+            record.remember(mf.ref, value)
         experiment = remote.experiments.get(mf.ref.experiment_id)
         statuses.append(
             FieldStatus(
                 mapped=mf,
-                state=state,
+                state=verdict.state,
                 local=local[mf],
                 remote=value,
                 live=bool(experiment and experiment.is_live),
                 seen=seen,
                 raw_local=raw_local[mf],
+                base=base,
+                uncommitted=ws.top_relative(mf.path) in dirty,
             )
         )
+    save_quietly(record, warnings)
     if ws.repo.is_shallow():
         warnings.append(
             "this is a shallow clone: values from commits it lacks look like edits made in Kameleoon, so verdicts "

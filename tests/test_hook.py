@@ -118,7 +118,7 @@ def test_push_mode_refuses_drift_and_a_live_experiment_and_then_git_does_not_pus
     edit(repo, BADGES_JS, "// badges v2\n", "badges")
     done = push(repo, env, "origin", "main")
     assert done.returncode != 0
-    assert "edited in Kameleoon outside git" in done.stderr
+    assert "changed both here and in Kameleoon since commit" in done.stderr  # a conflict: both sides moved
     assert "the experiment is live" in done.stderr
     assert not api_requests(sandbox, "PATCH")
     assert remote_head(remote, env) == before

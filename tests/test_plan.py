@@ -4,32 +4,60 @@ from __future__ import annotations
 
 import pytest
 
+from kamsync.merge import has_markers
 from kamsync.model import FieldRef, MappedFile
+from kamsync.normalize import fingerprint
 from kamsync.plan import plan_push
-from kamsync.states import FieldStatus, Seen, State, classify
+from kamsync.states import Base, Basis, Evidence, FieldStatus, Seen, State, classify
 
 HEAD_COMMIT = Seen("a" * 40, in_head=True)
 OTHER_COMMIT = Seen("b" * 40, in_head=False)
 
 
-@pytest.mark.parametrize(
-    ("local", "remote", "seen", "recorded", "expected"),
-    [
-        ("x", None, None, False, State.REMOTE_MISSING),
-        (None, None, None, False, State.REMOTE_MISSING),
-        (None, "code", None, False, State.REMOTE_ONLY),
-        (None, "", None, False, None),  # nothing on either side: not listed
-        ("x", "x", None, False, State.IN_SYNC),
-        ("x", "old", HEAD_COMMIT, False, State.LOCAL_CHANGED),
-        ("x", "old", OTHER_COMMIT, False, State.REMOTE_AHEAD),
-        ("x", "old", OTHER_COMMIT, True, State.REMOTE_AHEAD),  # commits take precedence over the record
-        ("x", "old", None, True, State.LOCAL_CHANGED),
-        ("x", "ui", None, False, State.REMOTE_CHANGED),
-        ("x", "", None, False, State.REMOTE_CHANGED),  # a field emptied in the UI is an edit, not a gap
-    ],
-)
-def test_classify(local, remote, seen, recorded, expected):
-    assert classify(local, remote, seen=seen, recorded=recorded) == expected
+def fp(value: str) -> str:
+    return fingerprint(value)
+
+
+NO_RECORD = Evidence()
+# (local, remote, evidence, state, basis): the rules of kamsync.states, first match wins.
+CASES = [
+    # entity gone / file absent
+    ("x", None, NO_RECORD, State.REMOTE_MISSING, None),
+    (None, None, NO_RECORD, State.REMOTE_MISSING, None),
+    (None, "code", NO_RECORD, State.REMOTE_ONLY, None),
+    (None, "", NO_RECORD, None, None),  # nothing on either side: not listed
+    # 1. equal
+    ("x", "x", Evidence(recorded=fp("old")), State.IN_SYNC, None),
+    # 2. commits outside HEAD's history take precedence over the record
+    ("x", "old", Evidence(seen=OTHER_COMMIT), State.REMOTE_AHEAD, Basis.SEEN),
+    ("x", "old", Evidence(seen=OTHER_COMMIT, recorded=fp("old")), State.REMOTE_AHEAD, Basis.SEEN),
+    # 3. the record decides which side moved
+    ("x", "old", Evidence(recorded=fp("old")), State.LOCAL_CHANGED, Basis.RECORD),
+    ("x", "ui", Evidence(recorded=fp("x")), State.REMOTE_CHANGED, Basis.RECORD),
+    ("x", "ui", Evidence(recorded=fp("base")), State.CONFLICT, Basis.RECORD),
+    # a UI revert to an older committed value is news when the record knows better
+    ("x", "old", Evidence(seen=HEAD_COMMIT, recorded=fp("x")), State.REMOTE_CHANGED, Basis.RECORD),
+    # 4. no record, cleared in Kameleoon: deployed before (cleared in the UI) or never deployed
+    ("x", "", Evidence(deployed_empty=False), State.REMOTE_CHANGED, Basis.DEPLOYED),
+    ("x", "", Evidence(deployed_empty=True), State.LOCAL_CHANGED, Basis.DEPLOYED),
+    ("x", "", Evidence(seen=HEAD_COMMIT, deployed_empty=False), State.REMOTE_CHANGED, Basis.DEPLOYED),
+    # 5. no record, Kameleoon holds a value of HEAD's history: a fast-forward
+    ("x", "old", Evidence(seen=HEAD_COMMIT), State.LOCAL_CHANGED, Basis.SEEN),
+    ("x", "old", Evidence(seen=HEAD_COMMIT, forked=True), State.LOCAL_CHANGED, Basis.SEEN),
+    # 6. no record, a value no commit has: a conflict when the file has local work the shared line lacks
+    ("x", "ui", NO_RECORD, State.REMOTE_CHANGED, Basis.FORK),
+    ("x", "ui", Evidence(forked=True), State.CONFLICT, Basis.FORK),
+]
+
+
+@pytest.mark.parametrize(("local", "remote", "evidence", "state", "basis"), CASES)
+def test_classify(local, remote, evidence, state, basis):
+    verdict = classify(local, remote, evidence)
+    if state is None:
+        assert verdict is None
+    else:
+        assert verdict is not None
+        assert (verdict.state, verdict.basis) == (state, basis)
 
 
 def status(
@@ -62,6 +90,8 @@ def test_one_write_per_entity_with_only_changed_fields():
     [
         (State.REMOTE_CHANGED, False, False, False, True, False),
         (State.REMOTE_CHANGED, False, True, False, False, True),
+        (State.CONFLICT, False, False, False, True, False),
+        (State.CONFLICT, False, True, False, False, True),
         (State.REMOTE_AHEAD, False, False, False, True, False),
         (State.REMOTE_AHEAD, False, True, False, False, True),
         (State.LOCAL_CHANGED, True, False, False, True, False),
@@ -93,3 +123,41 @@ def test_every_refusal_says_the_way_out():
     assert "--allow-live" in fixes[2]
     assert "manifest" in fixes[3]
     assert "b" * 12 not in plan.refusals[1].reason  # no commit known for this one: says "another commit"
+
+
+@pytest.mark.parametrize("state", [State.LOCAL_CHANGED, State.CONFLICT, State.REMOTE_CHANGED])
+def test_merge_markers_are_refused_even_with_force(state):
+    marked = "a\n<<<<<<< local\nmine\n||||||| base\nold\n=======\ntheirs\n>>>>>>> Kameleoon\n"
+    field = FieldStatus(MappedFile(FieldRef(1, 10, "jsCode"), "v.js", 3), state, marked, "old", False, raw_local=marked)
+    plan = plan_push([field], force=True, allow_live=True)
+    assert not plan.writes
+    assert "merge markers" in plan.refusals[0].reason
+
+
+def test_conflict_refusal_names_its_base():
+    field = FieldStatus(
+        MappedFile(FieldRef(1, 10, "jsCode"), "v.js", 3),
+        State.CONFLICT,
+        "x",
+        "ui",
+        False,
+        raw_local="x\n",
+        base=Base("b", "c" * 40),
+    )
+    (refusal,) = plan_push([field]).refusals
+    assert "c" * 12 in refusal.reason and "kamsync pull" in refusal.fix
+
+
+@pytest.mark.parametrize(
+    ("text", "marked"),
+    [
+        ("<<<<<<< local\n", True),
+        ("a\n=======\nb", True),
+        (">>>>>>> Kameleoon", True),
+        ("// ======= a comment\n/* <<<<<<<< */", False),
+        ("x = '======='", False),
+        ("========", False),
+    ],
+)
+def test_merge_markers_are_lines_of_their_own(text, marked):
+    assert has_markers(text) is marked

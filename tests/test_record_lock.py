@@ -69,7 +69,33 @@ def test_corrupt_record_is_set_aside_and_starts_empty(tmp_path: Path, content: b
     record.remember(JS, "one();")
     record.save()
     assert Record.load(tmp_path).knows(JS, "one();")
-    assert json.loads((tmp_path / "record.json").read_text())["version"] == 1
+    assert json.loads((tmp_path / "record.json").read_text())["version"] == 2
+
+
+def test_the_record_keeps_the_last_value_seen_as_the_base_with_its_text(tmp_path: Path) -> None:
+    record = Record.load(tmp_path)
+    record.remember(JS, "first();")
+    record.remember(JS, "second();  \r\n")
+    record.save()
+    again = Record.load(tmp_path)
+    assert again.knows(JS, "second();") and not again.knows(JS, "first();")
+    assert again.base_text(JS) == "second();"
+    assert again.base_text(CSS) is None
+
+
+def test_a_base_whose_text_is_lost_is_no_base(tmp_path: Path) -> None:
+    record = Record.load(tmp_path)
+    record.remember(JS, "kept();")
+    record.save()
+    for text in (tmp_path / "bases").iterdir():
+        text.unlink()
+    assert Record.load(tmp_path).base(JS) is None  # git history decides instead
+
+
+def test_a_record_of_the_first_format_is_ignored_not_set_aside(tmp_path: Path) -> None:
+    (tmp_path / "record.json").write_text('{"version": 1, "fields": {"12:34:jsCode": ["%s"]}}' % ("a" * 64))
+    assert Record.load(tmp_path).base(JS) is None
+    assert not (tmp_path / "record.json.corrupt").exists()
 
 
 HOLDER = """
