@@ -16,14 +16,16 @@ from kamsync.journal import Journal
 from kamsync.lock import repo_lock
 from kamsync.manifest import MANIFEST_NAME, find_manifest, load_manifest
 from kamsync.manifest_edit import ManifestEditor
+from kamsync.plan import describe_base
 from kamsync.pricing import clock_time
 from kamsync.pull import PullResult, add_experiment, pull_survey
+from kamsync.pulled import PulledValue, check_can_merge, record_pulled
 from kamsync.pushing import run_apply, run_push
 from kamsync.quota import run_quota as quota_report_for
 from kamsync.ranges import nothing_changed, pick_files
 from kamsync.record import Record
 from kamsync.remote import read_remote
-from kamsync.render import entry, pull_payload, status_line, summary, unified_diff
+from kamsync.render import base_diff, entry, pull_payload, status_line, summary, unified_diff
 from kamsync.runctx import Options, connected, locked, open_run, rate_limit_spec, showing
 from kamsync.states import DIFFERING, State
 from kamsync.survey import Survey, belongs, survey
@@ -72,7 +74,7 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
             return _nothing(console, ws, opts, {"entries": [], "new_variations": [], "warnings": []})
         with connected(opts, ws, console) as run:
             run.charge_reads(files, "kamsync status")
-            found = survey(ws, files, run.client)
+            found = survey(ws, files, run.client, from_rev=run.opts.from_rev)
         interrupted = Journal.at(ws.repo.state_dir()).load()
     _warn_all(console, found)
     if interrupted is not None:
@@ -113,21 +115,20 @@ def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: b
             return _nothing(console, ws, opts, {"entries": []})
         with connected(opts, ws, console) as run:
             run.charge_reads(files, "kamsync diff")
-            found = survey(ws, files, run.client)
+            found = survey(ws, files, run.client, from_rev=run.opts.from_rev)
     _warn_all(console, found)
     differing = [s for s in found.statuses if s.state in DIFFERING]
-    console.emit_json({"entries": [{**entry(s), "diff": unified_diff(s)} for s in differing]})
+    console.emit_json(
+        {"entries": [{**entry(s), "diff": unified_diff(s), "base_diff": base_diff(s)} for s in differing]}
+    )
     for status in differing:
         console.out(console.style(f"# {status.state.value}: {status.mapped.ref.describe()}", status.state.value))
-        for line in unified_diff(status).splitlines():
-            key = (
-                "@"
-                if line.startswith("@@")
-                else line[:1]
-                if line[:1] in "+-" and line[:3] not in ("---", "+++")
-                else ""
-            )
-            console.out(console.style(line, key) if key else line)
+        _show_diff(console, unified_diff(status))
+        since = base_diff(status)
+        if since is not None:
+            assert status.base is not None
+            console.out(f"# what changed in Kameleoon since {describe_base(status.base)}:")
+            _show_diff(console, since)
     for status in found.statuses:
         if status.state is State.REMOTE_MISSING:
             console.info(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
@@ -136,6 +137,12 @@ def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: b
         if exit_code and (differing or any(s.state is State.REMOTE_MISSING for s in found.statuses))
         else int(Exit.OK)
     )
+
+
+def _show_diff(console: Console, diff: str) -> None:
+    for line in diff.splitlines():
+        key = "@" if line.startswith("@@") else line[:1] if line[:1] in "+-" and line[:3] not in ("---", "+++") else ""
+        console.out(console.style(line, key) if key else line)
 
 
 def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experiments: Sequence[int], force: bool) -> int:
@@ -180,13 +187,33 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
                     console.info(nothing_changed(ws, opts.from_rev))
                 else:
                     run.charge_reads(files, "kamsync pull")
-                    found = survey(ws, files, client)
+                    found = survey(ws, files, client, from_rev=opts.from_rev)
                     _warn_all(console, found)
                     _merge(result, pull_survey(ws, found, force=force, editor=editor))
             if result.manifest_changed:
                 editor.save()
             requests = client.requests_sent
+        result.pulled_commit = _into_history(console, repo, manifest_path.parent, result)
     return _report_pull(console, result, requests, manifest_path)
+
+
+def _into_history(console: Console, repo: GitRepo, root: Path, result: PullResult) -> str | None:
+    """Make the values this pull brought in part of the next commit's history (see ``kamsync.pulled``)."""
+    if not result.written:
+        return None
+    top = repo.top.resolve()
+    values = [
+        PulledValue(Path(os.path.relpath(os.path.normpath(root.resolve() / f.path), top)).as_posix(), f.remote, f.base)
+        for f in result.written
+    ]
+    try:
+        return record_pulled(repo, values, [f"{f.ref.describe()} ({f.path})" for f in result.written])
+    except (GitError, OSError) as error:
+        console.warn(
+            f"could not record Kameleoon's values in git ({error}); commit the pulled files exactly as written, "
+            "or other clones and CI will see them as edited outside git"
+        )
+        return None
 
 
 def _manifest_for_pull(opts: Options, repo: GitRepo, cwd: Path, *, creating: bool) -> Path:
@@ -223,6 +250,7 @@ def _add_experiments(
             "credentials); check the id in the Kameleoon app",
             status=404,
         )
+    check_can_merge(repo)
     record = Record.load(repo.state_dir())
     taken: set[str] = set()
     for experiment_id in ids:
@@ -256,7 +284,21 @@ def _report_pull(console: Console, result: PullResult, requests: int, manifest_p
     for variation_id, name in result.renamed:
         console.out(f"variation {variation_id} is now named {name!r} in Kameleoon (files stay where they are)")
     for pulled in result.written:
-        console.out(f"wrote {pulled.path} ({pulled.state})")
+        if pulled.merge == "clean":
+            console.out(f"merged {pulled.path} ({pulled.state}): your edit and Kameleoon's are both kept")
+        elif pulled.merge == "conflicted":
+            console.error(
+                f"conflict: {pulled.path} ({pulled.ref.describe()}): your edit and Kameleoon's overlap; the file "
+                "now holds both between <<<<<<< local and >>>>>>> Kameleoon markers: resolve them, then commit"
+            )
+        else:
+            console.out(f"wrote {pulled.path} ({pulled.state})")
+    if result.pulled_commit is not None:
+        console.info(
+            f"Kameleoon's values are recorded as commit {result.pulled_commit[:12]} and merged into your next "
+            "commit (git shows a merge in progress): `git commit` makes them part of history, so other clones "
+            "and CI know them"
+        )
     for status in result.left_alone:
         console.info(
             f"left alone: {status.path} is {status.state.value}: its news is in git; "
@@ -272,7 +314,8 @@ def _report_pull(console: Console, result: PullResult, requests: int, manifest_p
     if not result.written and not result.manifest_changed and not result.refused:
         console.out("nothing to pull: no remote change to bring in")
     console.out(f"{requests} requests used")
-    return int(Exit.REFUSED) if result.refused else int(Exit.OK)
+    conflicted = any(f.merge == "conflicted" for f in result.written)
+    return int(Exit.REFUSED) if result.refused or conflicted else int(Exit.OK)
 
 
 __all__ = ["KamsyncError", "Options", "run_apply", "run_diff", "run_pull", "run_push", "run_status", "worst"]

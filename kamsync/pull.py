@@ -9,6 +9,7 @@ from pathlib import Path
 from kamsync.fsutil import write_atomic
 from kamsync.manifest import slugify, unique_dir
 from kamsync.manifest_edit import ManifestEditor
+from kamsync.merge import merge3
 from kamsync.model import (
     EXPERIMENT_FIELDS,
     VARIATION_FIELDS,
@@ -18,13 +19,14 @@ from kamsync.model import (
     RemoteVariation,
 )
 from kamsync.normalize import file_text, normalize
+from kamsync.pulled import check_can_merge
 from kamsync.record import Record
 from kamsync.states import FieldStatus, State
 from kamsync.survey import Survey
 from kamsync.workspace import Workspace
 
 ADOPT = frozenset({State.REMOTE_CHANGED, State.REMOTE_ONLY})
-ADOPT_FORCED = ADOPT | {State.LOCAL_CHANGED, State.REMOTE_AHEAD}
+ADOPT_FORCED = ADOPT | {State.LOCAL_CHANGED, State.REMOTE_AHEAD, State.CONFLICT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +34,15 @@ class PulledFile:
     path: str
     ref: FieldRef
     state: str  # the state before the pull ("new" for files of entities added to the manifest)
+    merge: str | None = None  # "clean" or "conflicted" for a field merged three ways; None when adopted
+    remote: bytes = b""  # the file as Kameleoon holds it (what git history records)
+    base: bytes | None = None  # for a conflicted merge: the base it was merged from
 
 
 @dataclass(slots=True)
 class PullResult:
     written: list[PulledFile] = field(default_factory=list)
+    pulled_commit: str | None = None  # the commit holding Kameleoon's values, merged into the next commit
     refused: list[tuple[FieldStatus, str]] = field(default_factory=list)
     left_alone: list[FieldStatus] = field(default_factory=list)
     added_experiments: list[int] = field(default_factory=list)
@@ -51,22 +57,46 @@ def _write_code(ws_root: Path, path: str, code: str) -> None:
 
 
 def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEditor) -> PullResult:
-    """Adopt remote values field by field; refuse files with uncommitted changes; map new variations."""
+    """Adopt remote values field by field, merge fields changed on both sides three ways, refuse files with
+    uncommitted changes, map new variations. Never writes Kameleoon."""
     result = PullResult()
     record = Record.load(ws.repo.state_dir())
-    adopt = ADOPT_FORCED if force else ADOPT
+    adopt = ADOPT_FORCED if force else ADOPT | {State.CONFLICT}
     candidates = [s for s in found.statuses if s.state in adopt]
-    dirty = ws.repo.uncommitted([ws.top_relative(s.path) for s in candidates])
     for status in found.statuses:
         if status.state in {State.LOCAL_CHANGED, State.REMOTE_AHEAD} and status.state not in adopt:
             result.left_alone.append(status)
+    if candidates or found.new_variations:
+        check_can_merge(ws.repo)
     for status in candidates:
-        if ws.top_relative(status.path) in dirty:
-            result.refused.append((status, "the file has uncommitted changes; commit or stash them, then pull again"))
+        if status.uncommitted:
+            what = "merged" if status.state is State.CONFLICT and not force else "overwritten"
+            result.refused.append(
+                (
+                    status,
+                    f"the file has uncommitted changes, which would be {what}; commit or stash them, then pull again",
+                )
+            )
             continue
-        _write_code(ws.root, status.path, status.remote or "")
+        remote = file_text(status.remote)
+        if status.state is State.CONFLICT and not force:
+            base = (status.base.text if status.base else None) or ""
+            merged = merge3(ws.repo, base, status.local or "", status.remote or "")
+            outcome = "conflicted" if merged.conflicts else "clean"
+            write_atomic(ws.absolute(status.path), merged.text)
+            pulled = PulledFile(
+                status.path,
+                status.mapped.ref,
+                status.state.value,
+                merge=outcome,
+                remote=remote.encode("utf-8"),
+                base=file_text(base).encode("utf-8") if merged.conflicts else None,
+            )
+        else:
+            _write_code(ws.root, status.path, status.remote or "")
+            pulled = PulledFile(status.path, status.mapped.ref, status.state.value, remote=remote.encode("utf-8"))
         record.remember(status.mapped.ref, status.remote or "")
-        result.written.append(PulledFile(status.path, status.mapped.ref, status.state.value))
+        result.written.append(pulled)
 
     manifest = ws.manifest
     for experiment_id, variations in sorted(found.new_variations.items()):
@@ -125,7 +155,7 @@ def _write_variation(
         _write_code(root, path, code)
         ref = FieldRef(experiment_id, variation.id, code_field.api_name)
         record.remember(ref, code)
-        written.append(PulledFile(path, ref, "new"))
+        written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8")))
     return written
 
 
@@ -152,7 +182,7 @@ def add_experiment(
         _write_code(root, path, code)
         ref = FieldRef(experiment.id, None, code_field.api_name)
         record.remember(ref, code)
-        result.written.append(PulledFile(path, ref, "new"))
+        result.written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8")))
     entries: list[tuple[int, str, str]] = []
     folders: set[str] = set()
     for variation in variations:

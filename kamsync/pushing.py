@@ -90,7 +90,7 @@ def _push(
     if interrupted is not None:
         files = _with_unfinished(console, ws, files, interrupted, ranged=run.opts.ranged)
     reads = run.charge_reads(files, "reading the remote state")
-    found = survey(ws, files, run.client)
+    found = survey(ws, files, run.client, from_rev=run.opts.from_rev)
     for warning in found.warnings:
         console.warn(warning)
     plan = plan_push(found.statuses, force=force, allow_live=allow_live)
@@ -99,6 +99,12 @@ def _push(
     payload = _payload(dry_run, plan)
     if plan.refusals:
         return _refuse(console, run, payload, plan.refusals, dry_run)
+    uncommitted = [f.path for w in plan.writes for f in w.fields if f.uncommitted]
+    if uncommitted:
+        console.warn(
+            f"{'would push' if dry_run else 'pushing'} uncommitted changes of {', '.join(uncommitted)}: other "
+            "clones and CI will see these values as edited outside git until they are committed"
+        )
     if plan.is_empty:
         if interrupted is not None and not dry_run:
             journal.clear()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from kamsync.plan import Refusal, Write
+from kamsync.plan import Refusal, Write, describe_base
 from kamsync.pull import PullResult
-from kamsync.states import FieldStatus, State
+from kamsync.states import EDITED_REMOTELY, FieldStatus, State
 
 
 def entry(status: FieldStatus) -> dict[str, object]:
@@ -20,6 +20,8 @@ def entry(status: FieldStatus) -> dict[str, object]:
         "state": status.state.value,
         "live": status.live,
         "commit": status.seen.commit if status.seen else None,
+        "base": status.base.payload() if status.base else None,
+        "uncommitted": status.uncommitted,
     }
 
 
@@ -39,13 +41,22 @@ def refusal_entry(refusal: Refusal) -> dict[str, object]:
 
 def unified_diff(status: FieldStatus) -> str:
     """Remote → local, as `git diff` shows it."""
-    before = (status.remote or "").splitlines(keepends=False)
-    after = (status.local or "").splitlines(keepends=False)
+    return _diff(status.remote, status.local, f"kameleoon/{status.path}", f"local/{status.path}")
+
+
+def base_diff(status: FieldStatus) -> str | None:
+    """For a field edited in Kameleoon: what changed there since the base (base → Kameleoon); else ``None``."""
+    if status.state not in EDITED_REMOTELY or status.base is None:
+        return None
+    return _diff(status.base.text, status.remote, f"base/{status.path}", f"kameleoon/{status.path}")
+
+
+def _diff(before: str | None, after: str | None, before_name: str, after_name: str) -> str:
     lines = difflib.unified_diff(
-        before,
-        after,
-        fromfile=f"kameleoon/{status.path}",
-        tofile=f"local/{status.path}",
+        (before or "").splitlines(keepends=False),
+        (after or "").splitlines(keepends=False),
+        fromfile=before_name,
+        tofile=after_name,
         lineterm="",
     )
     return "\n".join(lines)
@@ -56,9 +67,12 @@ def status_line(status: FieldStatus) -> tuple[str, str]:
     detail = status.mapped.ref.describe()
     if status.state is State.REMOTE_AHEAD and status.seen:
         detail += f"; Kameleoon holds commit {status.seen.commit[:12]}"
+    if status.state in EDITED_REMOTELY and status.base is not None:
+        detail += f"; base: {describe_base(status.base)}"
     if status.live and status.state is not State.IN_SYNC:
         detail += "; live"
-    return status.state.value, f"{status.path}  ({detail})"
+    marker = " (uncommitted)" if status.uncommitted else ""
+    return status.state.value, f"{status.path}{marker}  ({detail})"
 
 
 def summary(statuses: Iterable[FieldStatus]) -> str:
@@ -82,9 +96,12 @@ def pull_payload(result: PullResult, requests: int) -> dict[str, object]:
                 "variation_id": f.ref.variation_id,
                 "field": f.ref.field,
                 "state": f.state,
+                "merge": f.merge,
             }
             for f in result.written
         ],
+        "conflicts": [f.path for f in result.written if f.merge == "conflicted"],
+        "pulled_commit": result.pulled_commit,
         "refused": [{**entry(s), "reason": reason} for s, reason in result.refused],
         "left_alone": [entry(s) for s in result.left_alone],
         "added_experiments": result.added_experiments,
