@@ -49,14 +49,13 @@ def git_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def _git(
-    cwd: Path, args: Iterable[str], stdin: bytes | None = None, *, index: Path | None = None
+    cwd: Path, args: Iterable[str], stdin: bytes | None = None, *, extra: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git -C cwd --literal-pathspecs <args>``; the only place kamsync starts git. ``index``: an index
-    file of kamsync's own to use instead of the repository's."""
+    """Run ``git -C cwd --literal-pathspecs <args>``; the only place kamsync starts git. ``extra``: variables
+    kamsync sets itself (an index file of its own, the identity of a commit it makes)."""
     argv = ["git", "-C", str(cwd), "--literal-pathspecs", *args]
     env = git_env()
-    if index is not None:
-        env["GIT_INDEX_FILE"] = str(index)
+    env.update(extra or {})
     try:
         return subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
     except FileNotFoundError:
@@ -102,17 +101,17 @@ class GitRepo:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def run_bytes(self, *args: str, input: bytes | None = None, index: Path | None = None) -> bytes:
-        """Run git in this repository and return its raw standard output (``index``: another index file)."""
-        proc = _git(self.top, args, input, index=index)
+    def run_bytes(self, *args: str, input: bytes | None = None, extra: Mapping[str, str] | None = None) -> bytes:
+        """Run git in this repository and return its raw standard output (``extra``: see ``_git``)."""
+        proc = _git(self.top, args, input, extra=extra)
         if proc.returncode != 0:
             raise _failure(self.top, args, proc)
         return proc.stdout
 
-    def run(self, *args: str, input: str | None = None, index: Path | None = None) -> str:
+    def run(self, *args: str, input: str | None = None, extra: Mapping[str, str] | None = None) -> str:
         """Run git in this repository and return its standard output as text."""
         data = None if input is None else input.encode("utf-8", "surrogateescape")
-        out = self.run_bytes(*args, input=data, index=index)
+        out = self.run_bytes(*args, input=data, extra=extra)
         return out.decode("utf-8", "surrogateescape")
 
     def try_run(self, *args: str) -> str | None:

@@ -29,7 +29,13 @@ _IN_PROGRESS = {
     "rebase-merge": "a rebase",
     "rebase-apply": "a rebase or `git am`",
 }
-_NO_OID = "0" * 40
+# K holds Kameleoon's values, so it is signed as theirs; the user's own merge commit carries the user's identity.
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Kameleoon (pulled by kamsync)",
+    "GIT_AUTHOR_EMAIL": "kamsync@localhost",
+    "GIT_COMMITTER_NAME": "kamsync",
+    "GIT_COMMITTER_EMAIL": "kamsync@localhost",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +68,16 @@ def record_pulled(repo: GitRepo, values: Sequence[PulledValue], fields: Sequence
     parent = _pending_pull(repo) or head
     with tempfile.TemporaryDirectory(prefix="kamsync-pull-") as folder:
         index = Path(folder) / "index"
-        repo.run_bytes("read-tree", parent, index=index)
+        repo.run_bytes("read-tree", parent, extra=_index(index))
         blobs = _store(repo, Path(folder), [v.data for v in values])
         modes = _modes(repo, index, [v.path for v in values])
         lines = "".join(
-            f"{modes.get(v.path, '100644')} {oid}\t{v.path}\n" for v, oid in zip(values, blobs, strict=True)
+            f"{modes.get(v.path, '100644')} {oid}\t{v.path}\0" for v, oid in zip(values, blobs, strict=True)
         )
-        repo.run_bytes(
-            "update-index", "--add", "--index-info", input=lines.encode("utf-8", "surrogateescape"), index=index
-        )
-        tree = repo.run("write-tree", index=index).strip()
+        repo.run_bytes("update-index", "-z", "--add", "--index-info", input=_encode(lines), extra=_index(index))
+        tree = repo.run("write-tree", extra=_index(index)).strip()
     message = "Values pulled from Kameleoon\n\n" + "".join(f"- {f}\n" for f in fields)
-    commit = repo.run("commit-tree", tree, "-p", parent, "-m", message).strip()
+    commit = repo.run("commit-tree", tree, "-p", parent, "-m", message, extra=_IDENTITY).strip()
     repo.run("update-ref", "-m", "kamsync pull", PULLED_REF, commit)
     _start_merge(repo, head, commit, values, blobs, fields)
     return commit
@@ -93,7 +97,7 @@ def _start_merge(
         lines = []
         for (value, theirs), base in zip(conflicted, base_blobs, strict=True):
             mode, our_oid = head_entries.get(value.path, ("100644", None))
-            lines.append(f"0 {_NO_OID}\t{value.path}\0")
+            lines.append(f"0 {'0' * len(head)}\t{value.path}\0")
             lines.append(f"{mode} {base} 1\t{value.path}\0")
             if our_oid is not None:
                 lines.append(f"{mode} {our_oid} 2\t{value.path}\0")
@@ -110,6 +114,10 @@ def _start_merge(
             + "".join(f"- {f}\n" for f in fields)
         )
     merge_msg.write_text(message, encoding="utf-8")
+
+
+def _index(path: Path) -> dict[str, str]:
+    return {"GIT_INDEX_FILE": str(path)}
 
 
 def _encode(text: str) -> bytes:
@@ -144,7 +152,7 @@ def _store_plain(repo: GitRepo, contents: Sequence[bytes]) -> list[str]:
 
 def _modes(repo: GitRepo, index: Path, paths: Sequence[str]) -> dict[str, str]:
     """The file mode each path has in the index (an executable file stays executable)."""
-    out = repo.run_bytes("ls-files", "-s", "-z", "--", *paths, index=index)
+    out = repo.run_bytes("ls-files", "-s", "-z", "--", *paths, extra=_index(index))
     modes = {}
     for entry in out.split(b"\0"):
         if entry:

@@ -258,3 +258,14 @@ def test_values_only_kamsyncs_own_commit_holds_are_never_another_branchs_code(ka
     assert normalize((repo / RED_JS).read_text()) != "// from the UI"
 
     assert states(kamsync("status", "--json"))[RED] == "local-changed"  # not remote-ahead: K is nobody's branch
+
+
+def test_pull_records_kameleoons_values_even_where_git_has_no_identity_configured(kamsync, repo, sandbox):
+    sandbox.store.ui_edit_variation(200001, jsCode="// from the UI")
+    anonymous = {k: None for k in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")}
+    pull = kamsync("pull", "--json", extra_env={**anonymous, "EMAIL": None})
+    assert pull.code == 0, pull.output
+    commit = pull.json()["pulled_commit"]
+    assert commit and git(repo, "rev-parse", "MERGE_HEAD").strip() == commit
+    assert git(repo, "show", "-s", "--format=%an", commit).strip() == "Kameleoon (pulled by kamsync)"
+    assert "could not record" not in pull.stderr
