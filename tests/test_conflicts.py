@@ -269,3 +269,18 @@ def test_pull_records_kameleoons_values_even_where_git_has_no_identity_configure
     assert commit and git(repo, "rev-parse", "MERGE_HEAD").strip() == commit
     assert git(repo, "show", "-s", "--format=%an", commit).strip() == "Kameleoon (pulled by kamsync)"
     assert "could not record" not in pull.stderr
+
+
+def test_a_conflict_whose_file_has_uncommitted_changes_is_refused_not_merged(kamsync, repo, sandbox):
+    deployed_five_lines(kamsync, repo, sandbox)
+    (repo / RED_JS).write_text(FIVE.replace("line one", "line ONE (committed)"))
+    commit_all(repo, "Local edit")
+    (repo / RED_JS).write_text(FIVE.replace("line one", "line ONE (still typing)"))
+    sandbox.store.ui_edit_variation(200001, jsCode=FIVE.replace("line five", "line FIVE (ui)"))
+
+    assert states(kamsync("status", "--json"))[RED] == "conflict"
+    pull = kamsync("pull")
+    assert pull.code == 3, pull.output
+    assert "uncommitted changes, which would be merged" in pull.stderr
+    assert (repo / RED_JS).read_text() == FIVE.replace("line one", "line ONE (still typing)")
+    assert not (repo / ".git" / "MERGE_HEAD").exists()
