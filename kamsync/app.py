@@ -10,7 +10,7 @@ from pathlib import Path
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import resolve_api_url
 from kamsync.console import Console
-from kamsync.errors import ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
+from kamsync.errors import PRECEDENCE, ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
 from kamsync.gitrepo import GitRepo
 from kamsync.journal import Journal
 from kamsync.lock import repo_lock
@@ -31,8 +31,8 @@ from kamsync.workspace import Workspace
 
 
 def worst(*codes: int) -> int:
-    """When several outcomes apply, the highest of 4, 3, 1 wins."""
-    for code in (Exit.API, Exit.REFUSED, Exit.DIFFERENCES):
+    """When several outcomes apply, the first of 130, 70, 4, 3, 1 that occurs wins."""
+    for code in PRECEDENCE:
         if code in codes:
             return int(code)
     return int(Exit.OK)
