@@ -66,7 +66,7 @@ def _warn_all(console: Console, found: Survey) -> None:
 
 
 def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
-    with locked(opts, "kamsync status") as ws:
+    with locked(opts, "kamsync status", reader=console) as ws:
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
             return _nothing(console, ws, opts, {"entries": [], "new_variations": [], "warnings": []})
@@ -107,7 +107,7 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
 
 
 def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
-    with locked(opts, "kamsync diff") as ws:
+    with locked(opts, "kamsync diff", reader=console) as ws:
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
             return _nothing(console, ws, opts, {"entries": []})

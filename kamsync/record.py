@@ -6,17 +6,21 @@ grows; saving merges with what is on disk, so two runs that each remember someth
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
 import shutil
 from pathlib import Path
 
+from kamsync.errors import LocalWriteError
 from kamsync.fsutil import write_atomic
 from kamsync.model import FieldRef
 from kamsync.normalize import fingerprint
 
 _FILE = "record.json"
 _VERSION = 1
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 def _key(ref: FieldRef) -> str:
@@ -40,7 +44,8 @@ def _read(path: Path) -> dict[str, set[str]]:
         return {k: set(v) for k, v in fields.items()}
     except (ValueError, KeyError, TypeError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         # Keep the evidence for whoever investigates; the record only adds confidence, so start afresh.
-        shutil.copyfile(path, path.with_name(path.name + ".corrupt"))
+        with contextlib.suppress(OSError):  # a read-only clone keeps it where it is
+            shutil.copyfile(path, path.with_name(path.name + ".corrupt"))
         return {}
 
 
@@ -62,12 +67,23 @@ class Record:
     def remember(self, ref: FieldRef, value: str) -> None:
         self._known.setdefault(_key(ref), set()).add(fingerprint(value))
 
-    def save(self) -> None:
-        """Write atomically, after merging with the file as it is now (another run may have saved since)."""
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self._path.with_name(_FILE + ".lock"), "a") as guard:
-            fcntl.flock(guard, fcntl.LOCK_EX)  # released when the file closes
-            for key, prints in _read(self._path).items():
-                self._known.setdefault(key, set()).update(prints)
-            fields = {key: sorted(prints) for key, prints in sorted(self._known.items())}
-            write_atomic(self._path, json.dumps({"version": _VERSION, "fields": fields}, indent=1) + "\n")
+    def save(self) -> str | None:
+        """Write atomically, after merging with the file as it is now (another run may have saved since).
+
+        When the state folder is not writable (a user who may read this clone but not write its ``.git``),
+        nothing is saved and the warning to show is returned: the record only adds confidence."""
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self._path.with_name(_FILE + ".lock"), "a") as guard:
+                fcntl.flock(guard, fcntl.LOCK_EX)  # released when the file closes
+                for key, prints in _read(self._path).items():
+                    self._known.setdefault(key, set()).update(prints)
+                fields = {key: sorted(prints) for key, prints in sorted(self._known.items())}
+                write_atomic(self._path, json.dumps({"version": _VERSION, "fields": fields}, indent=1) + "\n")
+        except (OSError, LocalWriteError) as error:
+            if error.errno in _NOT_WRITABLE:
+                return f"cannot update {self._path} (not writable): later runs judge this run's values from git alone"
+            if isinstance(error, OSError):
+                raise LocalWriteError(self._path, error, "kamsync's record") from error
+            raise
+        return None

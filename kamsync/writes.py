@@ -32,6 +32,7 @@ class Outcome:
     # Set when Ctrl-C arrived while this write was in flight: Kameleoon may or may not have applied it.
     interrupted: Write | None = None
     cancelled: bool = False  # Ctrl-C stopped the run (in flight or between writes)
+    warnings: list[str] = field(default_factory=list)  # each once
 
     @property
     def complete(self) -> bool:
@@ -157,7 +158,9 @@ def execute(
             break
         for status in write.fields:
             record.remember(status.mapped.ref, status.local or "")
-        record.save()
+        warning = record.save()
+        if warning is not None and warning not in outcome.warnings:
+            outcome.warnings.append(warning)
         _mark(journal, index, "done")
         outcome.written.append(write)
         on_written(write)
