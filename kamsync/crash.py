@@ -111,8 +111,7 @@ def save_crash(error: BaseException, argv: list[str], environ: Mapping[str, str]
     folder); its path, or ``None`` when neither could be written."""
     text = scrub_everywhere(_report(error, argv), hidden_values(environ))
     name = f"crash-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}.txt"
-    for folder in (default_state_dir() / "crashes", Path(tempfile.gettempdir())):
-        path = folder / (name if folder.name == "crashes" else f"kamsync-{name}")
+    for path in (default_state_dir() / "crashes" / name, Path(tempfile.gettempdir()) / f"kamsync-{name}"):
         try:
             write_atomic(path, text, mode=0o600, what="the crash report")
         except KamsyncError:

@@ -76,7 +76,10 @@ class LocalWriteError(KamsyncError):
     def __init__(self, path: str | os.PathLike[str], error: OSError, what: str | None = None) -> None:
         self.path = os.fspath(path)
         self.errno = error.errno
-        cause, fix = _WRITE_PROBLEMS.get(error.errno or 0, (error.strerror or str(error), "fix that"))
+        cause, fix = _WRITE_PROBLEMS.get(
+            error.errno or 0,
+            (error.strerror or str(error), "check the disk and that folder's permissions"),
+        )
         # What went wrong, without the advice: for callers that go on regardless and only warn.
         self.problem = f"cannot write {self.path}{f' ({what})' if what else ''}: {cause}"
         super().__init__(f"{self.problem}; it was left as it was; {fix}, then run the same command again")

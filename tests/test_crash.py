@@ -85,6 +85,22 @@ def test_unexpected_error_prints_one_line_naming_a_scrubbed_crash_file_and_exits
         assert stat.S_IMODE(crash.stat().st_mode) == 0o600
 
 
+def test_crash_file_goes_to_the_temporary_folder_when_the_state_folder_cannot_be_written(env, repo, sandbox, tmp_path):
+    blocker = Path(env["XDG_STATE_HOME"]) / "kamsync" / "crashes"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("a file where the crash folder would be\n")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    crashing = {**env, "TMPDIR": str(temporary)}
+
+    result = crashing_kamsync(crashing, repo, "status")
+
+    assert result.code == 70, result.output
+    (crash,) = temporary.glob("kamsync-crash-*.txt")
+    assert result.stderr.splitlines() == [result.stderr.strip()] and f"the details are in {crash}" in result.stderr
+    assert "Traceback (most recent call last)" in crash.read_text(encoding="utf-8")
+
+
 def test_unexpected_error_with_json_says_so_on_stdout(env, repo, sandbox):
     result = crashing_kamsync(env, repo, "status", "--json")
     assert result.code == 70, result.output
