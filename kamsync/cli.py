@@ -25,10 +25,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EPILOG = """\b
 Exit codes: 0 success or nothing to do, 1 differences (with --exit-code), 2 usage/manifest/credentials error
-(nothing sent), 3 refused for safety or for lack of rate budget (nothing written), 4 failure talking to the API
-or an entity locked in the Kameleoon app (the summary says what was and was not written), 70 kamsync failed
-unexpectedly (a bug: the message names a crash file to report), 130 interrupted. When several apply, the first
-of 130, 70, 4, 3, 1 wins.
+(nothing sent) or a file on this machine that could not be written (named; left as it was), 3 refused for
+safety or for lack of rate budget (nothing written), 4 failure talking to the API or an entity locked in the
+Kameleoon app (the summary says what was and was not written), 70 kamsync failed unexpectedly (a bug: the
+message names a crash file to report), 130 interrupted. When several apply, the first of 130, 70, 4, 3, 1 wins.
 """
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path())
