@@ -10,7 +10,7 @@ from pathlib import Path
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import resolve_api_url
 from kamsync.console import Console
-from kamsync.errors import ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
+from kamsync.errors import PRECEDENCE, ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
 from kamsync.gitrepo import GitRepo
 from kamsync.journal import Journal
 from kamsync.lock import repo_lock
@@ -33,8 +33,8 @@ from kamsync.workspace import Workspace
 
 
 def worst(*codes: int) -> int:
-    """When several outcomes apply, the highest of 4, 3, 1 wins."""
-    for code in (Exit.API, Exit.REFUSED, Exit.DIFFERENCES):
+    """When several outcomes apply, the first of 130, 70, 4, 3, 1 that occurs wins."""
+    for code in PRECEDENCE:
         if code in codes:
             return int(code)
     return int(Exit.OK)
@@ -68,7 +68,7 @@ def _warn_all(console: Console, found: Survey) -> None:
 
 
 def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
-    with locked(opts, "kamsync status") as ws:
+    with locked(opts, "kamsync status", reader=console) as ws:
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
             return _nothing(console, ws, opts, {"entries": [], "new_variations": [], "warnings": []})
@@ -109,7 +109,7 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
 
 
 def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
-    with locked(opts, "kamsync diff") as ws:
+    with locked(opts, "kamsync diff", reader=console) as ws:
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
             return _nothing(console, ws, opts, {"entries": []})

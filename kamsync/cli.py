@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,8 +25,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EPILOG = """\b
 Exit codes: 0 success or nothing to do, 1 differences (with --exit-code), 2 usage/manifest/credentials error
-(nothing sent), 3 refused for safety or for lack of rate budget (nothing written), 4 failure talking to the API
-or an entity locked in the Kameleoon app (the summary says what was and was not written), 130 interrupted.
+(nothing sent) or a file on this machine that could not be written (named; left as it was), 3 refused for
+safety or for lack of rate budget (nothing written), 4 failure talking to the API or an entity locked in the
+Kameleoon app (the summary says what was and was not written), 70 kamsync failed unexpectedly (a bug: the
+message names a crash file to report), 130 interrupted. When several apply, the first of 130, 70, 4, 3, 1 wins.
 """
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path())
@@ -505,7 +506,14 @@ def sandbox(
 
 def _redact(text: str) -> str:
     secret = os.environ.get("KAMELEOON_CLIENT_SECRET", "")
-    return text.replace(secret, "<hidden>") if len(secret) >= 4 else text
+    if len(secret) < 4:
+        return text
+    try:
+        from kamsync.crash import scrub_everywhere
+
+        return scrub_everywhere(text, {secret})
+    except Exception:  # whatever broke kamsync may break this too: the plain secret at least stays hidden
+        return text.replace(secret, "<hidden>")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -537,8 +545,25 @@ def main(argv: list[str] | None = None) -> None:
         code = int(Exit.INTERRUPTED)
         failed("Interrupted", "interrupted", code)
     except Exception as error:
-        console.error("kamsync failed unexpectedly; please report this with the traceback below")
-        click.echo(_redact(traceback.format_exc()), err=True)
-        code = int(Exit.API)
-        failed("InternalError", _redact(f"{type(error).__name__}: {error}"), code)
+        # A bug, not a failure talking to the API: one line here, the traceback in a file for the report.
+        message = _crashed(error, args)
+        console.error(message)
+        code = int(Exit.CRASH)
+        failed("InternalError", message, code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _crashed(error: Exception, args: list[str]) -> str:
+    """Save the scrubbed traceback of ``error``; the one line that tells the user where it is."""
+    what, saved = type(error).__name__, None
+    try:
+        from kamsync.crash import hidden_values, save_crash, scrub_everywhere
+
+        first = (f"{what}: {error}".splitlines() or [what])[0]
+        what = scrub_everywhere(first, hidden_values(os.environ))[:160]
+        saved = save_crash(error, args, os.environ)
+    except Exception:  # the crash report must never become a second traceback
+        pass
+    if saved is None:
+        return f"kamsync failed unexpectedly ({what}) and could not save the details; please report it"
+    return f"kamsync failed unexpectedly ({what}); the details are in {saved}: please report it with that file"

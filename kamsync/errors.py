@@ -6,6 +6,8 @@ The CLI is the single place that turns these into text and exit codes; the core 
 
 from __future__ import annotations
 
+import errno
+import os
 from enum import IntEnum
 
 
@@ -17,7 +19,12 @@ class Exit(IntEnum):
     USAGE = 2
     REFUSED = 3
     API = 4
+    CRASH = 70  # an unexpected error: a bug, reported with a crash file (sysexits' EX_SOFTWARE)
     INTERRUPTED = 130
+
+
+# When several outcomes apply, the first of these that occurs wins.
+PRECEDENCE = (Exit.INTERRUPTED, Exit.CRASH, Exit.API, Exit.REFUSED, Exit.DIFFERENCES)
 
 
 class KamsyncError(Exception):
@@ -47,6 +54,35 @@ class CredentialsError(KamsyncError):
 
 class LockedRepository(KamsyncError):
     """Another kamsync process is working on this repository."""
+
+
+# Why a file could not be written, and what the user can do about it, by errno.
+_WRITE_PROBLEMS = {
+    errno.ENOSPC: ("no space left on the device", "free some disk space"),
+    getattr(errno, "EDQUOT", -122): (  # not defined on every platform
+        "the disk quota is exceeded",
+        "free some space or ask for a larger quota",
+    ),
+    errno.EACCES: ("permission denied", "make it writable for this user"),
+    errno.EPERM: ("operation not permitted", "make it writable for this user"),
+    errno.EROFS: ("the file system is read-only", "run kamsync where it can write"),
+}
+
+
+class LocalWriteError(KamsyncError):
+    """A file on this machine could not be written (disk full, quota, permissions). ``path`` names it; whatever
+    it held before was left as it was (kamsync writes through a temporary file and an atomic rename)."""
+
+    def __init__(self, path: str | os.PathLike[str], error: OSError, what: str | None = None) -> None:
+        self.path = os.fspath(path)
+        self.errno = error.errno
+        cause, fix = _WRITE_PROBLEMS.get(
+            error.errno or 0,
+            (error.strerror or str(error), "check the disk and that folder's permissions"),
+        )
+        # What went wrong, without the advice: for callers that go on regardless and only warn.
+        self.problem = f"cannot write {self.path}{f' ({what})' if what else ''}: {cause}"
+        super().__init__(f"{self.problem}; it was left as it was; {fix}, then run the same command again")
 
 
 class GitError(KamsyncError):

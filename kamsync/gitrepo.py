@@ -6,6 +6,7 @@ so a pre-push hook that calls kamsync gets the same answers as a terminal does.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -96,9 +97,12 @@ class GitRepo:
         return cls(Path(top), (cwd / git_dir).resolve())
 
     def state_dir(self) -> Path:
-        """Where kamsync keeps this clone's private state (never committed)."""
+        """Where kamsync keeps this clone's private state (never committed). Created when it can be: a user
+        without write access to ``.git`` still reads through it, and whatever writes there names the file it
+        could not write."""
         path = self.git_dir / "kamsync"
-        path.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            path.mkdir(parents=True, exist_ok=True)
         return path
 
     def run_bytes(self, *args: str, input: bytes | None = None, extra: Mapping[str, str] | None = None) -> bytes:

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kamsync.errors import LocalWriteError
 from kamsync.fsutil import write_atomic
 from kamsync.model import describe_entity
 
@@ -174,15 +175,32 @@ class Journal:
                 for w in writes
             ],
         }
-        write_atomic(self.path, json.dumps(header, separators=(",", ":")) + "\n")
+        write_atomic(self.path, json.dumps(header, separators=(",", ":")) + "\n", what="the push journal")
 
     def mark(self, index: int, status: str) -> None:
-        """Append ``status`` for write ``index``; on disk before this returns."""
-        line = json.dumps({"write": index, "status": status}) + "\n"
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        """Append ``status`` for write ``index``; on disk before this returns. When the disk refuses it
+        (full, no permission), the journal is cut back to what it held, so no torn line stays, and
+        ``LocalWriteError`` names it."""
+        line = (json.dumps({"write": index, "status": status}) + "\n").encode("utf-8")
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+        except OSError as exc:
+            raise LocalWriteError(self.path, exc, "the push journal") from exc
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                view = memoryview(line)
+                while view:  # os.write may write less than asked
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise
+        except OSError as exc:
+            raise LocalWriteError(self.path, exc, "the push journal") from exc
+        finally:
+            os.close(fd)
 
     def clear(self) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from kamsync.errors import KamsyncError
+from kamsync.errors import KamsyncError, LocalWriteError
 from kamsync.gitrepo import GitRepo
 from kamsync.history import History
 from kamsync.lineage import Lineage, lineage
@@ -147,11 +147,11 @@ def _read_at(
 
 
 def save_quietly(record: Record, warnings: list[str]) -> None:
-    """Save the record; a clone kamsync cannot write to still gets its verdicts, with one warning."""
+    """Save the record; a clone kamsync cannot write to (or a full disk) still gets its verdicts, with one
+    warning."""
     try:
-        record.save()
-    except OSError as error:
-        warnings.append(
-            f"could not update kamsync's record in {error.filename or '.git/kamsync'} ({error.strerror}); "
-            "verdicts stay right, but a later edit in Kameleoon may be judged from git history alone"
-        )
+        warning = record.save()
+    except LocalWriteError as error:
+        warning = f"{error.problem}: later runs judge this run's values from git alone"
+    if warning is not None:
+        warnings.append(warning)

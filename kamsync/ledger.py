@@ -31,7 +31,7 @@ from pathlib import Path
 
 import platformdirs
 
-from kamsync.errors import LongWait, UsageError
+from kamsync.errors import LocalWriteError, LongWait, UsageError
 from kamsync.fsutil import write_atomic
 from kamsync.pricing import clock_time, duration
 from kamsync.ratelimit import Window, describe_windows, full_window_wait, next_send_time
@@ -372,7 +372,10 @@ class Ledger:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[tuple[LedgerState, float]]:
         """Hold the lock; yield the settled state and the time. A change is saved with ``_write``."""
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise LocalWriteError(self.lock_path, exc, "the lock of the shared rate-limit ledger") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # held only for a read and a write, never across a sleep
             now = self._clock()
@@ -395,4 +398,6 @@ class Ledger:
             return LedgerState()
 
     def _write(self, state: LedgerState) -> None:
-        write_atomic(self.path, dump_state(state, self.api_url, self.client_id), mode=0o600)
+        write_atomic(
+            self.path, dump_state(state, self.api_url, self.client_id), mode=0o600, what="the shared rate-limit ledger"
+        )

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from kamsync.errors import LockedRepository, UsageError
+from kamsync.errors import LocalWriteError, LockedRepository, UsageError
 
 WAIT_ENV = "KAMSYNC_LOCK_WAIT"
 _DEFAULT_WAIT = 5.0
@@ -49,10 +49,15 @@ def _holder(fd: int) -> str:
 @contextmanager
 def repo_lock(state_dir: Path, command: str, wait: float | None = None) -> Iterator[None]:
     """Hold the repository's kamsync lock for the ``with`` block, waiting up to ``wait`` seconds for it
-    (default: ``$KAMSYNC_LOCK_WAIT``, else 5). ``command`` is shown to a process that has to wait."""
+    (default: ``$KAMSYNC_LOCK_WAIT``, else 5). ``command`` is shown to a process that has to wait.
+    ``LocalWriteError`` when the lock file cannot be created or opened (no write access, disk full)."""
     limit = _default_wait() if wait is None else wait
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    path = state_dir / "lock"
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # no write access to .git, a full disk: say which file, never a traceback
+        raise LocalWriteError(path, exc, "the repository lock") from exc
     try:
         deadline = time.monotonic() + limit
         while True:
@@ -66,8 +71,11 @@ def repo_lock(state_dir: Path, command: str, wait: float | None = None) -> Itera
                     ) from None
                 time.sleep(_POLL)
         info = {"pid": os.getpid(), "command": command, "since": time.time()}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode("utf-8"), 0)
+        # Who holds the lock only improves the next process's message (it reads a torn one as unknown): a full
+        # disk refusing these bytes is no reason to stop, the lock itself is held.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode("utf-8"), 0)
         try:
             yield
         finally:

@@ -51,7 +51,7 @@ def run_push(
             "--out with --to: `kamsync apply` checks a plan against the working tree, so a plan read at another "
             "commit could never be applied; check that commit out and leave --to out"
         )
-    with locked(opts, "kamsync push") as ws:
+    with locked(opts, "kamsync push", reader=console if dry_run else None) as ws:
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
             console.info(nothing_changed(ws, opts.from_rev))
@@ -417,6 +417,8 @@ def _report(console: Console, run: Run, outcome: Outcome, total: int, payload: d
     payload["summary"] = summary
     for write in outcome.written:
         console.out(f"updated {write.describe()}: {', '.join(write.body)}")
+    for warning in outcome.warnings:
+        console.warn(warning)
     for write, error in outcome.skipped:
         console.error(f"skipped: {write.describe()}: {error}")
     for write, error in outcome.failed:

@@ -9,11 +9,14 @@ fields it saw, so two runs that each remember something both keep their entries.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
 import shutil
 from pathlib import Path
 
+from kamsync.errors import LocalWriteError
 from kamsync.fsutil import write_atomic
 from kamsync.model import FieldRef
 from kamsync.normalize import fingerprint, normalize
@@ -21,6 +24,7 @@ from kamsync.normalize import fingerprint, normalize
 _FILE = "record.json"
 _BASES = "bases"
 _VERSION = 2
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 def _key(ref: FieldRef) -> str:
@@ -46,7 +50,9 @@ def _read(path: Path) -> dict[str, str]:
             raise ValueError("bad shape")
         return dict(fields)
     except (ValueError, KeyError, TypeError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        shutil.copyfile(path, path.with_name(path.name + ".corrupt"))
+        # Keep the evidence for whoever investigates; the record only adds confidence, so start afresh.
+        with contextlib.suppress(OSError):  # a read-only clone keeps it where it is
+            shutil.copyfile(path, path.with_name(path.name + ".corrupt"))
         return {}
 
 
@@ -99,21 +105,33 @@ class Record:
         self._changed[print_] = text
         self._touched.add(key)
 
-    def save(self) -> None:
+    def save(self) -> str | None:
         """Write the bases' texts, then the record atomically, after merging with the file as it is now
-        (another run may have saved since): this run's fields win, every other field is kept."""
+        (another run may have saved since): this run's fields win, every other field is kept.
+
+        When the state folder is not writable (a user who may read this clone but not write its ``.git``),
+        nothing is saved and the warning to show is returned: the record only adds confidence."""
         if not self._touched:
-            return
-        bases = self._dir / _BASES
-        bases.mkdir(parents=True, exist_ok=True)
-        for print_, text in self._changed.items():
-            target = bases / print_
-            if not target.is_file():
-                write_atomic(target, text)
-        with open(self._dir / (_FILE + ".lock"), "a") as guard:
-            fcntl.flock(guard, fcntl.LOCK_EX)  # released when the file closes
-            merged = _read(self._dir / _FILE)
-            merged.update({key: self._known[key] for key in self._touched})
-            self._known = merged
-            payload = {"version": _VERSION, "fields": dict(sorted(merged.items()))}
-            write_atomic(self._dir / _FILE, json.dumps(payload, indent=1) + "\n")
+            return None
+        path = self._dir / _FILE
+        try:
+            bases = self._dir / _BASES
+            bases.mkdir(parents=True, exist_ok=True)
+            for print_, text in self._changed.items():
+                target = bases / print_
+                if not target.is_file():
+                    write_atomic(target, text)
+            with open(self._dir / (_FILE + ".lock"), "a") as guard:
+                fcntl.flock(guard, fcntl.LOCK_EX)  # released when the file closes
+                merged = _read(path)
+                merged.update({key: self._known[key] for key in self._touched})
+                self._known = merged
+                payload = {"version": _VERSION, "fields": dict(sorted(merged.items()))}
+                write_atomic(path, json.dumps(payload, indent=1) + "\n")
+        except (OSError, LocalWriteError) as error:
+            if error.errno in _NOT_WRITABLE:
+                return f"cannot update {path} (not writable): later runs judge this run's values from git alone"
+            if isinstance(error, OSError):
+                raise LocalWriteError(path, error, "kamsync's record") from error
+            raise
+        return None

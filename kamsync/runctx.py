@@ -10,15 +10,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kamsync.api.auth import RENEW_MARGIN
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import credentials_from_env, resolve_api_url, retry_policy_from_env
 from kamsync.console import Console
-from kamsync.errors import RefusedError
+from kamsync.errors import LocalWriteError, RefusedError
 from kamsync.ledger import Ledger, default_state_dir, read_arrivals
 from kamsync.lock import repo_lock
 from kamsync.model import MappedFile
@@ -158,10 +158,21 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
 
 
 @contextmanager
-def locked(opts: Options, command: str) -> Iterator[Workspace]:
-    """The workspace (at ``--to`` when given), held against other kamsync processes."""
+def locked(opts: Options, command: str, *, reader: Console | None = None) -> Iterator[Workspace]:
+    """The workspace (at ``--to`` when given), held against other kamsync processes.
+
+    ``reader`` is given by commands that only read (status, diff, push --dry-run): someone who cannot write
+    ``.git`` (or whose disk is full) may still run them, so when the lock cannot be taken they go on without
+    it, after one warning on ``reader``. Another process holding the lock still makes them wait."""
     ws = Workspace.open(opts.manifest, os.environ, Path.cwd(), rev=opts.to_rev or ("HEAD" if opts.from_rev else None))
-    with repo_lock(ws.repo.state_dir(), command):
+    with ExitStack() as held:
+        try:
+            held.enter_context(repo_lock(ws.repo.state_dir(), command))
+        except LocalWriteError as error:
+            if reader is None:
+                raise
+            reader.warn(f"{error.problem}; `{command}` goes on without it, as it only reads")
+            ws = replace(ws, read_only=True)
         yield ws
 
 

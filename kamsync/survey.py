@@ -117,7 +117,8 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
                 uncommitted=ws.top_relative(mf.path) in dirty,
             )
         )
-    save_quietly(record, warnings)
+    if not ws.read_only:
+        save_quietly(record, warnings)
     if ws.repo.is_shallow():
         warnings.append(
             "this is a shallow clone: values from commits it lacks look like edits made in Kameleoon, so verdicts "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import platformdirs
 
+from kamsync.errors import LocalWriteError
 from kamsync.fsutil import write_atomic
 
 __all__ = ["TokenCache", "credential_key", "default_cache_dir"]
@@ -83,7 +84,7 @@ class TokenCache:
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             write_atomic(self.path, json.dumps(data) + "\n", mode=0o600)
-        except OSError:
+        except (OSError, LocalWriteError):
             pass  # a read-only or full cache folder costs a token request next run, nothing more
 
     def clear(self) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kamsync import __version__
-from kamsync.errors import ManifestError, UsageError
+from kamsync.errors import LocalWriteError, ManifestError, UsageError
 from kamsync.fsutil import write_atomic
 from kamsync.gitrepo import GitRepo
 from kamsync.manifest import (
@@ -331,7 +331,7 @@ def mapped_paths_at(tree: CommitTree, manifest_path: Path) -> frozenset[str]:
     older = [(k, v) for k, v in remembered.items() if k != key]
     kept = [*older[max(0, len(older) - _CACHE_ENTRIES + 1) :], (key, paths)]
     payload = {"version": _CACHE_FORMAT, "entries": [{"key": k, "paths": sorted(v)} for k, v in kept]}
-    with contextlib.suppress(OSError):  # a read-only clone still gets its answer, just not remembered
+    with contextlib.suppress(OSError, LocalWriteError):  # a read-only clone gets its answer, not remembered
         write_atomic(tree.repo.state_dir() / _CACHE_FILE, json.dumps(payload) + "\n")
     return paths
 

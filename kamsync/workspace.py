@@ -24,6 +24,7 @@ class Workspace:
     manifest: Manifest
     cwd: Path
     tree: CommitTree | None = None  # the commit files are read from; None: the work tree
+    read_only: bool = False  # kamsync cannot write .git here: a command that only reads goes on, keeping no record
 
     @classmethod
     def open(

@@ -10,15 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kamsync.api.client import KameleoonClient
-from kamsync.errors import ApiError, LockedInApp, WriteMismatch
+from kamsync.errors import ApiError, LocalWriteError, LockedInApp, WriteMismatch
 from kamsync.fsutil import write_atomic
 from kamsync.journal import Journal, JournalField, JournalWrite, digest
-from kamsync.model import Entity
+from kamsync.model import EXPERIMENT_FIELDS, VARIATION_FIELDS, Entity, FieldRef
 from kamsync.normalize import file_text, normalize
 from kamsync.plan import Plan, Write, forced_overwrites
 from kamsync.record import Record
 
 RESOURCE = {Entity.EXPERIMENT: "experiments", Entity.VARIATION: "variations"}
+CODE_FIELDS = (*EXPERIMENT_FIELDS, *VARIATION_FIELDS)
 
 
 @dataclass(slots=True)
@@ -31,6 +32,7 @@ class Outcome:
     # Set when Ctrl-C arrived while this write was in flight: Kameleoon may or may not have applied it.
     interrupted: Write | None = None
     cancelled: bool = False  # Ctrl-C stopped the run (in flight or between writes)
+    warnings: list[str] = field(default_factory=list)  # each once
 
     @property
     def complete(self) -> bool:
@@ -38,21 +40,36 @@ class Outcome:
         return not (self.skipped or self.failed or self.not_attempted or self.interrupted or self.cancelled)
 
 
+def backup_name(ref: FieldRef) -> str:
+    """The file a forced push keeps ``ref``'s overwritten remote value in: named by entity and field only, e.g.
+    ``variation-200001-jsCode.js``, so it can never point outside its run's folder whatever the manifest's paths
+    (``../`` climbing onto the working tree, two paths that collide), and two fields never share a file."""
+    suffix = next((Path(f.default_file).suffix for f in CODE_FIELDS if f.api_name == ref.field), "")
+    return f"{ref.entity.value}-{ref.entity_id}-{ref.field}{suffix}"
+
+
 def save_backup(state_dir: Path, plan: Plan) -> Path | None:
-    """Keep the remote values ``--force`` is about to overwrite, so they can be recovered."""
+    """Keep the remote values ``--force`` is about to overwrite, in a folder of this run's own under
+    ``backups/``, with ``index.json`` saying which field and file each one belongs to."""
     overwritten = forced_overwrites(plan.writes)
     if not overwritten:
         return None
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    (state_dir / "backups").mkdir(parents=True, exist_ok=True)
-    # A folder of its own per run, even for two runs in the same second.
-    folder = Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=state_dir / "backups"))
+    backups = state_dir / "backups"
+    try:
+        backups.mkdir(parents=True, exist_ok=True)
+        # A folder of its own per run, even for two runs in the same second.
+        folder = Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=backups))
+    except OSError as exc:
+        raise LocalWriteError(backups, exc, "the remote values --force would overwrite") from exc
     index = []
     for status in overwritten:
-        write_atomic(folder / status.path, file_text(status.remote))
         ref = status.mapped.ref
+        name = backup_name(ref)
+        write_atomic(folder / name, file_text(status.remote))
         index.append(
             {
+                "file": name,
                 "path": status.path,
                 "experiment_id": ref.experiment_id,
                 "variation_id": ref.variation_id,
@@ -141,7 +158,9 @@ def execute(
             break
         for status in write.fields:
             record.remember(status.mapped.ref, status.local or "")
-        record.save()
+        warning = record.save()
+        if warning is not None and warning not in outcome.warnings:
+            outcome.warnings.append(warning)
         _mark(journal, index, "done")
         outcome.written.append(write)
         on_written(write)

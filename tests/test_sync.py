@@ -115,7 +115,7 @@ def test_force_overwrites_ui_edit_and_keeps_a_copy(kamsync, repo, sandbox):
     assert normalize(sandbox.store.variation(200001)["jsCode"]) == "console.log('from git');"
     backup = Path(payload["backup"])
     assert backup.is_relative_to(repo / ".git")
-    assert (backup / path).read_text() == "console.log('ui edit');\n"
+    assert (backup / "variation-200001-jsCode.js").read_text() == "console.log('ui edit');\n"
 
 
 def test_live_experiment_is_refused_unless_allowed(kamsync, repo, sandbox):

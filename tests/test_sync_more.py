@@ -129,8 +129,8 @@ def test_two_forced_pushes_keep_separate_backups(kamsync, repo, sandbox):
     first = kamsync("push", "--force", "--json", path_of(status, 200001, "cssCode")).json()["backup"]
     second = kamsync("push", "--force", "--json", path_of(status, 200002, "cssCode")).json()["backup"]
     assert first != second
-    assert (Path(first) / path_of(status, 200001, "cssCode")).read_text() == ".ui-200001 {}\n"
-    assert (Path(second) / path_of(status, 200002, "cssCode")).read_text() == ".ui-200002 {}\n"
+    assert (Path(first) / "variation-200001-cssCode.css").read_text() == ".ui-200001 {}\n"
+    assert (Path(second) / "variation-200002-cssCode.css").read_text() == ".ui-200002 {}\n"
 
 
 def test_quota_shows_what_this_credential_used(kamsync, sandbox):

@@ -1,0 +1,120 @@
+"""What an unexpected error leaves behind: one line for the user, the traceback in a crash file for the report.
+
+A traceback can hold what kamsync was sending when it failed (a token request carries the client secret,
+URL-encoded; an API call carries the access token), so everything written here is scrubbed first: of the
+secret and the tokens as they are, and as URL, JSON, Python-literal, hex and base64 encodings spell them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+from kamsync import __version__
+from kamsync.api.responses import HIDDEN, scrub
+from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR, resolve_api_url
+from kamsync.errors import KamsyncError
+from kamsync.fsutil import write_atomic
+from kamsync.ledger import default_state_dir
+from kamsync.tokencache import TokenCache
+
+__all__ = ["hidden_values", "save_crash", "scrub_everywhere", "spellings"]
+
+_SHORTEST = 4  # shorter strings are too common to hide without mangling the traceback
+# Token-shaped values next to the names OAuth and HTTP give them, whatever their value.
+_NAMED = re.compile(
+    r"(?i)(\b(?:access_token|refresh_token|client_secret|authorization)\b[\"']?\s*[:=]\s*[\"']?"
+    r"(?:bearer\s+|basic\s+)?)[^\s\"'&,;)}\]]+"
+)
+_BEARER = re.compile(r"(?i)(\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}")
+
+
+def _base64_cores(data: bytes) -> list[str]:
+    """The base64 characters that depend on ``data`` alone, at each of the three byte alignments it can have
+    inside a longer encoded blob (an HTTP Basic header, a token cache dumped whole)."""
+    cores = []
+    for shift in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode(b"\0" * shift + data).decode("ascii")
+            start, end = -(-8 * shift // 6), 8 * (shift + len(data)) // 6
+            cores.append(encoded[start:end])
+    return cores
+
+
+def spellings(secret: str) -> set[str]:
+    """``secret`` as it may appear in text: itself, and its URL, JSON, Python-literal, hex and base64 forms."""
+    if len(secret) < _SHORTEST:
+        return set()
+    raw = secret.encode("utf-8")
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        repr(raw)[2:-1],
+        secret.encode("unicode_escape").decode("ascii"),
+        raw.hex(),
+        raw.hex().upper(),
+        *_base64_cores(raw),
+    }
+    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), f) for f in forms}
+    return {f for f in forms if len(f) >= _SHORTEST}
+
+
+def hidden_values(environ: Mapping[str, str]) -> set[str]:
+    """The secrets of this run: the client secret, the secret-bearing Basic credential, and the access token
+    cached for this credential (the one a request would have carried)."""
+    secret = environ.get(CLIENT_SECRET_VAR, "").strip()
+    client_id = environ.get(CLIENT_ID_VAR, "").strip()
+    values = {secret, f"{client_id}:{secret}"} if secret else set()
+    try:
+        cached = TokenCache.open(resolve_api_url(None, environ), client_id, secret=secret).load()
+    except (KamsyncError, OSError, ValueError):
+        cached = None
+    if cached is not None:
+        values.add(cached[0])
+    return {v for v in values if v}
+
+
+def scrub_everywhere(text: str, secrets: Iterable[str]) -> str:
+    """``text`` without any spelling of ``secrets``, nor token-shaped values named as tokens or secrets."""
+    text = scrub(text, {form for secret in secrets for form in spellings(secret)})
+    text = _NAMED.sub(lambda m: m.group(1) + HIDDEN, text)
+    return _BEARER.sub(lambda m: m.group(1) + HIDDEN, text)
+
+
+def _report(error: BaseException, argv: list[str]) -> str:
+    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return (
+        f"kamsync {__version__} crashed at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n"
+        f"command: kamsync {' '.join(argv)}\n"
+        f"python {platform.python_version()} on {platform.platform()} ({sys.executable})\n\n"
+        f"{details}"
+    )
+
+
+def save_crash(error: BaseException, argv: list[str], environ: Mapping[str, str]) -> Path | None:
+    """Write the scrubbed report of ``error`` to a new file under the user state folder (else the temporary
+    folder); its path, or ``None`` when neither could be written."""
+    text = scrub_everywhere(_report(error, argv), hidden_values(environ))
+    name = f"crash-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}.txt"
+    for path in (default_state_dir() / "crashes" / name, Path(tempfile.gettempdir()) / f"kamsync-{name}"):
+        try:
+            write_atomic(path, text, mode=0o600, what="the crash report")
+        except KamsyncError:
+            continue
+        return path
+    return None
