@@ -538,7 +538,7 @@ def main(argv: list[str] | None = None) -> None:
         failed("Interrupted", "interrupted", code)
     except Exception as error:
         console.error("kamsync failed unexpectedly; please report this with the traceback below")
-        click.echo(_redact(traceback.format_exc()), err=True)
+        console.info(_redact(traceback.format_exc()))  # made visible: it may quote what Kameleoon sent
         code = int(Exit.API)
         failed("InternalError", _redact(f"{type(error).__name__}: {error}"), code)
     sys.exit(code if isinstance(code, int) else 0)
