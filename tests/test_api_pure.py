@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 from datetime import datetime, timezone
 from urllib.parse import quote, quote_plus, urlencode
@@ -301,8 +302,13 @@ def _b64_inside(prefix: bytes) -> str:
         "Basic " + base64.b64encode(f"{CLIENT}:{SECRET}".encode()).decode(),
         base64.urlsafe_b64encode(f"{CLIENT}:{SECRET}".encode()).decode().rstrip("="),
         base64.b64encode(SECRET.encode()).decode(),
+        repr(SECRET.encode()),
+        html.escape(SECRET),
     ],
-    ids=["raw", "url+", "url%20", "url-lower", "form", "json", "json-utf8", "json-slash", "basic", "b64url", "b64"],
+    ids=[
+        *("raw", "url+", "url%20", "url-lower", "form", "json", "json-utf8", "json-slash"),
+        *("basic", "b64url", "b64", "bytes-repr", "html"),
+    ],
 )
 def test_scrub_hides_every_encoding_of_a_secret(form: str) -> None:
     secrets = [SECRET, basic_credential(CLIENT, SECRET)]

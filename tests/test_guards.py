@@ -144,3 +144,11 @@ def test_a_token_endpoint_echoing_its_body_never_shows_any_encoding_of_the_secre
     for encoded in _encodings("echo-client", HOSTILE_SECRET):
         assert encoded not in result.stdout, encoded
         assert encoded not in result.stderr, encoded
+
+
+def test_the_last_line_of_defence_hides_every_encoding_of_the_client_secret(monkeypatch):
+    from kamsync.cli import _redact
+
+    monkeypatch.setenv("KAMELEOON_CLIENT_SECRET", HOSTILE_SECRET)
+    text = _redact(f"Traceback: body {quote_plus(HOSTILE_SECRET)} and {json.dumps(HOSTILE_SECRET)}")
+    assert text == 'Traceback: body <hidden> and "<hidden>"'

@@ -2,7 +2,8 @@
 
 A server may echo what it was sent: the token request's form body (URL-encoded, ``+`` or ``%20`` for spaces), a
 JSON rendering of it, an ``Authorization`` header (``Bearer <token>``, ``Basic base64(id:secret)``). So a secret
-is looked for raw, URL-encoded, JSON-escaped and base64-encoded (at any alignment inside a longer base64 text).
+is looked for raw, URL-encoded, escaped (JSON, Python, HTML) and base64-encoded (at any alignment inside a
+longer base64 text).
 
 A secret shorter than ``MIN_SCRUBBABLE`` cannot be hidden safely: it occurs in ordinary words by chance, and
 replacing it there both garbles the text and shows where it occurs. Text holding such a secret is withheld
@@ -12,6 +13,8 @@ instead (``scrub_or_withhold`` returns ``None``).
 from __future__ import annotations
 
 import base64
+import functools
+import html
 import json
 import re
 from collections.abc import Iterable
@@ -35,9 +38,13 @@ def _url_forms(secret: str) -> set[str]:
     return {quote(secret, safe=""), quote(secret), quote_plus(secret, safe=""), quote_plus(secret)}
 
 
-def _json_forms(secret: str) -> set[str]:
+def _escaped_forms(secret: str) -> set[str]:
+    """JSON-escaped (with and without ``\\/`` for ``/``), as Python shows it in an error (``repr`` of the text
+    or of its UTF-8 bytes), and HTML-escaped."""
     escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-    return escaped | {s.replace("/", "\\/") for s in escaped}
+    escaped |= {s.replace("/", "\\/") for s in escaped}
+    escaped |= {repr(secret)[1:-1], repr(secret.encode("utf-8"))[2:-1]}
+    return escaped | {html.escape(secret), html.escape(secret, quote=False)}
 
 
 def _base64_forms(data: bytes) -> set[str]:
@@ -58,10 +65,10 @@ def _base64_forms(data: bytes) -> set[str]:
 
 
 def secret_forms(secret: str) -> set[str]:
-    """Every form of ``secret`` looked for: raw, URL-encoded, JSON-escaped, base64 (and those URL-encoded)."""
+    """Every form of ``secret`` looked for: raw, URL-encoded, escaped, base64 (and those URL-encoded)."""
     if not secret:
         return set()
-    texts = {secret} | _url_forms(secret) | _json_forms(secret)
+    texts = {secret} | _url_forms(secret) | _escaped_forms(secret)
     encoded = _base64_forms(secret.encode("utf-8"))
     texts |= encoded
     for form in encoded:
@@ -76,6 +83,11 @@ def _pattern(form: str) -> str:
 
 
 def _find(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    return _compiled(frozenset(secrets))
+
+
+@functools.lru_cache(maxsize=16)  # a client scrubs every error answer with the same few secrets
+def _compiled(secrets: frozenset[str]) -> re.Pattern[str] | None:
     forms = {form for secret in secrets for form in secret_forms(secret)}
     if not forms:
         return None
