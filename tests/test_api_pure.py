@@ -384,7 +384,7 @@ def test_scrub_or_withhold_scrubs_long_secrets_and_withholds_on_short_ones() -> 
         ("tok\x7f", False),
     ],
 )
-def test_is_sendable_token(token: str, sendable: bool) -> None:
+def test_only_visible_ascii_tokens_can_be_sent(token: str, sendable: bool) -> None:
     assert is_sendable_token(token) is sendable
 
 
