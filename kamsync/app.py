@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import resolve_api_url
-from kamsync.console import Console
+from kamsync.console import Console, Styled
 from kamsync.errors import PRECEDENCE, ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
 from kamsync.gitrepo import GitRepo
 from kamsync.journal import Journal
@@ -96,7 +96,7 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
     width = max((len(s.state.value) for s in found.statuses), default=0)
     for status in found.statuses:
         state, rest = status_line(status)
-        console.out(f"{console.style(state.ljust(width), state)}  {rest}")
+        console.out(Styled(state.ljust(width), state), f"  {rest}")
     for experiment_id, variations in found.new_variations.items():
         for variation in variations:
             console.out(
@@ -122,7 +122,7 @@ def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: b
         {"entries": [{**entry(s), "diff": unified_diff(s), "base_diff": base_diff(s)} for s in differing]}
     )
     for status in differing:
-        console.out(console.style(f"# {status.state.value}: {status.mapped.ref.describe()}", status.state.value))
+        console.out(Styled(f"# {status.state.value}: {status.mapped.ref.describe()}", status.state.value))
         _show_diff(console, unified_diff(status))
         since = base_diff(status)
         if since is not None:
@@ -142,7 +142,7 @@ def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: b
 def _show_diff(console: Console, diff: str) -> None:
     for line in diff.splitlines():
         key = "@" if line.startswith("@@") else line[:1] if line[:1] in "+-" and line[:3] not in ("---", "+++") else ""
-        console.out(console.style(line, key) if key else line)
+        console.out(Styled(line, key) if key else line)
 
 
 def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experiments: Sequence[int], force: bool) -> int:

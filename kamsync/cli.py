@@ -483,7 +483,7 @@ def hook_run_pre_commit(
     metavar="SPEC",
     help="Inject a fault, announced on stderr when it happens. Repeatable. SPEC: [METHOD ]N[xK]=ACTION or "
     "[METHOD ]*=ACTION (ACTION: 500-599, 429, 429-no-retry-after, drop, drop-after, stall=SECONDS, hold), "
-    "expire-token=N, lock=experiment|variation:ID.",
+    "expire-token=N, lock=experiment|variation:ID, echo-token=body|json|basic|raw.",
 )
 def sandbox(
     host: str, port: int, state_file: str | None, rate_limit: str, token_ttl: float, faults: tuple[str, ...]
@@ -506,7 +506,7 @@ def sandbox(
 
 def _redact(text: str) -> str:
     secret = os.environ.get("KAMELEOON_CLIENT_SECRET", "")
-    if len(secret) < 4:
+    if not secret:
         return text
     try:
         from kamsync.crash import scrub_everywhere

@@ -1,9 +1,17 @@
-"""Where kamsync's words go: results on stdout (text or JSON), messages and progress on stderr."""
+"""Where kamsync's words go: results on stdout (text or JSON), messages and progress on stderr.
+
+Human text often holds what Kameleoon sent (code, names, server messages), and a UI edit can hold terminal
+escapes: ``ESC[8m`` conceals what follows, ``ESC[1A ESC[2K`` erases the line above, so a diff could hide its own
+lines from the reviewer. Every human line is therefore passed through ``visible`` before it is written; colour
+is added afterwards, to ``Styled`` parts only. JSON output is left alone (its encoding escapes controls), and so
+are files written to disk.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +34,27 @@ STYLES = {
 }
 
 
+# C0 controls but tab and newline, DEL, and the C1 controls (U+0080-U+009F; U+009B is a one-character CSI).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character but tab and newline shown as a ``\\xNN`` escape (ESC as ``\\x1b``),
+    so it reaches the terminal as characters to read, never as commands to obey."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+
+
+@dataclass(frozen=True, slots=True)
+class Styled:
+    """A part of a line coloured as ``STYLES[key]`` says (when colour is on), after it is made visible."""
+
+    text: str
+    key: str
+
+
+Part = str | Styled
+
+
 def wants_color(no_color_flag: bool, environ: Mapping[str, str], stream: TextIO) -> bool:
     if no_color_flag or environ.get("NO_COLOR", "") != "":
         return False
@@ -45,27 +74,37 @@ class Console:
         environ = os.environ
         return cls(json_mode, wants_color(no_color, environ, sys.stdout), wants_color(no_color, environ, sys.stderr))
 
-    def style(self, text: str, key: str, *, err: bool = False) -> str:
+    def line(self, parts: tuple[Part, ...], *, err: bool = False) -> str:
+        """The parts joined as one line for stdout (or stderr with ``err``): all made visible, styled ones
+        coloured when colour is on there."""
         enabled = self.err_color if err else self.color
-        return click.style(text, **STYLES.get(key, {})) if enabled else text  # type: ignore[arg-type]
+        shown = []
+        for part in parts:
+            if isinstance(part, Styled):
+                text = visible(part.text)
+                shown.append(click.style(text, **STYLES.get(part.key, {})) if enabled else text)  # type: ignore[arg-type]
+            else:
+                shown.append(visible(part))
+        return "".join(shown)
 
-    def out(self, text: str = "") -> None:
+    def out(self, *parts: Part) -> None:
         """A line of the human result (stdout); silent in JSON mode."""
         if not self.json_mode:
-            click.echo(text)
+            click.echo(self.line(parts))
 
-    def info(self, text: str) -> None:
+    def info(self, *parts: Part) -> None:
         """A message for the person at the terminal (stderr), in every mode."""
+        text = self.line(parts, err=True)
         if self.above is not None:
             self.above(text)
         else:
             click.echo(text, err=True)
 
     def warn(self, text: str) -> None:
-        self.info(f"{self.style('warning:', 'warning', err=True)} {text}")
+        self.info(Styled("warning:", "warning"), " ", text)
 
     def error(self, text: str) -> None:
-        self.info(f"{self.style('error:', 'error', err=True)} {text}")
+        self.info(Styled("error:", "error"), " ", text)
 
     def emit_json(self, payload: object) -> None:
         if self.json_mode:

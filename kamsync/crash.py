@@ -2,13 +2,11 @@
 
 A traceback can hold what kamsync was sending when it failed (a token request carries the client secret,
 URL-encoded; an API call carries the access token), so everything written here is scrubbed first: of the
-secret and the tokens as they are, and as URL, JSON, Python-literal, hex and base64 encodings spell them.
+secret and the tokens in every form ``kamsync.api.scrub`` knows, and of values named as tokens or secrets.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import platform
 import re
@@ -18,60 +16,24 @@ import time
 import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from urllib.parse import quote, quote_plus
 
 from kamsync import __version__
-from kamsync.api.responses import HIDDEN, scrub
+from kamsync.api.scrub import HIDDEN, scrub_or_withhold
 from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR, resolve_api_url
 from kamsync.errors import KamsyncError
 from kamsync.fsutil import write_atomic
 from kamsync.ledger import default_state_dir
 from kamsync.tokencache import TokenCache
 
-__all__ = ["hidden_values", "save_crash", "scrub_everywhere", "spellings"]
+__all__ = ["WITHHELD", "hidden_values", "save_crash", "scrub_everywhere"]
 
-_SHORTEST = 4  # shorter strings are too common to hide without mangling the traceback
+WITHHELD = "<line withheld: it held a secret too short to hide safely>"
 # Token-shaped values next to the names OAuth and HTTP give them, whatever their value.
 _NAMED = re.compile(
     r"(?i)(\b(?:access_token|refresh_token|client_secret|authorization)\b[\"']?\s*[:=]\s*[\"']?"
     r"(?:bearer\s+|basic\s+)?)[^\s\"'&,;)}\]]+"
 )
 _BEARER = re.compile(r"(?i)(\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}")
-
-
-def _base64_cores(data: bytes) -> list[str]:
-    """The base64 characters that depend on ``data`` alone, at each of the three byte alignments it can have
-    inside a longer encoded blob (an HTTP Basic header, a token cache dumped whole)."""
-    cores = []
-    for shift in range(3):
-        for encode in (base64.b64encode, base64.urlsafe_b64encode):
-            encoded = encode(b"\0" * shift + data).decode("ascii")
-            start, end = -(-8 * shift // 6), 8 * (shift + len(data)) // 6
-            cores.append(encoded[start:end])
-    return cores
-
-
-def spellings(secret: str) -> set[str]:
-    """``secret`` as it may appear in text: itself, and its URL, JSON, Python-literal, hex and base64 forms."""
-    if len(secret) < _SHORTEST:
-        return set()
-    raw = secret.encode("utf-8")
-    forms = {
-        secret,
-        quote(secret, safe=""),
-        quote(secret),
-        quote_plus(secret),
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        repr(secret)[1:-1],
-        repr(raw)[2:-1],
-        secret.encode("unicode_escape").decode("ascii"),
-        raw.hex(),
-        raw.hex().upper(),
-        *_base64_cores(raw),
-    }
-    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), f) for f in forms}
-    return {f for f in forms if len(f) >= _SHORTEST}
 
 
 def hidden_values(environ: Mapping[str, str]) -> set[str]:
@@ -90,8 +52,14 @@ def hidden_values(environ: Mapping[str, str]) -> set[str]:
 
 
 def scrub_everywhere(text: str, secrets: Iterable[str]) -> str:
-    """``text`` without any spelling of ``secrets``, nor token-shaped values named as tokens or secrets."""
-    text = scrub(text, {form for secret in secrets for form in spellings(secret)})
+    """``text`` without any form of ``secrets`` (see ``kamsync.api.scrub``), nor token-shaped values named as
+    tokens or secrets. A line holding a secret too short to hide safely is withheld whole."""
+    chosen = {s for s in secrets if s}
+    lines = []
+    for line in text.split("\n"):
+        scrubbed = scrub_or_withhold(line, chosen)
+        lines.append(WITHHELD if scrubbed is None else scrubbed)
+    text = "\n".join(lines)
     text = _NAMED.sub(lambda m: m.group(1) + HIDDEN, text)
     return _BEARER.sub(lambda m: m.group(1) + HIDDEN, text)
 

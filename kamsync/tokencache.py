@@ -4,6 +4,11 @@ A token lasts hours; fetching one per run would spend a request of the shared ra
 hook and CI job. The file is created mode 0600 (``write_atomic`` goes through ``mkstemp``, which creates
 0600 whatever the umask) inside a 0700 folder, never in the repository. It holds the token and its expiry,
 never the client secret. Anything unreadable is treated as no token: the cache is only an optimisation.
+
+A file kamsync did not make for this user is not trusted: one readable by others may have leaked its token,
+and one owned by someone else may hold their token, so requests would run as them. Such a file is ignored
+(as no token) and replaced by the next token stored. Where POSIX owners and modes do not exist (Windows), the
+check is skipped: the cache then lives in the user's own profile folder.
 """
 
 from __future__ import annotations
@@ -19,9 +24,19 @@ import platformdirs
 from kamsync.errors import LocalWriteError
 from kamsync.fsutil import write_atomic
 
-__all__ = ["TokenCache", "credential_key", "default_cache_dir"]
+__all__ = ["TokenCache", "credential_key", "default_cache_dir", "trusted"]
 
 _FORMAT = 1
+
+
+def trusted(mode: int, owner: int, user: int | None) -> bool:
+    """Whether a cache file with permission bits ``mode`` owned by ``owner`` may be used by ``user`` (the
+    effective uid; ``None`` where there are no POSIX owners): owned by the user, no access for anyone else."""
+    return user is None or (owner == user and not mode & 0o077)
+
+
+def _current_user() -> int | None:
+    return os.geteuid() if hasattr(os, "geteuid") else None
 
 
 def default_cache_dir() -> Path:
@@ -56,7 +71,13 @@ class TokenCache:
 
     def load(self) -> tuple[str, float] | None:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            # No symlinks followed (where the OS can refuse them), and the checks are made on the file opened.
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+            with os.fdopen(fd, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                if not trusted(info.st_mode, info.st_uid, _current_user()):
+                    return None
+                data = json.loads(handle.read().decode("utf-8"))
         except (OSError, UnicodeDecodeError, ValueError):
             return None
         if not isinstance(data, dict):

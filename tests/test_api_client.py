@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -241,6 +242,62 @@ def test_secrets_echoed_by_the_server_are_scrubbed() -> None:
     text = str(info.value) + repr(info.value) + str(info.value.server_message)
     assert "ACCESS-TOKEN-77" not in text and "TOP-SECRET-1" not in text
     assert "bad <hidden> from <hidden>" in text
+
+
+def _stub_with(secret: str, handler: object) -> KameleoonClient:
+    budget = RateLimiter(parse_rate_limit(LOOSE))
+    return KameleoonClient(
+        "https://api.example.test",
+        Credentials("cid", secret),
+        budget=budget,
+        transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
+        retry=RetryPolicy(retries=0),
+    )
+
+
+def test_a_token_endpoint_echoing_its_form_body_never_shows_the_secret_url_encoded() -> None:
+    secret = "p+q/r=s&t u-0123"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"message": f"malformed request body: {request.content.decode()}"})
+
+    with _stub_with(secret, handler) as client, pytest.raises(AuthError) as info:
+        client.get("experiments", 1, subject="experiment 1")
+    text = str(info.value) + repr(info.value)
+    assert "malformed request body: grant_type=client_credentials&client_id=cid&client_secret=<hidden>" in text
+    for form in (secret, quote_plus(secret), quote(secret, safe="")):
+        assert form not in text
+
+
+def test_a_one_character_secret_never_garbles_messages_it_is_not_in_and_withholds_those_it_is() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": "ACCESS-TOKEN-77"})
+        if request.url.path == "/experiments/1":
+            return httpx.Response(400, json={"message": "Bad ID 1"})
+        return httpx.Response(400, json={"message": "Experiment not found"})
+
+    with _stub_with("e", handler) as client:
+        with pytest.raises(ApiError) as shown:
+            client.get("experiments", 1, subject="experiment 1")
+        with pytest.raises(ApiError) as withheld:
+            client.get("experiments", 2, subject="experiment 2")
+    assert str(shown.value) == "Kameleoon rejected the request for experiment 1 (HTTP 400: Bad ID 1)"
+    assert str(withheld.value) == "Kameleoon rejected the request for experiment 2 (HTTP 400)"
+
+
+@pytest.mark.parametrize("token", ["tok\nen-SECRETPART", "tökén-SECRETPART"])
+def test_a_token_that_cannot_be_sent_is_an_api_error_that_never_echoes_it(token: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": token})
+        return httpx.Response(200, json={"id": 1})
+
+    with _stub(handler) as client, pytest.raises(ApiError) as info:
+        client.get("experiments", 1, subject="experiment 1")
+    assert "SECRETPART" not in str(info.value) + repr(info.value)
+    assert "cannot be sent in an HTTP header" in str(info.value)
+    assert info.value.exit_code == 4 and not isinstance(info.value.__context__, UnicodeEncodeError)
 
 
 def test_a_non_json_error_body_and_wrapped_lists_are_handled() -> None:

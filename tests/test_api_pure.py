@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 from datetime import datetime, timezone
+from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
 
@@ -14,16 +17,17 @@ from kamsync.api.responses import (
     TOKEN_SUBJECT,
     TokenGrant,
     error_for_status,
+    is_sendable_token,
     is_token_rejection,
     list_items,
     parse_retry_after,
     parse_token,
     rate_limited_error,
-    scrub,
     server_message,
     transport_error,
 )
 from kamsync.api.retry import Attempts, Step, decide
+from kamsync.api.scrub import HIDDEN, MIN_SCRUBBABLE, basic_credential, scrub, scrub_or_withhold
 from kamsync.api.settings import DEFAULT_API_URL, Credentials, credentials_from_env, resolve_api_url
 from kamsync.errors import ApiError, AuthError, CredentialsError, Exit, LockedInApp, UsageError
 from kamsync.model import RemoteExperiment, RemoteVariation
@@ -266,13 +270,132 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 @pytest.mark.parametrize(
     ("text", "secrets", "expected"),
     [
-        ("token abc123 rejected", ["abc123"], "token <hidden> rejected"),
-        ("abc abcdef", ["abc", "abcdef"], "<hidden> <hidden>"),
-        ("nothing", ["", "zzz"], "nothing"),
+        ("token abc123-xyz rejected", ["abc123-xyz"], "token <hidden> rejected"),
+        ("abcdefgh abcdefgh-ijk", ["abcdefgh", "abcdefgh-ijk"], "<hidden> <hidden>"),
+        ("nothing", ["", "zzzzzzzzz"], "nothing"),
+        ("a short one is left to scrub_or_withhold: abc", ["abc"], "a short one is left to scrub_or_withhold: abc"),
     ],
 )
 def test_scrub(text: str, secrets: list[str], expected: str) -> None:
     assert scrub(text, secrets) == expected
+
+
+SECRET = 'a+b/c=d&e f"g\\h-é-0123'  # every character that changes under URL, JSON or base64 encoding
+CLIENT = "client-7"
+
+
+def _b64_inside(prefix: bytes) -> str:
+    return base64.b64encode(prefix + SECRET.encode() + b" and more").decode()
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        SECRET,
+        quote_plus(SECRET),  # how httpx sends the token form: spaces as +
+        quote(SECRET, safe=""),  # spaces as %20
+        quote(SECRET, safe="").lower(),  # lower-case hex digits
+        urlencode({"client_secret": SECRET}),
+        json.dumps(SECRET)[1:-1],
+        json.dumps(SECRET, ensure_ascii=False)[1:-1],
+        json.dumps(SECRET)[1:-1].replace("/", "\\/"),
+        "Basic " + base64.b64encode(f"{CLIENT}:{SECRET}".encode()).decode(),
+        base64.urlsafe_b64encode(f"{CLIENT}:{SECRET}".encode()).decode().rstrip("="),
+        base64.b64encode(SECRET.encode()).decode(),
+        repr(SECRET.encode()),
+        html.escape(SECRET),
+    ],
+    ids=[
+        *("raw", "url+", "url%20", "url-lower", "form", "json", "json-utf8", "json-slash"),
+        *("basic", "b64url", "b64", "bytes-repr", "html"),
+    ],
+)
+def test_scrub_hides_every_encoding_of_a_secret(form: str) -> None:
+    secrets = [SECRET, basic_credential(CLIENT, SECRET)]
+    text = scrub(f"the server echoed [{form}] back", secrets)
+    assert HIDDEN in text
+    assert form not in text
+    assert text.startswith("the server echoed [") and text.endswith("] back")
+
+
+@pytest.mark.parametrize("shift", [0, 1, 2])
+def test_scrub_finds_a_secret_at_any_alignment_inside_longer_base64(shift: int) -> None:
+    blob = _b64_inside(b"x" * shift + b"grant_type=client_credentials&client_secret=")
+    text = scrub(blob, [SECRET])
+    assert HIDDEN in text
+    inner = base64.b64encode(SECRET.encode()).decode()[4:-4]
+    assert all(inner[i : i + 6] not in text for i in range(len(inner) - 6)), "no run of 6 secret-bearing characters"
+
+
+def test_server_message_scrubs_before_cutting_so_a_straddling_secret_shows_no_prefix() -> None:
+    secret = "Q9Z-secret-value-0123456789"
+    body = json.dumps({"message": "x" * 290 + secret + " was refused"}).encode()
+    shown = server_message(body, [secret])
+    assert shown is not None and len(shown) == 300
+    assert "Q9" not in shown
+    assert shown == "x" * 290 + HIDDEN + " …"
+
+
+def test_a_long_403_echoing_the_bearer_token_shows_no_part_of_it() -> None:
+    token = "tok-" + "9f8e7d6c5b4a" * 4
+    message = "Forbidden for request with headers " + "A" * 250 + f" Authorization: Bearer {token} and more"
+    shown = server_message(json.dumps({"message": message}).encode(), [token])
+    assert shown is not None
+    assert "tok-" not in shown and "9f8e" not in shown
+    error = error_for_status(403, shown, subject="variation 1")
+    assert "tok-" not in str(error)
+
+
+def test_server_message_scrubs_a_secret_that_matches_only_once_whitespace_is_collapsed() -> None:
+    secret = "two words-secret"
+    assert server_message(b'{"message": "got two\\n  words-secret"}', [secret]) == f"got {HIDDEN}"
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("Bad client credentials", "Bad client credentials"),  # the short secret is not in it: shown whole
+        ("Bad key k in request", None),  # it is: withheld, never garbled to "Bad <hidden>ey"
+        ("grant_type=client_credentials&client_secret=%26q", None),  # URL-encoded counts too
+    ],
+)
+def test_server_text_holding_a_secret_too_short_to_hide_is_withheld_not_garbled(
+    message: str, shown: str | None
+) -> None:
+    secrets = ["k", "&q", "long-token-0123456789"]
+    assert server_message(json.dumps({"message": message}).encode(), secrets) == shown
+
+
+def test_scrub_or_withhold_scrubs_long_secrets_and_withholds_on_short_ones() -> None:
+    long_secret = "x" * MIN_SCRUBBABLE
+    assert scrub_or_withhold(f"a {long_secret} b", [long_secret, "q"]) == f"a {HIDDEN} b"
+    assert scrub_or_withhold(f"q {long_secret}", [long_secret, "q"]) is None
+    assert scrub_or_withhold("", ["q"]) == ""
+
+
+@pytest.mark.parametrize(
+    ("token", "sendable"),
+    [
+        ("T0K-9f8e.abc_~+/=", True),
+        ("tok\nen", False),
+        ("tok en", False),
+        ("tökén", False),
+        ("tok\x00", False),
+        ("tok\x7f", False),
+    ],
+)
+def test_only_visible_ascii_tokens_can_be_sent(token: str, sendable: bool) -> None:
+    assert is_sendable_token(token) is sendable
+
+
+@pytest.mark.parametrize("token", ["tok\nen-SECRETPART", "tökén-SECRETPART", "tok en-SECRETPART"])
+def test_parse_token_refuses_a_token_it_cannot_send_without_echoing_it(token: str) -> None:
+    with pytest.raises(ApiError) as info:
+        parse_token(json.dumps({"access_token": token}).encode())
+    text = str(info.value) + repr(info.value)
+    assert "SECRETPART" not in text
+    assert "cannot be sent in an HTTP header" in text and "KAMELEOON_API_URL" in text
+    assert info.value.exit_code is Exit.API
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from kamsync.sandbox import (
 from kamsync.sandbox.faults import (
     Action,
     Do,
+    EchoToken,
     ExpireToken,
     Lock,
     NthRule,
@@ -91,6 +93,8 @@ def patch(client: httpx.Client, variation_id: int, js: str) -> httpx.Response:
         ("expire-token=0", ExpireToken("expire-token=0", 0)),
         ("lock=variation:200001", Lock("lock=variation:200001", "variation", 200001)),
         ("lock=Experiment:100001", Lock("lock=Experiment:100001", "experiment", 100001)),
+        ("echo-token=body", EchoToken("echo-token=body", "body")),
+        ("echo-token = JSON", EchoToken("echo-token = JSON", "json")),
     ],
 )
 def test_parse_fault_reads_every_form(spec: str, rule: object) -> None:
@@ -117,6 +121,7 @@ def test_parse_fault_reads_every_form(spec: str, rule: object) -> None:
         ("lock=site:1", "lock needs KIND:ID with KIND one of experiment, variation"),
         ("lock=variation", "lock needs KIND:ID"),
         ("lock=variation:x", "the id must be a whole number, 1 or more, not 'x'"),
+        ("echo-token=xml", "echo-token needs FORM, one of body, json, basic, raw, not 'xml'"),
     ],
 )
 def test_parse_fault_refuses_bad_specs_saying_what_is_expected(spec: str, problem: str) -> None:
@@ -171,6 +176,7 @@ def test_lock_target_names_the_entity_a_write_changes(method: str, path: str, ta
         ("hold", 200, "request 3 PATCH /variations/200001 processed (200), answer held until released (rule R)"),
         ("expire-token", 401, "request 3 PATCH /variations/200001 answered 401: the token has expired (rule R)"),
         ("lock", 423, "request 3 PATCH /variations/200001 answered 423: locked in the Kameleoon app (rule R)"),
+        ("echo-token", 400, "request 3 PATCH /variations/200001 answered 400 echoing what it was sent (rule R)"),
     ],
 )  # fmt: skip
 def test_every_event_is_announced_in_one_line(action: str, status: int | None, line: str) -> None:
@@ -415,6 +421,39 @@ def test_lock_answers_423_to_writes_of_that_entity_until_cleared(api: httpx.Clie
     assert (event["action"], event["status"], event["rule"]) == ("lock", 423, "lock=variation:200001")
     sandbox.faults.clear()
     assert patch(api, 200001, "x").status_code == 200
+
+
+ECHO_SECRET = "s+e/c=r&e t"
+ECHO_FORM = {"grant_type": "client_credentials", "client_id": "echo-client", "client_secret": ECHO_SECRET}
+
+
+@pytest.mark.parametrize(
+    ("form", "echoed"),
+    [
+        ("body", "grant_type=client_credentials&client_id=echo-client&client_secret=s%2Be%2Fc%3Dr%26e+t"),
+        ("json", '{"grant_type": "client_credentials", "client_id": "echo-client", "client_secret": "s+e/c=r&e t"}'),
+        ("basic", "Authorization: Basic " + base64.b64encode(b"echo-client:s+e/c=r&e t").decode()),
+        ("raw", "grant_type=client_credentials client_id=echo-client client_secret=s+e/c=r&e t"),
+    ],
+)
+def test_echo_token_answers_every_token_request_400_echoing_it_and_issues_none(
+    http: httpx.Client, sandbox: Sandbox, form: str, echoed: str
+) -> None:
+    sandbox.store.add_client("echo-client", ECHO_SECRET)
+    earlier = {"Authorization": f"Bearer {new_token(http)}"}
+    sandbox.faults.arm(f"echo-token={form}")
+    for _ in range(2):
+        response = http.post("/oauth/token", data=ECHO_FORM)
+        assert response.status_code == 400
+        assert response.json() == {"error": "invalid_request", "message": f"{echoed}: malformed token request"}
+    assert len(sandbox.store.issued_tokens()) == 1, "only the token issued before arming"
+    assert http.get("/sites", headers=earlier).status_code == 200, "only the token endpoint echoes"
+    assert [(e["action"], e["status"], e["rule"]) for e in sandbox.faults.events] == [
+        ("echo-token", 400, f"echo-token={form}")
+    ] * 2
+    assert ECHO_SECRET not in str(sandbox.faults.snapshot()), "the announcement never carries the secret"
+    sandbox.faults.clear()
+    assert http.post("/oauth/token", data=ECHO_FORM).status_code == 200
 
 
 def test_a_lock_on_an_unknown_entity_arms_nothing(sandbox: Sandbox) -> None:

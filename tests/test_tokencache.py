@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,8 @@ from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import Credentials
 from kamsync.ratelimit import RateLimiter, parse_rate_limit
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
-from kamsync.tokencache import TokenCache
+from kamsync.tokencache import TokenCache, trusted
+from tests.conftest import Result
 
 CREDS = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
 
@@ -82,6 +83,38 @@ def test_an_unreadable_cache_is_no_token(tmp_path: Path, content: bytes) -> None
     cache = TokenCache(tmp_path, "https://api.kameleoon.com", "c1")
     cache.folder.mkdir(parents=True)
     cache.path.write_bytes(content)
+    cache.path.chmod(0o600)  # private, so only the content can make it unusable
+    assert cache.load() is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "owner", "user", "expected"),
+    [
+        (0o100600, 1000, 1000, True),
+        (0o100400, 1000, 1000, True),
+        (0o100700, 1000, 1000, True),
+        (0o100640, 1000, 1000, False),
+        (0o100604, 1000, 1000, False),
+        (0o100660, 1000, 1000, False),
+        (0o100644, 1000, 1000, False),
+        (0o100600, 0, 1000, False),
+        (0o100600, 1001, 1000, False),
+        (0o100644, 1001, None, True),  # no POSIX owners (Windows): nothing to check
+    ],
+    ids=lambda value: oct(value) if isinstance(value, int) and value > 0o7777 else None,
+)
+def test_only_a_file_owned_by_the_user_and_private_to_them_is_trusted(
+    mode: int, owner: int, user: int | None, expected: bool
+) -> None:
+    assert trusted(mode, owner, user) is expected
+
+
+def test_a_symlinked_cache_file_is_no_token(tmp_path: Path) -> None:
+    elsewhere = TokenCache(tmp_path / "elsewhere", "https://api.kameleoon.com", "c1")
+    elsewhere.store("tok-planted", 5000.0)
+    cache = TokenCache(tmp_path / "cache", "https://api.kameleoon.com", "c1")
+    cache.folder.mkdir(parents=True)
+    cache.path.symlink_to(elsewhere.path)
     assert cache.load() is None
 
 
@@ -124,6 +157,69 @@ def test_an_expiring_cached_token_is_replaced(sb: Sandbox, tmp_path: Path, left:
         _read(client)
     assert _calls(sb) == [("/oauth/token", 200), ("/experiments/100001", 200)]
     assert (cache.load() or ("",))[0] == sb.store.issued_tokens()[0]
+
+
+def _valid_token_in(sb: Sandbox, cache: TokenCache) -> str:
+    """A token the sandbox accepts, cached in ``cache`` (0600) by a first client."""
+    with _client(sb, cache) as client:
+        _read(client)
+    sb.store.clear_requests()
+    return sb.store.issued_tokens()[-1]
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660], ids=oct)
+def test_a_cache_file_readable_by_others_is_ignored_and_replaced_by_a_private_one(
+    sb: Sandbox, tmp_path: Path, mode: int
+) -> None:
+    cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
+    exposed = _valid_token_in(sb, cache)
+    cache.path.chmod(mode)
+    with _client(sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as client:
+        _read(client)
+    assert _calls(sb) == [("/oauth/token", 200), ("/experiments/100001", 200)], "the exposed token was not used"
+    assert oct(cache.path.stat().st_mode & 0o777) == oct(0o600)
+    token, _ = cache.load() or ("", 0.0)
+    assert token == sb.store.issued_tokens()[-1] != exposed
+
+
+def test_a_cache_file_owned_by_another_user_is_ignored_and_replaced(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
+    theirs = _valid_token_in(sb, cache)
+    owner = cache.path.stat().st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)  # the OS seam: we are now someone else
+    assert cache.load() is None
+    with _client(sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as client:
+        _read(client)
+    assert _calls(sb) == [("/oauth/token", 200), ("/experiments/100001", 200)], "their token was not used"
+    monkeypatch.undo()
+    token, _ = cache.load() or ("", 0.0)
+    assert token == sb.store.issued_tokens()[-1] != theirs
+    assert oct(cache.path.stat().st_mode & 0o777) == oct(0o600)
+
+
+@pytest.mark.parametrize("bad", ["tökén-0123", "tok\nen-0123", "tok en-0123"])
+def test_a_cached_token_that_cannot_be_sent_is_ignored_and_replaced(sb: Sandbox, tmp_path: Path, bad: str) -> None:
+    cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
+    cache.store(bad, time.time() + 3600)
+    with _client(sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as client:
+        _read(client)
+    assert _calls(sb) == [("/oauth/token", 200), ("/experiments/100001", 200)]
+    assert (cache.load() or ("",))[0] == sb.store.issued_tokens()[-1]
+
+
+def test_a_non_ascii_cached_token_gives_no_traceback_in_a_real_run(
+    kamsync: Callable[..., Result], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, env[name])  # resolve the cache folder as the kamsync process will
+    planted = TokenCache.open(env["KAMELEOON_API_URL"], DEFAULT_CLIENT_ID, secret=DEFAULT_CLIENT_SECRET)
+    planted.store("tökén-planted-0123", time.time() + 3600)
+    result = kamsync("status")
+    assert result.code in (0, 1), result.output
+    assert "Traceback" not in result.output and "tökén-planted" not in result.output
+    assert (planted.load() or ("",))[0] != "tökén-planted-0123", "replaced by a token that can be sent"
 
 
 def test_a_cached_token_the_server_no_longer_knows_is_renewed_once_and_the_cache_updated(

@@ -33,13 +33,13 @@ from kamsync.api.responses import (
     decode_json,
     error_for_status,
     gave_up_error,
+    is_sendable_token,
     list_items,
     outcome_unknown_error,
     parse_retry_after,
     parse_token,
     rate_limited_error,
     request_cap_error,
-    scrub,
     server_message,
     transport_error,
 )
@@ -55,6 +55,7 @@ from kamsync.api.retry import (
     is_idempotent,
     retry_wait,
 )
+from kamsync.api.scrub import basic_credential, scrub_or_withhold
 from kamsync.api.settings import Credentials
 from kamsync.errors import ApiError
 from kamsync.ratelimit import RequestBudget
@@ -119,7 +120,11 @@ class KameleoonClient:
         self._token: AccessToken | None = None
         self._token_cache = token_cache
         self._rejected_token: str | None = None  # never take this one from the cache again
-        self._secrets: set[str] = {credentials.client_secret}
+        # What a server might echo: the secret, and the id:secret pair HTTP Basic would carry (base64 of it).
+        self._secrets: set[str] = {
+            credentials.client_secret,
+            basic_credential(credentials.client_id, credentials.client_secret),
+        }
         # No redirects: following one could carry the bearer token to another host or to plain http.
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -255,7 +260,7 @@ class KameleoonClient:
                 message, problem = None, answer.problem
             else:
                 outcome, problem = answer.status_code, None
-                message = None if 200 <= outcome < 300 else self._scrub_opt(server_message(answer.content))
+                message = None if 200 <= outcome < 300 else server_message(answer.content, self._secrets)
             elapsed = self._clock() - started
             step = decide(
                 outcome,
@@ -353,7 +358,7 @@ class KameleoonClient:
 
     def _cached_token(self, now: float) -> AccessToken | None:
         cached = self._token_cache.load() if self._token_cache is not None else None
-        if cached is None or cached[0] == self._rejected_token:
+        if cached is None or cached[0] == self._rejected_token or not is_sendable_token(cached[0]):
             return None
         self._secrets.add(cached[0])
         return token_from_cache(cached[0], cached[1], self._wall_clock().timestamp(), now)
@@ -375,4 +380,4 @@ class KameleoonClient:
         return token_from_grant(grant, now)
 
     def _scrub_opt(self, text: str | None) -> str | None:
-        return None if text is None else scrub(text, self._secrets)
+        return None if text is None else scrub_or_withhold(text, self._secrets)

@@ -7,23 +7,25 @@ documents JSON errors with a ``message`` field, but proxies and load balancers a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 from kamsync.api.retry import Failure, is_token_rejection
-from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR
+from kamsync.api.scrub import scrub_or_withhold
+from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR, URL_VAR
 from kamsync.errors import ApiError, AuthError, LockedInApp, RequestCapReached
 
 __all__ = [
-    "HIDDEN",
     "TOKEN_SUBJECT",
     "TokenGrant",
     "as_object",
     "decode_json",
     "error_for_status",
     "gave_up_error",
+    "is_sendable_token",
     "is_token_rejection",
     "list_items",
     "outcome_unknown_error",
@@ -31,23 +33,15 @@ __all__ = [
     "parse_token",
     "rate_limited_error",
     "request_cap_error",
-    "scrub",
     "server_message",
     "transport_error",
 ]
 
-HIDDEN = "<hidden>"
 TOKEN_SUBJECT = "the token endpoint"
 _MAX_MESSAGE = 300
+_SENDABLE_TOKEN = re.compile(r"[\x21-\x7e]+")
 # Keys under which an API might wrap a list in an object (the real API sends bare arrays).
 _LIST_KEYS = ("items", "content", "data", "results", "elements", "values")
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced by ``<hidden>``; servers sometimes echo what they were sent."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, HIDDEN)
-    return text
 
 
 def decode_json(body: bytes) -> object | None:
@@ -60,26 +54,37 @@ def decode_json(body: bytes) -> object | None:
         return None
 
 
-def server_message(body: bytes) -> str | None:
-    """The server's explanation: a JSON error's ``message`` (or OAuth's ``error_description``), or text."""
+def server_message(body: bytes, secrets: Iterable[str] = ()) -> str | None:
+    """The server's explanation: a JSON error's ``message`` (or OAuth's ``error_description``), or text.
+
+    Secrets are hidden before the text is shortened, so one cut in two cannot show its first part; ``None``
+    when there is no explanation, or when it holds a secret too short to hide (``scrub_or_withhold``)."""
+    raw = _raw_message(body)
+    if raw is None:
+        return None
+    chosen = [s for s in secrets if s]
+    scrubbed = scrub_or_withhold(raw, chosen)
+    # Scrubbed again once whitespace is collapsed: a secret holding a space may match only then.
+    joined = None if scrubbed is None else scrub_or_withhold(" ".join(scrubbed.split()), chosen)
+    if not joined:
+        return None
+    return joined if len(joined) <= _MAX_MESSAGE else joined[: _MAX_MESSAGE - 1] + "…"
+
+
+def _raw_message(body: bytes) -> str | None:
     data = decode_json(body)
     if isinstance(data, dict):
         for key in ("message", "error_description", "error", "detail", "title"):
             value = data.get(key)
             if isinstance(value, str) and value.strip():
-                return _shorten(value)
+                return value
         return None
     if data is None:
         text = body.decode("utf-8", errors="replace").strip()
         # An HTML error page is noise in a terminal; plain text (e.g. "Bad Gateway") is worth showing.
         if text and "<" not in text:
-            return _shorten(text)
+            return text
     return None
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
 def list_items(data: object) -> list[dict[str, object]] | None:
@@ -107,12 +112,25 @@ class TokenGrant:
     token_type: str | None
 
 
+def is_sendable_token(value: str) -> bool:
+    """Whether ``value`` can travel in an ``Authorization: Bearer`` header: visible ASCII only. Anything else
+    would make httpx fail with an error quoting the header, token included."""
+    return _SENDABLE_TOKEN.fullmatch(value) is not None
+
+
 def parse_token(body: bytes) -> TokenGrant:
     data = decode_json(body)
     token = data.get("access_token") if isinstance(data, dict) else None
     if not isinstance(data, dict) or not isinstance(token, str) or not token:
         raise ApiError(
             f"{TOKEN_SUBJECT} answered without an access_token; is the API URL right?", subject=TOKEN_SUBJECT
+        )
+    if not is_sendable_token(token):
+        raise ApiError(
+            f"{TOKEN_SUBJECT} answered with an access_token that cannot be sent in an HTTP header (it holds a "
+            f"space, a control or a non-ASCII character; not shown): check that {URL_VAR} is the Kameleoon API, "
+            "or try again later",
+            subject=TOKEN_SUBJECT,
         )
     expires = data.get("expires_in")
     expires_in: float | None = None

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from kamsync.sandbox import objects as o
 from kamsync.sandbox.admin import Admin
+from kamsync.sandbox.echo import echo_response
 from kamsync.sandbox.faults import DROPPED, Do, Faults, Injection, injected_response, lock_target
 from kamsync.sandbox.limits import ServerRateLimiter
 from kamsync.sandbox.query import parse_filter, parse_page, parse_sort, select
@@ -156,6 +157,10 @@ class Api:
         if path == "/oauth/token":
             if request.method != "POST":
                 raise Fault(405, f"Method {request.method} is not allowed on /oauth/token")
+            echo = self.faults.echo_rule()
+            if echo is not None:
+                self.faults.record(number, request.method, request.path, "echo-token", echo.spec, 400)
+                return echo_response(echo.form, request.body)
             return self._token(request, client)
         client_id = client[0] = self._authenticate(request, number)
         self._admit(client_id)

@@ -9,6 +9,10 @@ A fault is a compact spec string, parsed by ``parse_fault`` (pure) into a rule:
   API requests; its next use answers 401 "the token has expired". Tokens issued later are fine.
 - ``lock=KIND:ID`` (KIND ``experiment`` or ``variation``): writes to that entity answer 423 until the rule is
   cleared (it uses ``Store.set_locked``: the lock is part of the state, saved with it, until then).
+- ``echo-token=FORM`` (FORM ``body``, ``json``, ``basic`` or ``raw``): every token request answers 400 with a
+  message echoing what it was sent, as careless servers do: the form body as sent (URL-encoded), the form as JSON
+  text, the ``Basic base64(id:secret)`` credentials, or the decoded values. No token is issued. It acts when no
+  N-th rule answers the request first.
 
 ACTION is one of:
 
@@ -40,6 +44,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from kamsync.errors import UsageError
+from kamsync.sandbox.echo import EchoToken, echo_form
 from kamsync.sandbox.wire import Response, json_response
 
 if TYPE_CHECKING:
@@ -51,6 +56,7 @@ __all__ = [
     "Action",
     "Armed",
     "Do",
+    "EchoToken",
     "ExpireToken",
     "FaultEvent",
     "Faults",
@@ -69,7 +75,8 @@ DROPPED = 0
 
 GRAMMAR = (
     "expected [METHOD ]N[xK]=ACTION, [METHOD ]*=ACTION, expire-token=N or lock=KIND:ID, where ACTION is a status "
-    "500-599, 429, 429-no-retry-after, drop, drop-after, stall=SECONDS or hold (e.g. 'PATCH 3=503')"
+    "500-599, 429, 429-no-retry-after, drop, drop-after, stall=SECONDS or hold (e.g. 'PATCH 3=503'), "
+    "or echo-token=FORM with FORM one of body, json, basic, raw"
 )
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _KINDS = {"experiment": "experiments", "variation": "variations"}
@@ -130,7 +137,7 @@ class Lock:
     id: int
 
 
-Rule = NthRule | ExpireToken | Lock
+Rule = NthRule | ExpireToken | Lock | EchoToken
 
 
 def _bad(spec: str, problem: str) -> UsageError:
@@ -177,6 +184,11 @@ def parse_fault(spec: str) -> Rule:
     head = left.strip().lower()
     if head == "expire-token":
         return ExpireToken(text, _whole(right, spec, "the number of requests", 0))
+    if head == "echo-token":
+        try:
+            return EchoToken(text, echo_form(right))
+        except ValueError as exc:
+            raise _bad(spec, str(exc)) from None
     if head == "lock":
         kind, colon, raw_id = right.strip().partition(":")
         if not colon or kind.lower() not in _KINDS:
@@ -246,6 +258,7 @@ def describe_event(event: FaultEvent) -> str:
         "429-no-retry-after": "answered 429 without Retry-After",
         "expire-token": "answered 401: the token has expired",
         "lock": "answered 423: locked in the Kameleoon app",
+        "echo-token": "answered 400 echoing what it was sent",
     }.get(event.action)
     if what is None and event.action.startswith("stall="):
         what = f"stalled {event.action.removeprefix('stall=')} s before processing"
@@ -401,6 +414,15 @@ class Faults:
                     self._fired[entry] += 1
                     return entry
                 self._token[entry] = (target, uses + 1)
+            return None
+
+    def echo_rule(self) -> EchoToken | None:
+        """The first armed ``echo-token`` rule, counted as acting (the token request is answered by it)."""
+        with self._lock:
+            for entry in self._rules:
+                if isinstance(entry.rule, EchoToken):
+                    self._fired[entry] += 1
+                    return entry.rule
             return None
 
     def lock_rule(self, kind: str, obj_id: int) -> Armed | None:
