@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -31,9 +30,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchenv import clean_env, git
+
 from kamsync.progress import Progress
 from kamsync.ratelimit import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
-from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, RequestRecord, Sandbox
+from kamsync.sandbox import RequestRecord, Sandbox
 
 PER_PAGE = 200
 PUSH_TIMEOUT = 600.0
@@ -143,33 +144,6 @@ def parse_cases(spec: str | None) -> list[int]:
 
 
 # -- the edges: a sandbox, a repository, the real command ---------------------------------------------------
-
-
-def clean_env(home: Path, api_url: str) -> dict[str, str]:
-    """The environment of a first run on a new machine: nothing inherited that could change kamsync's
-    behaviour, a cold token cache, an empty ledger, the default rate limit."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "KAMELEOON_", "KAMSYNC_", "XDG_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_STATE_HOME=str(home / ".state"),
-        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="Bench",
-        GIT_AUTHOR_EMAIL="bench@example.com",
-        GIT_COMMITTER_NAME="Bench",
-        GIT_COMMITTER_EMAIL="bench@example.com",
-        KAMELEOON_API_URL=api_url,
-        KAMELEOON_CLIENT_ID=DEFAULT_CLIENT_ID,
-        KAMELEOON_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
-        NO_COLOR="1",
-    )
-    return env
-
-
-def git(repo: Path, env: Mapping[str, str], *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, env=dict(env), check=True, capture_output=True)
 
 
 def variation_code(variation_id: int, experiment_id: int) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -29,7 +28,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from benchenv import clean_env, git
+
+from kamsync.sandbox import Sandbox
 
 LIFTED = "1000000/1s"
 COMMITS = 100
@@ -74,32 +75,6 @@ class Outcome:
     @property
     def ratio(self) -> float:
         return self.status_cpu / self.floor_cpu if self.floor_cpu else float("inf")
-
-
-def clean_env(home: Path, api_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "KAMELEOON_", "KAMSYNC_", "XDG_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_STATE_HOME=str(home / ".state"),
-        GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="Bench",
-        GIT_AUTHOR_EMAIL="bench@example.com",
-        GIT_COMMITTER_NAME="Bench",
-        GIT_COMMITTER_EMAIL="bench@example.com",
-        KAMELEOON_API_URL=api_url,
-        KAMELEOON_CLIENT_ID=DEFAULT_CLIENT_ID,
-        KAMELEOON_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
-        KAMSYNC_RATE_LIMIT=LIFTED,
-        NO_COLOR="1",
-    )
-    return env
-
-
-def git(repo: Path, env: Mapping[str, str], *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, env=dict(env), check=True, capture_output=True)
 
 
 def code(variation_id: int, kind: str) -> str:
@@ -177,7 +152,7 @@ def run_case(variations: int, repeats: int) -> Outcome:
         with Sandbox(rate_limit=LIFTED) as sandbox:
             print(f"{variations} variations: building the sandbox and the repository…", file=sys.stderr, flush=True)
             mapping = populate(sandbox, variations)
-            files = build_repo(repo, env := clean_env(home, sandbox.url), mapping)
+            files = build_repo(repo, env := clean_env(home, sandbox.url, KAMSYNC_RATE_LIMIT=LIFTED), mapping)
             status = [sys.executable, "-m", "kamsync", "status", "--json"]
             warm, proc = cpu_of(status, repo, env)  # token cache and record written: the everyday case follows
             if proc.returncode not in (0, 1):
