@@ -9,7 +9,7 @@ import pytest
 
 from kamsync.api.auth import DEFAULT_TOKEN_LIFETIME, token_form, token_from_grant
 from kamsync.api.payloads import experiment_from_payload, missing_code_fields, variation_from_payload
-from kamsync.api.query import chunked, equal_filter, list_params, needs_next_page
+from kamsync.api.query import chunked, equal_filter, filter_ignored_error, list_params, needs_next_page, page_limit
 from kamsync.api.responses import (
     TOKEN_SUBJECT,
     TokenGrant,
@@ -159,6 +159,31 @@ def test_chunked_by_default_fills_one_page_per_chunk() -> None:
 def test_needs_next_page(page_len: int, new: int, seen: set[int], expect: set[int] | None, more: bool) -> None:
     page = [{"id": i} for i in range(page_len)]
     assert needs_next_page(page, per_page=200, new_ids=new, seen_ids=seen, expect_ids=expect) is more
+
+
+@pytest.mark.parametrize(
+    ("expect", "limit"),
+    [
+        (None, None),  # no ids: nothing bounds the matches
+        (set(), 1),
+        ({1, 2}, 2),  # one page holds them, plus one
+        (set(range(200)), 2),
+        (set(range(201)), 3),
+    ],
+)
+def test_page_limit_is_the_pages_the_ids_can_fill_plus_one(expect: set[int] | None, limit: int | None) -> None:
+    assert page_limit(expect, 200) == limit
+
+
+def test_filter_ignored_error_says_what_the_server_did_and_what_to_check() -> None:
+    error = filter_ignored_error("experiments 1, 2", 2, 200, 2)
+    assert error.exit_code == 4
+    assert str(error) == (
+        "Kameleoon kept sending full pages for experiments 1, 2: 2 pages of 200 objects for 2 ids, which fit in "
+        "1 page; it seems to ignore the id filter, so kamsync stopped rather than spend the rate budget paging on "
+        "(nothing was written). Check that the API URL (--api-url, KAMELEOON_API_URL) is Kameleoon's Automation "
+        "API, and try again later"
+    )
 
 
 # -- answers --

@@ -26,7 +26,7 @@ from kamsync.api.auth import (
     token_from_cache,
     token_from_grant,
 )
-from kamsync.api.query import PER_PAGE, item_id, list_params, needs_next_page
+from kamsync.api.query import PER_PAGE, filter_ignored_error, item_id, list_params, needs_next_page, page_limit
 from kamsync.api.responses import (
     TOKEN_SUBJECT,
     as_object,
@@ -154,10 +154,14 @@ class KameleoonClient:
         expect_ids: Collection[int] | None = None,
         subject: str,
     ) -> builtins.list[JsonObject]:
-        """Every object of ``resource`` matching ``filters``, page by page (duplicates dropped)."""
+        """Every object of ``resource`` matching ``filters``, page by page (duplicates dropped).
+
+        With ``expect_ids``, no more pages than those ids can fill plus one: a server still sending full pages
+        then ignores the filter, and paging on would only burn the rate budget (``ApiError``)."""
         found: builtins.list[JsonObject] = []
         seen: set[int] = set()
         page = 1
+        last_page = page_limit(expect_ids, PER_PAGE)
         while True:
             params = list_params(page=page, filters=filters, optional_fields=optional_fields)
             response = self._request("GET", f"/{resource.strip('/')}", subject=subject, params=params)
@@ -179,6 +183,8 @@ class KameleoonClient:
                 found.append(item)
             if not needs_next_page(items, per_page=PER_PAGE, new_ids=new, seen_ids=seen, expect_ids=expect_ids):
                 return found
+            if last_page is not None and expect_ids is not None and page >= last_page:
+                raise filter_ignored_error(subject, page, PER_PAGE, len(expect_ids))
             page += 1
 
     def get(self, resource: str, item_id: int, *, optional_fields: Sequence[str] = (), subject: str) -> JsonObject:
