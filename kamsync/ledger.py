@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 _FORMAT = 1
-# Longer than any request can take (the client's timeouts are 30 s per network operation).
+# Longer than any request takes (by default the client gives one request 30 s, connect to last byte).
 PENDING_TIMEOUT = 120.0
 # How often to look again while another process's response is awaited.
 POLL = 0.02

@@ -3,6 +3,13 @@ nor hang, nor lock the credential out."""
 
 from __future__ import annotations
 
+import gzip
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from kamsync.api.deadline import send_within
 from kamsync.sandbox import Sandbox
 from tests.helpers import api_requests
 
@@ -17,3 +24,54 @@ def test_status_stops_paging_a_list_that_ignores_the_id_filter_and_exits_4(kamsy
     assert "it seems to ignore the id filter, so kamsync stopped" in result.stderr
     lists = [r for r in api_requests(sandbox, "GET") if r.path == "/experiments"]
     assert [r.query["page"] for r in lists] == [["1"], ["2"]], "the page the ids fill, plus one; then it stops"
+
+
+def test_a_trickling_answer_ends_at_kamsync_timeout_for_the_whole_request_with_exit_4(kamsync, sandbox) -> None:
+    sandbox.faults.arm("GET *=trickle=0.2")  # a byte every 0.2 s: every single read is in time
+    quick = {"KAMSYNC_TIMEOUT": "1", "KAMSYNC_RETRIES": "1", "KAMSYNC_BACKOFF": "0.01"}
+    result = kamsync("status", extra_env=quick)
+    assert result.code == 4, result.output
+    assert "gave up after 2 attempts" in result.stderr and "no answer within 1 s" in result.stderr
+    trickles = sandbox.faults.trickles.snapshot()
+    assert len(trickles) == 2, "each attempt was cut short by the deadline"
+    for trickle in trickles:
+        assert 0 < trickle["sent"] < trickle["total"], f"kamsync left while the sandbox was still sending: {trickle}"
+
+
+class _Chunks(httpx.SyncByteStream):
+    """A body arriving in chunks, each ``step`` seconds after the last on a fake clock."""
+
+    def __init__(self, chunks: list[bytes], now: list[float], step: float) -> None:
+        self._chunks, self._now, self._step = chunks, now, step
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self._now[0] += self._step
+            yield chunk
+
+
+def _send(chunks: list[bytes], step: float, headers: dict[str, str] | None = None) -> httpx.Response:
+    now = [0.0]
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, headers=headers, stream=_Chunks(chunks, now, step))
+    )
+    with httpx.Client(transport=transport, base_url="https://api.example") as http:
+        return send_within(http, http.build_request("GET", "/experiments"), 1.0, clock=lambda: now[0])
+
+
+def test_send_within_reads_a_whole_answer_arriving_in_time() -> None:
+    response = _send([b'[{"id"', b": 1}]"], step=0.4)
+    assert response.json() == [{"id": 1}]
+
+
+def test_send_within_gives_up_once_the_whole_request_passes_its_deadline() -> None:
+    with pytest.raises(httpx.ReadTimeout, match="the whole request took longer than 1 s"):
+        _send([b"[", b"{", b"}", b"]"], step=0.4)  # each chunk in time, the whole not
+
+
+def test_send_within_hands_back_the_decoded_body_without_the_headers_of_the_encoded_one() -> None:
+    body = gzip.compress(b'{"ok": true}')
+    response = _send([body], step=0.1, headers={"Content-Encoding": "gzip", "Content-Length": str(len(body))})
+    assert response.json() == {"ok": True}
+    assert "content-encoding" not in response.headers
+    assert response.headers["content-length"] == str(len(b'{"ok": true}'))

@@ -26,6 +26,7 @@ from kamsync.api.auth import (
     token_from_cache,
     token_from_grant,
 )
+from kamsync.api.deadline import send_within
 from kamsync.api.query import PER_PAGE, filter_ignored_error, item_id, list_params, needs_next_page, page_limit
 from kamsync.api.responses import (
     TOKEN_SUBJECT,
@@ -343,7 +344,8 @@ class KameleoonClient:
                 raise
         self.requests_sent += 1
         try:
-            return self._http.request(method, path, params=params, json=json, data=form, headers=headers)
+            request = self._http.build_request(method, path, params=params, json=json, data=form, headers=headers)
+            return send_within(self._http, request, self._retry.timeout)
         except httpx.HTTPError as exc:
             # Only the scrubbed words travel on: the httpx exception would print the request in a traceback.
             problem = self._scrub_opt(str(exc) or type(exc).__name__) or type(exc).__name__
