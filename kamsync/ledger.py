@@ -34,7 +34,7 @@ import platformdirs
 from kamsync.errors import LongWait, UsageError
 from kamsync.fsutil import write_atomic
 from kamsync.pricing import clock_time, duration
-from kamsync.ratelimit import Window, describe_windows, full_window_wait, next_send_time
+from kamsync.ratelimit import Window, describe_windows, full_window_wait, next_send_time, server_wait
 
 __all__ = [
     "PENDING_TIMEOUT",
@@ -360,8 +360,7 @@ class Ledger:
                 wait = full_window_wait(state.arrivals, self.windows, now, self._blind_streak)
                 reason = "Kameleoon answered 429 (too many requests) without saying how long to wait"
             else:
-                wait = max(0.0, seconds)
-                reason = "Kameleoon answered 429 (too many requests) and asked to wait"
+                wait, reason = server_wait(seconds, self.windows)
             if state.not_before is None or now + wait > state.not_before:
                 reason += f" (seen by kamsync process {os.getpid()})"
                 self._write(replace(state, not_before=now + wait, reason=reason))

@@ -282,6 +282,11 @@ NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
         ("Wed, 01 Jan 2025 12:00:09 GMT", 9.0),
         ("Wed, 01 Jan 2025 11:59:00 GMT", 0.0),
         ("soon", None),
+        ("1000000000", 1e9),  # absurd but a number: the budget caps it to the longest window
+        ("inf", None),  # no wait can be computed from these: the rate windows decide
+        ("-inf", None),
+        ("nan", None),
+        ("1e999", None),
     ],
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from kamsync.api.deadline import send_within
+from kamsync.normalize import normalize
 from kamsync.sandbox import Sandbox
-from tests.helpers import api_requests
+from tests.helpers import api_requests, commit_all, path_of
 
 
 def test_status_stops_paging_a_list_that_ignores_the_id_filter_and_exits_4(kamsync, sandbox: Sandbox) -> None:
@@ -75,3 +77,32 @@ def test_send_within_hands_back_the_decoded_body_without_the_headers_of_the_enco
     assert response.json() == {"ok": True}
     assert "content-encoding" not in response.headers
     assert response.headers["content-length"] == str(len(b'{"ok": true}'))
+
+
+def _change_one_variation(kamsync, repo: Path) -> None:  # type: ignore[no-untyped-def]
+    status = kamsync("status", "--json")
+    (repo / path_of(status, 200001, "jsCode")).write_text("// after the 429\n")
+    commit_all(repo, "one write")
+
+
+def test_an_absurd_retry_after_is_capped_to_the_longest_window_and_said_so(kamsync, repo, sandbox) -> None:
+    _change_one_variation(kamsync, repo)
+    sandbox.faults.arm("PATCH 1=429-retry-after=1000000000")  # 31 years
+    push = kamsync("push")  # the test windows are 200/1s: the longest is a second
+    assert push.code == 0, push.output
+    assert (
+        "waiting 1 s: Kameleoon answered 429 (too many requests) and asked to wait 1000000000 s; kamsync waits at "
+        "most 1 s, its longest rate window (200/1s)"
+    ) in push.stderr
+    assert [r.status for r in api_requests(sandbox, "PATCH")][-2:] == [429, 200]
+    assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// after the 429"
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e999", "whenever"])
+def test_a_non_finite_or_unreadable_retry_after_falls_back_to_the_rate_windows(kamsync, repo, sandbox, value) -> None:
+    _change_one_variation(kamsync, repo)
+    sandbox.faults.arm(f"PATCH 1=429-retry-after={value}")
+    push = kamsync("push")
+    assert push.code == 0, push.output
+    assert "Kameleoon answered 429 (too many requests) without saying how long to wait" in push.stderr
+    assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// after the 429"
