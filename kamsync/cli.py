@@ -318,9 +318,14 @@ def pull(ctx: click.Context, experiments: tuple[int, ...], force: bool, json_: b
 
 
 @cli.command(epilog=EPILOG)
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Forget the wait Kameleoon imposed on this API client after a 429, saying what it was; sends nothing.",
+)
 @json_option
 @click.pass_context
-def quota(ctx: click.Context, json_: bool) -> int:
+def quota(ctx: click.Context, reset: bool, json_: bool) -> int:
     """Requests used and left in each rate-limit window for this API client, and when slots free up.
 
     Every kamsync process on this machine shares one budget per API client (KAMELEOON_CLIENT_ID); requests
@@ -331,7 +336,7 @@ def quota(ctx: click.Context, json_: bool) -> int:
     from kamsync.app import run_quota
 
     opts, console = options(ctx, json_)
-    return run_quota(opts, console)
+    return run_quota(opts, console, reset=reset)
 
 
 HOOK_EPILOG = """\b

@@ -365,6 +365,14 @@ class Ledger:
                 reason += f" (seen by kamsync process {os.getpid()})"
                 self._write(replace(state, not_before=now + wait, reason=reason))
 
+    def forget_server_wait(self) -> tuple[float, str] | None:
+        """Forget the wait a server imposed (``kamsync quota --reset``); what it was, (until, reason), if any."""
+        with self._locked() as (state, _now):
+            if state.not_before is None:
+                return None
+            self._write(replace(state, not_before=None, reason=""))
+            return state.not_before, state.reason
+
     def _window_reason(self) -> str:
         return f"rate limit {describe_windows(self.windows)}, shared by every kamsync process on this machine"
 

@@ -106,3 +106,31 @@ def test_a_non_finite_or_unreadable_retry_after_falls_back_to_the_rate_windows(k
     assert push.code == 0, push.output
     assert "Kameleoon answered 429 (too many requests) without saying how long to wait" in push.stderr
     assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// after the 429"
+
+
+def test_quota_reset_lifts_the_lockout_an_absurd_retry_after_imposed(kamsync, repo, sandbox) -> None:
+    hourly = {"KAMSYNC_RATE_LIMIT": "50/1s,1000/1h"}
+    _change_one_variation(kamsync, repo)
+    sandbox.faults.arm("PATCH 1=429-retry-after=1000000000")
+    push = kamsync("push", extra_env=hourly)
+    assert push.code == 4, push.output  # an hour is longer than a run waits without --wait
+    assert "asked to wait 1000000000 s; kamsync waits at most 3600 s, its longest rate window (1000/1h)" in (
+        push.stderr
+    )
+    held = kamsync("status", extra_env=hourly)
+    assert held.code == 3, held.output
+    assert "no request may be sent before" in held.stderr
+    assert "(in 1 h)" in held.stderr or "(in 59 min" in held.stderr, "an hour, not 31 years"
+    sandbox.store.clear_requests()
+    reset = kamsync("quota", "--reset", extra_env=hourly)
+    assert reset.code == 0, reset.output
+    assert reset.stdout.startswith("Forgot the wait imposed on this credential: no request before ")
+    assert "because Kameleoon answered 429 (too many requests) and asked to wait 1000000000 s" in reset.stdout
+    assert api_requests(sandbox) == [], "quota --reset sends nothing"
+    again = kamsync("quota", "--reset", "--json", extra_env=hourly)
+    assert again.code == 0, again.output
+    assert again.json()["reset"] == {"forgot": None}
+    assert again.json()["not_before"] is None
+    push = kamsync("push", extra_env=hourly)
+    assert push.code == 0, push.output
+    assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// after the 429"

@@ -387,3 +387,17 @@ def test_a_non_finite_server_wait_is_written_as_a_finite_one(tmp_path: Path) -> 
     ledger = _ledger(tmp_path, fake, "50/10s")
     ledger.note_server_wait(float("inf"))  # used to crash the ledger writer (JSON has no Infinity)
     assert json.loads(ledger.path.read_text())["not_before"] == pytest.approx(110.0)
+
+
+def test_forget_server_wait_says_what_it_forgot_and_keeps_the_arrivals(tmp_path: Path) -> None:
+    fake = FakeTime(100.0)
+    ledger = _ledger(tmp_path, fake, "50/10s")
+    ledger.before_send()
+    ledger.after_response()
+    ledger.note_server_wait(5.0)
+    until, reason = ledger.forget_server_wait() or (None, "")
+    assert until == pytest.approx(105.0)
+    assert reason.startswith("Kameleoon answered 429 (too many requests) and asked to wait")
+    snapshot = read_arrivals(tmp_path, URL, CLIENT, parse_rate_limit("50/10s"), now=100.0)
+    assert (snapshot.not_before, snapshot.reason, snapshot.arrivals) == (None, "", (100.0,))
+    assert ledger.forget_server_wait() is None, "nothing left to forget"
