@@ -9,7 +9,15 @@ import pytest
 
 from kamsync.api.auth import DEFAULT_TOKEN_LIFETIME, token_form, token_from_grant
 from kamsync.api.payloads import experiment_from_payload, missing_code_fields, variation_from_payload
-from kamsync.api.query import chunked, equal_filter, filter_ignored_error, list_params, needs_next_page, page_limit
+from kamsync.api.query import (
+    chunked,
+    equal_filter,
+    filter_ignored_error,
+    list_params,
+    matches_filters,
+    needs_next_page,
+    page_limit,
+)
 from kamsync.api.responses import (
     TOKEN_SUBJECT,
     TokenGrant,
@@ -526,3 +534,17 @@ def test_missing_code_fields_means_absent_not_null() -> None:
 )
 def test_subject_for(kind: str, ids: list[int], expected: str) -> None:
     assert subject_for(kind, ids) == expected
+
+
+@pytest.mark.parametrize(
+    ("item", "matches"),
+    [
+        ({"id": 1, "experimentId": 100001}, True),
+        ({"id": 1, "experimentId": "100002"}, True),  # ids arrive as numeric strings too
+        ({"id": 1, "experimentId": 100003}, False),
+        ({"id": 1}, False),  # asked by experiment, carries none
+    ],
+)
+def test_matches_filters_checks_equal_filters(item: dict[str, object], matches: bool) -> None:
+    filters = [equal_filter("experimentId", [100001, 100002]), {"field": "name", "operator": "LIKE"}]
+    assert matches_filters(item, filters) is matches

@@ -10,9 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kamsync.api.client import KameleoonClient
 from kamsync.api.deadline import send_within
+from kamsync.api.query import equal_filter
+from kamsync.api.settings import Credentials
+from kamsync.errors import ApiError
 from kamsync.normalize import normalize
-from kamsync.sandbox import Sandbox
+from kamsync.ratelimit import RateLimiter, parse_rate_limit
+from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 from tests.helpers import api_requests, commit_all, path_of
 
 
@@ -134,3 +139,16 @@ def test_quota_reset_lifts_the_lockout_an_absurd_retry_after_imposed(kamsync, re
     push = kamsync("push", extra_env=hourly)
     assert push.code == 0, push.output
     assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// after the 429"
+
+
+def test_a_list_by_experiment_stops_at_a_full_page_holding_nothing_the_filter_asks_for(sandbox: Sandbox) -> None:
+    budget = RateLimiter(parse_rate_limit("200/1s"))
+    creds = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+    sandbox.faults.arm("GET *=fresh-pages")
+    with KameleoonClient(sandbox.url, creds, budget=budget) as client, pytest.raises(ApiError) as info:
+        client.list("variations", filters=[equal_filter("experimentId", [100001])], subject="the variations")
+    assert str(info.value).startswith(
+        "Kameleoon answered page 1 of the variations with 200 objects, none of which its filter asks for; it seems "
+        "to ignore the filter, so kamsync stopped"
+    )
+    assert client.requests_sent == 2, "the token and one page"

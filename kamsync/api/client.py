@@ -27,7 +27,16 @@ from kamsync.api.auth import (
     token_from_grant,
 )
 from kamsync.api.deadline import send_within
-from kamsync.api.query import PER_PAGE, filter_ignored_error, item_id, list_params, needs_next_page, page_limit
+from kamsync.api.query import (
+    PER_PAGE,
+    filter_ignored_error,
+    item_id,
+    list_params,
+    matches_filters,
+    needs_next_page,
+    page_limit,
+    unfiltered_page_error,
+)
 from kamsync.api.responses import (
     TOKEN_SUBJECT,
     as_object,
@@ -157,8 +166,9 @@ class KameleoonClient:
     ) -> builtins.list[JsonObject]:
         """Every object of ``resource`` matching ``filters``, page by page (duplicates dropped).
 
-        With ``expect_ids``, no more pages than those ids can fill plus one: a server still sending full pages
-        then ignores the filter, and paging on would only burn the rate budget (``ApiError``)."""
+        With ``expect_ids``, no more pages than those ids can fill plus one; without, no full page holding
+        nothing the filter asks for: either way the server ignores the filter, and paging on would only burn
+        the rate budget (``ApiError``)."""
         found: builtins.list[JsonObject] = []
         seen: set[int] = set()
         page = 1
@@ -186,6 +196,8 @@ class KameleoonClient:
                 return found
             if last_page is not None and expect_ids is not None and page >= last_page:
                 raise filter_ignored_error(subject, page, PER_PAGE, len(expect_ids))
+            if expect_ids is None and filters and not any(matches_filters(item, filters) for item in items):
+                raise unfiltered_page_error(subject, page, len(items))
             page += 1
 
     def get(self, resource: str, item_id: int, *, optional_fields: Sequence[str] = (), subject: str) -> JsonObject:

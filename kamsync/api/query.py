@@ -17,8 +17,10 @@ __all__ = [
     "filter_ignored_error",
     "item_id",
     "list_params",
+    "matches_filters",
     "needs_next_page",
     "page_limit",
+    "unfiltered_page_error",
 ]
 
 PER_PAGE = 200  # the API's maximum page size: fewer requests against a tight rate limit
@@ -103,5 +105,29 @@ def filter_ignored_error(subject: str, pages: int, per_page: int, expected: int)
         f"ids, which fit in {fill} page{'s' if fill != 1 else ''}; it seems to ignore the id filter, so kamsync "
         "stopped rather than spend the rate budget paging on (nothing was written). Check that the API URL "
         "(--api-url, KAMELEOON_API_URL) is Kameleoon's Automation API, and try again later",
+        subject=subject,
+    )
+
+
+def matches_filters(item: Mapping[str, object], filters: Sequence[Mapping[str, object]]) -> bool:
+    """Whether ``item`` satisfies every EQUAL filter (ids compare as numbers); other operators pass unchecked."""
+    for condition in filters:
+        field, wanted = condition.get("field"), condition.get("parameters")
+        if condition.get("operator") != "EQUAL" or not isinstance(field, str) or not isinstance(wanted, list):
+            continue
+        value = item.get(field)
+        ident = as_int(value)
+        if value not in wanted and (ident is None or ident not in {as_int(w) for w in wanted}):
+            return False
+    return True
+
+
+def unfiltered_page_error(subject: str, page: int, per_page: int) -> ApiError:
+    """A full page holding nothing the filter asks for: the server ignores it, and the pages would never end."""
+    return ApiError(
+        f"Kameleoon answered page {page} of {subject} with {per_page} objects, none of which its filter asks "
+        "for; it seems to ignore the filter, so kamsync stopped rather than spend the rate budget paging on "
+        "(nothing was written). Check that the API URL (--api-url, KAMELEOON_API_URL) is Kameleoon's "
+        "Automation API, and try again later",
         subject=subject,
     )
