@@ -486,8 +486,8 @@ def hook_run_pre_commit(
     multiple=True,
     metavar="SPEC",
     help="Inject a fault, announced on stderr when it happens. Repeatable. SPEC: [METHOD ]N[xK]=ACTION or "
-    "[METHOD ]*=ACTION (ACTION: 500-599, 429, 429-no-retry-after, drop, drop-after, stall=SECONDS, hold), "
-    "expire-token=N, lock=experiment|variation:ID.",
+    "[METHOD ]*=ACTION (ACTION: 500-599, 429, 429-no-retry-after, 429-retry-after=VALUE, drop, drop-after, "
+    "stall=SECONDS, hold, fresh-pages, trickle=SECONDS), expire-token=N, lock=experiment|variation:ID.",
 )
 def sandbox(
     host: str, port: int, state_file: str | None, rate_limit: str, token_ttl: float, faults: tuple[str, ...]
