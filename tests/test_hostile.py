@@ -125,6 +125,7 @@ def test_quota_reset_lifts_the_lockout_an_absurd_retry_after_imposed(kamsync, re
     held = kamsync("status", extra_env=hourly)
     assert held.code == 3, held.output
     assert "no request may be sent before" in held.stderr
+    assert "if that wait is wrong, forget it with kamsync quota --reset" in held.stderr
     assert "(in 1 h)" in held.stderr or "(in 59 min" in held.stderr, "an hour, not 31 years"
     sandbox.store.clear_requests()
     reset = kamsync("quota", "--reset", extra_env=hourly)

@@ -40,5 +40,4 @@ def send_within(
         headers=headers,
         content=b"".join(body),
         request=request,
-        extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
     )
