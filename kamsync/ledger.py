@@ -329,12 +329,14 @@ class Ledger:
                 # The true arrival of a request in flight is no earlier than now: sleep to the bound this
                 # gives, or poll briefly when only an awaited response stands in the way.
                 at = send_time(state, self.windows, now, in_flight_at=now)
-                reason = state.reason if state.not_before == at else self._window_reason()
+                imposed = state.not_before == at  # by the server, not by the windows
+                reason = state.reason if imposed else self._window_reason()
             if at > now:
                 if self.max_wait is not None and at - now > self.max_wait:
+                    way_out = ", or, if that wait is wrong, forget it with kamsync quota --reset" if imposed else ""
                     raise LongWait(
                         f"the rate budget has no room until {clock_time(at)} (in {duration(at - now)}): {reason}; "
-                        "run the same command again then, or pass --wait to wait here"
+                        f"run the same command again then, or pass --wait to wait here{way_out}"
                     )
                 if self._on_wait is not None:
                     self._on_wait(at - now, reason)

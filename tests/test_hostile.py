@@ -122,6 +122,7 @@ def test_quota_reset_lifts_the_lockout_an_absurd_retry_after_imposed(kamsync, re
     assert "asked to wait 1000000000 s; kamsync waits at most 3600 s, its longest rate window (1000/1h)" in (
         push.stderr
     )
+    assert "if that wait is wrong, forget it with kamsync quota --reset" in push.stderr
     held = kamsync("status", extra_env=hourly)
     assert held.code == 3, held.output
     assert "no request may be sent before" in held.stderr
