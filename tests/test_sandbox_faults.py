@@ -276,6 +276,17 @@ def test_trickle_processes_then_sends_the_answer_a_byte_at_a_time_and_records_it
     assert sandbox.faults.trickles.snapshot() == []
 
 
+def test_a_trickle_ends_when_the_sandbox_stops_and_says_so() -> None:
+    with Sandbox(rate_limit="off") as sb, httpx.Client(base_url=sb.url) as client:
+        sb.faults.arm("POST 1=trickle=60")
+        with pytest.raises(httpx.ReadTimeout):
+            client.post("/oauth/token", data=TOKEN_FORM, timeout=0.2)  # the headers came, the first byte would not
+        sb.stop()
+        assert sb.faults.trickles[0].wait_ended(5)
+        [trickle] = sb.faults.trickles.snapshot()
+        assert (trickle["sent"], trickle["ended"]) == (0, "sandbox stopped")
+
+
 def test_drop_closes_the_connection_without_processing(api: httpx.Client, sandbox: Sandbox) -> None:
     before = sandbox.store.variation(200001)
     sandbox.faults.arm("PATCH 1=drop")

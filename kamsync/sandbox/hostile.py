@@ -55,6 +55,7 @@ class Trickle:
         self.total = total
         self._sent = 0
         self._ended: str | None = None  # "complete", "client gone", "sandbox stopped"; None while sending
+        self._done = threading.Event()
         self._lock = threading.Lock()
 
     def sent_one(self) -> None:
@@ -64,6 +65,11 @@ class Trickle:
     def end(self, why: str) -> None:
         with self._lock:
             self._ended = self._ended or why
+        self._done.set()
+
+    def wait_ended(self, timeout: float) -> bool:
+        """Whether the answer stopped being sent (for whatever reason) within ``timeout`` seconds."""
+        return self._done.wait(timeout)
 
     def as_dict(self) -> dict[str, object]:
         with self._lock:
@@ -92,6 +98,10 @@ class Trickles:
     def clear(self) -> None:
         with self._lock:
             self._all.clear()
+
+    def __getitem__(self, index: int) -> Trickle:
+        with self._lock:
+            return self._all[index]
 
     def snapshot(self) -> list[dict[str, object]]:
         with self._lock:
