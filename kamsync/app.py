@@ -40,8 +40,9 @@ def worst(*codes: int) -> int:
     return int(Exit.OK)
 
 
-def run_quota(opts: Options, console: Console) -> int:
-    """Requests used and left in each window for this credential, from the ledger; sends nothing."""
+def run_quota(opts: Options, console: Console, *, reset: bool = False) -> int:
+    """Requests used and left in each window for this credential, from the ledger; ``reset`` first forgets the
+    wait a server imposed on it. Sends nothing."""
     url = resolve_api_url(opts.api_url, os.environ)
     client_id = os.environ.get("KAMELEOON_CLIENT_ID", "")
     if not client_id:
@@ -50,7 +51,7 @@ def run_quota(opts: Options, console: Console) -> int:
     # Outside a kamsync repository the environment or the default spec applies.
     with suppress(UsageError, GitError):
         manifest_rate_limit = Workspace.open(opts.manifest, os.environ, Path.cwd()).manifest.rate_limit
-    text, payload = quota_report_for(url, client_id, rate_limit_spec(manifest_rate_limit))
+    text, payload = quota_report_for(url, client_id, rate_limit_spec(manifest_rate_limit), reset=reset)
     console.emit_json(payload)
     console.out(text)
     return int(Exit.OK)

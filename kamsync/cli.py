@@ -319,9 +319,14 @@ def pull(ctx: click.Context, experiments: tuple[int, ...], force: bool, json_: b
 
 
 @cli.command(epilog=EPILOG)
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Forget the wait Kameleoon imposed on this API client after a 429, saying what it was; sends nothing.",
+)
 @json_option
 @click.pass_context
-def quota(ctx: click.Context, json_: bool) -> int:
+def quota(ctx: click.Context, reset: bool, json_: bool) -> int:
     """Requests used and left in each rate-limit window for this API client, and when slots free up.
 
     Every kamsync process on this machine shares one budget per API client (KAMELEOON_CLIENT_ID); requests
@@ -332,7 +337,7 @@ def quota(ctx: click.Context, json_: bool) -> int:
     from kamsync.app import run_quota
 
     opts, console = options(ctx, json_)
-    return run_quota(opts, console)
+    return run_quota(opts, console, reset=reset)
 
 
 HOOK_EPILOG = """\b
@@ -482,8 +487,9 @@ def hook_run_pre_commit(
     multiple=True,
     metavar="SPEC",
     help="Inject a fault, announced on stderr when it happens. Repeatable. SPEC: [METHOD ]N[xK]=ACTION or "
-    "[METHOD ]*=ACTION (ACTION: 500-599, 429, 429-no-retry-after, drop, drop-after, stall=SECONDS, hold), "
-    "expire-token=N, lock=experiment|variation:ID, echo-token=body|json|basic|raw.",
+    "[METHOD ]*=ACTION (ACTION: 500-599, 429, 429-no-retry-after, 429-retry-after=VALUE, drop, drop-after, "
+    "stall=SECONDS, hold, fresh-pages, trickle=SECONDS), expire-token=N, lock=experiment|variation:ID, "
+    "echo-token=body|json|basic|raw.",
 )
 def sandbox(
     host: str, port: int, state_file: str | None, rate_limit: str, token_ttl: float, faults: tuple[str, ...]

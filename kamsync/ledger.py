@@ -34,7 +34,7 @@ import platformdirs
 from kamsync.errors import LocalWriteError, LongWait, UsageError
 from kamsync.fsutil import write_atomic
 from kamsync.pricing import clock_time, duration
-from kamsync.ratelimit import Window, describe_windows, full_window_wait, next_send_time
+from kamsync.ratelimit import Window, describe_windows, full_window_wait, next_send_time, server_wait
 
 __all__ = [
     "PENDING_TIMEOUT",
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 _FORMAT = 1
-# Longer than any request can take (the client's timeouts are 30 s per network operation).
+# Longer than any request takes (by default the client gives one request 30 s, connect to last byte).
 PENDING_TIMEOUT = 120.0
 # How often to look again while another process's response is awaited.
 POLL = 0.02
@@ -329,12 +329,14 @@ class Ledger:
                 # The true arrival of a request in flight is no earlier than now: sleep to the bound this
                 # gives, or poll briefly when only an awaited response stands in the way.
                 at = send_time(state, self.windows, now, in_flight_at=now)
-                reason = state.reason if state.not_before == at else self._window_reason()
+                imposed = state.not_before == at  # by the server, not by the windows
+                reason = state.reason if imposed else self._window_reason()
             if at > now:
                 if self.max_wait is not None and at - now > self.max_wait:
+                    way_out = ", or, if that wait is wrong, forget it with kamsync quota --reset" if imposed else ""
                     raise LongWait(
                         f"the rate budget has no room until {clock_time(at)} (in {duration(at - now)}): {reason}; "
-                        "run the same command again then, or pass --wait to wait here"
+                        f"run the same command again then, or pass --wait to wait here{way_out}"
                     )
                 if self._on_wait is not None:
                     self._on_wait(at - now, reason)
@@ -360,11 +362,18 @@ class Ledger:
                 wait = full_window_wait(state.arrivals, self.windows, now, self._blind_streak)
                 reason = "Kameleoon answered 429 (too many requests) without saying how long to wait"
             else:
-                wait = max(0.0, seconds)
-                reason = "Kameleoon answered 429 (too many requests) and asked to wait"
+                wait, reason = server_wait(seconds, self.windows)
             if state.not_before is None or now + wait > state.not_before:
                 reason += f" (seen by kamsync process {os.getpid()})"
                 self._write(replace(state, not_before=now + wait, reason=reason))
+
+    def forget_server_wait(self) -> tuple[float, str] | None:
+        """Forget the wait a server imposed (``kamsync quota --reset``); what it was, (until, reason), if any."""
+        with self._locked() as (state, _now):
+            if state.not_before is None:
+                return None
+            self._write(replace(state, not_before=None, reason=""))
+            return state.not_before, state.reason
 
     def _window_reason(self) -> str:
         return f"rate limit {describe_windows(self.windows)}, shared by every kamsync process on this machine"

@@ -1,8 +1,10 @@
 """`kamsync quota`: how much of each rate window the credential has used, from the shared request ledger.
 
 ``quota_report`` is pure (arrivals, windows, now → numbers); ``render_text`` and ``render_json`` present it;
-``run_quota`` is the edge that reads the ledger. The ledger only knows the requests of kamsync processes on
-this machine: the server may count more (another machine, another tool), and the text says so.
+``run_quota`` is the edge that reads the ledger, and with ``reset`` forgets the wait a server imposed on the
+credential (an absurd ``Retry-After`` must have a way out other than deleting a file). The ledger only knows
+the requests of kamsync processes on this machine: the server may count more (another machine, another tool),
+and the text says so.
 """
 
 from __future__ import annotations
@@ -12,11 +14,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kamsync.ledger import default_state_dir, read_arrivals
-from kamsync.pricing import duration
+from kamsync.ledger import Ledger, default_state_dir, ledger_path, read_arrivals
+from kamsync.pricing import clock_time, duration
 from kamsync.ratelimit import Window, next_send_time, parse_rate_limit
 
-__all__ = ["QuotaReport", "WindowQuota", "quota_report", "render_json", "render_text", "run_quota"]
+__all__ = [
+    "Forgotten",
+    "QuotaReport",
+    "WindowQuota",
+    "forget_server_wait",
+    "quota_report",
+    "render_forgotten",
+    "render_json",
+    "render_text",
+    "run_quota",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +120,41 @@ def render_text(report: QuotaReport, api_url: str, client_id: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# -- quota --reset ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """The server-imposed wait ``quota --reset`` forgot: until when (wall clock), and why it was imposed."""
+
+    until: float
+    reason: str
+
+
+def forget_server_wait(
+    state_dir: Path, api_url: str, client_id: str, windows: Sequence[Window], now: float
+) -> Forgotten | None:
+    """Forget the wait a server imposed on this credential, in the shared ledger; None when there was none.
+
+    A credential without a ledger has nothing to forget, and gets no ledger file from asking."""
+    if not ledger_path(state_dir, api_url, client_id).exists():
+        return None
+    forgot = Ledger.open(state_dir, api_url, client_id, windows, clock=lambda: now).forget_server_wait()
+    return None if forgot is None else Forgotten(*forgot)
+
+
+def render_forgotten(forgot: Forgotten | None, now: float) -> tuple[str, dict[str, object]]:
+    """What ``--reset`` says it forgot, as text and as the ``reset`` member of the JSON payload."""
+    if forgot is None:
+        return "No wait imposed by Kameleoon to forget: runs were not held back.\n", {"forgot": None}
+    left = max(0.0, forgot.until - now)
+    text = (
+        f"Forgot the wait imposed on this credential: no request before {clock_time(forgot.until)} (in "
+        f"{duration(left)}), because {forgot.reason or 'Kameleoon asked to wait'}. Runs may send again now.\n"
+    )
+    return text, {"forgot": {"in": round(left, 3), "reason": forgot.reason}}
+
+
 def run_quota(
     api_url: str,
     client_id: str,
@@ -115,12 +162,18 @@ def run_quota(
     *,
     state_dir: Path | None = None,
     now: float | None = None,
+    reset: bool = False,
 ) -> tuple[str, dict[str, object]]:
-    """The text and the JSON payload of `kamsync quota`. ``UsageError`` for a bad ``spec``; sends nothing."""
+    """The text and the JSON payload of `kamsync quota` (``--reset`` first forgets the server's wait, and says
+    what it forgot). ``UsageError`` for a bad ``spec``; sends nothing."""
     windows = parse_rate_limit(spec)
     url = api_url.rstrip("/")
     at = time.time() if now is None else now
     folder = default_state_dir() if state_dir is None else state_dir
+    said, reset_payload = "", {}
+    if reset:
+        said, forgot = render_forgotten(forget_server_wait(folder, url, client_id, windows, at), at)
+        reset_payload = {"reset": forgot}
     snapshot = read_arrivals(folder, url, client_id, windows, now=at)
     report = quota_report(snapshot.arrivals, windows, at, not_before=snapshot.not_before, reason=snapshot.reason)
-    return render_text(report, url, client_id), render_json(report, url, client_id)
+    return said + render_text(report, url, client_id), {**render_json(report, url, client_id), **reset_payload}

@@ -26,6 +26,7 @@ __all__ = [
     "full_window_wait",
     "next_send_time",
     "parse_rate_limit",
+    "server_wait",
 ]
 
 DEFAULT_RATE_LIMIT = "50/10s,1000/1h"
@@ -106,6 +107,23 @@ def full_window_wait(arrivals: Sequence[float], windows: Sequence[Window], now: 
     return max(wait, MIN_BLIND_WAIT)
 
 
+def server_wait(seconds: float, windows: Sequence[Window]) -> tuple[float, str]:
+    """The wait to keep after a 429 that asked for ``seconds`` (finite), and the reason to show for it.
+
+    No window is longer than the longest one, so a longer wait cannot be about the rate limit: one absurd
+    ``Retry-After`` must not lock every later run out for years. It is capped to that window, and the reason
+    says so.
+    """
+    asked = max(0.0, seconds)
+    reason = "Kameleoon answered 429 (too many requests) and asked to wait"
+    longest = max(windows, key=lambda w: w.seconds, default=None)
+    if longest is None or asked <= longest.seconds:
+        return asked, reason
+    return longest.seconds, (
+        f"{reason} {asked:.0f} s; kamsync waits at most {longest.seconds:g} s, its longest rate window ({longest})"
+    )
+
+
 class RequestBudget(Protocol):
     """What the HTTP client needs from a rate limiter (a file-backed ledger will implement it too)."""
 
@@ -116,7 +134,8 @@ class RequestBudget(Protocol):
         """Record that a response (or a failure) arrived for the request just sent."""
 
     def note_server_wait(self, seconds: float | None) -> None:
-        """The server answered 429: do not send before ``seconds`` from now (``None``: it did not say)."""
+        """The server answered 429: do not send before ``seconds`` from now (``None``: it did not say, or said
+        something unusable), but never longer than the longest window (``server_wait``)."""
 
 
 class RateLimiter:
@@ -171,7 +190,6 @@ class RateLimiter:
             wait = full_window_wait(self._arrivals, self.windows, now, self._blind_streak)
             reason = "Kameleoon answered 429 (too many requests) without saying how long to wait"
         else:
-            wait = max(0.0, seconds)
-            reason = "Kameleoon answered 429 (too many requests) and asked to wait"
+            wait, reason = server_wait(seconds, self.windows)
         if now + wait > self._not_before:
             self._not_before, self._not_before_reason = now + wait, reason

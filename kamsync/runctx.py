@@ -94,7 +94,8 @@ class Run:
             raise BudgetRefused(
                 f"{what}: {snapshot.reason or 'Kameleoon asked to wait'}; no request may be sent before "
                 f"{clock_time(snapshot.not_before)} (in {duration(snapshot.not_before - now)}): run it again then, "
-                "or pass --wait to wait here; nothing was written"
+                "pass --wait to wait here, or, if that wait is wrong, forget it with kamsync quota --reset; "
+                "nothing was written"
             )
         q = quote(needed, snapshot.arrivals, self.windows, now)
         if q.fits:

@@ -12,7 +12,15 @@ import pytest
 
 from kamsync.api.auth import DEFAULT_TOKEN_LIFETIME, token_form, token_from_grant
 from kamsync.api.payloads import experiment_from_payload, missing_code_fields, variation_from_payload
-from kamsync.api.query import chunked, equal_filter, list_params, needs_next_page
+from kamsync.api.query import (
+    chunked,
+    equal_filter,
+    filter_ignored_error,
+    list_params,
+    matches_filters,
+    needs_next_page,
+    page_limit,
+)
 from kamsync.api.responses import (
     TOKEN_SUBJECT,
     TokenGrant,
@@ -165,6 +173,31 @@ def test_needs_next_page(page_len: int, new: int, seen: set[int], expect: set[in
     assert needs_next_page(page, per_page=200, new_ids=new, seen_ids=seen, expect_ids=expect) is more
 
 
+@pytest.mark.parametrize(
+    ("expect", "limit"),
+    [
+        (None, None),  # no ids: nothing bounds the matches
+        (set(), 1),
+        ({1, 2}, 2),  # one page holds them, plus one
+        (set(range(200)), 2),
+        (set(range(201)), 3),
+    ],
+)
+def test_page_limit_is_the_pages_the_ids_can_fill_plus_one(expect: set[int] | None, limit: int | None) -> None:
+    assert page_limit(expect, 200) == limit
+
+
+def test_filter_ignored_error_says_what_the_server_did_and_what_to_check() -> None:
+    error = filter_ignored_error("experiments 1, 2", 2, 200, 2)
+    assert error.exit_code == 4
+    assert str(error) == (
+        "Kameleoon kept sending full pages for experiments 1, 2: 2 pages of 200 objects for 2 ids, which fit in "
+        "1 page; it seems to ignore the id filter, so kamsync stopped rather than spend the rate budget paging on "
+        "(nothing was written). Check that the API URL (--api-url, KAMELEOON_API_URL) is Kameleoon's Automation "
+        "API, and try again later"
+    )
+
+
 # -- answers --
 
 
@@ -261,6 +294,11 @@ NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
         ("Wed, 01 Jan 2025 12:00:09 GMT", 9.0),
         ("Wed, 01 Jan 2025 11:59:00 GMT", 0.0),
         ("soon", None),
+        ("1000000000", 1e9),  # absurd but a number: the budget caps it to the longest window
+        ("inf", None),  # no wait can be computed from these: the rate windows decide
+        ("-inf", None),
+        ("nan", None),
+        ("1e999", None),
     ],
 )
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
@@ -619,3 +657,17 @@ def test_missing_code_fields_means_absent_not_null() -> None:
 )
 def test_subject_for(kind: str, ids: list[int], expected: str) -> None:
     assert subject_for(kind, ids) == expected
+
+
+@pytest.mark.parametrize(
+    ("item", "matches"),
+    [
+        ({"id": 1, "experimentId": 100001}, True),
+        ({"id": 1, "experimentId": "100002"}, True),  # ids arrive as numeric strings too
+        ({"id": 1, "experimentId": 100003}, False),
+        ({"id": 1}, False),  # asked by experiment, carries none
+    ],
+)
+def test_matches_filters_checks_equal_filters(item: dict[str, object], matches: bool) -> None:
+    filters = [equal_filter("experimentId", [100001, 100002]), {"field": "name", "operator": "LIKE"}]
+    assert matches_filters(item, filters) is matches

@@ -368,3 +368,36 @@ def test_two_processes_each_with_its_own_limiter_do_cause_429s(limited: Sandbox,
     # The control experiment: without the shared ledger the same load does overrun the windows.
     statuses = _two_pushes_at_once(limited, "memory", tmp_path / "state", reads=6)
     assert statuses.count(429) >= 1
+
+
+def test_an_absurd_retry_after_is_capped_to_the_longest_window_and_said_so(tmp_path: Path) -> None:
+    fake = FakeTime(100.0)
+    ledger = _ledger(tmp_path, fake, "50/10s,1000/1h")
+    ledger.note_server_wait(1e9)
+    snapshot = read_arrivals(tmp_path, URL, CLIENT, parse_rate_limit("50/10s,1000/1h"), now=100.0)
+    assert snapshot.not_before == pytest.approx(3700.0), "the hour, not 31 years"
+    assert snapshot.reason.startswith(
+        "Kameleoon answered 429 (too many requests) and asked to wait 1000000000 s; kamsync waits at most 3600 s, "
+        "its longest rate window (1000/1h)"
+    )
+
+
+def test_a_non_finite_server_wait_is_written_as_a_finite_one(tmp_path: Path) -> None:
+    fake = FakeTime(100.0)
+    ledger = _ledger(tmp_path, fake, "50/10s")
+    ledger.note_server_wait(float("inf"))  # used to crash the ledger writer (JSON has no Infinity)
+    assert json.loads(ledger.path.read_text())["not_before"] == pytest.approx(110.0)
+
+
+def test_forget_server_wait_says_what_it_forgot_and_keeps_the_arrivals(tmp_path: Path) -> None:
+    fake = FakeTime(100.0)
+    ledger = _ledger(tmp_path, fake, "50/10s")
+    ledger.before_send()
+    ledger.after_response()
+    ledger.note_server_wait(5.0)
+    until, reason = ledger.forget_server_wait() or (None, "")
+    assert until == pytest.approx(105.0)
+    assert reason.startswith("Kameleoon answered 429 (too many requests) and asked to wait")
+    snapshot = read_arrivals(tmp_path, URL, CLIENT, parse_rate_limit("50/10s"), now=100.0)
+    assert (snapshot.not_before, snapshot.reason, snapshot.arrivals) == (None, "", (100.0,))
+    assert ledger.forget_server_wait() is None, "nothing left to forget"

@@ -176,3 +176,31 @@ def test_quota_says_when_the_oldest_counted_request_frees_its_slot() -> None:
     report = quota_report((985.0, 995.0, 999.0), DEFAULT, 1000.0)
     assert [row.oldest_leaves_in for row in report.windows] == [5.0, 3585.0]
     assert quota_report((), DEFAULT, 1000.0).windows[0].oldest_leaves_in is None
+
+
+def test_run_quota_reset_forgets_the_server_wait_and_says_what_it_was(tmp_path: Path) -> None:
+    ledger = Ledger.open(tmp_path, URL, "c", DEFAULT, clock=lambda: 1000.0, sleep=_no_sleep)
+    ledger.note_server_wait(1e9)
+    text, payload = run_quota(URL, "c", "50/10s,1000/1h", state_dir=tmp_path, now=1000.0, reset=True)
+    assert text.startswith("Forgot the wait imposed on this credential: no request before ")
+    assert "(in 1 h), because Kameleoon answered 429 (too many requests) and asked to wait 1000000000 s;" in text
+    assert "Runs may send again now.\n" in text
+    assert "No request before" not in text, "the report after the reset shows no wait"
+    forgot = payload["reset"]["forgot"]  # type: ignore[index]
+    assert forgot["in"] == 3600.0  # type: ignore[index]
+    assert forgot["reason"].startswith("Kameleoon answered 429")  # type: ignore[index]
+    assert payload["not_before"] is None
+    again, payload = run_quota(URL, "c", "50/10s,1000/1h", state_dir=tmp_path, now=1001.0, reset=True)
+    assert again.startswith("No wait imposed by Kameleoon to forget: runs were not held back.\n")
+    assert payload["reset"] == {"forgot": None}
+
+
+def test_run_quota_reset_of_an_unused_credential_creates_nothing(tmp_path: Path) -> None:
+    _, payload = run_quota(URL, "never-used", "50/10s", state_dir=tmp_path, now=5.0, reset=True)
+    assert payload["reset"] == {"forgot": None}
+    assert not (tmp_path / "ratelimit").exists()
+
+
+def test_run_quota_without_reset_has_no_reset_member(tmp_path: Path) -> None:
+    _, payload = run_quota(URL, "c", "50/10s", state_dir=tmp_path, now=5.0)
+    assert "reset" not in payload

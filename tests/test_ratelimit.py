@@ -14,6 +14,7 @@ from kamsync.ratelimit import (
     full_window_wait,
     next_send_time,
     parse_rate_limit,
+    server_wait,
 )
 
 
@@ -178,3 +179,34 @@ def test_consecutive_blind_429s_escalate_from_the_shortest_window() -> None:
     limiter.note_server_wait(None)  # a new streak starts from the shortest window again
     limiter.before_send()
     assert t.slept[-1] == pytest.approx(10.0)
+
+
+ASKED = "Kameleoon answered 429 (too many requests) and asked to wait"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "spec", "expected"),
+    [
+        (7.0, "50/10s,1000/1h", (7.0, ASKED)),
+        (3600.0, "50/10s,1000/1h", (3600.0, ASKED)),  # as long as the longest window: as asked
+        (-3.0, "50/10s", (0.0, ASKED)),
+        (
+            1e9,
+            "50/10s,1000/1h",
+            (3600.0, f"{ASKED} 1000000000 s; kamsync waits at most 3600 s, its longest rate window (1000/1h)"),
+        ),
+        (float("inf"), "50/1s", (1.0, f"{ASKED} inf s; kamsync waits at most 1 s, its longest rate window (50/1s)")),
+    ],
+)
+def test_server_wait_caps_a_wait_longer_than_the_longest_window_and_says_so(
+    seconds: float, spec: str, expected: tuple[float, str]
+) -> None:
+    assert server_wait(seconds, parse_rate_limit(spec)) == expected
+
+
+def test_limiter_caps_an_absurd_server_wait_to_its_longest_window() -> None:
+    t = FakeTime()
+    limiter = RateLimiter(parse_rate_limit("50/10s,1000/1h"), clock=t.clock, sleep=t.sleep)
+    limiter.note_server_wait(1e9)
+    limiter.before_send()
+    assert t.slept == [3600.0]

@@ -89,6 +89,16 @@ def patch(client: httpx.Client, variation_id: int, js: str) -> httpx.Response:
         ("POST 1=drop-after", NthRule("POST 1=drop-after", "POST", 1, 1, Action(Do.DROP_AFTER))),
         ("PATCH 1=stall=2.5", NthRule("PATCH 1=stall=2.5", "PATCH", 1, 1, Action(Do.STALL, seconds=2.5))),
         ("DELETE 4=hold", NthRule("DELETE 4=hold", "DELETE", 4, 1, Action(Do.HOLD))),
+        ("GET *=fresh-pages", NthRule("GET *=fresh-pages", "GET", 1, None, Action(Do.FRESH_PAGES))),
+        ("GET 1=trickle=0.5", NthRule("GET 1=trickle=0.5", "GET", 1, 1, Action(Do.TRICKLE, seconds=0.5))),
+        (
+            "1=429-retry-after=1000000000",
+            NthRule("1=429-retry-after=1000000000", None, 1, 1, Action(Do.ANSWER, 429, True, wait="1000000000")),
+        ),
+        (
+            "1=429-retry-after=Inf",
+            NthRule("1=429-retry-after=Inf", None, 1, 1, Action(Do.ANSWER, 429, True, wait="Inf")),
+        ),
         ("expire-token=3", ExpireToken("expire-token=3", 3)),
         ("expire-token=0", ExpireToken("expire-token=0", 0)),
         ("lock=variation:200001", Lock("lock=variation:200001", "variation", 200001)),
@@ -117,6 +127,8 @@ def test_parse_fault_reads_every_form(spec: str, rule: object) -> None:
         ("1=explode", "unknown action 'explode'"),
         ("1=stall=0", "stall needs a number of seconds above 0"),
         ("1=stall=soon", "stall needs a number of seconds above 0"),
+        ("1=trickle=0", "trickle needs a number of seconds above 0"),
+        ("1=429-retry-after=in a bit", "429-retry-after needs a header value without spaces, not 'in a bit'"),
         ("expire-token=-1", "the number of requests must be a whole number, 0 or more, not '-1'"),
         ("lock=site:1", "lock needs KIND:ID with KIND one of experiment, variation"),
         ("lock=variation", "lock needs KIND:ID"),
@@ -177,6 +189,12 @@ def test_lock_target_names_the_entity_a_write_changes(method: str, path: str, ta
         ("expire-token", 401, "request 3 PATCH /variations/200001 answered 401: the token has expired (rule R)"),
         ("lock", 423, "request 3 PATCH /variations/200001 answered 423: locked in the Kameleoon app (rule R)"),
         ("echo-token", 400, "request 3 PATCH /variations/200001 answered 400 echoing what it was sent (rule R)"),
+        ("fresh-pages", 200, "request 3 PATCH /variations/200001 answered a full page of objects never seen "
+         "before, ignoring filter and page (rule R)"),
+        ("trickle=0.5", 200, "request 3 PATCH /variations/200001 processed (200), answer sent one byte every "
+         "0.5 s (rule R)"),
+        ("429-retry-after=inf", 429, "request 3 PATCH /variations/200001 answered 429 with Retry-After: inf "
+         "(rule R)"),
     ],
 )  # fmt: skip
 def test_every_event_is_announced_in_one_line(action: str, status: int | None, line: str) -> None:
@@ -218,6 +236,61 @@ def test_429_faults_with_and_without_retry_after(
     assert response.json() == {"message": "Too many requests"}
     assert response.headers.get("Retry-After") == retry_after
     assert api.get("/variations/200001").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["1000000000", "inf", "soon"])
+def test_429_retry_after_sends_the_value_verbatim(api: httpx.Client, sandbox: Sandbox, value: str) -> None:
+    sandbox.faults.arm(f"GET 1=429-retry-after={value}")
+    response = api.get("/variations/200001")
+    assert (response.status_code, response.headers.get("Retry-After")) == (429, value)
+    assert str(parse_fault(f"1=429-retry-after={value}").action) == f"429-retry-after={value}"  # type: ignore[union-attr]
+
+
+def test_fresh_pages_answers_full_pages_of_new_objects_whatever_the_filter(api: httpx.Client, sandbox: Sandbox) -> None:
+    sandbox.faults.arm("GET *=fresh-pages")
+    pages = [
+        api.get("/experiments", params={"perPage": "200", "page": str(n), "filter": '[{"field":"id",'
+                '"operator":"EQUAL","parameters":[100001]}]'}).json()
+        for n in (1, 2)
+    ]  # fmt: skip
+    assert [len(p) for p in pages] == [200, 200]
+    ids = [item["id"] for page in pages for item in page]
+    assert len(set(ids)) == 400, "every object is new"
+    assert 100001 not in ids, "the filter was ignored"
+    assert len(api.get("/variations").json()) == 20, "the default page size when perPage is absent"
+    assert sandbox.store.requests[-1].status == 200
+
+
+def test_trickle_processes_then_sends_the_answer_a_byte_at_a_time_and_records_it(
+    api: httpx.Client, sandbox: Sandbox
+) -> None:
+    sandbox.faults.arm("PATCH 1=trickle=0.005")
+    response = patch(api, 200001, "slow()")
+    assert response.status_code == 200
+    assert response.json()["jsCode"] == "slow()"
+    assert sandbox.store.variation(200001)["jsCode"] == "slow()", "processed"
+    [trickle] = sandbox.faults.trickles.snapshot()
+    assert trickle == {
+        "request": 2,  # the token request was the first
+        "interval": 0.005,
+        "total": len(response.content),
+        "sent": len(response.content),
+        "ended": "complete",
+    }
+    assert sandbox.faults.snapshot()["trickles"] == [trickle]
+    sandbox.faults.clear()
+    assert sandbox.faults.trickles.snapshot() == []
+
+
+def test_a_trickle_ends_when_the_sandbox_stops_and_says_so() -> None:
+    with Sandbox(rate_limit="off") as sb, httpx.Client(base_url=sb.url) as client:
+        sb.faults.arm("POST 1=trickle=60")
+        with pytest.raises(httpx.ReadTimeout):
+            client.post("/oauth/token", data=TOKEN_FORM, timeout=0.2)  # the headers came, the first byte would not
+        sb.stop()
+        assert sb.faults.trickles[0].wait_ended(5)
+        [trickle] = sb.faults.trickles.snapshot()
+        assert (trickle["sent"], trickle["ended"]) == (0, "sandbox stopped")
 
 
 def test_drop_closes_the_connection_without_processing(api: httpx.Client, sandbox: Sandbox) -> None:
@@ -490,7 +563,7 @@ def test_admin_routes_arm_show_release_and_clear(api: httpx.Client, sandbox: San
         getter.join(5)
         assert not getter.is_alive()
         assert admin.delete("/_sandbox/faults").status_code == 204
-        assert admin.get("/_sandbox/faults").json() == {"rules": [], "events": []}
+        assert admin.get("/_sandbox/faults").json() == {"rules": [], "events": [], "trickles": []}
 
 
 @pytest.mark.parametrize(

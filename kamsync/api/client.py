@@ -26,7 +26,17 @@ from kamsync.api.auth import (
     token_from_cache,
     token_from_grant,
 )
-from kamsync.api.query import PER_PAGE, item_id, list_params, needs_next_page
+from kamsync.api.deadline import send_within
+from kamsync.api.query import (
+    PER_PAGE,
+    filter_ignored_error,
+    item_id,
+    list_params,
+    matches_filters,
+    needs_next_page,
+    page_limit,
+    unfiltered_page_error,
+)
 from kamsync.api.responses import (
     TOKEN_SUBJECT,
     as_object,
@@ -159,10 +169,15 @@ class KameleoonClient:
         expect_ids: Collection[int] | None = None,
         subject: str,
     ) -> builtins.list[JsonObject]:
-        """Every object of ``resource`` matching ``filters``, page by page (duplicates dropped)."""
+        """Every object of ``resource`` matching ``filters``, page by page (duplicates dropped).
+
+        With ``expect_ids``, no more pages than those ids can fill plus one; without, no full page holding
+        nothing the filter asks for: either way the server ignores the filter, and paging on would only burn
+        the rate budget (``ApiError``)."""
         found: builtins.list[JsonObject] = []
         seen: set[int] = set()
         page = 1
+        last_page = page_limit(expect_ids, PER_PAGE)
         while True:
             params = list_params(page=page, filters=filters, optional_fields=optional_fields)
             response = self._request("GET", f"/{resource.strip('/')}", subject=subject, params=params)
@@ -184,6 +199,10 @@ class KameleoonClient:
                 found.append(item)
             if not needs_next_page(items, per_page=PER_PAGE, new_ids=new, seen_ids=seen, expect_ids=expect_ids):
                 return found
+            if last_page is not None and expect_ids is not None and page >= last_page:
+                raise filter_ignored_error(subject, page, PER_PAGE, len(expect_ids))
+            if expect_ids is None and filters and not any(matches_filters(item, filters) for item in items):
+                raise unfiltered_page_error(subject, page, len(items))
             page += 1
 
     def get(self, resource: str, item_id: int, *, optional_fields: Sequence[str] = (), subject: str) -> JsonObject:
@@ -342,7 +361,8 @@ class KameleoonClient:
                 raise
         self.requests_sent += 1
         try:
-            return self._http.request(method, path, params=params, json=json, data=form, headers=headers)
+            request = self._http.build_request(method, path, params=params, json=json, data=form, headers=headers)
+            return send_within(self._http, request, self._retry.timeout)
         except httpx.HTTPError as exc:
             # Only the scrubbed words travel on: the httpx exception would print the request in a traceback.
             problem = self._scrub_opt(str(exc) or type(exc).__name__) or type(exc).__name__

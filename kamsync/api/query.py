@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from kamsync.api.payloads import as_int
+from kamsync.errors import ApiError
 
 __all__ = [
     "MAX_FILTER_VALUES",
     "PER_PAGE",
     "chunked",
     "equal_filter",
+    "filter_ignored_error",
     "item_id",
     "list_params",
+    "matches_filters",
     "needs_next_page",
+    "page_limit",
+    "unfiltered_page_error",
 ]
 
 PER_PAGE = 200  # the API's maximum page size: fewer requests against a tight rate limit
@@ -78,3 +84,50 @@ def needs_next_page(
     if expect_ids is not None and all(i in seen_ids for i in expect_ids):
         return False
     return new_ids > 0
+
+
+# -- a server ignoring the id filter ---------------------------------------------------------------------------
+
+
+def page_limit(expect_ids: Collection[int] | None, per_page: int) -> int | None:
+    """The most pages a list filtered by ``expect_ids`` may take: the pages those ids can fill, plus one (for a
+    server that pads or repeats). None without expected ids: nothing bounds how many objects match."""
+    if expect_ids is None:
+        return None
+    return math.ceil(len(expect_ids) / per_page) + 1
+
+
+def filter_ignored_error(subject: str, pages: int, per_page: int, expected: int) -> ApiError:
+    """A list kept sending full pages of objects beyond what its id filter can match: stop before the budget goes."""
+    fill = math.ceil(expected / per_page)
+    return ApiError(
+        f"Kameleoon kept sending full pages for {subject}: {pages} pages of {per_page} objects for {expected} "
+        f"ids, which fit in {fill} page{'s' if fill != 1 else ''}; it seems to ignore the id filter, so kamsync "
+        "stopped rather than spend the rate budget paging on (nothing was written). Check that the API URL "
+        "(--api-url, KAMELEOON_API_URL) is Kameleoon's Automation API, and try again later",
+        subject=subject,
+    )
+
+
+def matches_filters(item: Mapping[str, object], filters: Sequence[Mapping[str, object]]) -> bool:
+    """Whether ``item`` satisfies every EQUAL filter (ids compare as numbers); other operators pass unchecked."""
+    for condition in filters:
+        field, wanted = condition.get("field"), condition.get("parameters")
+        if condition.get("operator") != "EQUAL" or not isinstance(field, str) or not isinstance(wanted, list):
+            continue
+        value = item.get(field)
+        ident = as_int(value)
+        if value not in wanted and (ident is None or ident not in {as_int(w) for w in wanted}):
+            return False
+    return True
+
+
+def unfiltered_page_error(subject: str, page: int, per_page: int) -> ApiError:
+    """A full page holding nothing the filter asks for: the server ignores it, and the pages would never end."""
+    return ApiError(
+        f"Kameleoon answered page {page} of {subject} with {per_page} objects, none of which its filter asks "
+        "for; it seems to ignore the filter, so kamsync stopped rather than spend the rate budget paging on "
+        "(nothing was written). Check that the API URL (--api-url, KAMELEOON_API_URL) is Kameleoon's "
+        "Automation API, and try again later",
+        subject=subject,
+    )

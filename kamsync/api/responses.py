@@ -7,6 +7,7 @@ documents JSON errors with a ``message`` field, but proxies and load balancers a
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -146,14 +147,17 @@ def parse_token(body: bytes) -> TokenGrant:
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); None when absent or bad."""
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); None when absent or bad
+    (``inf`` and ``nan`` are bad: no wait can be computed from them, so the rate windows decide)."""
     if value is None or not value.strip():
         return None
     text = value.strip()
     try:
-        return max(0.0, float(text))
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

@@ -41,7 +41,8 @@ class RetryPolicy:
 
     ``retries``: sends after the first; ``backoff``: the first backoff cap in seconds, doubling per retry up to
     ``max_backoff`` (full jitter: the wait is uniform below the cap); ``total``: no retry starts later than this
-    many seconds after the first send; ``timeout``: seconds per network operation (connect, write, read).
+    many seconds after the first send; ``timeout``: seconds for one send as a whole, from connecting to the last
+    byte of the answer.
     """
 
     retries: int = 4

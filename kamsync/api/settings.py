@@ -119,7 +119,8 @@ def _seconds(environ: Mapping[str, str], name: str, default: float, *, zero_ok: 
 
 def retry_policy_from_env(environ: Mapping[str, str]) -> RetryPolicy:
     """The retry policy, with ``KAMSYNC_RETRIES``, ``KAMSYNC_BACKOFF``, ``KAMSYNC_RETRY_TIME`` (seconds for all
-    retries of one request) and ``KAMSYNC_TIMEOUT`` (seconds per network operation) overriding the defaults."""
+    retries of one request) and ``KAMSYNC_TIMEOUT`` (seconds for one request, connect to last byte) overriding
+    the defaults."""
     raw = environ.get(RETRIES_VAR, "").strip()
     retries = DEFAULT_RETRY.retries
     if raw:

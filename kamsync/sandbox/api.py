@@ -6,6 +6,7 @@ Socket-free: ``Api.handle`` turns a ``Request`` into a ``Response`` and logs it;
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -113,6 +114,10 @@ class Api:
         if injection is not None and injection.action.do is Do.HOLD:
             self._announce(request, number, injection, response.status)
             self.faults.hold(injection)
+        if injection is not None and injection.action.do is Do.TRICKLE:
+            self._announce(request, number, injection, response.status)
+            trickle = self.faults.trickles.start(number, injection.action.seconds, len(response.body))
+            return dataclasses.replace(response, trickle=trickle)  # the edge sends it a byte at a time
         return response
 
     def _log(self, request: Request, client: list[str | None], status: int) -> None:
@@ -126,6 +131,10 @@ class Api:
         if injection.action.do is Do.DROP:
             self._announce(request, number, injection, None)
             return Response(DROPPED)
+        if injection.action.do is Do.FRESH_PAGES:
+            page = self.faults.fresh_pages.page(request.param("perPage"))
+            self._announce(request, number, injection, page.status)
+            return page
         response = injected_response(injection.action, injection.armed.rule.spec)
         self._announce(request, number, injection, response.status)
         return response

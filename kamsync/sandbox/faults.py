@@ -24,6 +24,15 @@ ACTION is one of:
 - ``hold``: process the request, then hold the answer until ``Faults.release_all()`` (or the sandbox stops);
   ``Faults.reached(rule).wait(timeout)`` returns once the held request was processed.
 
+A misbehaving server (``kamsync.sandbox.hostile``):
+
+- ``429-retry-after=VALUE``: a 429 whose ``Retry-After`` header is VALUE verbatim (``1000000000``, ``inf``,
+  ``soon``); not processed.
+- ``fresh-pages``: answer with a full page (``perPage``) of objects never seen before, ignoring filter and page;
+  not processed.
+- ``trickle=SECONDS``: process the request, then send the answer one byte every SECONDS; ``Faults.trickles``
+  records the bytes sent of how many.
+
 When several rules act on one request, the one armed first wins (every rule still counts the request). A request
 answered without being processed is not counted in the sandbox's rate windows. The request log records every
 faulted request with the status answered, ``DROPPED`` (0) when the connection was closed without an answer (a
@@ -45,6 +54,7 @@ from typing import TYPE_CHECKING
 
 from kamsync.errors import UsageError
 from kamsync.sandbox.echo import EchoToken, echo_form
+from kamsync.sandbox.hostile import FreshPages, Trickles
 from kamsync.sandbox.wire import Response, json_response
 
 if TYPE_CHECKING:
@@ -75,8 +85,8 @@ DROPPED = 0
 
 GRAMMAR = (
     "expected [METHOD ]N[xK]=ACTION, [METHOD ]*=ACTION, expire-token=N or lock=KIND:ID, where ACTION is a status "
-    "500-599, 429, 429-no-retry-after, drop, drop-after, stall=SECONDS or hold (e.g. 'PATCH 3=503'), "
-    "or echo-token=FORM with FORM one of body, json, basic, raw"
+    "500-599, 429, 429-no-retry-after, 429-retry-after=VALUE, drop, drop-after, stall=SECONDS, hold, fresh-pages "
+    "or trickle=SECONDS (e.g. 'PATCH 3=503'), or echo-token=FORM with FORM one of body, json, basic, raw"
 )
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _KINDS = {"experiment": "experiments", "variation": "variations"}
@@ -91,6 +101,8 @@ class Do(Enum):
     DROP_AFTER = "drop-after"
     STALL = "stall"
     HOLD = "hold"
+    FRESH_PAGES = "fresh-pages"  # kamsync.sandbox.hostile
+    TRICKLE = "trickle"  # kamsync.sandbox.hostile
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,18 +110,21 @@ class Action:
     do: Do
     status: int = 0  # for ANSWER
     retry_after: bool = False  # for ANSWER 429
-    seconds: float = 0.0  # for STALL
+    seconds: float = 0.0  # for STALL and TRICKLE
+    wait: str = "1"  # for ANSWER 429 with retry_after: the Retry-After value, verbatim
 
     @property
     def processes(self) -> bool:
         """Whether the request is processed (and counted in the rate windows) despite the fault."""
-        return self.do in (Do.DROP_AFTER, Do.STALL, Do.HOLD)
+        return self.do in (Do.DROP_AFTER, Do.STALL, Do.HOLD, Do.TRICKLE)
 
     def __str__(self) -> str:
+        if self.do is Do.ANSWER and self.status == 429 and self.retry_after and self.wait != "1":
+            return f"429-retry-after={self.wait}"
         if self.do is Do.ANSWER:
             return str(self.status) if self.status != 429 or self.retry_after else "429-no-retry-after"
-        if self.do is Do.STALL:
-            return f"stall={self.seconds:g}"
+        if self.do in (Do.STALL, Do.TRICKLE):
+            return f"{self.do.value}={self.seconds:g}"
         return str(self.do.value)
 
 
@@ -161,17 +176,22 @@ def _action(text: str, spec: str) -> Action:
         raise _bad(spec, f"status {status} is not 429 or 500-599")
     if name == "429-no-retry-after":
         return Action(Do.ANSWER, 429)
-    if name in ("drop", "drop-after", "hold"):
+    if name in ("drop", "drop-after", "hold", "fresh-pages"):
         return Action(Do(name))
-    if name.startswith("stall="):
-        raw = name.removeprefix("stall=")
+    if name.startswith(("stall=", "trickle=")):
+        kind, _, raw = name.partition("=")
         try:
             seconds = float(raw)
         except ValueError:
             seconds = math.nan
         if not 0 < seconds <= _MAX_STALL:
-            raise _bad(spec, f"stall needs a number of seconds above 0 and at most {_MAX_STALL:g}, not {raw!r}")
-        return Action(Do.STALL, seconds=seconds)
+            raise _bad(spec, f"{kind} needs a number of seconds above 0 and at most {_MAX_STALL:g}, not {raw!r}")
+        return Action(Do(kind), seconds=seconds)
+    if name.startswith("429-retry-after="):
+        value = text.strip()[len("429-retry-after=") :]
+        if not re.fullmatch(r"[!-~]+", value):
+            raise _bad(spec, f"429-retry-after needs a header value without spaces, not {value!r}")
+        return Action(Do.ANSWER, 429, retry_after=True, wait=value)
     raise _bad(spec, f"unknown action {text.strip()!r}")
 
 
@@ -227,7 +247,7 @@ def lock_target(method: str, path: str) -> tuple[str, int] | None:
 def injected_response(action: Action, spec: str) -> Response:
     """The answer of an ANSWER action: the status, a JSON message naming the rule, Retry-After when asked."""
     if action.status == 429:
-        headers = (("Retry-After", "1"),) if action.retry_after else ()
+        headers = (("Retry-After", action.wait),) if action.retry_after else ()
         return json_response(429, {"message": "Too many requests"}, headers)
     try:
         phrase = HTTPStatus(action.status).phrase
@@ -263,8 +283,21 @@ def describe_event(event: FaultEvent) -> str:
     if what is None and event.action.startswith("stall="):
         what = f"stalled {event.action.removeprefix('stall=')} s before processing"
     if what is None:
+        what = _describe_hostile(event)
+    if what is None:
         what = f"answered {event.action}" + (" with Retry-After: 1" if event.action == "429" else "")
     return f"sandbox: fault: request {event.request} {event.method} {event.path} {what} (rule {event.rule})"
+
+
+def _describe_hostile(event: FaultEvent) -> str | None:
+    """The announcement of a misbehaving-server action (``kamsync.sandbox.hostile``), None for another one."""
+    if event.action == "fresh-pages":
+        return "answered a full page of objects never seen before, ignoring filter and page"
+    if event.action.startswith("trickle="):
+        return f"processed ({event.status}), answer sent one byte every {event.action.removeprefix('trickle=')} s"
+    if event.action.startswith("429-retry-after="):
+        return f"answered 429 with Retry-After: {event.action.removeprefix('429-retry-after=')}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +339,8 @@ class Faults:
         self._reached: dict[tuple[Armed, int], threading.Event] = {}
         self._release = threading.Event()
         self._closed = threading.Event()
+        self.fresh_pages = FreshPages()  # what fresh-pages answers
+        self.trickles = Trickles()  # the answers trickle= sent, with their progress
 
     # -- the Python API (tests, the admin routes) -------------------------------------------------------
 
@@ -336,6 +371,7 @@ class Faults:
             self._token.clear()
             self._events.clear()
             self._reached.clear()
+        self.trickles.clear()
         for entry in rules:
             if isinstance(entry.rule, Lock) and self._store.find(entry.rule.kind, entry.rule.id) is not None:
                 self._store.set_locked(entry.rule.kind, entry.rule.id, False)
@@ -359,7 +395,8 @@ class Faults:
                 {"index": a.index, "spec": a.rule.spec, "matched": self._seen[a], "fired": self._fired[a]}
                 for a in self._rules
             ]
-            return {"rules": rules, "events": [dataclasses.asdict(e) for e in self._events]}
+            events = [dataclasses.asdict(e) for e in self._events]
+        return {"rules": rules, "events": events, "trickles": self.trickles.snapshot()}
 
     def reached(self, rule: Armed | int, occurrence: int = 1) -> threading.Event:
         """Set once the ``occurrence``-th request held by ``rule`` (an ``Armed`` or its index) was processed."""

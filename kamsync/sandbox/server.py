@@ -18,6 +18,7 @@ from kamsync.errors import UsageError
 from kamsync.ratelimit import DEFAULT_RATE_LIMIT
 from kamsync.sandbox.api import Api
 from kamsync.sandbox.faults import DROPPED, FaultEvent, Faults, describe_event
+from kamsync.sandbox.hostile import Trickle
 from kamsync.sandbox.limits import ServerRateLimiter, parse_windows
 from kamsync.sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from kamsync.sandbox.store import Store
@@ -98,10 +99,26 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
-            self.wfile.write(response.body)
+            if response.trickle is not None:
+                self._trickle(response.body, response.trickle)
+            else:
+                self.wfile.write(response.body)
         except OSError:
             # The client went away (it timed out during a stall, or was killed during a hold): nothing to tell it.
             self.close_connection = True
+            if response.trickle is not None:
+                response.trickle.end("client gone")
+
+    def _trickle(self, body: bytes, trickle: Trickle) -> None:
+        """The trickle fault: one byte every ``trickle.interval`` seconds, until done or the sandbox stops."""
+        for index in range(len(body)):
+            if not self.server.api.faults.stall(trickle.interval):
+                trickle.end("sandbox stopped")
+                self.close_connection = True
+                return
+            self.wfile.write(body[index : index + 1])
+            trickle.sent_one()
+        trickle.end("complete")
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _dispatch
 

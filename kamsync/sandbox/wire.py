@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kamsync.sandbox.hostile import Trickle
 
 __all__ = ["Fault", "Request", "RequestRecord", "Response", "json_response", "read_json_object"]
 
@@ -32,6 +35,7 @@ class Response:
     status: int
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
+    trickle: Trickle | None = None  # the trickle fault: send the body a byte at a time, recording progress
 
 
 class Fault(Exception):
