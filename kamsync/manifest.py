@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import yaml
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.reader import ReaderError
 
 from kamsync.errors import ManifestError, UsageError
 from kamsync.model import (
@@ -35,6 +30,7 @@ from kamsync.model import (
 )
 from kamsync.paths import PathProblem, clean_relative, escape_problem, slugify, unique_dir
 from kamsync.ratelimit import parse_rate_limit
+from kamsync.yamlread import fast_load, parse_yaml_text
 
 __all__ = [
     "MANIFEST_NAME",
@@ -111,40 +107,6 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
         return absolute.relative_to(here).as_posix()
     except ValueError:
         return str(absolute)
-
-
-def round_trip_yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap a user's long lines
-    return yaml
-
-
-def parse_yaml_text(text: str, shown: str) -> Any:
-    """Round-trip load ``text``; a YAML error becomes a ``ManifestError`` on the line the parser points at."""
-    try:
-        return round_trip_yaml().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        last_line = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
-        line = min(mark.line + 1, last_line) if mark is not None else None  # "end of stream" is past the end
-        problem = str(exc.problem or exc.context or "invalid YAML")
-        duplicate = re.match(r'found duplicate key "(.*)" with value', problem)
-        if duplicate:
-            raise ManifestError(
-                shown, line, f"duplicate key '{duplicate[1]}'; a key may appear once per mapping, remove one"
-            ) from None
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
-        raise ManifestError(
-            shown,
-            line,
-            f"YAML syntax error: {problem}{context}; fix the syntax (check indentation and quotes)",
-        ) from None
-    except ReaderError as exc:
-        line = text.count("\n", 0, max(exc.position, 0)) + 1
-        raise ManifestError(shown, line, f"character {exc.character!r} is not allowed in YAML; remove it") from None
-    except YAMLError as exc:
-        raise ManifestError(shown, None, f"invalid YAML: {exc}") from None
 
 
 def read_manifest_text(path: Path, shown: str) -> str:
@@ -439,9 +401,10 @@ def parse_manifest(
     ``view`` answers questions about the paths it names (default: the disk); ``shown`` is how errors name the
     file (default: ``path`` as ``display_path`` shows it). ``fast`` parses with libyaml first (ten times faster
     on a large manifest, for the pre-push hook); any problem is then reported from the full parse, with lines.
+    Either parse refuses aliases beyond a budget, deep nesting and tags before it builds anything (``yamlread``).
     """
     if fast:
-        data = _fast_load(text)
+        data = fast_load(text, display_path(path) if shown is None else shown)
         if data is not None:
             try:
                 return _validate(data, path, repo_top, display_path(path) if shown is None else shown, view)
@@ -449,61 +412,6 @@ def parse_manifest(
                 pass  # the full parse says what is wrong, with line numbers
     shown = display_path(path) if shown is None else shown
     return _validate(parse_yaml_text(text, shown), path, repo_top, shown, view)
-
-
-def _fast_load(text: str) -> Any:
-    """``text`` loaded by libyaml into the round-trip types the validator takes (without line numbers); None
-    when libyaml is missing or the text has anything the full parse must judge (a duplicate key, an error)."""
-    loader_base = getattr(yaml, "CSafeLoader", None)
-    if loader_base is None:
-        return None
-
-    class _Strict(loader_base):  # type: ignore[misc, valid-type]
-        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            keys = [self.construct_object(k, deep=True) for k, _ in node.value]
-            if len(keys) != len(set(map(repr, keys))):
-                raise ValueError("duplicate key")
-            return super().construct_mapping(node, deep=deep)
-
-    # libyaml reads YAML 1.1, the full parse 1.2: wherever they could disagree on a scalar's type or value
-    # (010, 0o10, 1e3, yes/no, …), give up and let the full parse decide.
-    def agreed(kind: str, pattern: str) -> None:
-        base = loader_base.yaml_constructors[f"tag:yaml.org,2002:{kind}"]
-
-        def construct(loader: Any, node: Any) -> Any:
-            if not node.style and not re.fullmatch(pattern, node.value):  # plain: None, or "" from libyaml
-                raise ValueError(f"{node.value!r} may read differently in YAML 1.2")
-            return base(loader, node)
-
-        _Strict.add_constructor(f"tag:yaml.org,2002:{kind}", construct)
-
-    agreed("int", r"[-+]?(0|[1-9][0-9]*)")
-    agreed("float", r"[-+]?[0-9]+\.[0-9]+")
-    agreed("bool", r"true|false|True|False|TRUE|FALSE")
-    agreed("str", r"(?![-+]?(\.[0-9]|[0-9])|0[ox]|\.(inf|nan|Inf|NaN|INF|NAN)$).*")
-
-    try:
-        return _round_trip_types(yaml.load(text, Loader=_Strict))  # _Strict is a safe loader
-    except Exception:  # anything unusual: the full parse decides and explains
-        return None
-
-
-def _round_trip_types(value: Any) -> Any:
-    """Plain YAML values as round-trip ones, every position "line 1" (the fast path has no positions)."""
-    if isinstance(value, dict):
-        mapping = CommentedMap()
-        mapping.lc.line, mapping.lc.col = 0, 0
-        for key, item in value.items():
-            mapping[key] = _round_trip_types(item)
-            mapping.lc.add_kv_line_col(key, [0, 0, 0, 0])
-        return mapping
-    if isinstance(value, list):
-        seq = CommentedSeq(_round_trip_types(item) for item in value)
-        seq.lc.line, seq.lc.col = 0, 0
-        for index in range(len(seq)):
-            seq.lc.add_kv_line_col(index, [0, 0])
-        return seq
-    return value
 
 
 def _validate(data: Any, path: Path, repo_top: Path, shown: str, view: PathView | None) -> Manifest:

@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 from ruamel.yaml import YAML
 
 from kamsync.errors import ManifestError, UsageError
@@ -26,6 +27,7 @@ from kamsync.manifest import (
 )
 from kamsync.manifest_edit import ManifestEditor
 from kamsync.model import FieldRef, Manifest, MappedFile
+from kamsync.yamlread import MAX_ALIAS_NODES, ShapeGuard
 
 VALID = f"""\
 {SCHEMA_COMMENT}
@@ -700,3 +702,94 @@ def test_the_fast_parse_never_reads_a_scalar_differently_from_the_full_one(tmp_p
         return [(mf.ref, mf.path) for mf in manifest.files()]
 
     assert parsed(fast=True) == parsed(fast=False)
+
+
+# --- hostile YAML: refused by every parse before it costs anything ---------------------------------------
+
+
+def alias_bomb(levels: int) -> str:
+    """A manifest of about a kilobyte whose aliases stand for 9**levels strings once expanded."""
+    lines = ["version: 1", "experiments: []", "l0: &l0 [" + ", ".join(['"lol"'] * 9) + "]"]
+    lines += [f"l{n}: &l{n} [" + ", ".join([f"*l{n - 1}"] * 9) + "]" for n in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE: list[tuple[str, str, int, tuple[str, ...]]] = [
+    ("alias bomb", alias_bomb(6), 7, ("aliases expand the manifest by more than 10,000 nodes", "*l3")),
+    ("deep flow nesting", "version: 1\nexperiments: " + "[" * 5000 + "]" * 5000 + "\n", 2, ("deeper than 32",)),
+    (
+        "deep block nesting",
+        "version: 1\nexperiments:\n" + "".join(" " * i + "-\n" for i in range(40)),
+        34,
+        ("deeper than 32",),
+    ),
+    ("recursive alias", "version: 1\nexperiments: &a [*a]\n", 2, ("*a refers to a node that contains it",)),
+    (
+        "python tag",
+        "version: 1\nexperiments: !!python/object/apply:os.system ['echo owned']\n",
+        2,
+        ("YAML tag '!!python/object/apply:os.system' is not allowed",),
+    ),
+    ("local tag", "version: !ver 1\nexperiments: []\n", 1, ("YAML tag '!ver' is not allowed",)),
+    (
+        "standard tag on a value",
+        EXP + "    variations:\n      - id: !!int 9\n",
+        6,
+        ("YAML tag '!!int' is not allowed",),
+    ),
+    ("tagged key", "version: 1\n!!python/name:os.system : 1\nexperiments: []\n", 2, ("YAML tag",)),
+]
+
+
+def _parse_full(repo: Path, text: str) -> object:
+    return parse_manifest(text, repo / MANIFEST_NAME, repo, shown="kamsync.yaml")
+
+
+def _parse_fast(repo: Path, text: str) -> object:
+    return parse_manifest(text, repo / MANIFEST_NAME, repo, shown="kamsync.yaml", fast=True)
+
+
+def _open_editor(repo: Path, text: str) -> object:
+    return ManifestEditor.open(write_manifest(repo, text))
+
+
+@pytest.mark.parametrize("parse", [_parse_full, _parse_fast, _open_editor], ids=["full", "fast", "editor"])
+@pytest.mark.parametrize(("text", "line", "words"), [c[1:] for c in HOSTILE], ids=[c[0] for c in HOSTILE])
+def test_every_parse_refuses_hostile_yaml_at_file_line(
+    repo: Path, parse: Callable[[Path, str], object], text: str, line: int, words: tuple[str, ...]
+) -> None:
+    with pytest.raises(ManifestError) as caught:
+        parse(repo, text)
+
+    message = str(caught.value)
+    assert message.startswith(f"kamsync.yaml:{line}: "), message
+    for word in words:
+        assert word in message, message
+
+
+def test_an_alias_bomb_is_refused_before_its_parse_reaches_the_end_of_the_text() -> None:
+    """The bounded work, measured: the guard refuses the bomb while reading its parse events (as many as the
+    text is long), and never builds a node; 9**9 strings would take the unguarded parse hours."""
+    text = alias_bomb(9)
+    events = list(yaml.parse(text, Loader=yaml.SafeLoader))
+    guard = ShapeGuard("kamsync.yaml")
+    seen = 0
+
+    with pytest.raises(ManifestError) as caught:
+        for event in events:
+            guard.see(event)
+            seen += 1
+
+    assert len(text) < 1100 and len(events) < 150
+    assert seen < len(events) - 9 * 4, "refused with several lines of aliases still unread"
+    level3 = 1 + 9 * (1 + 9 * (1 + 9 * (1 + 9)))  # what one *l3 stands for: 7,381 nodes
+    assert MAX_ALIAS_NODES < guard.alias_nodes <= MAX_ALIAS_NODES + level3
+    assert str(caught.value).startswith("kamsync.yaml:7: aliases expand"), str(caught.value)
+
+
+def test_a_few_aliases_are_still_a_valid_manifest(repo: Path) -> None:
+    text = EXP + "    variations:\n      - id: 9\n        name: &n Red\n      - id: 10\n        name: *n\n"
+    text += "        dir: red-2\n"
+    for fast in (False, True):
+        manifest = parse_manifest(text, repo / MANIFEST_NAME, repo, shown="kamsync.yaml", fast=fast)
+        assert [v.name for v in manifest.experiments[0].variations] == ["Red", "Red"]
