@@ -175,7 +175,8 @@ class PathView(Protocol):
     """What the validator may ask about paths, so a manifest can be checked against the disk or a commit."""
 
     def escape(self, base: Path, rel: str) -> str | None:
-        """Why ``base / rel`` (``base`` absolute) leaves the repository, or None when it stays inside."""
+        """Why ``base / rel`` (``base`` absolute) is no place for code — it leaves the repository, or is inside
+        a git directory — with the way out; None when it is fine."""
         ...
 
     def kind(self, path: Path) -> Kind:
@@ -185,12 +186,14 @@ class PathView(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class DiskView:
-    """The work tree as it is on disk: paths leave the repository by ``..`` or through a symlink."""
+    """The work tree as it is on disk: paths leave the repository by ``..`` or through a symlink, and reach
+    git's own files by a ``.git`` component or through a symlink to one of ``git_dirs``."""
 
     repo_top: Path
+    git_dirs: tuple[Path, ...] = ()
 
     def escape(self, base: Path, rel: str) -> str | None:
-        return escape_problem(base, rel, self.repo_top)
+        return escape_problem(base, rel, self.repo_top, self.git_dirs)
 
     def kind(self, path: Path) -> Kind:
         return "folder" if path.is_dir() else "other" if path.exists() else "missing"
@@ -251,7 +254,7 @@ class _Validator:
         full = Path(os.path.normpath(base / cleaned))
         escape = self.view.escape(base, cleaned)
         if escape is not None:
-            raise self.fail(line, f"'{key}' of {where} ({raw!r}) {escape}; use a path inside the repository")
+            raise self.fail(line, f"'{key}' of {where} ({raw!r}) {escape}")
         return Path(os.path.relpath(full, self.root)).as_posix()
 
     def map_file(self, ref: FieldRef, path: str, line: int, key: str, explicit: bool) -> MappedFile:
@@ -381,10 +384,12 @@ class _Validator:
         return VariationSpec(id=var_id, name=name, dir=var_dir, line=id_line, files=files)
 
 
-def load_manifest(path: Path, repo_top: Path) -> Manifest:
-    """Parse and validate the manifest at ``path``; every problem is a ``ManifestError`` at ``file:line``."""
+def load_manifest(path: Path, repo_top: Path, git_dirs: tuple[Path, ...] = ()) -> Manifest:
+    """Parse and validate the manifest at ``path``; every problem is a ``ManifestError`` at ``file:line``.
+    ``git_dirs``: the work tree's git dirs (``GitRepo.git_dirs``), where no mapped path may lead."""
     shown = display_path(path)
-    return parse_manifest(read_manifest_text(path, shown), path, repo_top, shown=shown)
+    view = DiskView(repo_top.resolve(), git_dirs)
+    return parse_manifest(read_manifest_text(path, shown), path, repo_top, shown=shown, view=view)
 
 
 def parse_manifest(
@@ -468,14 +473,15 @@ def _validate(data: Any, path: Path, repo_top: Path, shown: str, view: PathView 
 # --- reading mapped code -----------------------------------------------------------------------------------
 
 
-def read_code(manifest: Manifest, mapped: MappedFile, repo_top: Path) -> str | None:
-    """The text of a mapped file exactly as on disk, or ``None`` when it does not exist."""
+def read_code(manifest: Manifest, mapped: MappedFile, repo_top: Path, git_dirs: tuple[Path, ...] = ()) -> str | None:
+    """The text of a mapped file exactly as on disk, or ``None`` when it does not exist; checked again as
+    the manifest was (a symlink may have changed since), ``git_dirs`` being the work tree's git dirs."""
     shown = display_path(Path(manifest.path))
     where = describe_mapped(mapped)
     path = Path(manifest.root) / mapped.path
-    escape = escape_problem(Path(manifest.root), mapped.path, repo_top)
+    escape = escape_problem(Path(manifest.root), mapped.path, repo_top, git_dirs)
     if escape is not None:
-        raise ManifestError(shown, mapped.line, f"{where} {escape}; map a file inside the repository")
+        raise ManifestError(shown, mapped.line, f"{where} {escape}")
     try:
         info = path.stat()
     except FileNotFoundError:

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kamsync.errors import UsageError
 from kamsync.fsutil import write_atomic
+from kamsync.gitrepo import GitRepo
 from kamsync.manifest import slugify, unique_dir
 from kamsync.manifest_edit import ManifestEditor
 from kamsync.model import (
@@ -18,6 +20,7 @@ from kamsync.model import (
     RemoteVariation,
 )
 from kamsync.normalize import file_text, normalize
+from kamsync.paths import escape_problem
 from kamsync.record import Record
 from kamsync.states import FieldStatus, State
 from kamsync.survey import Survey
@@ -46,8 +49,13 @@ class PullResult:
     manifest_changed: bool = False
 
 
-def _write_code(ws_root: Path, path: str, code: str) -> None:
-    write_atomic(ws_root / path, file_text(code))
+def _write_code(repo: GitRepo, root: Path, path: str, code: str) -> None:
+    """Write a pulled field's file, checked first as the manifest is: whatever a folder name from Kameleoon
+    or a symlink swapped in since says, nothing is written outside the work tree or into git's own files."""
+    problem = escape_problem(root, path, repo.top, repo.git_dirs)
+    if problem is not None:
+        raise UsageError(f"kamsync pull does not write '{path}': it {problem}")
+    write_atomic(root / path, file_text(code))
 
 
 def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEditor) -> PullResult:
@@ -64,7 +72,7 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
         if ws.top_relative(status.path) in dirty:
             result.refused.append((status, "the file has uncommitted changes; commit or stash them, then pull again"))
             continue
-        _write_code(ws.root, status.path, status.remote or "")
+        _write_code(ws.repo, ws.root, status.path, status.remote or "")
         record.remember(status.mapped.ref, status.remote or "")
         result.written.append(PulledFile(status.path, status.mapped.ref, status.state.value))
 
@@ -79,7 +87,8 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
             taken.add(folder)
             editor.add_variation(experiment_id, variation.id, variation.name, folder)
             result.added_variations.append((experiment_id, variation.id, folder))
-            result.written.extend(_write_variation(ws.root, spec.dir, folder, experiment_id, variation, record))
+            files = _write_variation(ws.repo, ws.root, spec.dir, folder, experiment_id, variation, record)
+            result.written.extend(files)
             result.manifest_changed = True
     result.renamed.extend(_renames(manifest, found))
     for variation_id, name in result.renamed:
@@ -111,6 +120,7 @@ def _existing_dirs(folder: Path) -> set[str]:
 
 
 def _write_variation(
+    repo: GitRepo,
     root: Path,
     experiment_dir: str,
     folder: str,
@@ -122,7 +132,7 @@ def _write_variation(
     for code_field in VARIATION_FIELDS:
         path = f"{experiment_dir}/variations/{folder}/{code_field.default_file}"
         code = normalize(variation.code.get(code_field.api_name, ""))
-        _write_code(root, path, code)
+        _write_code(repo, root, path, code)
         ref = FieldRef(experiment_id, variation.id, code_field.api_name)
         record.remember(ref, code)
         written.append(PulledFile(path, ref, "new"))
@@ -130,6 +140,7 @@ def _write_variation(
 
 
 def add_experiment(
+    repo: GitRepo,
     root: Path,
     editor: ManifestEditor,
     experiment: RemoteExperiment,
@@ -149,7 +160,7 @@ def add_experiment(
     for code_field in EXPERIMENT_FIELDS:
         path = f"{experiment_dir}/{code_field.default_file}"
         code = normalize(experiment.code.get(code_field.api_name, ""))
-        _write_code(root, path, code)
+        _write_code(repo, root, path, code)
         ref = FieldRef(experiment.id, None, code_field.api_name)
         record.remember(ref, code)
         result.written.append(PulledFile(path, ref, "new"))
@@ -159,7 +170,7 @@ def add_experiment(
         folder = unique_dir(variation.name, str(variation.id), folders)
         folders.add(folder)
         entries.append((variation.id, variation.name, folder))
-        result.written.extend(_write_variation(root, experiment_dir, folder, experiment.id, variation, record))
+        result.written.extend(_write_variation(repo, root, experiment_dir, folder, experiment.id, variation, record))
         result.added_variations.append((experiment.id, variation.id, folder))
     editor.add_experiment(experiment.id, experiment_dir, entries)
     return result

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
+from tests.conftest import EXAMPLE, git
 from tests.helpers import api_requests
 
 VALID_HEAD = "version: 1\nexperiments:\n  - id: 100001\n    dir: experiments/100001-homepage-hero\n"
@@ -112,3 +116,83 @@ def test_usage_errors_exit_2(kamsync):
     assert kamsync("push", "--no-such-flag").code == 2
     result = kamsync("status", "no/such/path")
     assert result.code == 2 and "no/such/path" in result.stderr
+
+
+# --- nothing is ever read from or written into git's own files --------------------------------------------
+
+HERO_DIR = "    dir: experiments/100001-homepage-hero\n"
+SECRET_HEADER = "AUTHORIZATION: basic c2VjcmV0LXRva2VuLXZhbHVl"
+
+
+def map_script(repo: Path, script: str) -> None:
+    """Map experiment 100001's script to ``script`` (line 6 of the manifest)."""
+    manifest = repo / "kamsync.yaml"
+    manifest.write_text(manifest.read_text().replace(HERO_DIR, f"{HERO_DIR}    script: {script}\n", 1))
+
+
+def test_pull_never_writes_kameleoon_code_into_a_git_hook(kamsync, repo, sandbox):
+    assert kamsync("hook", "install").code == 0
+    hook = repo / ".git" / "hooks" / "pre-push"
+    installed = hook.read_bytes()
+    map_script(repo, ".git/hooks/pre-push")
+    sandbox.store.ui_edit_experiment(100001, globalScript="#!/bin/sh\necho owned >&2\n")
+
+    result = kamsync("pull")
+
+    assert result.code == 2, result.output
+    assert "kamsync.yaml:6: 'script' of experiment 100001 ('.git/hooks/pre-push') is inside a .git folder" in (
+        result.stderr
+    )
+    assert hook.read_bytes() == installed
+    assert not api_requests(sandbox)
+
+
+@pytest.mark.parametrize("how", ["mapped", "symlinked"])
+def test_diff_never_prints_the_git_config(how, kamsync, repo, sandbox):
+    git(repo, "config", "http.https://example.com/.extraheader", SECRET_HEADER)
+    if how == "mapped":
+        map_script(repo, ".git/config")
+    else:  # the default script file of the experiment, a symlink into .git
+        script = repo / "experiments" / "100001-homepage-hero" / "script.js"
+        script.unlink(missing_ok=True)
+        script.symlink_to("../../.git/config")
+
+    result = kamsync("diff")
+
+    assert result.code == 2, result.output
+    assert ".git folder" in result.stderr and "kamsync.yaml:" in result.stderr
+    assert "c2VjcmV0" not in result.output and "extraheader" not in result.output
+    assert not api_requests(sandbox)
+
+
+@pytest.mark.parametrize("layout", ["separate-git-dir", "core.worktree"])
+def test_a_git_dir_of_another_name_inside_the_work_tree_is_refused(layout, kamsync, tmp_path, env, sandbox):
+    top = tmp_path / "site"
+    shutil.copytree(EXAMPLE, top)
+    meta = top / "gitmeta"
+    if layout == "separate-git-dir":  # `.git` is a file: "gitdir: <top>/gitmeta"
+        git(top, "init", "-q", "-b", "main", "--separate-git-dir", str(meta), env=env)
+    else:  # a bare-style git dir that names the work tree, reached by a relative `gitdir:` pointer
+        git(tmp_path, "init", "-q", "--bare", "-b", "main", str(meta), env=env)
+        git(meta, "config", "core.bare", "false", env=env)
+        git(meta, "config", "core.worktree", "..", env=env)
+        (top / ".git").write_text("gitdir: gitmeta\n")
+    manifest = top / "kamsync.yaml"
+    unchanged = manifest.read_text()
+    map_script(top, "gitmeta/hooks/pre-push")
+
+    mapped = kamsync("status", cwd=top)
+    manifest.write_text(unchanged)  # the default script file again, now a symlink into the git dir
+    script = top / "experiments" / "100001-homepage-hero" / "script.js"
+    script.unlink(missing_ok=True)
+    script.symlink_to("../../gitmeta/config")
+    linked = kamsync("status", cwd=top)
+
+    assert mapped.code == 2, mapped.output
+    assert (
+        f"kamsync.yaml:6: 'script' of experiment 100001 ('gitmeta/hooks/pre-push') is inside the repository's git "
+        f"directory ({meta.resolve()})" in mapped.stderr
+    )
+    assert linked.code == 2, linked.output
+    assert "symlink" in linked.stderr and "git directory" in linked.stderr
+    assert not api_requests(sandbox)

@@ -704,6 +704,93 @@ def test_the_fast_parse_never_reads_a_scalar_differently_from_the_full_one(tmp_p
     assert parsed(fast=True) == parsed(fast=False)
 
 
+# --- paths into git's own files ------------------------------------------------------------------------------
+
+INTO_GIT: list[tuple[str, str, int, tuple[str, ...]]] = [
+    ("a hook", EXP + "    script: .git/hooks/pre-push\n", 5, ("'script' of experiment 1", ".git folder")),
+    ("the git config", EXP + "    common_css: .git/config\n", 5, ("'common_css'", ".git folder")),
+    ("an experiment dir", "version: 1\nexperiments:\n  - id: 1\n    dir: .git/hooks\n", 4, ("'dir'", ".git")),
+    (
+        "a variation dir",
+        EXP + "    variations:\n      - id: 9\n        dir: ../../../.git/hooks\n",
+        7,
+        ("'dir' of variation 9", ".git folder"),
+    ),
+    ("a nested repository", EXP + "    script: vendor/lib/.git/config\n", 5, (".git folder",)),
+    ("another letter case", EXP + "    script: .GIT/config\n", 5, (".git folder",)),
+    ("a Windows spelling", EXP + "    script: '.git. /config'\n", 5, (".git folder",)),
+    ("a Windows short name", EXP + "    script: GIT~1/config\n", 5, (".git folder",)),
+    (
+        "a symlinked folder",
+        "version: 1\nexperiments:\n  - id: 1\n    dir: gitlink\n",
+        4,
+        ("'dir' of experiment 1", "symlink", ".git folder"),
+    ),
+    ("a path through a symlinked folder", EXP + "    script: gitlink/config\n", 5, ("symlink", ".git folder")),
+    ("a git dir by another name", EXP + "    script: meta/hooks/pre-push\n", 5, ("git directory", "meta")),
+    ("a symlink to that git dir", EXP + "    script: metalink/config\n", 5, ("symlink", "git directory")),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [c[1:] for c in INTO_GIT], ids=[c[0] for c in INTO_GIT])
+def test_a_path_into_a_git_directory_is_refused_at_file_line(
+    repo: Path, text: str, line: int, words: tuple[str, ...]
+) -> None:
+    (repo / ".git" / "hooks").mkdir(parents=True)
+    (repo / "meta").mkdir()  # the repository's git dir, as `git init --separate-git-dir` makes it
+    (repo / "gitlink").symlink_to(".git")
+    (repo / "metalink").symlink_to("meta")
+    path = write_manifest(repo, text)
+
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path, repo, (repo / "meta",))
+
+    message = str(caught.value)
+    assert message.startswith(f"kamsync.yaml:{line}: "), message
+    for word in (*words, "kamsync never reads or writes there"):
+        assert word in message, message
+
+
+def test_a_mapped_file_that_is_a_symlink_into_git_is_refused_when_read(repo: Path) -> None:
+    (repo / ".git").mkdir()
+    (repo / ".git" / "config").write_text("[http]\n\textraheader = AUTHORIZATION: basic c2VjcmV0\n")
+    (repo / "experiments" / "homepage-hero" / "script.js").symlink_to("../../.git/config")
+    manifest = load_manifest(write_manifest(repo, EXP), repo)
+    script = next(mf for mf in manifest.files() if mf.ref.field == "globalScript")
+
+    with pytest.raises(ManifestError) as caught:
+        read_code(manifest, script, repo)
+
+    assert str(caught.value).startswith("kamsync.yaml:3: experiment 1 globalScript file"), str(caught.value)
+    assert "symlink" in str(caught.value) and ".git folder" in str(caught.value)
+    assert "c2VjcmV0" not in str(caught.value)
+
+
+def test_names_that_only_look_like_git_are_mapped(repo: Path) -> None:
+    (repo / ".github").mkdir()
+    text = EXP + "    script: .github/scripts/my.git.js\n    common_css: .gitlab/git.css\n    common_js: x.git/a.js\n"
+    manifest = load_manifest(write_manifest(repo, text), repo, (repo / ".git",))
+    assert {mf.path for mf in manifest.files()} == {".github/scripts/my.git.js", ".gitlab/git.css", "x.git/a.js"}
+
+
+@pytest.mark.parametrize("what", ["dir", "code file"])
+def test_a_symlink_loop_is_refused_at_file_line(repo: Path, what: str) -> None:
+    if what == "dir":
+        (repo / "loop").symlink_to("loop")
+        text = "version: 1\nexperiments:\n  - id: 1\n    dir: loop\n"
+    else:
+        (repo / "experiments" / "homepage-hero" / "common.js").symlink_to("common.js")
+        text = EXP
+    path = write_manifest(repo, text)
+
+    with pytest.raises(ManifestError) as caught:
+        manifest = load_manifest(path, repo)
+        read_code(manifest, manifest.files()[0], repo)
+
+    assert str(caught.value).startswith("kamsync.yaml:"), str(caught.value)
+    assert "symlink loop" in str(caught.value) or "symbolic links" in str(caught.value), str(caught.value)
+
+
 # --- hostile YAML: refused by every parse before it costs anything ---------------------------------------
 
 
