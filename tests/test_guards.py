@@ -196,3 +196,21 @@ def test_a_git_dir_of_another_name_inside_the_work_tree_is_refused(layout, kamsy
     assert linked.code == 2, linked.output
     assert "symlink" in linked.stderr and "git directory" in linked.stderr
     assert not api_requests(sandbox)
+
+
+def test_pull_never_writes_a_new_variation_through_a_symlink_into_git(kamsync, repo, sandbox):
+    manifest = repo / "kamsync.yaml"
+    text = manifest.read_text()
+    badges = "  - id: 100002\n    dir: experiments/100002-checkout-trust-badges\n"
+    manifest.write_text(text[: text.index("  - id: 100002")] + badges)  # its variation 200003 is new again
+    variations = repo / "experiments" / "100002-checkout-trust-badges" / "variations"
+    shutil.rmtree(variations)
+    variations.symlink_to("../../.git/hooks")
+
+    result = kamsync("pull")
+
+    assert result.code == 2, result.output
+    assert "kamsync pull does not write 'experiments/100002-checkout-trust-badges/variations/" in result.stderr
+    assert "goes through a symlink" in result.stderr and ".git folder" in result.stderr
+    assert not list((repo / ".git" / "hooks").glob("*/variation.*"))
+    assert manifest.read_text() == text[: text.index("  - id: 100002")] + badges
