@@ -77,10 +77,16 @@ def git_dir_problem(path: Path, tops: Collection[Path], git_dirs: Collection[Pat
 
     Compared without regard to case: on macOS and Windows ``.GIT/config`` is git's config.
     """
-    rel = next((path.relative_to(t) for t in tops if is_within(path, t)), path)
-    if any(is_dot_git(part) for part in rel.parts):
+    text = path.as_posix()  # strings, not Path operations: this runs for every mapped path
+    rel = text
+    for top in tops:
+        prefix = top.as_posix().rstrip("/") + "/"
+        if text.startswith(prefix):
+            rel = text[len(prefix) :]
+            break
+    if any(is_dot_git(part) for part in rel.split("/")):
         return f"is inside a .git folder (git's hooks, config and objects); {_WORK_TREE}"
-    folded = path.as_posix().casefold()
+    folded = text.casefold()
     for git_dir in git_dirs:
         inside = git_dir.as_posix().casefold().rstrip("/")
         if folded == inside or folded.startswith(inside + "/"):
