@@ -49,7 +49,7 @@ def install_hook(
     settings = result.settings
     console.out(
         f"{verb} the kamsync pre-push hook in {where}: mode {settings.mode}, "
-        f"branches {', '.join(settings.branches)}"
+        f"branches {', '.join(settings.branches)}, manifest {manifest}"
         + (", live experiments allowed" if settings.allow_live else "")
         + (", credentials required" if settings.require_credentials else "")
     )

@@ -451,6 +451,7 @@ def test_a_hook_installed_beside_a_manifest_in_a_subfolder_checks_that_manifest(
     assert push(repo, env, "origin", "main").returncode == 0
     installed = kamsync("hook", "install", cwd=web)
     assert installed.code == 0, installed.output
+    assert "branches main, manifest web/kamsync.yaml" in installed.stdout
     before = remote_head(remote, env)
     sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
     edit(repo, f"web/{BIG_HEADLINE_JS}", "// ours\n", "big headline")
