@@ -156,7 +156,7 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
             f"run `git checkout {opts.to_rev}` first, or leave --to out"
         )
     if opts.ranged and not experiments and manifest_path.exists():
-        ws = Workspace(repo, load_manifest(manifest_path, repo.top), cwd)
+        ws = Workspace(repo, load_manifest(manifest_path, repo.top, repo.git_dirs), cwd)
         if not pick_files(ws, paths, opts.from_rev):  # nothing to pull: no credentials needed, no request sent
             console.info(nothing_changed(ws, opts.from_rev))
             return _report_pull(console, PullResult(), 0, manifest_path)
@@ -164,7 +164,7 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
         result = PullResult()
         mapped: set[int] = set()
         if manifest_path.exists():
-            ws = Workspace(repo, load_manifest(manifest_path, repo.top), cwd)
+            ws = Workspace(repo, load_manifest(manifest_path, repo.top, repo.git_dirs), cwd)
             mapped = {e.id for e in ws.manifest.experiments}
             editor = ManifestEditor.open(manifest_path)
             rate_limit = ws.manifest.rate_limit
@@ -180,7 +180,7 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
                 _add_experiments(client, manifest_path.parent, editor, repo, new_ids, result)
             mapped_asked = [i for i in experiments if i in mapped]
             if mapped and (not experiments or mapped_asked):
-                ws = Workspace(repo, load_manifest(manifest_path, repo.top), cwd)
+                ws = Workspace(repo, load_manifest(manifest_path, repo.top, repo.git_dirs), cwd)
                 files = pick_files(ws, paths, opts.from_rev)
                 if experiments:
                     files = tuple(f for f in files if f.ref.experiment_id in mapped_asked)
@@ -260,7 +260,7 @@ def _add_experiments(
             (v for v in remote.variations.values() if belongs(v, experiment_id, experiment.variation_ids)),
             key=lambda v: v.id,
         )
-        added = add_experiment(root, editor, experiment, variations, record, taken)
+        added = add_experiment(repo, root, editor, experiment, variations, record, taken)
         _merge(result, added)
     record.save()
 

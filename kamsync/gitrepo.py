@@ -72,11 +72,18 @@ def _failure(cwd: Path, args: Iterable[str], proc: subprocess.CompletedProcess[b
 
 
 class GitRepo:
-    """A git work tree: ``top`` is its top-level folder, ``git_dir`` the git dir its worktrees share."""
+    """A git work tree: ``top`` is its top-level folder, ``git_dir`` the git dir its worktrees share, and
+    ``own_git_dir`` this work tree's own (``.git/worktrees/<name>`` for a linked worktree, else ``git_dir``)."""
 
-    def __init__(self, top: Path, git_dir: Path) -> None:
+    def __init__(self, top: Path, git_dir: Path, own_git_dir: Path | None = None) -> None:
         self.top = top
         self.git_dir = git_dir
+        self.own_git_dir = git_dir if own_git_dir is None else own_git_dir
+
+    @property
+    def git_dirs(self) -> tuple[Path, ...]:
+        """Every folder of git's own this work tree uses, resolved: no manifest may map a file inside one."""
+        return tuple(dict.fromkeys((self.own_git_dir, self.git_dir)))
 
     def __repr__(self) -> str:
         return f"GitRepo({str(self.top)!r})"
@@ -86,15 +93,16 @@ class GitRepo:
         """The repository whose work tree contains ``start`` (a folder or a file)."""
         start = Path(start).absolute()
         cwd = start if start.is_dir() else start.parent
-        args = ("rev-parse", "--show-toplevel", "--git-common-dir")
+        args = ("rev-parse", "--show-toplevel", "--git-common-dir", "--absolute-git-dir")
         proc = _git(cwd, args) if cwd.is_dir() else None
         if proc is None or proc.returncode != 0:
             raise GitError(
                 f"{start} is not inside a git repository; run `git init` (kamsync keeps its knowledge in git history)"
             )
-        top, git_dir = proc.stdout.decode("utf-8", "surrogateescape").splitlines()[:2]
-        # --git-common-dir may be relative to the folder git ran in; --show-toplevel is always absolute.
-        return cls(Path(top), (cwd / git_dir).resolve())
+        top, git_dir, own = proc.stdout.decode("utf-8", "surrogateescape").splitlines()[:3]
+        # --git-common-dir may be relative to the folder git ran in; --show-toplevel is always absolute. Both git
+        # dirs are where git really keeps them: behind a `.git` file (`gitdir:`), a symlink or core.worktree.
+        return cls(Path(top), (cwd / git_dir).resolve(), Path(own).resolve())
 
     def state_dir(self) -> Path:
         """Where kamsync keeps this clone's private state (never committed). Created when it can be: a user

@@ -11,6 +11,7 @@ from kamsync.console import Console
 from kamsync.errors import Exit, KamsyncError, UsageError
 from kamsync.gitrepo import GitRepo
 from kamsync.hook import install, uninstall
+from kamsync.manifest import find_manifest
 from kamsync.options import Options
 from kamsync.tree import CommitTree, find_manifest_at, mapped_paths_at
 
@@ -29,16 +30,7 @@ def install_hook(
 ) -> int:
     console = Console.create(json_mode=False, no_color=opts.no_color)
     repo = GitRepo.discover(Path.cwd())
-    manifest = None
-    if opts.manifest is not None:
-        given = Path(os.path.abspath(opts.manifest))
-        given = given.parent.resolve() / given.name
-        if not given.is_relative_to(repo.top.resolve()):
-            raise UsageError(
-                f"--manifest {opts.manifest} is outside this repository ({repo.top}); the hook reads the manifest "
-                "of the commits pushed, so it must be in the repository"
-            )
-        manifest = given.relative_to(repo.top.resolve()).as_posix()
+    manifest = _manifest_of_the_hook(repo, opts)
     if mode == "check" and allow_live:
         console.warn("--allow-live only matters in push mode; a check never writes")
     if mode == "push" and require_credentials:
@@ -51,13 +43,13 @@ def install_hook(
         require_credentials=require_credentials,
         manifest=manifest,
     )
-    _remember_mapped_paths(repo, opts)
+    _remember_mapped_paths(repo, manifest)
     where = _shown(result.path, repo.top)
     verb = "updated" if result.updated else "installed"
     settings = result.settings
     console.out(
         f"{verb} the kamsync pre-push hook in {where}: mode {settings.mode}, "
-        f"branches {', '.join(settings.branches)}"
+        f"branches {', '.join(settings.branches)}, manifest {manifest}"
         + (", live experiments allowed" if settings.allow_live else "")
         + (", credentials required" if settings.require_credentials else "")
     )
@@ -90,8 +82,27 @@ def uninstall_hook(opts: Options) -> int:
     return int(Exit.OK)
 
 
-def _remember_mapped_paths(repo: GitRepo, opts: Options) -> None:
+def _manifest_of_the_hook(repo: GitRepo, opts: Options) -> str:
+    """The manifest the hook will read in each pushed commit, found as every command finds it (``--manifest``,
+    ``$KAMSYNC_MANIFEST``, else walking up from here), as a path from the top (where git runs hooks)."""
+    try:
+        found = find_manifest(opts.manifest, os.environ, Path.cwd(), stop_at=repo.top)
+    except UsageError as exc:
+        raise UsageError(
+            f"{exc}; the hook checks the files a manifest maps, so install it from the folder of kamsync.yaml "
+            "(or below it)"
+        ) from None
+    given = found.parent.resolve() / found.name
+    if not given.is_relative_to(repo.top.resolve()):
+        raise UsageError(
+            f"the manifest {found} is outside this repository ({repo.top}); the hook reads the manifest "
+            "of the commits pushed, so it must be in the repository"
+        )
+    return given.relative_to(repo.top.resolve()).as_posix()
+
+
+def _remember_mapped_paths(repo: GitRepo, manifest: str) -> None:
     """Parse HEAD's manifest now, so the first push does not pay for it (the hook remembers it per manifest)."""
     with contextlib.suppress(KamsyncError):
         tree = CommitTree(repo, "HEAD")
-        mapped_paths_at(tree, find_manifest_at(tree, opts.manifest, os.environ, repo.top))
+        mapped_paths_at(tree, find_manifest_at(tree, manifest, os.environ, repo.top))

@@ -22,6 +22,7 @@ from kamsync.console import Console
 from kamsync.errors import CredentialsError, Exit, KamsyncError, UsageError
 from kamsync.gitrepo import GitRepo
 from kamsync.hook import skip_requested
+from kamsync.manifest import MANIFEST_NAME
 from kamsync.model import FieldRef
 from kamsync.options import Options
 from kamsync.prepush import Decision, PushedRef, base_candidates, decide_all, from_pre_commit, parse_pre_push
@@ -141,7 +142,8 @@ def _mapped_change(opts: Options, repo: GitRepo, decision: Decision) -> tuple[Gi
     try:
         manifest_path = find_manifest_at(tree, opts.manifest, os.environ, repo.top)
     except UsageError:
-        return None, f"the pushed commit {short(span.to_rev)} has no kamsync manifest"
+        where = opts.manifest or MANIFEST_NAME
+        return None, f"the pushed commit {short(span.to_rev)} has no kamsync manifest ({where})"
     mapped = mapped_paths_at(tree, manifest_path)
     if span.from_rev is None:
         return (GitRange(None, span.to_rev), "") if mapped else (None, "the manifest maps no file")

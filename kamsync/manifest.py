@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import yaml
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.reader import ReaderError
 
 from kamsync.errors import ManifestError, UsageError
 from kamsync.model import (
@@ -35,6 +30,7 @@ from kamsync.model import (
 )
 from kamsync.paths import PathProblem, clean_relative, escape_problem, slugify, unique_dir
 from kamsync.ratelimit import parse_rate_limit
+from kamsync.yamlread import fast_load, parse_yaml_text
 
 __all__ = [
     "MANIFEST_NAME",
@@ -113,40 +109,6 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
         return str(absolute)
 
 
-def round_trip_yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap a user's long lines
-    return yaml
-
-
-def parse_yaml_text(text: str, shown: str) -> Any:
-    """Round-trip load ``text``; a YAML error becomes a ``ManifestError`` on the line the parser points at."""
-    try:
-        return round_trip_yaml().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        last_line = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
-        line = min(mark.line + 1, last_line) if mark is not None else None  # "end of stream" is past the end
-        problem = str(exc.problem or exc.context or "invalid YAML")
-        duplicate = re.match(r'found duplicate key "(.*)" with value', problem)
-        if duplicate:
-            raise ManifestError(
-                shown, line, f"duplicate key '{duplicate[1]}'; a key may appear once per mapping, remove one"
-            ) from None
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
-        raise ManifestError(
-            shown,
-            line,
-            f"YAML syntax error: {problem}{context}; fix the syntax (check indentation and quotes)",
-        ) from None
-    except ReaderError as exc:
-        line = text.count("\n", 0, max(exc.position, 0)) + 1
-        raise ManifestError(shown, line, f"character {exc.character!r} is not allowed in YAML; remove it") from None
-    except YAMLError as exc:
-        raise ManifestError(shown, None, f"invalid YAML: {exc}") from None
-
-
 def read_manifest_text(path: Path, shown: str) -> str:
     try:
         data = path.read_bytes()
@@ -213,7 +175,8 @@ class PathView(Protocol):
     """What the validator may ask about paths, so a manifest can be checked against the disk or a commit."""
 
     def escape(self, base: Path, rel: str) -> str | None:
-        """Why ``base / rel`` (``base`` absolute) leaves the repository, or None when it stays inside."""
+        """Why ``base / rel`` (``base`` absolute) is no place for code — it leaves the repository, or is inside
+        a git directory — with the way out; None when it is fine."""
         ...
 
     def kind(self, path: Path) -> Kind:
@@ -223,12 +186,14 @@ class PathView(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class DiskView:
-    """The work tree as it is on disk: paths leave the repository by ``..`` or through a symlink."""
+    """The work tree as it is on disk: paths leave the repository by ``..`` or through a symlink, and reach
+    git's own files by a ``.git`` component or through a symlink to one of ``git_dirs``."""
 
     repo_top: Path
+    git_dirs: tuple[Path, ...] = ()
 
     def escape(self, base: Path, rel: str) -> str | None:
-        return escape_problem(base, rel, self.repo_top)
+        return escape_problem(base, rel, self.repo_top, self.git_dirs)
 
     def kind(self, path: Path) -> Kind:
         return "folder" if path.is_dir() else "other" if path.exists() else "missing"
@@ -289,7 +254,7 @@ class _Validator:
         full = Path(os.path.normpath(base / cleaned))
         escape = self.view.escape(base, cleaned)
         if escape is not None:
-            raise self.fail(line, f"'{key}' of {where} ({raw!r}) {escape}; use a path inside the repository")
+            raise self.fail(line, f"'{key}' of {where} ({raw!r}) {escape}")
         return Path(os.path.relpath(full, self.root)).as_posix()
 
     def map_file(self, ref: FieldRef, path: str, line: int, key: str, explicit: bool) -> MappedFile:
@@ -419,10 +384,12 @@ class _Validator:
         return VariationSpec(id=var_id, name=name, dir=var_dir, line=id_line, files=files)
 
 
-def load_manifest(path: Path, repo_top: Path) -> Manifest:
-    """Parse and validate the manifest at ``path``; every problem is a ``ManifestError`` at ``file:line``."""
+def load_manifest(path: Path, repo_top: Path, git_dirs: tuple[Path, ...] = ()) -> Manifest:
+    """Parse and validate the manifest at ``path``; every problem is a ``ManifestError`` at ``file:line``.
+    ``git_dirs``: the work tree's git dirs (``GitRepo.git_dirs``), where no mapped path may lead."""
     shown = display_path(path)
-    return parse_manifest(read_manifest_text(path, shown), path, repo_top, shown=shown)
+    view = DiskView(repo_top.resolve(), git_dirs)
+    return parse_manifest(read_manifest_text(path, shown), path, repo_top, shown=shown, view=view)
 
 
 def parse_manifest(
@@ -439,9 +406,10 @@ def parse_manifest(
     ``view`` answers questions about the paths it names (default: the disk); ``shown`` is how errors name the
     file (default: ``path`` as ``display_path`` shows it). ``fast`` parses with libyaml first (ten times faster
     on a large manifest, for the pre-push hook); any problem is then reported from the full parse, with lines.
+    Either parse refuses aliases beyond a budget, deep nesting and tags before it builds anything (``yamlread``).
     """
     if fast:
-        data = _fast_load(text)
+        data = fast_load(text, display_path(path) if shown is None else shown)
         if data is not None:
             try:
                 return _validate(data, path, repo_top, display_path(path) if shown is None else shown, view)
@@ -449,61 +417,6 @@ def parse_manifest(
                 pass  # the full parse says what is wrong, with line numbers
     shown = display_path(path) if shown is None else shown
     return _validate(parse_yaml_text(text, shown), path, repo_top, shown, view)
-
-
-def _fast_load(text: str) -> Any:
-    """``text`` loaded by libyaml into the round-trip types the validator takes (without line numbers); None
-    when libyaml is missing or the text has anything the full parse must judge (a duplicate key, an error)."""
-    loader_base = getattr(yaml, "CSafeLoader", None)
-    if loader_base is None:
-        return None
-
-    class _Strict(loader_base):  # type: ignore[misc, valid-type]
-        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            keys = [self.construct_object(k, deep=True) for k, _ in node.value]
-            if len(keys) != len(set(map(repr, keys))):
-                raise ValueError("duplicate key")
-            return super().construct_mapping(node, deep=deep)
-
-    # libyaml reads YAML 1.1, the full parse 1.2: wherever they could disagree on a scalar's type or value
-    # (010, 0o10, 1e3, yes/no, …), give up and let the full parse decide.
-    def agreed(kind: str, pattern: str) -> None:
-        base = loader_base.yaml_constructors[f"tag:yaml.org,2002:{kind}"]
-
-        def construct(loader: Any, node: Any) -> Any:
-            if not node.style and not re.fullmatch(pattern, node.value):  # plain: None, or "" from libyaml
-                raise ValueError(f"{node.value!r} may read differently in YAML 1.2")
-            return base(loader, node)
-
-        _Strict.add_constructor(f"tag:yaml.org,2002:{kind}", construct)
-
-    agreed("int", r"[-+]?(0|[1-9][0-9]*)")
-    agreed("float", r"[-+]?[0-9]+\.[0-9]+")
-    agreed("bool", r"true|false|True|False|TRUE|FALSE")
-    agreed("str", r"(?![-+]?(\.[0-9]|[0-9])|0[ox]|\.(inf|nan|Inf|NaN|INF|NAN)$).*")
-
-    try:
-        return _round_trip_types(yaml.load(text, Loader=_Strict))  # _Strict is a safe loader
-    except Exception:  # anything unusual: the full parse decides and explains
-        return None
-
-
-def _round_trip_types(value: Any) -> Any:
-    """Plain YAML values as round-trip ones, every position "line 1" (the fast path has no positions)."""
-    if isinstance(value, dict):
-        mapping = CommentedMap()
-        mapping.lc.line, mapping.lc.col = 0, 0
-        for key, item in value.items():
-            mapping[key] = _round_trip_types(item)
-            mapping.lc.add_kv_line_col(key, [0, 0, 0, 0])
-        return mapping
-    if isinstance(value, list):
-        seq = CommentedSeq(_round_trip_types(item) for item in value)
-        seq.lc.line, seq.lc.col = 0, 0
-        for index in range(len(seq)):
-            seq.lc.add_kv_line_col(index, [0, 0])
-        return seq
-    return value
 
 
 def _validate(data: Any, path: Path, repo_top: Path, shown: str, view: PathView | None) -> Manifest:
@@ -560,14 +473,15 @@ def _validate(data: Any, path: Path, repo_top: Path, shown: str, view: PathView 
 # --- reading mapped code -----------------------------------------------------------------------------------
 
 
-def read_code(manifest: Manifest, mapped: MappedFile, repo_top: Path) -> str | None:
-    """The text of a mapped file exactly as on disk, or ``None`` when it does not exist."""
+def read_code(manifest: Manifest, mapped: MappedFile, repo_top: Path, git_dirs: tuple[Path, ...] = ()) -> str | None:
+    """The text of a mapped file exactly as on disk, or ``None`` when it does not exist; checked again as
+    the manifest was (a symlink may have changed since), ``git_dirs`` being the work tree's git dirs."""
     shown = display_path(Path(manifest.path))
     where = describe_mapped(mapped)
     path = Path(manifest.root) / mapped.path
-    escape = escape_problem(Path(manifest.root), mapped.path, repo_top)
+    escape = escape_problem(Path(manifest.root), mapped.path, repo_top, git_dirs)
     if escape is not None:
-        raise ManifestError(shown, mapped.line, f"{where} {escape}; map a file inside the repository")
+        raise ManifestError(shown, mapped.line, f"{where} {escape}")
     try:
         info = path.stat()
     except FileNotFoundError:

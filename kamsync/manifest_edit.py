@@ -19,10 +19,9 @@ from kamsync.manifest import (
     MANIFEST_VERSION,
     SCHEMA_COMMENT,
     display_path,
-    parse_yaml_text,
     read_manifest_text,
-    round_trip_yaml,
 )
+from kamsync.yamlread import parse_yaml_text, round_trip_yaml
 
 # What kamsync writes when it creates a manifest: the layout of the documented example.
 _NEW_INDENT = (2, 4, 2)  # mapping, sequence, dash offset

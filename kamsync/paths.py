@@ -42,19 +42,63 @@ def is_within(path: Path, top: Path) -> bool:
     return True
 
 
-def escape_problem(base: Path, rel: str, repo_top: Path) -> str | None:
-    """Why ``base / rel`` leaves ``repo_top`` (by ``..`` or a symlink), or ``None`` when it stays inside.
+_INSIDE = "use a path inside the repository"
+_WORK_TREE = "kamsync never reads or writes there: map a file of the work tree"
 
-    ``base`` must be absolute. Paths that do not exist yet are checked as far as they exist.
+
+def escape_problem(base: Path, rel: str, repo_top: Path, git_dirs: Collection[Path] = ()) -> str | None:
+    """What makes ``base / rel`` no place for code, with the way out; ``None`` when it is fine.
+
+    It may not leave ``repo_top`` (by ``..`` or a symlink), nor be inside a git directory: under a ``.git``
+    component or inside one of ``git_dirs`` (the resolved git dirs of the work tree, which may have any name
+    behind a ``gitdir:`` file), as written or once symlinks are followed. ``base`` must be absolute. Paths that
+    do not exist yet are checked as far as they exist.
     """
     top = repo_top.resolve()
+    lexical_top = Path(posixpath.normpath(repo_top.absolute().as_posix()))
     lexical = Path(posixpath.normpath((base / rel).as_posix()))
-    if not is_within(lexical, Path(posixpath.normpath(repo_top.absolute().as_posix()))) and not is_within(lexical, top):
-        return f"leaves the repository ({repo_top})"
-    resolved = (base / rel).resolve()
+    if not is_within(lexical, lexical_top) and not is_within(lexical, top):
+        return f"leaves the repository ({repo_top}); {_INSIDE}"
+    problem = git_dir_problem(lexical, (lexical_top, top), git_dirs)
+    if problem is not None:
+        return problem
+    try:
+        resolved = (base / rel).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+        return "goes through a symlink loop; fix or remove the link"
     if not is_within(resolved, top):
-        return f"goes through a symlink that resolves outside the repository (to {resolved})"
+        return f"goes through a symlink that resolves outside the repository (to {resolved}); {_INSIDE}"
+    problem = git_dir_problem(resolved, (top,), git_dirs)
+    return None if problem is None else f"goes through a symlink (to {resolved}) and {problem}"
+
+
+def git_dir_problem(path: Path, tops: Collection[Path], git_dirs: Collection[Path]) -> str | None:
+    """Why ``path`` (absolute, normalised, under one of ``tops``) is inside a git directory, or ``None``.
+
+    Compared without regard to case: on macOS and Windows ``.GIT/config`` is git's config.
+    """
+    text = path.as_posix()  # strings, not Path operations: this runs for every mapped path
+    rel = text
+    for top in tops:
+        prefix = top.as_posix().rstrip("/") + "/"
+        if text.startswith(prefix):
+            rel = text[len(prefix) :]
+            break
+    if any(is_dot_git(part) for part in rel.split("/")):
+        return f"is inside a .git folder (git's hooks, config and objects); {_WORK_TREE}"
+    folded = text.casefold()
+    for git_dir in git_dirs:
+        inside = git_dir.as_posix().casefold().rstrip("/")
+        if folded == inside or folded.startswith(inside + "/"):
+            return f"is inside the repository's git directory ({git_dir}); {_WORK_TREE}"
     return None
+
+
+def is_dot_git(name: str) -> bool:
+    """Whether a path component names a ``.git``: in any case, and as Windows also reads it (trailing dots
+    and spaces dropped, the short name ``GIT~1``) — the names git itself refuses in a tree."""
+    folded = name.casefold()
+    return folded.rstrip(". ") == ".git" or folded == "git~1"
 
 
 def slugify(name: str) -> str:

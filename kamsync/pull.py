@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kamsync.errors import UsageError
 from kamsync.fsutil import write_atomic
+from kamsync.gitrepo import GitRepo
 from kamsync.manifest import slugify, unique_dir
 from kamsync.manifest_edit import ManifestEditor
 from kamsync.merge import merge3
@@ -19,6 +21,7 @@ from kamsync.model import (
     RemoteVariation,
 )
 from kamsync.normalize import file_text, normalize
+from kamsync.paths import escape_problem
 from kamsync.pulled import check_can_merge
 from kamsync.record import Record
 from kamsync.states import FieldStatus, State
@@ -52,8 +55,17 @@ class PullResult:
     manifest_changed: bool = False
 
 
-def _write_code(ws_root: Path, path: str, code: str) -> None:
-    write_atomic(ws_root / path, file_text(code))
+def _write_code(repo: GitRepo, root: Path, path: str, code: str) -> None:
+    _write_file(repo, root, path, file_text(code))
+
+
+def _write_file(repo: GitRepo, root: Path, path: str, text: str) -> None:
+    """Write a pulled field's file, checked first as the manifest is: whatever a folder name from Kameleoon
+    or a symlink swapped in since says, nothing is written outside the work tree or into git's own files."""
+    problem = escape_problem(root, path, repo.top, repo.git_dirs)
+    if problem is not None:
+        raise UsageError(f"kamsync pull does not write '{path}': it {problem}")
+    write_atomic(root / path, text)
 
 
 def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEditor) -> PullResult:
@@ -83,7 +95,7 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
             base = (status.base.text if status.base else None) or ""
             merged = merge3(ws.repo, base, status.local or "", status.remote or "")
             outcome = "conflicted" if merged.conflicts else "clean"
-            write_atomic(ws.absolute(status.path), merged.text)
+            _write_file(ws.repo, ws.root, status.path, merged.text)
             pulled = PulledFile(
                 status.path,
                 status.mapped.ref,
@@ -93,7 +105,7 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
                 base=file_text(base).encode("utf-8") if merged.conflicts else None,
             )
         else:
-            _write_code(ws.root, status.path, status.remote or "")
+            _write_code(ws.repo, ws.root, status.path, status.remote or "")
             pulled = PulledFile(status.path, status.mapped.ref, status.state.value, remote=remote.encode("utf-8"))
         record.remember(status.mapped.ref, status.remote or "")
         result.written.append(pulled)
@@ -109,7 +121,8 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
             taken.add(folder)
             editor.add_variation(experiment_id, variation.id, variation.name, folder)
             result.added_variations.append((experiment_id, variation.id, folder))
-            result.written.extend(_write_variation(ws.root, spec.dir, folder, experiment_id, variation, record))
+            files = _write_variation(ws.repo, ws.root, spec.dir, folder, experiment_id, variation, record)
+            result.written.extend(files)
             result.manifest_changed = True
     result.renamed.extend(_renames(manifest, found))
     for variation_id, name in result.renamed:
@@ -141,6 +154,7 @@ def _existing_dirs(folder: Path) -> set[str]:
 
 
 def _write_variation(
+    repo: GitRepo,
     root: Path,
     experiment_dir: str,
     folder: str,
@@ -152,7 +166,7 @@ def _write_variation(
     for code_field in VARIATION_FIELDS:
         path = f"{experiment_dir}/variations/{folder}/{code_field.default_file}"
         code = normalize(variation.code.get(code_field.api_name, ""))
-        _write_code(root, path, code)
+        _write_code(repo, root, path, code)
         ref = FieldRef(experiment_id, variation.id, code_field.api_name)
         record.remember(ref, code)
         written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8")))
@@ -160,6 +174,7 @@ def _write_variation(
 
 
 def add_experiment(
+    repo: GitRepo,
     root: Path,
     editor: ManifestEditor,
     experiment: RemoteExperiment,
@@ -179,7 +194,7 @@ def add_experiment(
     for code_field in EXPERIMENT_FIELDS:
         path = f"{experiment_dir}/{code_field.default_file}"
         code = normalize(experiment.code.get(code_field.api_name, ""))
-        _write_code(root, path, code)
+        _write_code(repo, root, path, code)
         ref = FieldRef(experiment.id, None, code_field.api_name)
         record.remember(ref, code)
         result.written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8")))
@@ -189,7 +204,7 @@ def add_experiment(
         folder = unique_dir(variation.name, str(variation.id), folders)
         folders.add(folder)
         entries.append((variation.id, variation.name, folder))
-        result.written.extend(_write_variation(root, experiment_dir, folder, experiment.id, variation, record))
+        result.written.extend(_write_variation(repo, root, experiment_dir, folder, experiment.id, variation, record))
         result.added_variations.append((experiment.id, variation.id, folder))
     editor.add_experiment(experiment.id, experiment_dir, entries)
     return result

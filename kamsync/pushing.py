@@ -218,7 +218,7 @@ def run_apply(opts: Options, console: Console, plan_file: str, *, discard_journa
                     continue
                 value = remote_value(mf, remote)
                 remote_now[ref] = None if value is UNKNOWN else value  # type: ignore[assignment]
-                local_now[f.path] = read_code(ws.manifest, mf, ws.repo.top)
+                local_now[f.path] = read_code(ws.manifest, mf, ws.repo.top, ws.repo.git_dirs)
         live = {i: e.is_live for i, e in remote.experiments.items()}
         verdict = check(saved, remote_now, local_now, live)
         problems.extend(verdict.problems)

@@ -36,7 +36,7 @@ from kamsync.manifest import (
     read_code,
 )
 from kamsync.model import Manifest, MappedFile
-from kamsync.paths import is_within
+from kamsync.paths import git_dir_problem, is_within
 
 __all__ = [
     "CommitTree",
@@ -72,12 +72,13 @@ class WorkTree:
     """The files as they are on disk."""
 
     repo_top: Path
+    git_dirs: tuple[Path, ...] = ()
 
     def read_code(self, manifest: Manifest, mapped: MappedFile) -> str | None:
-        return read_code(manifest, mapped, self.repo_top)
+        return read_code(manifest, mapped, self.repo_top, self.git_dirs)
 
     def read_codes(self, manifest: Manifest, files: Iterable[MappedFile]) -> dict[MappedFile, str | None]:
-        return {mf: read_code(manifest, mf, self.repo_top) for mf in files}
+        return {mf: read_code(manifest, mf, self.repo_top, self.git_dirs) for mf in files}
 
 
 def top_relative(repo_top: Path, manifest: Manifest, path: str) -> str:
@@ -116,11 +117,14 @@ class CommitTree:
     # --- the PathView of a manifest validated at this commit ---------------------------------------------
 
     def escape(self, base: Path, rel: str) -> str | None:
-        """Paths are checked by their text (symlinks in the commit are judged when files are read)."""
+        """Paths are checked by their text (symlinks in the commit are judged when files are read, inside the
+        commit, which holds no git directory)."""
         top = self.repo.top
         lexical = Path(posixpath.normpath((base / rel).as_posix()))
         inside = (Path(posixpath.normpath(top.absolute().as_posix())), top.resolve())
-        return None if any(is_within(lexical, t) for t in inside) else f"leaves the repository ({top})"
+        if not any(is_within(lexical, t) for t in inside):
+            return f"leaves the repository ({top}); use a path inside the repository"
+        return git_dir_problem(lexical, inside, self.repo.git_dirs)
 
     def kind(self, path: Path) -> Kind:
         rel = self.top_path(path)
@@ -141,7 +145,7 @@ class CommitTree:
         for mf in files:
             escape = self.escape(Path(manifest.root), mf.path)
             if escape is not None:
-                raise ManifestError(shown, mf.line, f"{describe_mapped(mf)} {escape}; map a file inside the repository")
+                raise ManifestError(shown, mf.line, f"{describe_mapped(mf)} {escape}")
             path = top_relative(self.repo.top, manifest, mf.path)
             if "\n" in path:
                 raise ManifestError(

@@ -35,7 +35,7 @@ class Workspace:
         if rev is None:
             manifest_path = find_manifest(manifest_option, environ, cwd, stop_at=_git_top_or_none(cwd))
             repo = GitRepo.discover(manifest_path.parent)
-            return cls(repo, load_manifest(manifest_path, repo.top), cwd)
+            return cls(repo, load_manifest(manifest_path, repo.top, repo.git_dirs), cwd)
         explicit = manifest_option or environ.get(MANIFEST_ENV) or None
         repo = GitRepo.discover(_nearest_folder(cwd / Path(explicit).expanduser()) if explicit else cwd)
         tree = CommitTree(repo, rev)
@@ -45,7 +45,7 @@ class Workspace:
     @property
     def source(self) -> Source:
         """Where mapped files are read from."""
-        return WorkTree(self.repo.top) if self.tree is None else self.tree
+        return WorkTree(self.repo.top, self.repo.git_dirs) if self.tree is None else self.tree
 
     @property
     def head(self) -> str:

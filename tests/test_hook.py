@@ -433,3 +433,63 @@ def test_a_hook_push_does_not_finish_another_branchs_interrupted_push(repo, env,
     assert "an interrupted kamsync push has not finished" in done.stderr
     assert "run `kamsync push` from the branch it came from" in done.stderr
     assert not api_requests(sandbox, "PATCH")
+
+
+# --- the manifest the hook reads --------------------------------------------------------------------------
+
+
+def move_into_web(repo: Path) -> Path:
+    web = repo / "web"
+    web.mkdir()
+    git(repo, "mv", "kamsync.yaml", "experiments", "web/")
+    commit_all(repo, "move the Kameleoon code into web/")
+    return web
+
+
+def test_a_hook_installed_beside_a_manifest_in_a_subfolder_checks_that_manifest(repo, env, sandbox, remote, kamsync):
+    web = move_into_web(repo)
+    assert push(repo, env, "origin", "main").returncode == 0
+    installed = kamsync("hook", "install", cwd=web)
+    assert installed.code == 0, installed.output
+    assert "branches main, manifest web/kamsync.yaml" in installed.stdout
+    before = remote_head(remote, env)
+    sandbox.store.ui_edit_variation(200002, jsCode="// edited in the UI\n")
+    edit(repo, f"web/{BIG_HEADLINE_JS}", "// ours\n", "big headline")
+
+    done = push(repo, env, "origin", "main")
+
+    assert done.returncode != 0, done.stderr
+    assert f"{BIG_HEADLINE_JS} (variation 200002 (experiment 100001) jsCode): edited in the Kameleoon UI" in done.stderr
+    assert remote_head(remote, env) == before, "git did not push"
+
+
+def test_hook_install_refuses_where_it_finds_no_manifest(repo, kamsync, remote):
+    move_into_web(repo)
+
+    result = kamsync("hook", "install")  # at the top: web/kamsync.yaml is below, not on the way up
+
+    assert result.code == 2, result.output
+    assert "no kamsync.yaml found in" in result.stderr
+    assert "install it from the folder of kamsync.yaml" in result.stderr
+    assert not (repo / ".git" / "hooks" / "pre-push").exists()
+
+
+def test_an_alias_bomb_in_the_pushed_manifest_is_refused_at_its_line_without_hanging_the_push(
+    repo, env, sandbox, remote, installed
+):
+    installed()
+    manifest = repo / "kamsync.yaml"
+    text = manifest.read_text()
+    bomb = "l0: &l0 [" + ", ".join(['"lol"'] * 9) + "]\n"  # and eight levels of nine aliases: 9**9 strings
+    bomb += "".join(f"l{n}: &l{n} [" + ", ".join([f"*l{n - 1}"] * 9) + "]\n" for n in range(1, 9))
+    manifest.write_text(text + bomb)
+    edit(repo, RED_BUTTON_JS, "// new red\n", "red button, and a manifest of a billion nodes")
+    before = remote_head(remote, env)
+    sandbox.store.clear_requests()
+
+    done = push(repo, env, "origin", "main")  # unguarded, the hook expands it for hours: push() times out
+
+    assert done.returncode != 0
+    assert f":kamsync.yaml:{text.count(chr(10)) + 5}: aliases expand the manifest" in done.stderr, done.stderr
+    assert remote_head(remote, env) == before
+    assert api_requests(sandbox) == []

@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 from ruamel.yaml import YAML
 
 from kamsync.errors import ManifestError, UsageError
@@ -26,6 +27,7 @@ from kamsync.manifest import (
 )
 from kamsync.manifest_edit import ManifestEditor
 from kamsync.model import FieldRef, Manifest, MappedFile
+from kamsync.yamlread import MAX_ALIAS_NODES, ShapeGuard
 
 VALID = f"""\
 {SCHEMA_COMMENT}
@@ -700,3 +702,181 @@ def test_the_fast_parse_never_reads_a_scalar_differently_from_the_full_one(tmp_p
         return [(mf.ref, mf.path) for mf in manifest.files()]
 
     assert parsed(fast=True) == parsed(fast=False)
+
+
+# --- paths into git's own files ------------------------------------------------------------------------------
+
+INTO_GIT: list[tuple[str, str, int, tuple[str, ...]]] = [
+    ("a hook", EXP + "    script: .git/hooks/pre-push\n", 5, ("'script' of experiment 1", ".git folder")),
+    ("the git config", EXP + "    common_css: .git/config\n", 5, ("'common_css'", ".git folder")),
+    ("an experiment dir", "version: 1\nexperiments:\n  - id: 1\n    dir: .git/hooks\n", 4, ("'dir'", ".git")),
+    (
+        "a variation dir",
+        EXP + "    variations:\n      - id: 9\n        dir: ../../../.git/hooks\n",
+        7,
+        ("'dir' of variation 9", ".git folder"),
+    ),
+    ("a nested repository", EXP + "    script: vendor/lib/.git/config\n", 5, (".git folder",)),
+    ("another letter case", EXP + "    script: .GIT/config\n", 5, (".git folder",)),
+    ("a Windows spelling", EXP + "    script: '.git. /config'\n", 5, (".git folder",)),
+    ("a Windows short name", EXP + "    script: GIT~1/config\n", 5, (".git folder",)),
+    (
+        "a symlinked folder",
+        "version: 1\nexperiments:\n  - id: 1\n    dir: gitlink\n",
+        4,
+        ("'dir' of experiment 1", "symlink", ".git folder"),
+    ),
+    ("a path through a symlinked folder", EXP + "    script: gitlink/config\n", 5, ("symlink", ".git folder")),
+    ("a git dir by another name", EXP + "    script: meta/hooks/pre-push\n", 5, ("git directory", "meta")),
+    ("a symlink to that git dir", EXP + "    script: metalink/config\n", 5, ("symlink", "git directory")),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [c[1:] for c in INTO_GIT], ids=[c[0] for c in INTO_GIT])
+def test_a_path_into_a_git_directory_is_refused_at_file_line(
+    repo: Path, text: str, line: int, words: tuple[str, ...]
+) -> None:
+    (repo / ".git" / "hooks").mkdir(parents=True)
+    (repo / "meta").mkdir()  # the repository's git dir, as `git init --separate-git-dir` makes it
+    (repo / "gitlink").symlink_to(".git")
+    (repo / "metalink").symlink_to("meta")
+    path = write_manifest(repo, text)
+
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path, repo, (repo / "meta",))
+
+    message = str(caught.value)
+    assert message.startswith(f"kamsync.yaml:{line}: "), message
+    for word in (*words, "kamsync never reads or writes there"):
+        assert word in message, message
+
+
+def test_a_mapped_file_that_is_a_symlink_into_git_is_refused_when_read(repo: Path) -> None:
+    (repo / ".git").mkdir()
+    (repo / ".git" / "config").write_text("[http]\n\textraheader = AUTHORIZATION: basic c2VjcmV0\n")
+    (repo / "experiments" / "homepage-hero" / "script.js").symlink_to("../../.git/config")
+    manifest = load_manifest(write_manifest(repo, EXP), repo)
+    script = next(mf for mf in manifest.files() if mf.ref.field == "globalScript")
+
+    with pytest.raises(ManifestError) as caught:
+        read_code(manifest, script, repo)
+
+    assert str(caught.value).startswith("kamsync.yaml:3: experiment 1 globalScript file"), str(caught.value)
+    assert "symlink" in str(caught.value) and ".git folder" in str(caught.value)
+    assert "c2VjcmV0" not in str(caught.value)
+
+
+def test_names_that_only_look_like_git_are_mapped(repo: Path) -> None:
+    (repo / ".github").mkdir()
+    text = EXP + "    script: .github/scripts/my.git.js\n    common_css: .gitlab/git.css\n    common_js: x.git/a.js\n"
+    manifest = load_manifest(write_manifest(repo, text), repo, (repo / ".git",))
+    assert {mf.path for mf in manifest.files()} == {".github/scripts/my.git.js", ".gitlab/git.css", "x.git/a.js"}
+
+
+@pytest.mark.parametrize("what", ["dir", "code file"])
+def test_a_symlink_loop_is_refused_at_file_line(repo: Path, what: str) -> None:
+    if what == "dir":
+        (repo / "loop").symlink_to("loop")
+        text = "version: 1\nexperiments:\n  - id: 1\n    dir: loop\n"
+    else:
+        (repo / "experiments" / "homepage-hero" / "common.js").symlink_to("common.js")
+        text = EXP
+    path = write_manifest(repo, text)
+
+    with pytest.raises(ManifestError) as caught:
+        manifest = load_manifest(path, repo)
+        read_code(manifest, manifest.files()[0], repo)
+
+    assert str(caught.value).startswith("kamsync.yaml:"), str(caught.value)
+    assert "symlink loop" in str(caught.value) or "symbolic links" in str(caught.value), str(caught.value)
+
+
+# --- hostile YAML: refused by every parse before it costs anything ---------------------------------------
+
+
+def alias_bomb(levels: int) -> str:
+    """A manifest of about a kilobyte whose aliases stand for 9**levels strings once expanded."""
+    lines = ["version: 1", "experiments: []", "l0: &l0 [" + ", ".join(['"lol"'] * 9) + "]"]
+    lines += [f"l{n}: &l{n} [" + ", ".join([f"*l{n - 1}"] * 9) + "]" for n in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE: list[tuple[str, str, int, tuple[str, ...]]] = [
+    ("alias bomb", alias_bomb(6), 7, ("aliases expand the manifest by more than 10,000 nodes", "*l3")),
+    ("deep flow nesting", "version: 1\nexperiments: " + "[" * 5000 + "]" * 5000 + "\n", 2, ("deeper than 32",)),
+    (
+        "deep block nesting",
+        "version: 1\nexperiments:\n" + "".join(" " * i + "-\n" for i in range(40)),
+        34,
+        ("deeper than 32",),
+    ),
+    ("recursive alias", "version: 1\nexperiments: &a [*a]\n", 2, ("*a refers to a node that contains it",)),
+    (
+        "python tag",
+        "version: 1\nexperiments: !!python/object/apply:os.system ['echo owned']\n",
+        2,
+        ("YAML tag '!!python/object/apply:os.system' is not allowed",),
+    ),
+    ("local tag", "version: !ver 1\nexperiments: []\n", 1, ("YAML tag '!ver' is not allowed",)),
+    (
+        "standard tag on a value",
+        EXP + "    variations:\n      - id: !!int 9\n",
+        6,
+        ("YAML tag '!!int' is not allowed",),
+    ),
+    ("tagged key", "version: 1\n!!python/name:os.system : 1\nexperiments: []\n", 2, ("YAML tag",)),
+]
+
+
+def _parse_full(repo: Path, text: str) -> object:
+    return parse_manifest(text, repo / MANIFEST_NAME, repo, shown="kamsync.yaml")
+
+
+def _parse_fast(repo: Path, text: str) -> object:
+    return parse_manifest(text, repo / MANIFEST_NAME, repo, shown="kamsync.yaml", fast=True)
+
+
+def _open_editor(repo: Path, text: str) -> object:
+    return ManifestEditor.open(write_manifest(repo, text))
+
+
+@pytest.mark.parametrize("parse", [_parse_full, _parse_fast, _open_editor], ids=["full", "fast", "editor"])
+@pytest.mark.parametrize(("text", "line", "words"), [c[1:] for c in HOSTILE], ids=[c[0] for c in HOSTILE])
+def test_every_parse_refuses_hostile_yaml_at_file_line(
+    repo: Path, parse: Callable[[Path, str], object], text: str, line: int, words: tuple[str, ...]
+) -> None:
+    with pytest.raises(ManifestError) as caught:
+        parse(repo, text)
+
+    message = str(caught.value)
+    assert message.startswith(f"kamsync.yaml:{line}: "), message
+    for word in words:
+        assert word in message, message
+
+
+def test_an_alias_bomb_is_refused_before_its_parse_reaches_the_end_of_the_text() -> None:
+    """The bounded work, measured: the guard refuses the bomb while reading its parse events (as many as the
+    text is long), and never builds a node; 9**9 strings would take the unguarded parse hours."""
+    text = alias_bomb(9)
+    events = list(yaml.parse(text, Loader=yaml.SafeLoader))
+    guard = ShapeGuard("kamsync.yaml")
+    seen = 0
+
+    with pytest.raises(ManifestError) as caught:
+        for event in events:
+            guard.see(event)
+            seen += 1
+
+    assert len(text) < 1100 and len(events) < 150
+    assert seen < len(events) - 9 * 4, "refused with several lines of aliases still unread"
+    level3 = 1 + 9 * (1 + 9 * (1 + 9 * (1 + 9)))  # what one *l3 stands for: 7,381 nodes
+    assert MAX_ALIAS_NODES < guard.alias_nodes <= MAX_ALIAS_NODES + level3
+    assert str(caught.value).startswith("kamsync.yaml:7: aliases expand"), str(caught.value)
+
+
+def test_a_few_aliases_are_still_a_valid_manifest(repo: Path) -> None:
+    text = EXP + "    variations:\n      - id: 9\n        name: &n Red\n      - id: 10\n        name: *n\n"
+    text += "        dir: red-2\n"
+    for fast in (False, True):
+        manifest = parse_manifest(text, repo / MANIFEST_NAME, repo, shown="kamsync.yaml", fast=fast)
+        assert [v.name for v in manifest.experiments[0].variations] == ["Red", "Red"]

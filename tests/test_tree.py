@@ -355,3 +355,67 @@ def test_mapped_paths_at_refuse_a_commit_without_the_manifest(top: Path) -> None
     head = commit(top, {"kamsync.yaml": None})
     with pytest.raises(UsageError, match=r"^kamsync.yaml does not exist in commit "):
         mapped_paths_at(CommitTree(GitRepo.discover(top), head), top / "kamsync.yaml")
+
+
+# --- what no commit's manifest may do ------------------------------------------------------------------------
+
+HOOK_SCRIPT = MANIFEST.replace("    dir: exp/100\n", "    dir: exp/100\n    script: .git/hooks/pre-push\n")
+BOMB = (
+    "version: 1\nexperiments: []\nl0: &l0 ["
+    + ", ".join(['"lol"'] * 9)
+    + "]\n"
+    + "".join(f"l{n}: &l{n} [" + ", ".join([f"*l{n - 1}"] * 9) + "]\n" for n in range(1, 6))
+)
+HOSTILE_AT_COMMIT = {
+    "a path into .git": (HOOK_SCRIPT, 5, ".git folder"),
+    "an alias bomb": (BOMB, 7, "aliases expand the manifest"),
+    "deep nesting": ("version: 1\nexperiments: " + "[" * 3000 + "]" * 3000 + "\n", 2, "deeper than 32"),
+    "a python tag": ("version: 1\nexperiments: !!python/object/apply:os.system ['x']\n", 2, "YAML tag"),
+}
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["full parse", "the hook's fast parse"])
+@pytest.mark.parametrize("case", sorted(HOSTILE_AT_COMMIT))
+def test_a_hostile_manifest_at_a_commit_is_refused_at_rev_path_line(top: Path, case: str, fast: bool) -> None:
+    text, line, words = HOSTILE_AT_COMMIT[case]
+    head = commit(top, {"kamsync.yaml": text})
+    tree = CommitTree(GitRepo.discover(top), head)
+
+    with pytest.raises(ManifestError) as caught:
+        tree.load_manifest(top / "kamsync.yaml", fast=fast)
+
+    assert str(caught.value).startswith(f"{head[:12]}:kamsync.yaml:{line}: "), str(caught.value)
+    assert words in str(caught.value)
+
+
+def test_the_hooks_mapped_paths_refuse_a_hostile_manifest_and_remember_nothing(top: Path) -> None:
+    repo = GitRepo.discover(top)
+    memory = repo.git_dir / "kamsync" / "mapped-paths.json"
+    for text, line, words in HOSTILE_AT_COMMIT.values():
+        head = commit(top, {"kamsync.yaml": text})
+        with pytest.raises(ManifestError) as caught:
+            mapped_paths_at(CommitTree(repo, head), top / "kamsync.yaml")
+        assert str(caught.value).startswith(f"{head[:12]}:kamsync.yaml:{line}: ") and words in str(caught.value)
+        assert not memory.exists()
+
+
+def test_a_commit_read_in_a_repository_with_a_separate_git_dir_refuses_that_dir(tmp_path: Path) -> None:
+    top = tmp_path / "site"
+    top.mkdir()
+    git(top, "-c", "init.defaultBranch=main", "init", "-q", "--separate-git-dir", str(top / "meta"))
+    manifest = MANIFEST.replace("    dir: exp/100\n", "    dir: exp/100\n    script: meta/hooks/pre-push\n")
+    head = commit(top, {"kamsync.yaml": manifest, COMMON: "common();\n"})
+    repo = GitRepo.discover(top)
+    assert repo.git_dirs == ((top / "meta").resolve(),)
+
+    with pytest.raises(ManifestError) as caught:
+        CommitTree(repo, head).load_manifest(top / "kamsync.yaml", fast=True)
+
+    assert str(caught.value).startswith(f"{head[:12]}:kamsync.yaml:5: 'script' of experiment 100"), str(caught.value)
+    assert "is inside the repository's git directory" in str(caught.value)
+
+
+def test_a_linked_worktree_knows_both_of_its_git_dirs(top: Path, tmp_path: Path) -> None:
+    git(top, "worktree", "add", "-q", "-b", "side", str(tmp_path / "side"))
+    repo = GitRepo.discover(tmp_path / "side")
+    assert repo.git_dirs == ((top / ".git" / "worktrees" / "side").resolve(), (top / ".git").resolve())
