@@ -134,10 +134,18 @@ def test_list_pagination_ends_with_a_short_page(api: httpx.Client) -> None:
     assert ids(api.get("/variations", params={"perPage": 3, "page": 3})) == []
 
 
-def test_list_refuses_per_page_above_200(api: httpx.Client) -> None:
-    response = api.get("/variations", params={"perPage": 201})
+@pytest.mark.parametrize("per_page", [201, 0, -2])
+def test_list_refuses_per_page_outside_1_to_200_except_minus_one(api: httpx.Client, per_page: int) -> None:
+    response = api.get("/variations", params={"perPage": per_page})
     assert response.status_code == 400
-    assert "perPage" in response.json()["message"]
+    assert response.json()["message"] == ("Invalid perPage parameter: must be between 1 and 200, or -1 for the maximum")
+
+
+def test_list_per_page_minus_one_means_pages_of_the_maximum_200(api: httpx.Client, sandbox: Sandbox) -> None:
+    added = [sandbox.store.add_variation(100001, f"extra {i}") for i in range(250)]
+    everything = [200001, 200002, 200003, 200004, *added]
+    assert ids(api.get("/variations", params={"perPage": -1})) == everything[:200]
+    assert ids(api.get("/variations", params={"perPage": -1, "page": 2})) == everything[200:]
 
 
 def test_list_filter_equal_matches_any_parameter(api: httpx.Client) -> None:
