@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Fault", "Request", "RequestRecord", "Response", "json_response", "read_json_object"]
+__all__ = ["Fault", "Request", "RequestRecord", "Response", "json_response", "read_json_object", "text_response"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,11 @@ def json_response(status: int, payload: object, headers: tuple[tuple[str, str], 
     """A JSON response; ``TypeError``/``ValueError`` for payloads JSON cannot carry (then 500)."""
     body = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
     return Response(status, body, (("Content-Type", "application/json;charset=UTF-8"), *headers))
+
+
+def text_response(status: int, text: str) -> Response:
+    """A plain-text response, as the API answers a simulation URL."""
+    return Response(status, text.encode("utf-8"), (("Content-Type", "text/plain;charset=UTF-8"),))
 
 
 def read_json_object(body: bytes, *, empty_ok: bool = False) -> dict[str, Any]:
