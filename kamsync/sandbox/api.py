@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 import math
 import re
-import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlencode
 
 from kamsync.sandbox import objects as o
 from kamsync.sandbox.admin import Admin
+from kamsync.sandbox.clock import Clock
 from kamsync.sandbox.echo import echo_response
 from kamsync.sandbox.faults import DROPPED, Do, Faults, Injection, injected_response, lock_target
 from kamsync.sandbox.limits import ServerRateLimiter
@@ -62,13 +62,15 @@ class Api:
         token_ttl: float,
         retry_after: bool,
         faults: Faults | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
-        self.faults = faults if faults is not None else Faults(store)
+        self.clock = clock if clock is not None else Clock()
+        self.faults = faults if faults is not None else Faults(store, clock=self.clock.wall)
         self._limiter = limiter
         self._token_ttl = token_ttl
         self._retry_after = retry_after
-        self._admin = Admin(store, self.faults)
+        self._admin = Admin(store, self.faults, self.clock)
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
             (method, re.compile(pattern), handler)
             for method, pattern, handler in (
@@ -126,7 +128,9 @@ class Api:
         return response
 
     def _log(self, request: Request, client: list[str | None], status: int) -> None:
-        self.store.record(RequestRecord(request.method, request.path, request.query, client[0], status, time.time()))
+        self.store.record(
+            RequestRecord(request.method, request.path, request.query, client[0], status, self.clock.wall())
+        )
 
     def _announce(self, request: Request, number: int, injection: Injection, status: int | None) -> None:
         action = str(injection.action)

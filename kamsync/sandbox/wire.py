@@ -86,4 +86,4 @@ class RequestRecord:
     query: dict[str, list[str]]
     client_id: str | None
     status: int
-    time: float  # time.time() when it was answered
+    time: float  # the sandbox clock's wall time (seconds since the epoch) when it was answered
