@@ -1,9 +1,9 @@
 """The one home of git helpers for tests: a pinned git environment, and small helpers that run real git.
 
 ``tests/conftest.py`` pins git for every test (``pin_git`` without a date); a module that needs fixed commit
-dates overrides the ``pinned_git`` fixture. Pinned means: no system or user configuration, one fixed identity,
-and none of the variables git exports to hooks (a test run from inside a hook must not look at the outer
-repository). ``git_environment`` gives the same pinning to a kamsync process's environment.
+dates overrides the ``pinned_git`` fixture. Pinned means: no system or user configuration, one fixed identity, a
+home of the test's own, and none of the variables git exports to hooks (a test run from inside a hook must not
+look at the outer repository). ``git_environment`` gives the same pinning to a kamsync process's environment.
 """
 
 from __future__ import annotations
@@ -41,8 +41,12 @@ def pin_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, date: str | None
     for name, value in git_environment(tmp_path).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    # Git reads its global ignore and attributes files from there even when GIT_CONFIG_GLOBAL is set.
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".git-xdg-config"))
+    # A home of the test's own: git reads its global ignore and attributes files there even when
+    # GIT_CONFIG_GLOBAL is set, and a kamsync that a git hook runs keeps its rate ledger and token cache there.
+    home = tmp_path / ".pinned-home"
+    monkeypatch.setenv("HOME", str(home))
+    for name, folder in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"), ("XDG_STATE_HOME", ".state")):
+        monkeypatch.setenv(name, str(home / folder))
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     if date is not None:
         for role in ("AUTHOR", "COMMITTER"):

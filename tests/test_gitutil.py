@@ -19,7 +19,7 @@ def test_the_git_tests_import_from_conftest_and_helpers_is_the_gitutil_one() -> 
     assert tests.helpers.git is git
 
 
-def test_a_developers_git_and_kamsync_settings_do_not_reach_a_tests_git(
+def test_a_developers_git_kamsync_and_home_settings_do_not_reach_a_tests_git(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     outer = tmp_path / "outer"
@@ -29,6 +29,7 @@ def test_a_developers_git_and_kamsync_settings_do_not_reach_a_tests_git(
         "GIT_AUTHOR_NAME": "Someone Else",
         "GIT_COMMITTER_EMAIL": "someone@else.example",
         "KAMSYNC_SKIP": "1",
+        "XDG_STATE_HOME": str(tmp_path / "developer-state"),  # where a hook's kamsync would keep its ledger
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("KAMELEOON_CLIENT_SECRET", "developer-secret")
@@ -37,7 +38,9 @@ def test_a_developers_git_and_kamsync_settings_do_not_reach_a_tests_git(
     commit(repo, {"a.js": "a\n"})
     assert git(repo, "log", "-1", "--format=%an <%ae>|%cn <%ce>") == f"{AUTHOR}|{AUTHOR}"
     assert git(outer, "rev-list", "--all") == ""  # the commit went to the test's repository, not the outer one
-    assert not {"GIT_DIR", "KAMSYNC_SKIP", "KAMELEOON_CLIENT_SECRET"} & set(git_env())
+    environ = git_env()
+    assert not {"GIT_DIR", "KAMSYNC_SKIP", "KAMELEOON_CLIENT_SECRET"} & set(environ)
+    assert Path(environ["XDG_STATE_HOME"]).parent == Path(environ["HOME"]) == tmp_path / ".pinned-home"
 
 
 def test_a_kamsync_processs_git_commits_as_the_same_pinned_identity(tmp_path: Path) -> None:
