@@ -1,4 +1,7 @@
-"""Shared fixtures: a sandbox API on loopback, real git repositories, and the real `kamsync` command."""
+"""Shared fixtures: a sandbox API on loopback, real git repositories, and the real `kamsync` command.
+
+Git helpers live in ``tests/gitutil.py``; ``git`` is re-exported here for the tests that import it from here.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +17,16 @@ from pathlib import Path
 import pytest
 
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from tests.gitutil import IDENTITY, git, git_environment, pin_git
+
+__all__ = ["GIT_ENV", "Result", "base_env", "git"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "repo-layout"
 # Generous by default so tests that are not about rate limits never wait; rate-limit tests pass short windows.
 TEST_RATE_LIMIT = "200/1s"
 
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Test Author",
-    "GIT_AUTHOR_EMAIL": "author@example.com",
-    "GIT_COMMITTER_NAME": "Test Author",
-    "GIT_COMMITTER_EMAIL": "author@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
+GIT_ENV = {**IDENTITY, "GIT_CONFIG_NOSYSTEM": "1"}
 
 
 @dataclass
@@ -43,22 +43,22 @@ class Result:
         return json.loads(self.stdout)  # type: ignore[no-any-return]
 
 
-def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env or base_env(cwd)
-    ).stdout
-
-
 def base_env(home: Path) -> dict[str, str]:
+    """The environment of a kamsync process: pinned git, its own ``home``, none of the caller's kamsync settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "KAMELEOON_", "KAMSYNC_"))}
-    env.update(GIT_ENV)
+    env.update(git_environment(home))
     env["HOME"] = str(home)
     env["XDG_CONFIG_HOME"] = str(home / ".config")
     env["XDG_CACHE_HOME"] = str(home / ".cache")
     env["XDG_STATE_HOME"] = str(home / ".state")
-    env["GIT_CONFIG_GLOBAL"] = str(home / ".gitconfig")
     env["NO_COLOR"] = "1"
     return env
+
+
+@pytest.fixture(autouse=True)
+def pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Git run by any test sees only what the test sets up (modules override this to fix commit dates)."""
+    pin_git(monkeypatch, tmp_path, date=None)
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import Result, git
+from tests.conftest import Result
+from tests.gitutil import git
 
 
 def states(result: Result) -> dict[tuple[int, int | None, str], str]:
@@ -25,9 +26,10 @@ def path_of(result: Result, variation_id: int | None, field: str, experiment_id:
 
 
 def commit_all(repo: Path, message: str) -> str:
+    """Commit everything in the work tree; the new commit's id."""
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD").strip()
+    return git(repo, "rev-parse", "HEAD")
 
 
 def api_requests(sandbox, method: str | None = None) -> list:  # type: ignore[no-untyped-def, type-arg]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 from urllib.parse import quote, quote_plus
 
@@ -17,7 +16,7 @@ from kamsync.api.settings import Credentials
 from kamsync.errors import ApiError, AuthError, LockedInApp
 from kamsync.ratelimit import RateLimiter, parse_rate_limit
 from kamsync.remote import read_remote
-from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Clock, Sandbox
 
 CREDS = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
 LOOSE = "1000/1s"
@@ -52,10 +51,10 @@ def test_one_token_serves_every_request_of_a_client(sb: Sandbox) -> None:
 
 
 def test_an_expired_token_is_renewed_once_on_401() -> None:
-    # int(0.3) = 0: the sandbox announces no usable lifetime, so the client only learns of expiry from a 401.
-    with Sandbox(rate_limit=None, token_ttl=0.3) as sandbox, _client(sandbox) as client:
+    # The sandbox's clock passes the token's lifetime while the client's does not: it learns of expiry from a 401.
+    with Sandbox(rate_limit=None, clock=Clock.stopped()) as sandbox, _client(sandbox) as client:
         client.get("variations", 200001, subject="variation 200001")
-        time.sleep(0.35)  # let the sandbox's token lifetime pass (time passing, not synchronisation)
+        sandbox.clock.advance(7200)
         variation = client.get("variations", 200001, subject="variation 200001")
         assert variation["id"] == 200001
         statuses = [(r.path, r.status) for r in sandbox.store.requests]
@@ -187,15 +186,22 @@ def test_an_unreachable_api_is_an_error_without_status() -> None:
 @pytest.mark.parametrize("retry_after", [True, False])
 def test_a_429_is_waited_out_and_retried(retry_after: bool) -> None:
     waits: list[tuple[float, str]] = []
-    with Sandbox(rate_limit="3/1s", retry_after=retry_after) as sandbox:
-        with _client(sandbox, "10/1s", on_wait=lambda s, r: waits.append((s, r))) as client:
+    with Sandbox(rate_limit="3/1s", retry_after=retry_after, clock=Clock.stopped()) as sandbox:
+        # The client waits by moving the sandbox's clock on: the window frees without anyone sleeping.
+        budget = RateLimiter(
+            parse_rate_limit("10/1s"),
+            clock=sandbox.clock.now,
+            sleep=sandbox.clock.advance,
+            on_wait=lambda s, r: waits.append((s, r)),
+        )
+        with KameleoonClient(sandbox.url, CREDS, budget=budget) as client:
             for _ in range(4):  # with the token: 5 requests against a limit of 3 per second
                 assert client.get("variations", 200001, subject="variation 200001")["id"] == 200001
         statuses = [r.status for r in sandbox.store.requests]
-    assert statuses.count(429) >= 1
-    assert statuses[-1] == 200
-    assert waits and all("429" in reason for _, reason in waits)
-    assert all(seconds >= 0.9 for seconds, _ in waits)  # Retry-After: 1, or at least 1 s when absent
+    assert statuses == [200, 200, 200, 429, 200, 200]
+    assert [seconds for seconds, _ in waits] == [1.0]  # Retry-After: 1, or the full 1 s window when absent
+    assert "429" in waits[0][1]
+    assert sandbox.clock.advanced == 1.0
 
 
 def test_too_many_429s_end_in_an_api_error() -> None:
@@ -208,12 +214,15 @@ def test_too_many_429s_end_in_an_api_error() -> None:
 
 
 def test_the_limiter_with_the_servers_windows_gets_no_429() -> None:
-    with Sandbox(rate_limit="3/0.2s") as sandbox, _client(sandbox, "3/0.2s") as client:
-        for _ in range(12):
-            client.get("variations", 200001, subject="variation 200001")
-        assert client.requests_sent == 13
+    with Sandbox(rate_limit="3/10s", clock=Clock.stopped()) as sandbox:
+        budget = RateLimiter(parse_rate_limit("3/10s"), clock=sandbox.clock.now, sleep=sandbox.clock.advance)
+        with KameleoonClient(sandbox.url, CREDS, budget=budget) as client:
+            for _ in range(12):
+                client.get("variations", 200001, subject="variation 200001")
+            assert client.requests_sent == 13
         statuses = [r.status for r in sandbox.store.requests]
     assert statuses == [200] * 13
+    assert sandbox.clock.advanced == 40.0  # four waits for the window, none longer than needed
 
 
 # -- secrets, odd bodies (a stub transport: the sandbox never misbehaves like this) --

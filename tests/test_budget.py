@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from kamsync.sandbox import Sandbox
-from tests.conftest import git
+from tests.gitutil import git
 from tests.helpers import commit_all, path_of
 
 

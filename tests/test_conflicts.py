@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kamsync.normalize import normalize
-from tests.conftest import git
+from tests.gitutil import git, run_git
 from tests.helpers import api_requests, commit_all, states
 
 RED_JS = "experiments/100001-homepage-hero/variations/red-button/variation.js"
@@ -155,9 +155,7 @@ def test_a_field_cleared_in_the_ui_is_an_edit_here_in_a_fresh_clone_and_for_the_
 
 
 def git_push(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "push", "-q", "origin", "HEAD"], cwd=folder, env=env, capture_output=True, text=True, timeout=120
-    )
+    return run_git(folder, "push", "-q", "origin", "HEAD", env=env)
 
 
 def test_a_never_deployed_empty_field_filled_in_a_merge_pushes_from_ci(kamsync, repo, sandbox, remote, tmp_path):

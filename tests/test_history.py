@@ -9,18 +9,13 @@ import pytest
 from kamsync.errors import GitError
 from kamsync.gitrepo import GitRepo
 from kamsync.history import History, Sighting
-from tests.gitutil import TimedRepo, pin_git
+from tests.gitutil import TimedRepo
 
 JS = "exp/12/variations/34/variation.js"
 CSS = "exp/12/variations/34/variation.css"
 
 
-@pytest.fixture(autouse=True)
-def pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    pin_git(monkeypatch, tmp_path, date=None)  # each commit gets its own second
-
-
-class Sandbox(TimedRepo):
+class HistoryRepo(TimedRepo):
     """A repository one commit per second, asked what History finds."""
 
     def find(self, wanted: dict[str, list[str]], head: str = "HEAD") -> dict[tuple[str, str], Sighting]:
@@ -28,16 +23,16 @@ class Sandbox(TimedRepo):
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Sandbox:
-    return Sandbox(tmp_path / "repo")
+def repo(tmp_path: Path) -> HistoryRepo:
+    return HistoryRepo(tmp_path / "repo")
 
 
-def test_value_committed_at_head_is_seen_in_head(repo: Sandbox) -> None:
+def test_value_committed_at_head_is_seen_in_head(repo: HistoryRepo) -> None:
     first = repo.commit({JS: "one\n"})
     assert repo.find({JS: ["one"]}) == {(JS, "one"): Sighting(first, in_head=True)}
 
 
-def test_older_value_is_seen_in_head_with_the_commit_that_introduced_it(repo: Sandbox) -> None:
+def test_older_value_is_seen_in_head_with_the_commit_that_introduced_it(repo: HistoryRepo) -> None:
     first = repo.commit({JS: "one\n", CSS: "a {}\n"})
     second = repo.commit({JS: "two\n"})
     repo.commit({CSS: "b {}\n"})
@@ -48,14 +43,14 @@ def test_older_value_is_seen_in_head_with_the_commit_that_introduced_it(repo: Sa
     }
 
 
-def test_value_reintroduced_later_is_seen_at_its_newest_introduction(repo: Sandbox) -> None:
+def test_value_reintroduced_later_is_seen_at_its_newest_introduction(repo: HistoryRepo) -> None:
     repo.commit({JS: "one\n"})
     repo.commit({JS: "two\n"})
     again = repo.commit({JS: "one\n"}, "revert")
     assert repo.find({JS: ["one"]}) == {(JS, "one"): Sighting(again, True)}
 
 
-def test_value_only_on_another_branch_is_not_in_head(repo: Sandbox) -> None:
+def test_value_only_on_another_branch_is_not_in_head(repo: HistoryRepo) -> None:
     repo.commit({JS: "one\n"})
     repo.git("checkout", "-q", "-b", "side")
     side = repo.commit({JS: "side\n"})
@@ -63,7 +58,7 @@ def test_value_only_on_another_branch_is_not_in_head(repo: Sandbox) -> None:
     assert repo.find({JS: ["side", "one"]})[(JS, "side")] == Sighting(side, in_head=False)
 
 
-def test_value_known_on_head_and_elsewhere_prefers_head(repo: Sandbox) -> None:
+def test_value_known_on_head_and_elsewhere_prefers_head(repo: HistoryRepo) -> None:
     base = repo.commit({JS: "one\n"})
     repo.git("checkout", "-q", "-b", "side")
     repo.commit({JS: "two\n"})
@@ -72,7 +67,7 @@ def test_value_known_on_head_and_elsewhere_prefers_head(repo: Sandbox) -> None:
     assert repo.find({JS: ["one"]}) == {(JS, "one"): Sighting(base, True)}
 
 
-def test_detached_checkout_of_an_older_commit_sees_the_newer_value_through_the_branch(repo: Sandbox) -> None:
+def test_detached_checkout_of_an_older_commit_sees_the_newer_value_through_the_branch(repo: HistoryRepo) -> None:
     old = repo.commit({JS: "one\n"})
     new = repo.commit({JS: "two\n"})
     repo.git("checkout", "-q", "--detach", old)
@@ -82,7 +77,7 @@ def test_detached_checkout_of_an_older_commit_sees_the_newer_value_through_the_b
     }
 
 
-def test_head_given_as_another_commit_judges_ancestry_from_it(repo: Sandbox) -> None:
+def test_head_given_as_another_commit_judges_ancestry_from_it(repo: HistoryRepo) -> None:
     old = repo.commit({JS: "one\n"})
     new = repo.commit({JS: "two\n"})
     assert repo.find({JS: ["one", "two"]}, head=old) == {
@@ -92,13 +87,13 @@ def test_head_given_as_another_commit_judges_ancestry_from_it(repo: Sandbox) -> 
     assert repo.find({JS: ["two"]}, head="main") == {(JS, "two"): Sighting(new, True)}
 
 
-def test_unknown_head_revision_is_an_error_naming_it(repo: Sandbox) -> None:
+def test_unknown_head_revision_is_an_error_naming_it(repo: HistoryRepo) -> None:
     repo.commit({JS: "one\n"})
     with pytest.raises(GitError, match="`nope` is not a commit"):
         repo.find({JS: ["one"]}, head="nope")
 
 
-def test_value_only_in_a_tag_is_found(repo: Sandbox) -> None:
+def test_value_only_in_a_tag_is_found(repo: HistoryRepo) -> None:
     repo.commit({JS: "one\n"})
     repo.git("checkout", "-q", "-b", "release")
     tagged = repo.commit({JS: "released\n"})
@@ -109,13 +104,13 @@ def test_value_only_in_a_tag_is_found(repo: Sandbox) -> None:
 
 
 def test_value_only_in_a_remote_tracking_ref_is_found(tmp_path: Path) -> None:
-    Sandbox(tmp_path, init=False).git("-c", "init.defaultBranch=main", "init", "-q", "--bare", "remote.git")
-    alice = Sandbox(tmp_path / "alice")
+    HistoryRepo(tmp_path, init=False).git("-c", "init.defaultBranch=main", "init", "-q", "--bare", "remote.git")
+    alice = HistoryRepo(tmp_path / "alice")
     alice.commit({JS: "one\n"})
     alice.git("remote", "add", "origin", str(tmp_path / "remote.git"))
     alice.git("push", "-q", "origin", "main")
-    Sandbox(tmp_path, init=False).git("clone", "-q", str(tmp_path / "remote.git"), "bob")
-    bob = Sandbox(tmp_path / "bob", init=False)
+    HistoryRepo(tmp_path, init=False).git("clone", "-q", str(tmp_path / "remote.git"), "bob")
+    bob = HistoryRepo(tmp_path / "bob", init=False)
     pushed = alice.commit({JS: "alice\n"})
     alice.git("push", "-q", "origin", "main")
     bob.git("fetch", "-q", "origin")
@@ -125,7 +120,7 @@ def test_value_only_in_a_remote_tracking_ref_is_found(tmp_path: Path) -> None:
     }
 
 
-def test_fresh_clone_gives_the_same_sightings(repo: Sandbox, tmp_path: Path) -> None:
+def test_fresh_clone_gives_the_same_sightings(repo: HistoryRepo, tmp_path: Path) -> None:
     repo.commit({JS: "one\n", CSS: "a {}\n"})
     repo.git("checkout", "-q", "-b", "side")
     repo.commit({JS: "side\n"})
@@ -134,13 +129,13 @@ def test_fresh_clone_gives_the_same_sightings(repo: Sandbox, tmp_path: Path) -> 
     repo.git("tag", "v2")
     repo.commit({CSS: "c {}\n"})
     wanted = {JS: ["one", "two", "side", "never"], CSS: ["a {}", "b {}", "c {}", "never"]}
-    Sandbox(tmp_path, init=False).git("clone", "-q", str(repo.path), "clone")
-    clone = Sandbox(tmp_path / "clone", init=False)
+    HistoryRepo(tmp_path, init=False).git("clone", "-q", str(repo.path), "clone")
+    clone = HistoryRepo(tmp_path / "clone", init=False)
     assert len(repo.find(wanted)) == 6
     assert clone.find(wanted) == repo.find(wanted)
 
 
-def test_whitespace_only_differences_still_match(repo: Sandbox) -> None:
+def test_whitespace_only_differences_still_match(repo: HistoryRepo) -> None:
     crlf = repo.commit({JS: "var a = 1;  \r\nvar b = 2;\r\n\r\n"})
     lf = repo.commit({CSS: "a {}\nb {}\n"})
     assert repo.find({JS: ["var a = 1;\nvar b = 2;"], CSS: ["a {}  \r\nb {}\r\n\n\n"]}) == {
@@ -149,7 +144,7 @@ def test_whitespace_only_differences_still_match(repo: Sandbox) -> None:
     }
 
 
-def test_merge_commit_resolving_a_conflict_with_new_content_is_found(repo: Sandbox) -> None:
+def test_merge_commit_resolving_a_conflict_with_new_content_is_found(repo: HistoryRepo) -> None:
     repo.commit({JS: "base\n"})
     repo.git("checkout", "-q", "-b", "side")
     repo.commit({JS: "side\n"})
@@ -165,7 +160,7 @@ def test_merge_commit_resolving_a_conflict_with_new_content_is_found(repo: Sandb
     assert found[(JS, "side")].in_head
 
 
-def test_side_commit_hidden_by_a_merge_that_kept_the_other_side_is_still_known(repo: Sandbox) -> None:
+def test_side_commit_hidden_by_a_merge_that_kept_the_other_side_is_still_known(repo: HistoryRepo) -> None:
     repo.commit({JS: "base\n"})
     repo.git("checkout", "-q", "-b", "side")
     side = repo.commit({JS: "side\n"})
@@ -174,29 +169,29 @@ def test_side_commit_hidden_by_a_merge_that_kept_the_other_side_is_still_known(r
     assert repo.find({JS: ["side"]}) == {(JS, "side"): Sighting(side, True)}
 
 
-def test_unknown_value_and_unasked_path_are_absent(repo: Sandbox) -> None:
+def test_unknown_value_and_unasked_path_are_absent(repo: HistoryRepo) -> None:
     repo.commit({JS: "one\n", CSS: "two\n"})
     assert repo.find({JS: ["never", "two"]}) == {}
 
 
-def test_value_of_a_since_deleted_file_is_still_known(repo: Sandbox) -> None:
+def test_value_of_a_since_deleted_file_is_still_known(repo: HistoryRepo) -> None:
     first = repo.commit({JS: "one\n", CSS: "a {}\n"})
     repo.git("rm", "-q", JS)
     repo.git("commit", "-q", "-m", "drop")
     assert repo.find({JS: ["one", ""]}) == {(JS, "one"): Sighting(first, True)}
 
 
-def test_paths_with_spaces_and_accents_are_found(repo: Sandbox) -> None:
+def test_paths_with_spaces_and_accents_are_found(repo: HistoryRepo) -> None:
     path = "expériences/12 été/variation.js"
     first = repo.commit({path: "été\n"})
     assert repo.find({path: ["été"]}) == {(path, "été"): Sighting(first, True)}
 
 
-def test_unborn_repository_knows_nothing(repo: Sandbox) -> None:
+def test_unborn_repository_knows_nothing(repo: HistoryRepo) -> None:
     assert repo.find({JS: ["one"]}) == {}
 
 
-def test_unborn_branch_still_sees_other_branches(repo: Sandbox) -> None:
+def test_unborn_branch_still_sees_other_branches(repo: HistoryRepo) -> None:
     first = repo.commit({JS: "one\n"})
     repo.git("checkout", "-q", "--orphan", "fresh")
     assert repo.find({JS: ["one"]}) == {(JS, "one"): Sighting(first, False)}
@@ -209,13 +204,13 @@ def test_asking_for_nothing_runs_no_git(tmp_path: Path) -> None:
 
 
 def test_hook_environment_does_not_change_results(
-    repo: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    repo: HistoryRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.commit({JS: "one\n"})
     repo.git("checkout", "-q", "-b", "side")
     repo.commit({JS: "side\n"})
     repo.git("checkout", "-q", "main")
-    other = Sandbox(tmp_path / "other")
+    other = HistoryRepo(tmp_path / "other")
     other.commit({JS: "other\n"})
     wanted = {JS: ["one", "side", "other"]}
     expected = repo.find(wanted)
@@ -228,7 +223,7 @@ def test_hook_environment_does_not_change_results(
     assert History(GitRepo.discover(repo.path)).find(wanted) == expected
 
 
-def test_many_paths_at_once_match_each_path_only_against_its_own_history(repo: Sandbox) -> None:
+def test_many_paths_at_once_match_each_path_only_against_its_own_history(repo: HistoryRepo) -> None:
     files = {f"exp/{i}/variation.js": f"v{i}();\n" for i in range(40)}
     first = repo.commit({**files, "exp/neighbour.js": "secret();\n"})
     second = repo.commit({"exp/5/variation.js": "five();\n"})
@@ -242,7 +237,7 @@ def test_many_paths_at_once_match_each_path_only_against_its_own_history(repo: S
 
 
 def test_user_git_configuration_does_not_change_results(
-    repo: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    repo: HistoryRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = repo.commit({JS: "one\n"})
     repo.git("checkout", "-q", "-b", "side")

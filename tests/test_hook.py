@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kamsync.normalize import normalize
-from tests.conftest import git
+from tests.gitutil import git, run_git
 from tests.helpers import api_requests, commit_all
 
 BIG_HEADLINE_JS = "experiments/100001-homepage-hero/variations/big-headline/variation.js"
@@ -33,14 +33,13 @@ def remote(tmp_path: Path, repo: Path, env: dict[str, str]) -> Path:
 
 
 def push(repo: Path, env: dict[str, str], *args: str, extra: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """``git push`` in the kamsync environment ``env``, changed by ``extra`` (None removes a variable)."""
     environ = {k: v for k, v in {**env, **(extra or {})}.items() if v is not None}
-    return subprocess.run(
-        ["git", "push", *args], cwd=repo, env=environ, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_git(repo, "push", *args, env=environ)
 
 
 def remote_head(remote: Path, env: dict[str, str], branch: str = "main") -> str:
-    return git(remote, "rev-parse", f"refs/heads/{branch}", env=env).strip()
+    return git(remote, "rev-parse", f"refs/heads/{branch}", env=env)
 
 
 def edit(repo: Path, path: str, text: str, message: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kamsync.normalize import normalize
-from tests.conftest import git
+from tests.gitutil import git
 from tests.helpers import api_requests, commit_all, states
 
 HERO = "experiments/100001-homepage-hero"

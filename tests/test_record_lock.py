@@ -148,9 +148,11 @@ def test_waiting_process_gets_the_lock_when_the_holder_finishes(tmp_path: Path, 
 
 def test_lock_frees_when_the_holder_is_killed(tmp_path: Path, holder: subprocess.Popen[str]) -> None:
     holder.kill()
-    holder.wait()
+    assert holder.wait() != 0  # killed: it never left its block to release the lock
+    assert json.loads((tmp_path / "lock").read_text())["pid"] == holder.pid  # its details are still there
     with repo_lock(tmp_path, "kamsync pull", wait=0):
-        pass
+        taken = json.loads((tmp_path / "lock").read_text())
+    assert (taken["pid"], taken["command"]) == (os.getpid(), "kamsync pull")
 
 
 def test_lock_wait_comes_from_the_environment(

@@ -7,7 +7,6 @@ import math
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import yaml
 
 from kamsync.errors import UsageError
 from kamsync.normalize import file_text, normalize
-from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Clock, Sandbox
 from kamsync.sandbox.state import load_seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,17 +98,44 @@ def test_unknown_token_is_401_without_echoing_it(http: httpx.Client) -> None:
     assert "secret-looking-token-123" not in response.text
 
 
-def test_token_expires_after_ttl() -> None:
-    with Sandbox(rate_limit="off", token_ttl=0.2) as sb, httpx.Client(base_url=sb.url) as client:
+def test_token_expires_exactly_when_its_lifetime_has_passed_on_the_sandbox_clock() -> None:
+    with Sandbox(rate_limit="off", clock=Clock.stopped()) as sb, httpx.Client(base_url=sb.url) as client:
         login(client)
+        sb.clock.advance(7199.5)
         assert client.get("/sites").status_code == 200
-        deadline = time.monotonic() + 3
+        sb.clock.advance(0.5)
         response = client.get("/sites")
-        while response.status_code == 200 and time.monotonic() < deadline:
-            time.sleep(0.05)
-            response = client.get("/sites")
         assert response.status_code == 401
         assert response.json()["message"] == "Invalid access token: the token has expired"
+
+
+def test_admin_clock_route_advances_the_time_a_subprocess_sandbox_sees(http: httpx.Client) -> None:
+    login(http)
+    assert http.get("/_sandbox/clock").json() == {"advanced": 0.0}
+    moved = http.post("/_sandbox/clock", json={"advance": 7200})
+    assert moved.status_code == 200
+    assert moved.json() == {"advanced": 7200.0}
+    assert http.get("/sites").json()["message"] == "Invalid access token: the token has expired"
+    assert http.get("/_sandbox/clock").json() == {"advanced": 7200.0}
+    assert [r["path"] for r in http.get("/_sandbox/requests").json()] == ["/oauth/token", "/sites"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, 'Send {"advance": <seconds>}: how many seconds to move the sandbox clock forward'),
+        ({"advance": "1h"}, 'Send {"advance": <seconds>}: how many seconds to move the sandbox clock forward'),
+        ({"advance": True}, 'Send {"advance": <seconds>}: how many seconds to move the sandbox clock forward'),
+        ({"advance": -1}, "the sandbox clock only moves forward: advance it by a finite 0 or more seconds, not -1"),
+    ],
+)
+def test_admin_clock_route_refuses_anything_but_seconds_forward(
+    http: httpx.Client, body: dict[str, object], message: str
+) -> None:
+    refused = http.post("/_sandbox/clock", json=body)
+    assert refused.status_code == 400
+    assert refused.json() == {"message": message}
+    assert http.get("/_sandbox/clock").json() == {"advanced": 0.0}
 
 
 def test_revoked_tokens_are_refused_and_every_issued_token_is_listed(http: httpx.Client, sandbox: Sandbox) -> None:
@@ -134,10 +160,18 @@ def test_list_pagination_ends_with_a_short_page(api: httpx.Client) -> None:
     assert ids(api.get("/variations", params={"perPage": 3, "page": 3})) == []
 
 
-def test_list_refuses_per_page_above_200(api: httpx.Client) -> None:
-    response = api.get("/variations", params={"perPage": 201})
+@pytest.mark.parametrize("per_page", [201, 0, -2])
+def test_list_refuses_per_page_outside_1_to_200_except_minus_one(api: httpx.Client, per_page: int) -> None:
+    response = api.get("/variations", params={"perPage": per_page})
     assert response.status_code == 400
-    assert "perPage" in response.json()["message"]
+    assert response.json()["message"] == ("Invalid perPage parameter: must be between 1 and 200, or -1 for the maximum")
+
+
+def test_list_per_page_minus_one_means_pages_of_the_maximum_200(api: httpx.Client, sandbox: Sandbox) -> None:
+    added = [sandbox.store.add_variation(100001, f"extra {i}") for i in range(250)]
+    everything = [200001, 200002, 200003, 200004, *added]
+    assert ids(api.get("/variations", params={"perPage": -1})) == everything[:200]
+    assert ids(api.get("/variations", params={"perPage": -1, "page": 2})) == everything[200:]
 
 
 def test_list_filter_equal_matches_any_parameter(api: httpx.Client) -> None:
@@ -316,7 +350,7 @@ def test_v1_prefix_and_unknown_routes(api: httpx.Client) -> None:
 
 def test_rate_limit_is_per_client_and_counts_the_token_request() -> None:
     with (
-        Sandbox(rate_limit="3/10s") as sb,
+        Sandbox(rate_limit="3/10s", clock=Clock.stopped()) as sb,
         httpx.Client(base_url=sb.url) as a,
         httpx.Client(base_url=sb.url) as b,
     ):
@@ -327,7 +361,7 @@ def test_rate_limit_is_per_client_and_counts_the_token_request() -> None:
         refused = a.get("/sites")
         assert refused.status_code == 429
         assert refused.json() == {"message": "Too many requests"}
-        assert refused.headers["Retry-After"] in {"9", "10"}
+        assert refused.headers["Retry-After"] == "10"  # no time passed on the sandbox clock
         login(b, "other-client", "other-secret")
         assert b.get("/sites").status_code == 200
         statuses = [(r.client_id, r.status) for r in sb.store.requests]
@@ -343,14 +377,17 @@ def test_rate_limit_without_retry_after_header() -> None:
         assert "Retry-After" not in refused.headers
 
 
-def test_rate_window_frees_after_retry_after() -> None:
-    with Sandbox(rate_limit="2/1s") as sb, httpx.Client(base_url=sb.url) as client:
+def test_rate_window_frees_exactly_after_retry_after() -> None:
+    with Sandbox(rate_limit="2/10s", clock=Clock.stopped()) as sb, httpx.Client(base_url=sb.url) as client:
         login(client)
         assert client.get("/sites").status_code == 200
         refused = client.get("/sites")
-        assert refused.status_code == 429  # refused requests are not counted…
-        time.sleep(int(refused.headers["Retry-After"]))
-        assert client.get("/sites").status_code == 200  # …so one wait frees the window
+        assert (refused.status_code, refused.headers["Retry-After"]) == (429, "10")
+        sb.clock.advance(9)
+        still = client.get("/sites")  # refused requests are not counted…
+        assert (still.status_code, still.headers["Retry-After"]) == (429, "1")
+        sb.clock.advance(1)
+        assert client.get("/sites").status_code == 200  # …so waiting the first Retry-After frees the window
 
 
 # -- admin, state, serve -------------------------------------------------------------------------------------

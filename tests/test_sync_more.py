@@ -7,7 +7,7 @@ from pathlib import Path
 from kamsync.gitrepo import GitRepo
 from kamsync.lock import repo_lock
 from kamsync.normalize import normalize
-from tests.conftest import git
+from tests.gitutil import git
 from tests.helpers import api_requests, commit_all, path_of, states
 
 

@@ -2,11 +2,13 @@
 
 ``Sandbox`` serves it from a thread (tests, demos); ``serve`` is the blocking ``kamsync sandbox`` command.
 ``Sandbox.store`` gives direct access to the state, to act as someone editing in the Kameleoon UI;
-``Sandbox.faults`` arms deterministic faults (``kamsync.sandbox.faults`` describes the spec strings).
+``Sandbox.faults`` arms deterministic faults (``kamsync.sandbox.faults`` describes the spec strings);
+``Sandbox.clock`` moves the sandbox's time forward (``Sandbox(clock=Clock.stopped())`` for exact tests).
 """
 
 from __future__ import annotations
 
+from kamsync.sandbox.clock import Clock
 from kamsync.sandbox.faults import DROPPED, FaultEvent, Faults, parse_fault
 from kamsync.sandbox.server import DEFAULT_TOKEN_TTL, Sandbox, serve
 from kamsync.sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -18,6 +20,7 @@ __all__ = [
     "DEFAULT_CLIENT_SECRET",
     "DEFAULT_TOKEN_TTL",
     "DROPPED",
+    "Clock",
     "Fault",
     "FaultEvent",
     "Faults",

@@ -14,6 +14,7 @@ from kamsync.sandbox.faults import GRAMMAR, Faults, parse_fault
 from kamsync.sandbox.wire import Fault, Request, Response, json_response, read_json_object
 
 if TYPE_CHECKING:
+    from kamsync.sandbox.clock import Clock
     from kamsync.sandbox.store import Store
 
 __all__ = ["Admin"]
@@ -24,14 +25,17 @@ _VARIATION = re.compile(r"/_sandbox/variations/(\d+)")
 
 
 class Admin:
-    def __init__(self, store: Store, faults: Faults) -> None:
+    def __init__(self, store: Store, faults: Faults, clock: Clock) -> None:
         self.store = store
         self.faults = faults
+        self.clock = clock
 
     def handle(self, request: Request, path: str) -> Response:
         method = request.method
         if path.startswith("/_sandbox/faults"):
             return self._faults(request, path)
+        if path == "/_sandbox/clock":
+            return self._clock(request)
         if path == "/_sandbox/requests" and method == "GET":
             return json_response(200, [dataclasses.asdict(r) for r in self.store.requests])
         if path == "/_sandbox/requests" and method == "DELETE":
@@ -69,6 +73,21 @@ class Admin:
             self.store.delete_variation(int(match[1]))
             return Response(204)
         raise Fault(404, f"No such admin route: {method} {path}")
+
+    def _clock(self, request: Request) -> Response:
+        """``GET`` how far the clock was advanced; ``POST {"advance": seconds}`` moves it on (tokens expire…)."""
+        if request.method == "GET":
+            return json_response(200, {"advanced": self.clock.advanced})
+        if request.method != "POST":
+            raise Fault(405, f"Method {request.method} is not allowed on /_sandbox/clock (use GET, POST)")
+        seconds = read_json_object(request.body).get("advance")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise Fault(400, 'Send {"advance": <seconds>}: how many seconds to move the sandbox clock forward')
+        try:
+            advanced = self.clock.advance(seconds)
+        except ValueError as exc:
+            raise Fault(400, str(exc)) from None
+        return json_response(200, {"advanced": advanced})
 
     def _faults(self, request: Request, path: str) -> Response:
         """``GET`` rules and events, ``POST {"faults": [spec, …]}`` arms, ``DELETE`` clears; ``…/release``."""

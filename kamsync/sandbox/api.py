@@ -10,18 +10,26 @@ import dataclasses
 import logging
 import math
 import re
-import time
 from collections.abc import Callable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from kamsync.sandbox import objects as o
 from kamsync.sandbox.admin import Admin
+from kamsync.sandbox.clock import Clock
 from kamsync.sandbox.echo import echo_response
 from kamsync.sandbox.faults import DROPPED, Do, Faults, Injection, injected_response, lock_target
 from kamsync.sandbox.limits import ServerRateLimiter
 from kamsync.sandbox.query import parse_filter, parse_page, parse_sort, select
 from kamsync.sandbox.store import Store
-from kamsync.sandbox.wire import Fault, Request, RequestRecord, Response, json_response, read_json_object
+from kamsync.sandbox.wire import (
+    Fault,
+    Request,
+    RequestRecord,
+    Response,
+    json_response,
+    read_json_object,
+    text_response,
+)
 
 __all__ = ["Api", "route_path"]
 
@@ -55,18 +63,21 @@ class Api:
         token_ttl: float,
         retry_after: bool,
         faults: Faults | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
-        self.faults = faults if faults is not None else Faults(store)
+        self.clock = clock if clock is not None else Clock()
+        self.faults = faults if faults is not None else Faults(store, clock=self.clock.wall)
         self._limiter = limiter
         self._token_ttl = token_ttl
         self._retry_after = retry_after
-        self._admin = Admin(store, self.faults)
+        self._admin = Admin(store, self.faults, self.clock)
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
             (method, re.compile(pattern), handler)
             for method, pattern, handler in (
                 ("GET", "/experiments", self._list_experiments),
                 ("POST", "/experiments", self._create_experiment),
+                ("GET", f"/experiments/simulate/{_ID}", self._simulator("experiment")),
                 ("GET", f"/experiments/{_ID}", self._get_experiment),
                 ("PATCH", f"/experiments/{_ID}", self._patch_experiment),
                 ("GET", "/variations", self._lister("variation")),
@@ -83,6 +94,7 @@ class Api:
                 ),
                 ("GET", f"/sites/{_ID}", self._getter("site")),
                 ("GET", "/personalizations", self._lister("personalization")),
+                ("GET", f"/personalizations/simulate/{_ID}", self._simulator("personalization")),
                 ("GET", f"/personalizations/{_ID}", self._getter("personalization")),
                 ("PATCH", f"/personalizations/{_ID}", self._patch_personalization),
             )
@@ -121,7 +133,9 @@ class Api:
         return response
 
     def _log(self, request: Request, client: list[str | None], status: int) -> None:
-        self.store.record(RequestRecord(request.method, request.path, request.query, client[0], status, time.time()))
+        self.store.record(
+            RequestRecord(request.method, request.path, request.query, client[0], status, self.clock.wall())
+        )
 
     def _announce(self, request: Request, number: int, injection: Injection, status: int | None) -> None:
         action = str(injection.action)
@@ -257,6 +271,17 @@ class Api:
 
     def _getter(self, kind: str) -> Handler:
         return lambda _request, groups: json_response(200, self.store.get(kind, _id(groups[0], kind)))
+
+    def _simulator(self, kind: str) -> Handler:
+        """The simulation URL of an experiment or personalization, as text (public clients open it in a browser)."""
+
+        def simulate(_request: Request, groups: tuple[str, ...]) -> Response:
+            obj_id = _id(groups[0], kind)
+            site = self.store.get("site", self.store.get(kind, obj_id)["siteId"])
+            query = urlencode({"kameleoon-simulation": "true", f"kameleoon-{kind}-id": obj_id})
+            return text_response(200, f"{str(site['url']).rstrip('/')}/?{query}")
+
+        return simulate
 
     @staticmethod
     def _optional(request: Request) -> tuple[str, ...]:

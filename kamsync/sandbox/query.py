@@ -28,6 +28,7 @@ __all__ = [
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 200
+_SERVER_MAXIMUM = -1  # perPage=-1 asks for MAX_PER_PAGE (the API reference says so)
 _ONE_PARAMETER = {"LESS", "GREATER", "LESS_OR_EQUAL", "GREATER_OR_EQUAL"}
 OPERATORS = frozenset({"EQUAL", "NOT_EQUAL", "LIKE", "BETWEEN", *_ONE_PARAMETER})
 _SCALARS = (str, int, float, bool, type(None))
@@ -115,8 +116,10 @@ def parse_page(page: str | None, per_page: str | None) -> tuple[int, int]:
     size = _int_param(per_page, "perPage", DEFAULT_PER_PAGE)
     if number < 1:
         raise Fault(400, "Invalid page parameter: pages start at 1")
+    if size == _SERVER_MAXIMUM:
+        return number, MAX_PER_PAGE
     if not 1 <= size <= MAX_PER_PAGE:
-        raise Fault(400, f"Invalid perPage parameter: must be between 1 and {MAX_PER_PAGE}")
+        raise Fault(400, f"Invalid perPage parameter: must be between 1 and {MAX_PER_PAGE}, or -1 for the maximum")
     return number, size
 
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from kamsync.errors import UsageError
 from kamsync.ratelimit import DEFAULT_RATE_LIMIT
 from kamsync.sandbox.api import Api
+from kamsync.sandbox.clock import Clock
 from kamsync.sandbox.faults import DROPPED, FaultEvent, Faults, describe_event
 from kamsync.sandbox.hostile import Trickle
 from kamsync.sandbox.limits import ServerRateLimiter, parse_windows
@@ -139,18 +140,24 @@ class Sandbox:
         retry_after: bool = True,
         faults: Sequence[str] = (),
         on_fault: Callable[[FaultEvent], None] | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        """``faults`` are armed at once (see ``kamsync.sandbox.faults``); ``on_fault`` hears of each injected one."""
+        """``faults`` are armed at once (see ``kamsync.sandbox.faults``); ``on_fault`` hears of each injected one.
+
+        ``clock`` (real time by default) drives token expiry, the rate windows and the logged times; tests move
+        it with ``sandbox.clock.advance(seconds)`` or ``POST /_sandbox/clock {"advance": seconds}``.
+        """
         _check_loopback(host)
         self.host = host
         self.port = port
         self.state_file = Path(state_file) if state_file is not None else None
         self.rate_limit = rate_limit
-        self.store = Store(self.state_file)
-        self.faults = Faults(self.store, on_fault)
+        self.clock = clock if clock is not None else Clock()
+        self.store = Store(self.state_file, clock=self.clock.now)
+        self.faults = Faults(self.store, on_fault, clock=self.clock.wall)
         self.faults.arm(*faults)
-        limiter = ServerRateLimiter(parse_windows(rate_limit))
-        self._api = Api(self.store, limiter, token_ttl, retry_after, self.faults)
+        limiter = ServerRateLimiter(parse_windows(rate_limit), clock=self.clock.now)
+        self._api = Api(self.store, limiter, token_ttl, retry_after, self.faults, self.clock)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kamsync.sandbox.hostile import Trickle
 
-__all__ = ["Fault", "Request", "RequestRecord", "Response", "json_response", "read_json_object"]
+__all__ = ["Fault", "Request", "RequestRecord", "Response", "json_response", "read_json_object", "text_response"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,11 @@ def json_response(status: int, payload: object, headers: tuple[tuple[str, str], 
     return Response(status, body, (("Content-Type", "application/json;charset=UTF-8"), *headers))
 
 
+def text_response(status: int, text: str) -> Response:
+    """A plain-text response, as the API answers a simulation URL."""
+    return Response(status, text.encode("utf-8"), (("Content-Type", "text/plain;charset=UTF-8"),))
+
+
 def read_json_object(body: bytes, *, empty_ok: bool = False) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 that says what was wrong with it."""
     if not body.strip():
@@ -85,4 +90,4 @@ class RequestRecord:
     query: dict[str, list[str]]
     client_id: str | None
     status: int
-    time: float  # time.time() when it was answered
+    time: float  # the sandbox clock's wall time (seconds since the epoch) when it was answered
