@@ -112,5 +112,3 @@ def test_usage_errors_exit_2(kamsync):
     assert kamsync("push", "--no-such-flag").code == 2
     result = kamsync("status", "no/such/path")
     assert result.code == 2 and "no/such/path" in result.stderr
-
-
