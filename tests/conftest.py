@@ -51,6 +51,9 @@ def base_env(home: Path) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = str(home / ".config")
     env["XDG_CACHE_HOME"] = str(home / ".cache")
     env["XDG_STATE_HOME"] = str(home / ".state")
+    # Windows ignores XDG_*: without these, every test would share the user's real ledger and token cache.
+    env["WIN_PD_OVERRIDE_LOCAL_APPDATA"] = str(home / "AppData" / "Local")
+    env["WIN_PD_OVERRIDE_APPDATA"] = str(home / "AppData" / "Roaming")
     env["NO_COLOR"] = "1"
     return env
 
