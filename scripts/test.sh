@@ -13,7 +13,8 @@ log=$(mktemp "${TMPDIR:-/tmp}/kamsync-tests.XXXXXX")
 trap 'rm -f "$log"' EXIT
 
 tests=0
-"$VENV_PYTHON" -m coverage run -m pytest -n auto "$@" | tee "$log" || tests=$?
+# -u: through the pipe, pytest would otherwise print its progress in late chunks
+"$VENV_PYTHON" -u -m coverage run -m pytest -n auto "$@" | tee "$log" || tests=$?
 "$VENV_PYTHON" -m coverage combine --quiet || true # nothing to combine when no test ran
 covered=0
 if [ $# -eq 0 ]; then
