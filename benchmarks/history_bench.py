@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from kamsync.gitrepo import GitRepo
-from kamsync.history import History
-from kamsync.normalize import normalize
+from kamsync.core.normalize import normalize
+from kamsync.git.history import History
+from kamsync.git.repo import GitRepo
 
 FILES = 2000
 COMMITS = 1000

@@ -27,9 +27,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kamsync.gitrepo import GitRepo
-from kamsync.prepush import base_candidates, decide_all, parse_pre_push
-from kamsync.tree import CommitTree, mapped_paths_at
+from kamsync.git.prepush import base_candidates, decide_all, parse_pre_push
+from kamsync.git.repo import GitRepo
+from kamsync.git.tree import CommitTree, mapped_paths_at
 
 EXPERIMENTS = 200
 COMMITS = 1000
@@ -183,7 +183,7 @@ def row(label: str, times: list[float]) -> None:
 def time_real_push(stage: Stage, runs: int, *, cold: bool = False) -> list[float]:
     """Install kamsync's hook (this interpreter) and time `git push --dry-run`, which runs it. ``cold``: forget
     the remembered mapped paths before each push (the first push after a clone or a manifest change)."""
-    from kamsync.hook import install
+    from kamsync.hook.install import install
 
     repo = GitRepo.discover(stage.top)
     install(repo, branches=["main"], python=sys.executable)
@@ -244,8 +244,8 @@ def main() -> None:
             time_command([sys.executable, "-c", "pass"], cwd=stage.top, runs=runs),
         )
         row(
-            "python -c 'import kamsync.cli' (CLI imports, for scale)",
-            time_command([sys.executable, "-c", "import kamsync.cli"], cwd=stage.top, runs=runs),
+            "python -c 'import kamsync.cli.main' (CLI imports, for scale)",
+            time_command([sys.executable, "-c", "import kamsync.cli.main"], cwd=stage.top, runs=runs),
         )
         if args.real_push:
             if shutil.which("git") is None:

@@ -32,9 +32,9 @@ from pathlib import Path
 
 from benchenv import clean_env, git
 
-from kamsync.progress import Progress
-from kamsync.ratelimit import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
+from kamsync.budget.windows import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
 from kamsync.sandbox import RequestRecord, Sandbox
+from kamsync.ui.progress import Progress
 
 PER_PAGE = 200
 PUSH_TIMEOUT = 600.0

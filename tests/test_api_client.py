@@ -11,11 +11,11 @@ import pytest
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.query import equal_filter
+from kamsync.api.remote import read_remote
 from kamsync.api.retry import RetryPolicy
 from kamsync.api.settings import Credentials
-from kamsync.errors import ApiError, AuthError, LockedInApp
-from kamsync.ratelimit import RateLimiter, parse_rate_limit
-from kamsync.remote import read_remote
+from kamsync.budget.windows import RateLimiter, parse_rate_limit
+from kamsync.core.errors import ApiError, AuthError, LockedInApp
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Clock, Sandbox
 
 CREDS = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)

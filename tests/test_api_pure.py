@@ -21,6 +21,7 @@ from kamsync.api.query import (
     needs_next_page,
     page_limit,
 )
+from kamsync.api.remote import subject_for
 from kamsync.api.responses import (
     TOKEN_SUBJECT,
     TokenGrant,
@@ -37,9 +38,8 @@ from kamsync.api.responses import (
 from kamsync.api.retry import Attempts, Step, decide
 from kamsync.api.scrub import HIDDEN, MIN_SCRUBBABLE, basic_credential, scrub, scrub_or_withhold
 from kamsync.api.settings import DEFAULT_API_URL, Credentials, credentials_from_env, resolve_api_url
-from kamsync.errors import ApiError, AuthError, CredentialsError, Exit, LockedInApp, UsageError
-from kamsync.model import RemoteExperiment, RemoteVariation
-from kamsync.remote import subject_for
+from kamsync.core.errors import ApiError, AuthError, CredentialsError, Exit, LockedInApp, UsageError
+from kamsync.core.model import RemoteExperiment, RemoteVariation
 
 # -- settings --
 

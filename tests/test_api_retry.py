@@ -22,8 +22,8 @@ from kamsync.api.retry import (
     retry_wait,
 )
 from kamsync.api.settings import Credentials, retry_policy_from_env
-from kamsync.errors import ApiError, Exit, LockedInApp, RequestCapReached, UsageError
-from kamsync.ratelimit import RateLimiter, parse_rate_limit
+from kamsync.budget.windows import RateLimiter, parse_rate_limit
+from kamsync.core.errors import ApiError, Exit, LockedInApp, RequestCapReached, UsageError
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DROPPED, Sandbox
 
 CREDS = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)

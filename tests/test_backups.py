@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kamsync.model import FieldRef
-from kamsync.normalize import normalize
-from kamsync.writes import backup_name
+from kamsync.core.model import FieldRef
+from kamsync.core.normalize import normalize
+from kamsync.sync.writes import backup_name
 from tests.helpers import commit_all
 
 HERO = "experiments/100001-homepage-hero"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kamsync.normalize import normalize
+from kamsync.core.normalize import normalize
 from tests.gitutil import git, run_git
 from tests.helpers import api_requests, commit_all, states
 

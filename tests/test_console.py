@@ -11,7 +11,7 @@ import sys
 import click
 import pytest
 
-from kamsync.console import Console, Styled, visible
+from kamsync.ui.console import Console, Styled, visible
 from tests.helpers import path_of
 
 # A UI edit that hides its own lines from a reviewer reading `kamsync diff` on a terminal.

@@ -14,9 +14,9 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from kamsync.app import worst
-from kamsync.crash import scrub_everywhere
-from kamsync.errors import Exit
+from kamsync.cli.crash import scrub_everywhere
+from kamsync.core.errors import Exit
+from kamsync.sync.commands import worst
 from tests.conftest import Result
 
 SECRET = "s3cr3t/kam+sync=&ünïcode long"
@@ -33,7 +33,7 @@ def send(self, data, *args):
     return real_send(self, data, *args)
 
 socket.socket.send = send
-from kamsync.cli import main
+from kamsync.cli.main import main
 main()
 """
 

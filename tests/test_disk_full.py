@@ -1,5 +1,5 @@
 """A full disk while kamsync writes its own files or yours: a message naming the file, exit 2, the old content
-whole. The real CLI runs in this process (its one error translator, `kamsync.cli.main`, under click's
+whole. The real CLI runs in this process (its one error translator, `kamsync.cli.main.main`, under click's
 CliRunner), against the sandbox over HTTP; only the OS call that writes is made to fail, after writing half."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kamsync.cli import main
-from kamsync.ledger import ledger_path
+from kamsync.budget.ledger import ledger_path
+from kamsync.cli.main import main
 from tests.conftest import Result
 from tests.helpers import api_requests, commit_all, path_of
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kamsync.normalize import normalize
+from kamsync.core.normalize import normalize
 from kamsync.sandbox import DROPPED, Sandbox
 from tests.conftest import Result
 from tests.helpers import api_requests, commit_all, path_of, states

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kamsync.errors import GitError
-from kamsync.gitrepo import GitRepo, covering_pathspecs
+from kamsync.core.errors import GitError
+from kamsync.git.repo import GitRepo, covering_pathspecs
 from tests.gitutil import commit, git, new_repo, pin_git
 
 

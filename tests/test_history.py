@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kamsync.errors import GitError
-from kamsync.gitrepo import GitRepo
-from kamsync.history import History, Sighting
+from kamsync.core.errors import GitError
+from kamsync.git.history import History, Sighting
+from kamsync.git.repo import GitRepo
 from tests.gitutil import TimedRepo
 
 JS = "exp/12/variations/34/variation.js"

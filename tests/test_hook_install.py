@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from kamsync.errors import UsageError
-from kamsync.gitrepo import GitRepo
-from kamsync.hook import (
+from kamsync.core.errors import UsageError
+from kamsync.git.repo import GitRepo
+from kamsync.hook.install import (
     CHAINED_NAME,
     ENTRY,
     MARKER,

@@ -14,9 +14,9 @@ from kamsync.api.client import KameleoonClient
 from kamsync.api.deadline import send_within
 from kamsync.api.query import equal_filter
 from kamsync.api.settings import Credentials
-from kamsync.errors import ApiError
-from kamsync.normalize import normalize
-from kamsync.ratelimit import RateLimiter, parse_rate_limit
+from kamsync.budget.windows import RateLimiter, parse_rate_limit
+from kamsync.core.errors import ApiError
+from kamsync.core.normalize import normalize
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 from tests.helpers import api_requests, commit_all, path_of
 

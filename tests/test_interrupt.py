@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 
-from kamsync.normalize import normalize
+from kamsync.core.normalize import normalize
 from tests.helpers import commit_all, path_of
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kamsync.journal import Interrupted, Journal, JournalField, JournalWrite, digest, drift
+from kamsync.state.journal import Interrupted, Journal, JournalField, JournalWrite, digest, drift
 
 WRITES = (
     JournalWrite("variation", 1, 10, (JournalField("jsCode", "a.js", digest("old a"), digest("new a")),)),

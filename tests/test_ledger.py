@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kamsync.errors import UsageError
-from kamsync.ledger import Ledger, LedgerState, Pending, dump_state, ledger_path, read_arrivals
-from kamsync.ratelimit import RateLimiter, RequestBudget, next_send_time, parse_rate_limit
+from kamsync.budget.ledger import Ledger, LedgerState, Pending, dump_state, ledger_path, read_arrivals
+from kamsync.budget.windows import RateLimiter, RequestBudget, next_send_time, parse_rate_limit
+from kamsync.core.errors import UsageError
 from kamsync.sandbox import DEFAULT_CLIENT_ID, Sandbox
 
 URL = "https://api.kameleoon.com"
@@ -238,8 +238,8 @@ def test_a_reservation_of_a_crashed_child_process_does_not_block_forever(tmp_pat
     script = (
         "import os, sys\n"
         "from pathlib import Path\n"
-        "from kamsync.ledger import Ledger\n"
-        "from kamsync.ratelimit import parse_rate_limit\n"
+        "from kamsync.budget.ledger import Ledger\n"
+        "from kamsync.budget.windows import parse_rate_limit\n"
         f"Ledger.open(Path(sys.argv[1]), {URL!r}, {CLIENT!r}, parse_rate_limit('1/10s')).before_send()\n"
         "os._exit(9)  # dies between reserving its slot and receiving the response\n"
     )
@@ -298,8 +298,8 @@ import sys
 from pathlib import Path
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import Credentials
-from kamsync.ledger import Ledger
-from kamsync.ratelimit import RateLimiter, parse_rate_limit
+from kamsync.budget.ledger import Ledger
+from kamsync.budget.windows import RateLimiter, parse_rate_limit
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 url, budget_kind, state_dir, spec, count = sys.argv[1:]

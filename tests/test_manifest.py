@@ -13,8 +13,10 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-from kamsync.errors import ManifestError, UsageError
-from kamsync.manifest import (
+from kamsync.core.errors import ManifestError, UsageError
+from kamsync.core.model import FieldRef, Manifest, MappedFile
+from kamsync.manifest.edit import ManifestEditor
+from kamsync.manifest.parse import (
     MANIFEST_NAME,
     SCHEMA_COMMENT,
     SCHEMA_URL,
@@ -25,9 +27,7 @@ from kamsync.manifest import (
     slugify,
     unique_dir,
 )
-from kamsync.manifest_edit import ManifestEditor
-from kamsync.model import FieldRef, Manifest, MappedFile
-from kamsync.yamlread import MAX_ALIAS_NODES, ShapeGuard
+from kamsync.manifest.yamlread import MAX_ALIAS_NODES, ShapeGuard
 
 VALID = f"""\
 {SCHEMA_COMMENT}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kamsync.merge import has_markers
-from kamsync.model import FieldRef, MappedFile
-from kamsync.normalize import fingerprint
-from kamsync.plan import plan_push
-from kamsync.states import Base, Basis, Evidence, FieldStatus, Seen, State, classify
+from kamsync.core.merge import has_markers
+from kamsync.core.model import FieldRef, MappedFile
+from kamsync.core.normalize import fingerprint
+from kamsync.core.plan import plan_push
+from kamsync.core.states import Base, Basis, Evidence, FieldStatus, Seen, State, classify
 
 HEAD_COMMIT = Seen("a" * 40, in_head=True)
 OTHER_COMMIT = Seen("b" * 40, in_head=False)
@@ -19,7 +19,7 @@ def fp(value: str) -> str:
 
 
 NO_RECORD = Evidence()
-# (local, remote, evidence, state, basis): the rules of kamsync.states, first match wins.
+# (local, remote, evidence, state, basis): the rules of kamsync.core.states, first match wins.
 CASES = [
     # entity gone / file absent
     ("x", None, NO_RECORD, State.REMOTE_MISSING, None),

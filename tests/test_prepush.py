@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kamsync.errors import UsageError
-from kamsync.prepush import (
+from kamsync.core.errors import UsageError
+from kamsync.git.prepush import (
     Decision,
     PushedRef,
     Range,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from kamsync.normalize import normalize
+from kamsync.core.normalize import normalize
 from tests.helpers import api_requests, commit_all, path_of, states
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kamsync.pricing import cap_problem, duration, finish_time, quote, read_cost, refusal_text
-from kamsync.ratelimit import Window, parse_rate_limit
+from kamsync.budget.pricing import cap_problem, duration, finish_time, quote, read_cost, refusal_text
+from kamsync.budget.windows import Window, parse_rate_limit
 
 REAL = parse_rate_limit("50/10s,1000/1h")
 

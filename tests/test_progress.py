@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from kamsync.ledger import Ledger
-from kamsync.progress import (
+from kamsync.budget.ledger import Ledger
+from kamsync.budget.windows import parse_rate_limit
+from kamsync.ui.progress import (
     DEFAULT_AFTER,
     Progress,
     Status,
@@ -28,7 +29,6 @@ from kamsync.progress import (
     render_line,
     wants_progress,
 )
-from kamsync.ratelimit import parse_rate_limit
 
 T0 = 1_700_000_000.0  # 22:13:20 UTC
 SHARED = "rate limit 50/10s,1000/1h, shared by every kamsync process on this machine"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kamsync.errors import UsageError
-from kamsync.ledger import Ledger, ledger_path
-from kamsync.quota import QuotaReport, WindowQuota, quota_report, render_json, render_text, run_quota
-from kamsync.ratelimit import Window, parse_rate_limit
+from kamsync.budget.ledger import Ledger, ledger_path
+from kamsync.budget.quota import QuotaReport, WindowQuota, quota_report, render_json, render_text, run_quota
+from kamsync.budget.windows import Window, parse_rate_limit
+from kamsync.core.errors import UsageError
 
 DEFAULT = parse_rate_limit("50/10s,1000/1h")
 SMALL = parse_rate_limit("3/10s,5/1h")

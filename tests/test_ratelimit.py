@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kamsync.errors import UsageError
-from kamsync.ratelimit import (
+from kamsync.budget.windows import (
     DEFAULT_RATE_LIMIT,
     MIN_BLIND_WAIT,
     RateLimiter,
@@ -16,6 +15,7 @@ from kamsync.ratelimit import (
     parse_rate_limit,
     server_wait,
 )
+from kamsync.core.errors import UsageError
 
 
 @pytest.mark.parametrize(

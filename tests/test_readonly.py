@@ -136,7 +136,8 @@ def test_record_save_skips_with_a_warning_when_the_state_folder_is_not_writable(
     before = (state / "record.json").read_bytes() if (state / "record.json").exists() else None
     request.getfixturevalue("read_only_git")
     script = (
-        "import sys; from pathlib import Path; from kamsync.model import FieldRef; from kamsync.record import Record\n"
+        "import sys; from pathlib import Path; from kamsync.core.model import FieldRef\n"
+        "from kamsync.state.record import Record\n"
         "record = Record.load(Path(sys.argv[1]))\n"
         "record.remember(FieldRef(100001, 200001, 'jsCode'), 'console.log(1);')\n"
         "print(record.save())\n"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 import kamsync
-from kamsync.errors import LockedRepository, UsageError
-from kamsync.lock import repo_lock
-from kamsync.model import FieldRef
-from kamsync.record import Record
+from kamsync.core.errors import LockedRepository, UsageError
+from kamsync.core.model import FieldRef
+from kamsync.state.lock import repo_lock
+from kamsync.state.record import Record
 
 JS = FieldRef(12, 34, "jsCode")
 CSS = FieldRef(12, 34, "cssCode")
@@ -101,7 +101,7 @@ def test_a_record_of_the_first_format_is_ignored_not_set_aside(tmp_path: Path) -
 HOLDER = """
 import sys
 from pathlib import Path
-from kamsync.lock import repo_lock
+from kamsync.state.lock import repo_lock
 
 with repo_lock(Path(sys.argv[1]), "kamsync push", wait=0):
     print("locked", flush=True)

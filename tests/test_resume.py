@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from kamsync.normalize import normalize
+from kamsync.core.normalize import normalize
 from tests.helpers import api_requests, commit_all, path_of, states
 
 VARIATIONS = (200001, 200002, 200003)

@@ -15,8 +15,8 @@ import httpx
 import pytest
 import yaml
 
-from kamsync.errors import UsageError
-from kamsync.normalize import file_text, normalize
+from kamsync.core.errors import UsageError
+from kamsync.core.normalize import file_text, normalize
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Clock, Sandbox
 from kamsync.sandbox.state import load_seed
 

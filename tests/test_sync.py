@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kamsync.normalize import normalize
+from kamsync.core.normalize import normalize
 from tests.gitutil import git
 from tests.helpers import api_requests, commit_all, path_of, states
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kamsync.gitrepo import GitRepo
-from kamsync.lock import repo_lock
-from kamsync.normalize import normalize
+from kamsync.core.normalize import normalize
+from kamsync.git.repo import GitRepo
+from kamsync.state.lock import repo_lock
 from tests.gitutil import git
 from tests.helpers import api_requests, commit_all, path_of, states
 

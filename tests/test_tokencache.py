@@ -11,9 +11,9 @@ import pytest
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import Credentials
-from kamsync.ratelimit import RateLimiter, parse_rate_limit
+from kamsync.budget.windows import RateLimiter, parse_rate_limit
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
-from kamsync.tokencache import TokenCache, trusted
+from kamsync.state.tokencache import TokenCache, trusted
 from tests.conftest import Result
 
 CREDS = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from kamsync.errors import GitError, ManifestError, UsageError
-from kamsync.gitrepo import GitRepo
-from kamsync.manifest import MAX_CODE_BYTES, load_manifest, read_code
-from kamsync.model import Manifest, MappedFile
-from kamsync.tree import CommitTree, WorkTree, find_manifest_at, load_manifest_at, mapped_paths_at, top_relative
-from kamsync.workspace import Workspace
+from kamsync.core.errors import GitError, ManifestError, UsageError
+from kamsync.core.model import Manifest, MappedFile
+from kamsync.git.repo import GitRepo
+from kamsync.git.tree import CommitTree, WorkTree, find_manifest_at, load_manifest_at, mapped_paths_at, top_relative
+from kamsync.git.workspace import Workspace
+from kamsync.manifest.parse import MAX_CODE_BYTES, load_manifest, read_code
 from tests.gitutil import commit, git, new_repo, pin_git
 
 MANIFEST = """\

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kamsync.errors import WriteMismatch
-from kamsync.model import Entity, FieldRef, MappedFile
-from kamsync.plan import Write
-from kamsync.states import FieldStatus, State
-from kamsync.writes import check_stored
+from kamsync.core.errors import WriteMismatch
+from kamsync.core.model import Entity, FieldRef, MappedFile
+from kamsync.core.plan import Write
+from kamsync.core.states import FieldStatus, State
+from kamsync.sync.writes import check_stored
 
 
 def write(js: str) -> Write:

@@ -1,8 +1,13 @@
-"""The Kameleoon Automation API: settings, credentials, pure request/answer helpers, and the HTTP client."""
+"""Talking to Kameleoon: the pure protocol (queries, payloads, responses, retry policy, scrubbing secrets),
+OAuth2 auth, the one HTTP client, and reading the remote state of mapped fields (``remote``).
+
+May import ``core``, ``state`` and ``budget``.
+"""
+
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import DEFAULT_API_URL, Credentials, credentials_from_env, resolve_api_url
-from kamsync.ratelimit import RequestBudget
+from kamsync.budget.windows import RequestBudget
 
 __all__ = [
     "DEFAULT_API_URL",

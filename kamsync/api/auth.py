@@ -44,7 +44,7 @@ def token_form(credentials: Credentials) -> dict[str, str]:
 
 
 class TokenStore(Protocol):
-    """Where a client may keep its access token between runs (``kamsync.tokencache.TokenCache``)."""
+    """Where a client may keep its access token between runs (``kamsync.state.tokencache.TokenCache``)."""
 
     def load(self) -> tuple[str, float] | None:
         """The stored token and its expiry on the wall clock (``time.time()``), or ``None``."""

@@ -67,8 +67,8 @@ from kamsync.api.retry import (
 )
 from kamsync.api.scrub import basic_credential, scrub_or_withhold
 from kamsync.api.settings import Credentials
-from kamsync.errors import ApiError
-from kamsync.ratelimit import RequestBudget
+from kamsync.budget.windows import RequestBudget
+from kamsync.core.errors import ApiError
 
 __all__ = ["KameleoonClient"]
 

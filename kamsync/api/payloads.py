@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from kamsync.model import EXPERIMENT_FIELDS, VARIATION_FIELDS, CodeField, RemoteExperiment, RemoteVariation
+from kamsync.core.model import EXPERIMENT_FIELDS, VARIATION_FIELDS, CodeField, RemoteExperiment, RemoteVariation
 
 __all__ = [
     "as_int",

@@ -7,7 +7,7 @@ import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from kamsync.api.payloads import as_int
-from kamsync.errors import ApiError
+from kamsync.core.errors import ApiError
 
 __all__ = [
     "MAX_FILTER_VALUES",

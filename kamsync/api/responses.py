@@ -17,7 +17,7 @@ from email.utils import parsedate_to_datetime
 from kamsync.api.retry import Failure, is_token_rejection
 from kamsync.api.scrub import scrub_or_withhold
 from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR, URL_VAR
-from kamsync.errors import ApiError, AuthError, LockedInApp, RequestCapReached
+from kamsync.core.errors import ApiError, AuthError, LockedInApp, RequestCapReached
 
 __all__ = [
     "TOKEN_SUBJECT",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from kamsync.api.retry import DEFAULT_RETRY, RetryPolicy
-from kamsync.errors import CredentialsError, UsageError
+from kamsync.core.errors import CredentialsError, UsageError
 
 __all__ = [
     "CLIENT_ID_VAR",

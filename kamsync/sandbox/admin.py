@@ -9,7 +9,7 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING
 
-from kamsync.errors import UsageError
+from kamsync.core.errors import UsageError
 from kamsync.sandbox.faults import GRAMMAR, Faults, parse_fault
 from kamsync.sandbox.wire import Fault, Request, Response, json_response, read_json_object
 

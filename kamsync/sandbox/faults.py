@@ -52,7 +52,7 @@ from enum import Enum
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from kamsync.errors import UsageError
+from kamsync.core.errors import UsageError
 from kamsync.sandbox.echo import EchoToken, echo_form
 from kamsync.sandbox.hostile import FreshPages, Trickles
 from kamsync.sandbox.wire import Response, json_response

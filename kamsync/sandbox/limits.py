@@ -1,6 +1,6 @@
 """Server-side rate windows: a sliding log of counted requests per client, as Kameleoon counts them per user.
 
-The spec syntax (``50/10s,1000/1h``) is parsed by ``kamsync.ratelimit`` so the client and the sandbox never
+The spec syntax (``50/10s,1000/1h``) is parsed by ``kamsync.budget.windows`` so the client and the sandbox never
 disagree on what a limit means.
 """
 
@@ -11,7 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from kamsync.ratelimit import Window, parse_rate_limit
+from kamsync.budget.windows import Window, parse_rate_limit
 
 __all__ = ["ServerRateLimiter", "parse_windows", "refusal_wait"]
 

@@ -14,8 +14,8 @@ from types import TracebackType
 from typing import TextIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from kamsync.errors import UsageError
-from kamsync.ratelimit import DEFAULT_RATE_LIMIT
+from kamsync.budget.windows import DEFAULT_RATE_LIMIT
+from kamsync.core.errors import UsageError
 from kamsync.sandbox.api import Api
 from kamsync.sandbox.clock import Clock
 from kamsync.sandbox.faults import DROPPED, FaultEvent, Faults, describe_event

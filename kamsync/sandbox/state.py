@@ -11,9 +11,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kamsync.errors import UsageError
-from kamsync.fsutil import write_atomic
+from kamsync.core.errors import UsageError
 from kamsync.sandbox import objects as o
+from kamsync.state.files import write_atomic
 
 __all__ = ["COLLECTIONS", "DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "LOCKABLE", "State", "load_seed"]
 

@@ -1,0 +1,6 @@
+"""The git pre-push hook: installing it (``install``), running it on the pushed ref lines (``run``), and its
+work once a range touches mapped files (``work``).
+
+May import everything but ``cli``.
+"""
+

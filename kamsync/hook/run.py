@@ -1,0 +1,184 @@
+"""``kamsync hook run pre-push`` / ``pre-commit``: what the installed hook does when git pushes.
+
+For each ref pushed to a branch the hook watches, the mapped files changed in the pushed range are examined at
+the pushed commit (which need not be checked out). With none, the hook exits 0 at once: no credentials needed,
+no request sent, and only git plumbing run — this module imports the HTTP side only when there is work, so the
+common push costs a fraction of a second.
+
+- ``check``: block the push when a field is ``remote-changed`` (edited in the Kameleoon UI) or ``remote-ahead``
+  (Kameleoon holds code from commits outside the pushed history); a live experiment is a warning.
+- ``push``: the rules of ``kamsync push`` for those fields, then push them; git's push goes on only if that
+  succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from kamsync.core.errors import CredentialsError, Exit, KamsyncError, UsageError
+from kamsync.core.model import FieldRef
+from kamsync.git.prepush import Decision, PushedRef, base_candidates, decide_all, from_pre_commit, parse_pre_push
+from kamsync.git.ranges import GitRange, short
+from kamsync.git.repo import GitRepo
+from kamsync.git.tree import CommitTree, find_manifest_at, mapped_paths_at
+from kamsync.hook.install import skip_requested
+from kamsync.manifest.parse import MANIFEST_NAME
+from kamsync.sync.options import Options
+from kamsync.ui.console import Console
+
+__all__ = ["HookRun", "run_pre_commit", "run_pre_push"]
+
+PREFIX = "kamsync pre-push:"
+
+
+@dataclass(frozen=True, slots=True)
+class HookRun:
+    """How the installed hook was configured."""
+
+    mode: str
+    branches: tuple[str, ...]
+    allow_live: bool = False
+    require_credentials: bool = False
+
+
+def run_pre_push(opts: Options, console: Console, settings: HookRun, remote: str, stdin: str) -> int:
+    """Examine the refs git is pushing (its standard input lines) to ``remote``."""
+    if skip_requested(os.environ):
+        console.info(f"{PREFIX} KAMSYNC_SKIP=1, this push is not checked")
+        return int(Exit.OK)
+    repo = GitRepo.discover(Path.cwd())
+    return _examine(opts, console, repo, settings, remote, parse_pre_push(stdin))
+
+
+def run_pre_commit(opts: Options, console: Console, settings: HookRun) -> int:
+    """The same, for the pre-commit framework's pre-push stage: the range comes from its PRE_COMMIT_* variables."""
+    if skip_requested(os.environ):
+        console.info(f"{PREFIX} KAMSYNC_SKIP=1, this push is not checked")
+        return int(Exit.OK)
+    repo = GitRepo.discover(Path.cwd())
+    ref = from_pre_commit(os.environ, resolve=repo.resolve)
+    if ref is None:
+        raise UsageError(
+            "`kamsync hook run pre-commit` is run by pre-commit's pre-push stage, which sets PRE_COMMIT_FROM_REF, "
+            "PRE_COMMIT_TO_REF and PRE_COMMIT_REMOTE_BRANCH; from git itself use `kamsync hook install`"
+        )
+    remote = os.environ.get("PRE_COMMIT_REMOTE_NAME", "") or "origin"
+    return _examine(opts, console, repo, settings, remote, (ref,))
+
+
+def _examine(
+    opts: Options, console: Console, repo: GitRepo, settings: HookRun, remote: str, refs: Sequence[PushedRef]
+) -> int:
+    default = repo.default_branch()
+    branches = settings.branches or (default,)
+
+    def merge_base(local_id: str, branch: str) -> str | None:
+        for candidate in base_candidates(remote, default, branch):
+            if repo.commit_exists(candidate):
+                return repo.merge_base(local_id, candidate)
+        return None
+
+    decisions = decide_all(refs, branches, known=repo.commit_exists, merge_base=merge_base)
+    work: list[tuple[Decision, GitRange]] = []
+    for decision in decisions:
+        span, why = _mapped_change(opts, repo, decision)
+        if span is None:
+            console.info(f"{PREFIX} {decision.branch or decision.ref.remote_ref}: {why}")
+        else:
+            work.append((decision, span))
+    if not work:
+        console.info(f"{PREFIX} nothing to check" if decisions else f"{PREFIX} no ref is pushed; nothing to check")
+        return int(Exit.OK)
+    if not _has_credentials(os.environ):
+        if settings.mode == "check" and not settings.require_credentials:
+            console.warn(
+                f"{PREFIX} KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET are not set, so Kameleoon was not "
+                "checked; the push goes on. Set them to check, or install the hook with --require-credentials "
+                "to block pushes without them"
+            )
+            return int(Exit.OK)
+        raise CredentialsError(
+            f"{PREFIX} set KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET (this hook needs them to "
+            f"{'push to' if settings.mode == 'push' else 'check'} Kameleoon); or push unchecked once with "
+            "KAMSYNC_SKIP=1 git push"
+        )
+    from kamsync.hook.work import check_range, push_range  # the HTTP side, only now that there is work
+
+    def ranged(span: GitRange) -> Options:
+        return replace(opts, from_rev=span.from_rev, to_rev=span.to_rev)
+
+    if settings.mode == "push" and len(work) > 1:
+        # Git pushes all refs or none: write nothing unless every ref's fields may be written.
+        console.info(f"{PREFIX} {len(work)} refs to push: checking all of them before writing any")
+        for decision, span in work:
+            dry = push_range(ranged(span), console, allow_live=settings.allow_live, dry_run=True)
+            if dry != Exit.OK:
+                console.error(f"{PREFIX} {decision.branch}: refused; nothing was written for any ref")
+                return dry
+    codes = []
+    for index, (decision, span) in enumerate(work):
+        console.info(f"{PREFIX} {decision.branch}: examining the mapped files changed in {span.describe()}")
+        if settings.mode == "push":
+            code = push_range(ranged(span), console, allow_live=settings.allow_live)
+            if code != Exit.OK and index + 1 < len(work):
+                rest = ", ".join(str(d.branch) for d, _ in work[index + 1 :])
+                console.error(f"{PREFIX} {decision.branch} was not fully written; stopped before {rest}")
+                return code
+            codes.append(code)
+        else:
+            codes.append(check_range(ranged(span), console, head=repo.head()))
+    return max(codes)
+
+
+def _mapped_change(opts: Options, repo: GitRepo, decision: Decision) -> tuple[GitRange | None, str]:
+    """The range to examine for one pushed ref, or None and why there is nothing to examine."""
+    span = decision.range
+    if span is None:
+        return None, decision.reason
+    tree = CommitTree(repo, span.to_rev)
+    try:
+        manifest_path = find_manifest_at(tree, opts.manifest, os.environ, repo.top)
+    except UsageError:
+        where = opts.manifest or MANIFEST_NAME
+        return None, f"the pushed commit {short(span.to_rev)} has no kamsync manifest ({where})"
+    mapped = mapped_paths_at(tree, manifest_path)
+    if span.from_rev is None:
+        return (GitRange(None, span.to_rev), "") if mapped else (None, "the manifest maps no file")
+    found = GitRange(span.from_rev, span.to_rev)
+    changed = repo.changed_paths(span.from_rev, span.to_rev)
+    if changed & mapped:
+        return found, ""
+    if _manifest_changed(repo, span.from_rev, tree, manifest_path) and _mapping(
+        repo, span.from_rev, manifest_path
+    ) != _mapping(repo, span.to_rev, manifest_path):
+        return found, ""  # the manifest maps other files, or maps them to other fields
+    # A mapped path may be a symlink (or under a symlinked folder) whose target changed: compare what each
+    # mapped path leads to in both commits (one `git cat-file` per commit, whatever the number of files).
+    before, after = CommitTree(repo, span.from_rev).blob_ids_at(mapped), tree.blob_ids_at(mapped)
+    if any(before.get(p) != after.get(p) for p in mapped):
+        return found, ""
+    return None, f"no mapped file changed in the pushed commits ({found.describe()})"
+
+
+def _manifest_changed(repo: GitRepo, from_rev: str, tree: CommitTree, manifest_path: Path) -> bool:
+    """Whether the manifest differs between the commits (what its path leads to: it may be a symlink)."""
+    try:
+        return CommitTree(repo, from_rev).manifest_blob(manifest_path) != tree.manifest_blob(manifest_path)
+    except KamsyncError:
+        return True  # not there before: everything it maps is new
+
+
+def _mapping(repo: GitRepo, rev: str, manifest_path: Path) -> frozenset[tuple[FieldRef, str]] | None:
+    """Which file maps which field in the manifest at ``rev`` (None when it cannot be read there)."""
+    try:
+        manifest = CommitTree(repo, rev).load_manifest(manifest_path)
+    except KamsyncError:
+        return None
+    return frozenset((mf.ref, mf.path) for mf in manifest.files())
+
+
+def _has_credentials(environ: Mapping[str, str]) -> bool:
+    return bool(environ.get("KAMELEOON_CLIENT_ID")) and bool(environ.get("KAMELEOON_CLIENT_SECRET"))

@@ -1,0 +1,85 @@
+"""One kamsync process at a time per repository.
+
+``fcntl.flock`` on ``.git/kamsync/lock``: the kernel drops the lock when its holder dies, so a crash never
+leaves a stale lock behind. The holder writes who it is into the file, for the message the next process shows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from kamsync.core.errors import LocalWriteError, LockedRepository, UsageError
+
+WAIT_ENV = "KAMSYNC_LOCK_WAIT"
+_DEFAULT_WAIT = 5.0
+_POLL = 0.05
+
+
+def _default_wait() -> float:
+    raw = os.environ.get(WAIT_ENV)
+    if raw is None or not raw.strip():
+        return _DEFAULT_WAIT
+    try:
+        wait = float(raw)
+    except ValueError:
+        wait = -1.0
+    if not wait >= 0:  # also rejects nan
+        raise UsageError(f"{WAIT_ENV} must be a number of seconds (like 5 or 0.5), not {raw!r}")
+    return wait
+
+
+def _holder(fd: int) -> str:
+    """The holder as its lock file describes it, e.g. `` (pid 4242, `kamsync push`, since 12:01:03)``."""
+    try:
+        info = json.loads(os.pread(fd, 65536, 0).decode("utf-8"))
+        since = datetime.fromtimestamp(float(info["since"])).strftime("%H:%M:%S")
+        return f" (pid {int(info['pid'])}, `{info['command']}`, since {since})"
+    except (ValueError, KeyError, TypeError, OSError):  # the holder has not written it yet, or wrote garbage
+        return ""
+
+
+@contextmanager
+def repo_lock(state_dir: Path, command: str, wait: float | None = None) -> Iterator[None]:
+    """Hold the repository's kamsync lock for the ``with`` block, waiting up to ``wait`` seconds for it
+    (default: ``$KAMSYNC_LOCK_WAIT``, else 5). ``command`` is shown to a process that has to wait.
+    ``LocalWriteError`` when the lock file cannot be created or opened (no write access, disk full)."""
+    limit = _default_wait() if wait is None else wait
+    path = state_dir / "lock"
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # no write access to .git, a full disk: say which file, never a traceback
+        raise LocalWriteError(path, exc, "the repository lock") from exc
+    try:
+        deadline = time.monotonic() + limit
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockedRepository(
+                        f"another kamsync process{_holder(fd)} is working on this repository; wait for it to finish"
+                    ) from None
+                time.sleep(_POLL)
+        info = {"pid": os.getpid(), "command": command, "since": time.time()}
+        # Who holds the lock only improves the next process's message (it reads a torn one as unknown): a full
+        # disk refusing these bytes is no reason to stop, the lock itself is held.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode("utf-8"), 0)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)  # before unlocking, so nobody reads a finished holder's details
+    finally:
+        os.close(fd)  # closing releases the flock

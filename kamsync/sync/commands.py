@@ -1,0 +1,323 @@
+"""The everyday commands, as plain functions: options in, exit code out. The CLI only parses and dispatches."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from contextlib import suppress
+from pathlib import Path
+
+from kamsync.api.client import KameleoonClient
+from kamsync.api.remote import read_remote
+from kamsync.api.settings import resolve_api_url
+from kamsync.budget.pricing import clock_time
+from kamsync.budget.quota import run_quota as quota_report_for
+from kamsync.core.errors import PRECEDENCE, ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
+from kamsync.core.plan import describe_base
+from kamsync.core.reports import PullResult
+from kamsync.core.states import DIFFERING, State
+from kamsync.git.pulled import PulledValue, check_can_merge, record_pulled
+from kamsync.git.ranges import nothing_changed, pick_files
+from kamsync.git.repo import GitRepo
+from kamsync.git.workspace import Workspace
+from kamsync.manifest.edit import ManifestEditor
+from kamsync.manifest.parse import MANIFEST_NAME, find_manifest, load_manifest
+from kamsync.state.journal import Journal
+from kamsync.state.lock import repo_lock
+from kamsync.state.record import Record
+from kamsync.sync.pull import add_experiment, pull_survey
+from kamsync.sync.push import run_apply, run_push
+from kamsync.sync.session import Options, connected, locked, open_run, rate_limit_spec, showing
+from kamsync.sync.survey import Survey, belongs, survey
+from kamsync.ui.console import Console, Styled
+from kamsync.ui.render import base_diff, entry, pull_payload, status_line, summary, unified_diff
+
+
+def worst(*codes: int) -> int:
+    """When several outcomes apply, the first of 130, 70, 4, 3, 1 that occurs wins."""
+    for code in PRECEDENCE:
+        if code in codes:
+            return int(code)
+    return int(Exit.OK)
+
+
+def run_quota(opts: Options, console: Console, *, reset: bool = False) -> int:
+    """Requests used and left in each window for this credential, from the ledger; ``reset`` first forgets the
+    wait a server imposed on it. Sends nothing."""
+    url = resolve_api_url(opts.api_url, os.environ)
+    client_id = os.environ.get("KAMELEOON_CLIENT_ID", "")
+    if not client_id:
+        raise CredentialsError("set KAMELEOON_CLIENT_ID: the quota is kept per API client")
+    manifest_rate_limit = None
+    # Outside a kamsync repository the environment or the default spec applies.
+    with suppress(UsageError, GitError):
+        manifest_rate_limit = Workspace.open(opts.manifest, os.environ, Path.cwd()).manifest.rate_limit
+    text, payload = quota_report_for(url, client_id, rate_limit_spec(manifest_rate_limit), reset=reset)
+    console.emit_json(payload)
+    console.out(text)
+    return int(Exit.OK)
+
+
+def _nothing(console: Console, ws: Workspace, opts: Options, payload: dict[str, object]) -> int:
+    console.info(nothing_changed(ws, opts.from_rev))
+    console.emit_json({**payload, "requests": 0})
+    return int(Exit.OK)
+
+
+def _warn_all(console: Console, found: Survey) -> None:
+    for warning in found.warnings:
+        console.warn(warning)
+
+
+def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
+    with locked(opts, "kamsync status", reader=console) as ws:
+        files = pick_files(ws, paths, opts.from_rev)
+        if opts.ranged and not files:
+            return _nothing(console, ws, opts, {"entries": [], "new_variations": [], "warnings": []})
+        with connected(opts, ws, console) as run:
+            run.charge_reads(files, "kamsync status")
+            found = survey(ws, files, run.client, from_rev=run.opts.from_rev)
+        interrupted = Journal.at(ws.repo.state_dir()).load()
+    _warn_all(console, found)
+    if interrupted is not None:
+        console.warn(
+            f"the {interrupted.command} started at {clock_time(interrupted.started_at)} did not finish "
+            f"({interrupted.done} of {len(interrupted.writes)} writes confirmed); run it again to resume it"
+        )
+    console.emit_json(
+        {
+            "entries": [entry(s) for s in found.statuses],
+            "new_variations": [
+                {"experiment_id": experiment_id, "variation_id": v.id, "name": v.name}
+                for experiment_id, variations in found.new_variations.items()
+                for v in variations
+            ],
+            "warnings": list(found.warnings),
+        }
+    )
+    width = max((len(s.state.value) for s in found.statuses), default=0)
+    for status in found.statuses:
+        state, rest = status_line(status)
+        console.out(Styled(state.ljust(width), state), f"  {rest}")
+    for experiment_id, variations in found.new_variations.items():
+        for variation in variations:
+            console.out(
+                f"new in Kameleoon: variation {variation.id} {variation.name!r} of experiment {experiment_id}; "
+                "`kamsync pull` maps it"
+            )
+    console.out(summary(found.statuses))
+    changed = any(s.state is not State.IN_SYNC for s in found.statuses)
+    return int(Exit.DIFFERENCES) if exit_code and changed else int(Exit.OK)
+
+
+def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
+    with locked(opts, "kamsync diff", reader=console) as ws:
+        files = pick_files(ws, paths, opts.from_rev)
+        if opts.ranged and not files:
+            return _nothing(console, ws, opts, {"entries": []})
+        with connected(opts, ws, console) as run:
+            run.charge_reads(files, "kamsync diff")
+            found = survey(ws, files, run.client, from_rev=run.opts.from_rev)
+    _warn_all(console, found)
+    differing = [s for s in found.statuses if s.state in DIFFERING]
+    console.emit_json(
+        {"entries": [{**entry(s), "diff": unified_diff(s), "base_diff": base_diff(s)} for s in differing]}
+    )
+    for status in differing:
+        console.out(Styled(f"# {status.state.value}: {status.mapped.ref.describe()}", status.state.value))
+        _show_diff(console, unified_diff(status))
+        since = base_diff(status)
+        if since is not None:
+            assert status.base is not None
+            console.out(f"# what changed in Kameleoon since {describe_base(status.base)}:")
+            _show_diff(console, since)
+    for status in found.statuses:
+        if status.state is State.REMOTE_MISSING:
+            console.info(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
+    return (
+        int(Exit.DIFFERENCES)
+        if exit_code and (differing or any(s.state is State.REMOTE_MISSING for s in found.statuses))
+        else int(Exit.OK)
+    )
+
+
+def _show_diff(console: Console, diff: str) -> None:
+    for line in diff.splitlines():
+        key = "@" if line.startswith("@@") else line[:1] if line[:1] in "+-" and line[:3] not in ("---", "+++") else ""
+        console.out(Styled(line, key) if key else line)
+
+
+def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experiments: Sequence[int], force: bool) -> int:
+    cwd = Path.cwd()
+    repo = GitRepo.discover(cwd)
+    manifest_path = _manifest_for_pull(opts, repo, cwd, creating=bool(experiments))
+    if opts.to_rev is not None and repo.resolve(opts.to_rev) != repo.head():
+        raise UsageError(
+            f"--to {opts.to_rev}: pull writes into the working tree, so --to must be the checked-out commit; "
+            f"run `git checkout {opts.to_rev}` first, or leave --to out"
+        )
+    if opts.ranged and not experiments and manifest_path.exists():
+        ws = Workspace(repo, load_manifest(manifest_path, repo.top, repo.git_dirs), cwd)
+        if not pick_files(ws, paths, opts.from_rev):  # nothing to pull: no credentials needed, no request sent
+            console.info(nothing_changed(ws, opts.from_rev))
+            return _report_pull(console, PullResult(), 0, manifest_path)
+    with repo_lock(repo.state_dir(), "kamsync pull"):
+        result = PullResult()
+        mapped: set[int] = set()
+        if manifest_path.exists():
+            ws = Workspace(repo, load_manifest(manifest_path, repo.top, repo.git_dirs), cwd)
+            mapped = {e.id for e in ws.manifest.experiments}
+            editor = ManifestEditor.open(manifest_path)
+            rate_limit = ws.manifest.rate_limit
+        else:
+            editor = ManifestEditor.create(manifest_path)
+            rate_limit = None
+        run = open_run(opts, rate_limit, console)
+        with run.client as client, showing(run.progress, console):
+            new_ids = [i for i in dict.fromkeys(experiments) if i not in mapped]
+            if new_ids:
+                # One experiment list and one variation list per 200 ids (their variations are listed).
+                run.charge(run.read_cost(len(new_ids), len(new_ids)), "mapping the experiments")
+                _add_experiments(client, manifest_path.parent, editor, repo, new_ids, result)
+            mapped_asked = [i for i in experiments if i in mapped]
+            if mapped and (not experiments or mapped_asked):
+                ws = Workspace(repo, load_manifest(manifest_path, repo.top, repo.git_dirs), cwd)
+                files = pick_files(ws, paths, opts.from_rev)
+                if experiments:
+                    files = tuple(f for f in files if f.ref.experiment_id in mapped_asked)
+                if opts.ranged and not files:
+                    console.info(nothing_changed(ws, opts.from_rev))
+                else:
+                    run.charge_reads(files, "kamsync pull")
+                    found = survey(ws, files, client, from_rev=opts.from_rev)
+                    _warn_all(console, found)
+                    _merge(result, pull_survey(ws, found, force=force, editor=editor))
+            if result.manifest_changed:
+                editor.save()
+            requests = client.requests_sent
+        result.pulled_commit = _into_history(console, repo, manifest_path.parent, result)
+    return _report_pull(console, result, requests, manifest_path)
+
+
+def _into_history(console: Console, repo: GitRepo, root: Path, result: PullResult) -> str | None:
+    """Make the values this pull brought in part of the next commit's history (see ``kamsync.git.pulled``)."""
+    if not result.written:
+        return None
+    top = repo.top.resolve()
+    values = [
+        PulledValue(Path(os.path.relpath(os.path.normpath(root.resolve() / f.path), top)).as_posix(), f.remote, f.base)
+        for f in result.written
+    ]
+    try:
+        return record_pulled(repo, values, [f"{f.ref.describe()} ({f.path})" for f in result.written])
+    except (GitError, OSError) as error:
+        console.warn(
+            f"could not record Kameleoon's values in git ({error}); commit the pulled files exactly as written, "
+            "or other clones and CI will see them as edited outside git"
+        )
+        return None
+
+
+def _manifest_for_pull(opts: Options, repo: GitRepo, cwd: Path, *, creating: bool) -> Path:
+    try:
+        return find_manifest(opts.manifest, os.environ, cwd, stop_at=repo.top)
+    except UsageError:
+        if not creating:
+            raise
+        explicit = opts.manifest or os.environ.get("KAMSYNC_MANIFEST")
+        path = (cwd / explicit).resolve() if explicit else repo.top / MANIFEST_NAME
+        if path.is_dir():
+            path = path / MANIFEST_NAME
+        if not path.parent.is_relative_to(repo.top.resolve()):
+            raise UsageError(
+                f"{path}: the manifest must be inside the git repository {repo.top}, where its code lives; "
+                "run kamsync from that repository, or give a --manifest path inside it"
+            ) from None
+        return path
+
+
+def _add_experiments(
+    client: KameleoonClient,
+    root: Path,
+    editor: ManifestEditor,
+    repo: GitRepo,
+    ids: list[int],
+    result: PullResult,
+) -> None:
+    remote = read_remote(client, ids, [])
+    missing = [i for i in ids if i not in remote.experiments]
+    if missing:
+        raise ApiError(
+            f"experiment {', '.join(map(str, missing))} not found in Kameleoon (or not visible to these "
+            "credentials); check the id in the Kameleoon app",
+            status=404,
+        )
+    check_can_merge(repo)
+    record = Record.load(repo.state_dir())
+    taken: set[str] = set()
+    for experiment_id in ids:
+        experiment = remote.experiments[experiment_id]
+        variations = sorted(
+            (v for v in remote.variations.values() if belongs(v, experiment_id, experiment.variation_ids)),
+            key=lambda v: v.id,
+        )
+        added = add_experiment(repo, root, editor, experiment, variations, record, taken)
+        _merge(result, added)
+    record.save()
+
+
+def _merge(into: PullResult, other: PullResult) -> None:
+    into.written.extend(other.written)
+    into.refused.extend(other.refused)
+    into.left_alone.extend(other.left_alone)
+    into.added_experiments.extend(other.added_experiments)
+    into.added_variations.extend(other.added_variations)
+    into.renamed.extend(other.renamed)
+    into.missing.extend(other.missing)
+    into.manifest_changed = into.manifest_changed or other.manifest_changed
+
+
+def _report_pull(console: Console, result: PullResult, requests: int, manifest_path: Path) -> int:
+    console.emit_json(pull_payload(result, requests))
+    for experiment_id in result.added_experiments:
+        console.out(f"mapped experiment {experiment_id} in {manifest_path.name}")
+    for experiment_id, variation_id, folder in result.added_variations:
+        console.out(f"mapped variation {variation_id} of experiment {experiment_id} as {folder}/")
+    for variation_id, name in result.renamed:
+        console.out(f"variation {variation_id} is now named {name!r} in Kameleoon (files stay where they are)")
+    for pulled in result.written:
+        if pulled.merge == "clean":
+            console.out(f"merged {pulled.path} ({pulled.state}): your edit and Kameleoon's are both kept")
+        elif pulled.merge == "conflicted":
+            console.error(
+                f"conflict: {pulled.path} ({pulled.ref.describe()}): your edit and Kameleoon's overlap; the file "
+                "now holds both between <<<<<<< local and >>>>>>> Kameleoon markers: resolve them, then commit"
+            )
+        else:
+            console.out(f"wrote {pulled.path} ({pulled.state})")
+    if result.pulled_commit is not None:
+        console.info(
+            f"Kameleoon's values are recorded as commit {result.pulled_commit[:12]} and merged into your next "
+            "commit (git shows a merge in progress): `git commit` makes them part of history, so other clones "
+            "and CI know them"
+        )
+    for status in result.left_alone:
+        console.info(
+            f"left alone: {status.path} is {status.state.value}: its news is in git; "
+            "`kamsync push` sends it (or `kamsync pull --force` takes Kameleoon's value)"
+        )
+    for status, reason in result.refused:
+        console.error(f"refused: {status.path} ({status.mapped.ref.describe()}): {reason}")
+    for status in result.missing:
+        console.warn(
+            f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon; "
+            "remove it from the manifest if that is intended"
+        )
+    if not result.written and not result.manifest_changed and not result.refused:
+        console.out("nothing to pull: no remote change to bring in")
+    console.out(f"{requests} requests used")
+    conflicted = any(f.merge == "conflicted" for f in result.written)
+    return int(Exit.REFUSED) if result.refused or conflicted else int(Exit.OK)
+
+
+__all__ = ["KamsyncError", "Options", "run_apply", "run_diff", "run_pull", "run_push", "run_status", "worst"]

@@ -1,0 +1,187 @@
+"""Pull: bring remote code into the repository without ever losing local work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from kamsync.core.errors import UsageError
+from kamsync.core.model import (
+    EXPERIMENT_FIELDS,
+    VARIATION_FIELDS,
+    FieldRef,
+    Manifest,
+    RemoteExperiment,
+    RemoteVariation,
+)
+from kamsync.core.normalize import file_text, normalize
+from kamsync.core.paths import escape_problem
+from kamsync.core.reports import PulledFile, PullResult
+from kamsync.core.states import State
+from kamsync.git.pulled import check_can_merge
+from kamsync.git.repo import GitRepo
+from kamsync.git.workspace import Workspace
+from kamsync.manifest.edit import ManifestEditor
+from kamsync.manifest.parse import slugify, unique_dir
+from kamsync.state.files import write_atomic
+from kamsync.state.record import Record
+from kamsync.sync.merge import merge3
+from kamsync.sync.survey import Survey
+
+ADOPT = frozenset({State.REMOTE_CHANGED, State.REMOTE_ONLY})
+ADOPT_FORCED = ADOPT | {State.LOCAL_CHANGED, State.REMOTE_AHEAD, State.CONFLICT}
+
+
+def _write_code(repo: GitRepo, root: Path, path: str, code: str) -> None:
+    _write_file(repo, root, path, file_text(code))
+
+
+def _write_file(repo: GitRepo, root: Path, path: str, text: str) -> None:
+    """Write a pulled field's file, checked first as the manifest is: whatever a folder name from Kameleoon
+    or a symlink swapped in since says, nothing is written outside the work tree or into git's own files."""
+    problem = escape_problem(root, path, repo.top, repo.git_dirs)
+    if problem is not None:
+        raise UsageError(f"kamsync pull does not write '{path}': it {problem}")
+    write_atomic(root / path, text)
+
+
+def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEditor) -> PullResult:
+    """Adopt remote values field by field, merge fields changed on both sides three ways, refuse files with
+    uncommitted changes, map new variations. Never writes Kameleoon."""
+    result = PullResult()
+    record = Record.load(ws.repo.state_dir())
+    adopt = ADOPT_FORCED if force else ADOPT | {State.CONFLICT}
+    candidates = [s for s in found.statuses if s.state in adopt]
+    for status in found.statuses:
+        if status.state in {State.LOCAL_CHANGED, State.REMOTE_AHEAD} and status.state not in adopt:
+            result.left_alone.append(status)
+    if candidates or found.new_variations:
+        check_can_merge(ws.repo)
+    for status in candidates:
+        if status.uncommitted:
+            what = "merged" if status.state is State.CONFLICT and not force else "overwritten"
+            result.refused.append(
+                (
+                    status,
+                    f"the file has uncommitted changes, which would be {what}; commit or stash them, then pull again",
+                )
+            )
+            continue
+        remote = file_text(status.remote)
+        if status.state is State.CONFLICT and not force:
+            base = (status.base.text if status.base else None) or ""
+            merged = merge3(ws.repo, base, status.local or "", status.remote or "")
+            outcome = "conflicted" if merged.conflicts else "clean"
+            _write_file(ws.repo, ws.root, status.path, merged.text)
+            pulled = PulledFile(
+                status.path,
+                status.mapped.ref,
+                status.state.value,
+                merge=outcome,
+                remote=remote.encode("utf-8"),
+                base=file_text(base).encode("utf-8") if merged.conflicts else None,
+            )
+        else:
+            _write_code(ws.repo, ws.root, status.path, status.remote or "")
+            pulled = PulledFile(status.path, status.mapped.ref, status.state.value, remote=remote.encode("utf-8"))
+        record.remember(status.mapped.ref, status.remote or "")
+        result.written.append(pulled)
+
+    manifest = ws.manifest
+    for experiment_id, variations in sorted(found.new_variations.items()):
+        spec = manifest.experiment(experiment_id)
+        if spec is None:
+            continue
+        taken = {v.dir for v in spec.variations} | _existing_dirs(ws.root / spec.dir / "variations")
+        for variation in variations:
+            folder = unique_dir(variation.name, str(variation.id), taken)
+            taken.add(folder)
+            editor.add_variation(experiment_id, variation.id, variation.name, folder)
+            result.added_variations.append((experiment_id, variation.id, folder))
+            files = _write_variation(ws.repo, ws.root, spec.dir, folder, experiment_id, variation, record)
+            result.written.extend(files)
+            result.manifest_changed = True
+    result.renamed.extend(_renames(manifest, found))
+    for variation_id, name in result.renamed:
+        experiment = next(e for e in manifest.experiments for v in e.variations if v.id == variation_id)
+        mapped = next(v for v in experiment.variations if v.id == variation_id)
+        editor.set_variation_name(experiment.id, variation_id, name, keep_dir=mapped.dir)
+        result.manifest_changed = True
+    result.missing.extend(s for s in found.statuses if s.state is State.REMOTE_MISSING)
+    record.save()
+    return result
+
+
+def _renames(manifest: Manifest, found: Survey) -> list[tuple[int, str]]:
+    """Variations renamed in Kameleoon, among those the survey covered."""
+    surveyed = {s.mapped.ref.variation_id for s in found.statuses}
+    renamed = []
+    for experiment in manifest.experiments:
+        for spec in experiment.variations:
+            if spec.id not in surveyed:
+                continue
+            remote = found.remote.variations.get(spec.id)
+            if remote is not None and remote.name and remote.name != spec.name:
+                renamed.append((spec.id, remote.name))
+    return renamed
+
+
+def _existing_dirs(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
+
+
+def _write_variation(
+    repo: GitRepo,
+    root: Path,
+    experiment_dir: str,
+    folder: str,
+    experiment_id: int,
+    variation: RemoteVariation,
+    record: Record,
+) -> list[PulledFile]:
+    written = []
+    for code_field in VARIATION_FIELDS:
+        path = f"{experiment_dir}/variations/{folder}/{code_field.default_file}"
+        code = normalize(variation.code.get(code_field.api_name, ""))
+        _write_code(repo, root, path, code)
+        ref = FieldRef(experiment_id, variation.id, code_field.api_name)
+        record.remember(ref, code)
+        written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8")))
+    return written
+
+
+def add_experiment(
+    repo: GitRepo,
+    root: Path,
+    editor: ManifestEditor,
+    experiment: RemoteExperiment,
+    variations: Sequence[RemoteVariation],
+    record: Record,
+    taken_dirs: set[str],
+) -> PullResult:
+    """Map a Kameleoon experiment that the manifest does not know yet, and write all its files (empty ones too)."""
+    result = PullResult(added_experiments=[experiment.id], manifest_changed=True)
+    slug = slugify(experiment.name)
+    base = f"experiments/{experiment.id}-{slug}" if slug else f"experiments/{experiment.id}"
+    experiment_dir = base
+    suffix = 2
+    while experiment_dir in taken_dirs or ((root / experiment_dir).exists() and any((root / experiment_dir).iterdir())):
+        experiment_dir = f"{base}-{suffix}"
+        suffix += 1
+    for code_field in EXPERIMENT_FIELDS:
+        path = f"{experiment_dir}/{code_field.default_file}"
+        code = normalize(experiment.code.get(code_field.api_name, ""))
+        _write_code(repo, root, path, code)
+        ref = FieldRef(experiment.id, None, code_field.api_name)
+        record.remember(ref, code)
+        result.written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8")))
+    entries: list[tuple[int, str, str]] = []
+    folders: set[str] = set()
+    for variation in variations:
+        folder = unique_dir(variation.name, str(variation.id), folders)
+        folders.add(folder)
+        entries.append((variation.id, variation.name, folder))
+        result.written.extend(_write_variation(repo, root, experiment_dir, folder, experiment.id, variation, record))
+        result.added_variations.append((experiment.id, variation.id, folder))
+    editor.add_experiment(experiment.id, experiment_dir, entries)
+    return result

@@ -1,0 +1,449 @@
+"""``kamsync push`` and ``kamsync apply``: plan, price, journal, write, and say exactly what happened."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from kamsync.api.remote import read_remote
+from kamsync.core.errors import Exit, RefusedError, UsageError
+from kamsync.core.model import FieldRef, MappedFile
+from kamsync.core.normalize import normalize
+from kamsync.core.plan import Plan, Refusal, Write, plan_push
+from kamsync.core.savedplan import SavedPlan, SavedWrite, check, from_document, to_document
+from kamsync.core.states import FieldStatus, State
+from kamsync.git.ranges import nothing_changed, pick_files
+from kamsync.git.workspace import Workspace
+from kamsync.manifest.parse import read_code
+from kamsync.state.files import write_atomic
+from kamsync.state.journal import FieldKey, Interrupted, Journal, drift
+from kamsync.state.record import Record
+from kamsync.sync.session import Options, Run, connected, locked, session
+from kamsync.sync.survey import UNKNOWN, remote_value, survey
+from kamsync.sync.writes import Outcome, execute, save_backup
+from kamsync.ui.console import Console
+from kamsync.ui.render import refusal_entry, write_entry
+
+__all__ = ["run_apply", "run_push"]
+
+
+def run_push(
+    opts: Options,
+    console: Console,
+    paths: Sequence[str],
+    *,
+    dry_run: bool,
+    exit_code: bool,
+    force: bool,
+    allow_live: bool,
+    out: str | None = None,
+    discard_journal: bool = False,
+) -> int:
+    if out is not None and not dry_run:
+        raise UsageError("--out saves a plan without sending it: use it with --dry-run, then `kamsync apply FILE`")
+    if out is not None and opts.to_rev is not None:
+        raise UsageError(
+            "--out with --to: `kamsync apply` checks a plan against the working tree, so a plan read at another "
+            "commit could never be applied; check that commit out and leave --to out"
+        )
+    with locked(opts, "kamsync push", reader=console if dry_run else None) as ws:
+        files = pick_files(ws, paths, opts.from_rev)
+        if opts.ranged and not files:
+            console.info(nothing_changed(ws, opts.from_rev))
+            console.emit_json({**_payload(dry_run, Plan((), ())), "requests": 0})
+            return int(Exit.OK)
+        with connected(opts, ws, console) as run:
+            return _push(
+                console,
+                ws,
+                run,
+                files,
+                dry_run=dry_run,
+                exit_code=exit_code,
+                force=force,
+                allow_live=allow_live,
+                out=out,
+                discard_journal=discard_journal,
+            )
+
+
+def _push(
+    console: Console,
+    ws: Workspace,
+    run: Run,
+    files: Sequence[MappedFile],
+    *,
+    dry_run: bool,
+    exit_code: bool,
+    force: bool,
+    allow_live: bool,
+    out: str | None,
+    discard_journal: bool,
+) -> int:
+    journal = Journal.at(ws.repo.state_dir())
+    interrupted = _interrupted_push(console, journal, discard=discard_journal, dry_run=dry_run)
+    if interrupted is not None:
+        files = _with_unfinished(console, ws, files, interrupted, ranged=run.opts.ranged)
+    reads = run.charge_reads(files, "reading the remote state")
+    found = survey(ws, files, run.client, from_rev=run.opts.from_rev)
+    for warning in found.warnings:
+        console.warn(warning)
+    plan = plan_push(found.statuses, force=force, allow_live=allow_live)
+    if interrupted is not None:
+        plan = Plan(plan.writes, plan.refusals + _drift_refusals(interrupted, found.statuses))
+    payload = _payload(dry_run, plan)
+    if plan.refusals:
+        return _refuse(console, run, payload, plan.refusals, dry_run)
+    uncommitted = [f.path for w in plan.writes for f in w.fields if f.uncommitted]
+    if uncommitted:
+        console.warn(
+            f"{'would push' if dry_run else 'pushing'} uncommitted changes of {', '.join(uncommitted)}: other "
+            "clones and CI will see these values as edited outside git until they are committed"
+        )
+    if plan.is_empty:
+        if interrupted is not None and not dry_run:
+            journal.clear()
+            console.info("the interrupted push had finished: Kameleoon holds every value it was sending")
+        console.out("nothing to push: every mapped field is in sync with Kameleoon")
+        payload["requests"] = run.client.requests_sent
+        console.emit_json(payload)
+        return int(Exit.OK)
+    if dry_run:
+        for write in plan.writes:
+            console.out(f"would update {write.describe()}: {', '.join(write.body)} ({_paths(write)})")
+        console.out(f"{plan.requests} write request(s) planned")
+        if out is not None:
+            _save_plan(console, ws, run, plan, out, force=force, allow_live=allow_live, reads=reads)
+            payload["out"] = out
+        payload["requests"] = run.client.requests_sent
+        console.emit_json(payload)
+        return int(Exit.DIFFERENCES) if exit_code else int(Exit.OK)
+    run.charge(plan.requests, "this push")
+    return _execute(console, ws, run, plan, payload, journal, "kamsync push")
+
+
+def _interrupted_push(console: Console, journal: Journal, *, discard: bool, dry_run: bool) -> Interrupted | None:
+    """The unfinished run this push must finish first (and check for drift), if any."""
+    interrupted = journal.load()
+    if interrupted is None:
+        return None
+    if discard:
+        if dry_run:
+            console.info(f"a real run would forget the journal of the interrupted {interrupted.command}")
+        else:
+            journal.clear()
+            console.info(f"forgot the journal of the interrupted {interrupted.command}; planning afresh")
+        return None
+    if interrupted.command != "kamsync push":
+        raise RefusedError(
+            f"an interrupted {interrupted.command} has not finished: apply its plan again to finish it, or pass "
+            "--discard-journal to forget it and push afresh; nothing was sent"
+        )
+    _announce(console, interrupted, dry_run=dry_run)
+    return interrupted
+
+
+def _with_unfinished(
+    console: Console, ws: Workspace, files: Sequence[MappedFile], interrupted: Interrupted, *, ranged: bool
+) -> tuple[MappedFile, ...]:
+    """``files`` plus the fields the interrupted push was sending, so they are finished and checked for drift.
+    A push of a git range (``--from/--to``, the pre-push hook) only sends that range's commit: another
+    branch's unfinished fields are not its to send, so it stops and says how to finish them."""
+    keys = interrupted.keys
+    chosen = set(files)
+    extra = [
+        mf
+        for mf in ws.manifest.files()
+        if mf not in chosen and (mf.ref.entity.value, mf.ref.entity_id, mf.ref.field) in keys
+    ]
+    if extra and ranged:
+        raise RefusedError(
+            f"an interrupted {interrupted.command} has not finished, and its fields "
+            f"({', '.join(mf.path for mf in extra)}) are not in this range: run `kamsync push` from the branch it "
+            "came from to finish it, or forget it with `kamsync push --discard-journal`; nothing was sent"
+        )
+    if extra:
+        console.info(
+            f"the {len(extra)} other field(s) of the interrupted push are included: "
+            + ", ".join(mf.path for mf in extra)
+        )
+    return (*files, *extra)
+
+
+def run_apply(opts: Options, console: Console, plan_file: str, *, discard_journal: bool = False) -> int:
+    """Execute a saved plan exactly, or refuse (exit 3, nothing written) when anything it saw has changed."""
+    saved = _load_plan(plan_file)
+    with session(opts, "kamsync apply", console) as (ws, run):
+        if saved.api_url.rstrip("/") != run.url:
+            raise UsageError(
+                f"{plan_file} was made for {saved.api_url}, not {run.url}; apply it with the same API URL, "
+                "or make a new plan"
+            )
+        manifest = Path(ws.manifest.path).relative_to(ws.repo.top).as_posix()
+        if saved.manifest != manifest:
+            raise UsageError(f"{plan_file} was made for the manifest {saved.manifest}, not {manifest}")
+        journal = Journal.at(ws.repo.state_dir())
+        tag = hashlib.sha256(Path(plan_file).read_bytes()).hexdigest()
+        interrupted = journal.load()
+        if interrupted is not None and discard_journal:
+            journal.clear()
+            console.info(f"forgot the journal of the interrupted {interrupted.command}")
+            interrupted = None
+        if interrupted is not None:
+            if interrupted.command != "kamsync apply" or interrupted.tag != tag:
+                what = "push" if interrupted.command == "kamsync push" else "apply of another plan"
+                finish = "`kamsync push`" if what == "push" else "applying that plan again"
+                raise RefusedError(
+                    f"an interrupted {what} has not finished: finish it first ({finish}), or pass "
+                    "--discard-journal to forget it and apply this plan; nothing was sent"
+                )
+            _announce(console, interrupted, dry_run=False)
+        run.charge(run.read_cost(len(saved.experiment_ids), len(saved.variation_ids)), "reading the remote state")
+        remote = read_remote(run.client, saved.experiment_ids, saved.variation_ids)
+        mapped = {mf.ref: mf for mf in ws.manifest.files()}
+        problems: list[str] = []
+        remote_now: dict[FieldRef, str | None] = {}
+        local_now: dict[str, str | None] = {}
+        for write in saved.writes:
+            for f in write.fields:
+                ref = write.ref(f)
+                mf = mapped.get(ref)
+                if mf is None or mf.path != f.path:
+                    problems.append(f"{ref.describe()} ({f.path}): no longer mapped so in {manifest}")
+                    continue
+                value = remote_value(mf, remote)
+                remote_now[ref] = None if value is UNKNOWN else value  # type: ignore[assignment]
+                local_now[f.path] = read_code(ws.manifest, mf, ws.repo.top, ws.repo.git_dirs)
+        live = {i: e.is_live for i, e in remote.experiments.items()}
+        verdict = check(saved, remote_now, local_now, live)
+        problems.extend(verdict.problems)
+        plan = _plan_from(verdict.to_send, mapped, remote_now, live) if not problems else Plan((), ())
+        if interrupted is not None:
+            drifted = _drift_refusals(interrupted, plan_statuses(plan))
+            problems.extend(f"{r.status.mapped.ref.describe()} ({r.status.path}): {r.reason}" for r in drifted)
+        payload = _payload(False, plan)
+        if problems:
+            for problem in problems:
+                console.error(f"refused: {problem}")
+            console.info(
+                f"nothing was written: the plan no longer matches ({len(problems)} problem(s)); "
+                "make a new one with `kamsync push --dry-run --out FILE`"
+            )
+            payload["problems"] = problems
+            payload["requests"] = run.client.requests_sent
+            console.emit_json(payload)
+            return int(Exit.REFUSED)
+        if plan.is_empty:
+            journal.clear()
+            console.out("nothing to apply: Kameleoon already holds every value of the plan")
+            payload["requests"] = run.client.requests_sent
+            console.emit_json(payload)
+            return int(Exit.OK)
+        run.charge(plan.requests, "this plan")
+        return _execute(console, ws, run, plan, payload, journal, "kamsync apply", tag)
+
+
+def plan_statuses(plan: Plan) -> tuple[FieldStatus, ...]:
+    return tuple(f for w in plan.writes for f in w.fields)
+
+
+def _load_plan(plan_file: str) -> SavedPlan:
+    try:
+        text = Path(plan_file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{plan_file}: no such file; make a plan with `kamsync push --dry-run --out FILE`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{plan_file}: cannot read it ({exc})") from None
+    try:
+        return from_document(text)
+    except ValueError as exc:
+        raise UsageError(f"{plan_file}: {exc}") from None
+
+
+def _plan_from(
+    writes: Sequence[SavedWrite],
+    mapped: dict[FieldRef, MappedFile],
+    remote: dict[FieldRef, str | None],
+    live: dict[int, bool],
+) -> Plan:
+    planned = []
+    for write in writes:
+        statuses = tuple(
+            FieldStatus(
+                mapped=mapped[write.ref(f)],
+                state=State(f.state),
+                local=normalize(f.local),
+                remote=remote.get(write.ref(f)),
+                live=live.get(write.experiment_id, False),
+                raw_local=f.local,
+            )
+            for f in write.fields
+        )
+        planned.append(Write(write.entity, write.id, write.experiment_id, statuses))
+    return Plan(tuple(planned), ())
+
+
+def _announce(console: Console, interrupted: Interrupted, *, dry_run: bool) -> None:
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(interrupted.started_at))
+    doubt = interrupted.in_doubt
+    what = "this dry run shows what resuming" if dry_run else "resuming"
+    console.info(
+        f"{what} the {interrupted.command} interrupted at {started}: {interrupted.done} of "
+        f"{len(interrupted.writes)} writes were confirmed"
+        + (f", {len(doubt)} in flight when it stopped ({', '.join(w.describe() for w in doubt)})" if doubt else "")
+        + ("; sending only what is still needed" if not dry_run else " would send")
+    )
+
+
+def _drift_refusals(interrupted: Interrupted, statuses: Sequence[FieldStatus]) -> tuple[Refusal, ...]:
+    by_key: dict[FieldKey, FieldStatus] = {}
+    for status in statuses:
+        ref = status.mapped.ref
+        by_key[(ref.entity.value, ref.entity_id, ref.field)] = status
+    now = {key: (s.remote, s.local) for key, s in by_key.items()}
+    return tuple(
+        Refusal(
+            by_key[(write.entity, write.id, f.field)],
+            "changed in Kameleoon since the interrupted push (drift): it holds neither the value that push "
+            "replaced nor the one it sent",
+            "look with `kamsync diff`; adopt it with `kamsync pull`, or overwrite it with "
+            "`kamsync push --force --discard-journal`",
+        )
+        for write, f in drift(interrupted, now)
+    )
+
+
+def _payload(dry_run: bool, plan: Plan) -> dict[str, object]:
+    return {
+        "dry_run": dry_run,
+        "planned": [write_entry(w) for w in plan.writes],
+        "refused": [refusal_entry(r) for r in plan.refusals],
+        "written": [],
+        "skipped": [],
+        "failed": [],
+        "not_attempted": [],
+        "interrupted": None,
+        "backup": None,
+    }
+
+
+def _refuse(console: Console, run: Run, payload: dict[str, object], refusals: Sequence[Refusal], dry: bool) -> int:
+    for refusal in refusals:
+        ref = refusal.status.mapped.ref
+        console.error(f"refused: {ref.describe()} ({refusal.status.path}): {refusal.reason}")
+        console.info(f"  way out: {refusal.fix}")
+    console.info(f"nothing was written: {len(refusals)} field(s) refused" + (" (dry run)" if dry else ""))
+    payload["requests"] = run.client.requests_sent
+    console.emit_json(payload)
+    return int(Exit.REFUSED)
+
+
+def _save_plan(
+    console: Console, ws: Workspace, run: Run, plan: Plan, out: str, *, force: bool, allow_live: bool, reads: int
+) -> None:
+    document = to_document(
+        plan,
+        api_url=run.url,
+        head=ws.repo.head(),
+        manifest=Path(ws.manifest.path).relative_to(ws.repo.top).as_posix(),
+        force=force,
+        allow_live=allow_live,
+        reads=reads,
+    )
+    target = Path(os.path.abspath(out))
+    write_atomic(target, json.dumps(document, indent=2) + "\n")
+    console.info(f"saved the plan in {out}: `kamsync apply {out}` sends exactly it")
+
+
+def _execute(
+    console: Console,
+    ws: Workspace,
+    run: Run,
+    plan: Plan,
+    payload: dict[str, object],
+    journal: Journal,
+    command: str,
+    tag: str = "",
+) -> int:
+    backup = save_backup(ws.repo.state_dir(), plan)
+    if backup is not None:
+        payload["backup"] = str(backup)
+        console.info(f"saved the remote values --force overwrites under {backup}")
+    record = Record.load(ws.repo.state_dir())
+    total = len(plan.writes)
+
+    written = itertools.count(1)
+
+    def on_written(write: Write) -> None:
+        done = next(written)
+        if not run.opts.json:
+            console.info(f"[{done}/{total}] updated {write.describe()}")
+
+    def on_sending(index: int, write: Write) -> None:
+        run.progress.item(index + 1, write.describe())
+
+    run.progress.start(total, command)
+    outcome = execute(
+        plan,
+        run.client,
+        record,
+        journal=journal,
+        command=command,
+        tag=tag,
+        on_sending=on_sending,
+        on_written=on_written,
+    )
+    return _report(console, run, outcome, total, payload)
+
+
+def _report(console: Console, run: Run, outcome: Outcome, total: int, payload: dict[str, object]) -> int:
+    payload["written"] = [write_entry(w) for w in outcome.written]
+    payload["skipped"] = [{**write_entry(w), "error": str(e)} for w, e in outcome.skipped]
+    payload["failed"] = [{**write_entry(w), "error": str(e)} for w, e in outcome.failed]
+    payload["not_attempted"] = [write_entry(w) for w in outcome.not_attempted]
+    payload["interrupted"] = write_entry(outcome.interrupted) if outcome.interrupted else None
+    payload["requests"] = run.client.requests_sent
+    summary = {
+        "written": len(outcome.written),
+        "skipped": len(outcome.skipped),
+        "failed": len(outcome.failed),
+        "not_attempted": len(outcome.not_attempted) + (1 if outcome.interrupted else 0),
+    }
+    payload["summary"] = summary
+    for write in outcome.written:
+        console.out(f"updated {write.describe()}: {', '.join(write.body)}")
+    for warning in outcome.warnings:
+        console.warn(warning)
+    for write, error in outcome.skipped:
+        console.error(f"skipped: {write.describe()}: {error}")
+    for write, error in outcome.failed:
+        console.error(f"not written: {write.describe()}: {error}")
+    if outcome.interrupted is not None:
+        console.error(
+            f"interrupted while updating {outcome.interrupted.describe()}: Kameleoon may or may not have "
+            "applied it; run the same command again to finish (it resumes where this run stopped)"
+        )
+    elif outcome.cancelled:
+        console.error("interrupted between writes: nothing was in flight; run the same command again to finish")
+    for write in outcome.not_attempted:
+        console.error(f"not attempted: {write.describe()} ({_paths(write)})")
+    console.out(
+        f"{summary['written']} of {total} entities updated, {summary['skipped']} skipped (locked in Kameleoon), "
+        f"{summary['failed']} failed, {summary['not_attempted']} not attempted; "
+        f"{run.client.requests_sent} requests used"
+    )
+    if not outcome.complete and not outcome.cancelled:
+        console.info("run the same command again to finish: it resumes where this run stopped")
+    console.emit_json(payload)
+    if outcome.cancelled:
+        return int(Exit.INTERRUPTED)
+    return int(Exit.API) if (outcome.failed or outcome.skipped) else int(Exit.OK)
+
+
+def _paths(write: Write) -> str:
+    return ", ".join(f.path for f in write.fields)

@@ -1,0 +1,204 @@
+"""What every command that talks to Kameleoon opens first: the options, the workspace, the client and the budget.
+
+``Run.charge`` is the one place a command's requests are priced before they are sent: over ``--max-requests``,
+or more than the credential's quota window has left, the work is refused (exit 3) before any write — or, with
+``--wait``, kamsync waits until the budget has room, showing how long and why.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from kamsync.api.auth import RENEW_MARGIN
+from kamsync.api.client import KameleoonClient
+from kamsync.api.settings import credentials_from_env, resolve_api_url, retry_policy_from_env
+from kamsync.budget.ledger import Ledger, default_state_dir, read_arrivals
+from kamsync.budget.pricing import cap_problem, clock_time, duration, quote, read_cost, refusal_text
+from kamsync.budget.windows import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
+from kamsync.core.errors import LocalWriteError, RefusedError
+from kamsync.core.model import MappedFile
+from kamsync.git.workspace import Workspace
+from kamsync.state.lock import repo_lock
+from kamsync.state.tokencache import TokenCache
+from kamsync.sync.options import Options
+from kamsync.ui.console import Console
+from kamsync.ui.progress import Progress
+
+__all__ = ["BudgetRefused", "Options", "Run", "connected", "locked", "open_run", "rate_limit_spec", "session"]
+
+
+class BudgetRefused(RefusedError):
+    """The work does not fit the rate budget or ``--max-requests``; nothing was written."""
+
+
+def max_wait(windows: Sequence[Window]) -> float:
+    """The longest wait a run makes without ``--wait``: the shorter windows' pacing (at least a minute); a
+    longer one (the hour is spent, or Kameleoon asked for it after repeated 429s) stops the run instead."""
+    pacing = sorted(w.seconds for w in windows)[:-1]
+    return max([60.0, *pacing])
+
+
+def rate_limit_spec(manifest_rate_limit: str | None) -> str:
+    return os.environ.get("KAMSYNC_RATE_LIMIT") or manifest_rate_limit or DEFAULT_RATE_LIMIT
+
+
+@dataclass(slots=True)
+class Run:
+    """An open client with its budget, for one command."""
+
+    opts: Options
+    console: Console
+    client: KameleoonClient
+    url: str
+    client_id: str
+    windows: tuple[Window, ...]
+    tokens: TokenCache
+    progress: Progress
+    on_wait: Callable[[float, str], None]
+    sleep: Callable[[float], None] = time.sleep
+    state_dir: Path = field(default_factory=default_state_dir)
+
+    def charge_reads(self, files: Sequence[MappedFile], what: str) -> int:
+        """Price reading the remote state of ``files`` (known from the manifest) before sending anything."""
+        experiments = {f.ref.experiment_id for f in files}
+        variations = {f.ref.variation_id for f in files if f.ref.variation_id is not None}
+        return self.charge(self.read_cost(len(experiments), len(variations)), what)
+
+    def read_cost(self, experiments: int, variations: int) -> int:
+        return read_cost(experiments, variations, token=self.token_needed())
+
+    def token_needed(self) -> bool:
+        """Whether the next request has to fetch a token first (no usable one cached)."""
+        if self.client.requests_sent:
+            return False  # a token came with the first request
+        cached = self.tokens.load()
+        return cached is None or cached[1] - time.time() <= RENEW_MARGIN
+
+    def charge(self, needed: int, what: str) -> int:
+        """Refuse (``BudgetRefused``) or wait unless ``needed`` more requests fit; returns ``needed``."""
+        if needed <= 0:
+            return 0
+        problem = cap_problem(self.client.requests_sent, needed, self.opts.max_requests)
+        if problem is not None:
+            raise BudgetRefused(f"{what}: {problem}; nothing was written")
+        now = time.time()
+        snapshot = read_arrivals(self.state_dir, self.url, self.client_id, self.windows, now=now)
+        held = snapshot.not_before is not None and snapshot.not_before - now > max_wait(self.windows)
+        if held and not self.opts.wait:
+            assert snapshot.not_before is not None
+            raise BudgetRefused(
+                f"{what}: {snapshot.reason or 'Kameleoon asked to wait'}; no request may be sent before "
+                f"{clock_time(snapshot.not_before)} (in {duration(snapshot.not_before - now)}): run it again then, "
+                "pass --wait to wait here, or, if that wait is wrong, forget it with kamsync quota --reset; "
+                "nothing was written"
+            )
+        q = quote(needed, snapshot.arrivals, self.windows, now)
+        if q.fits:
+            return needed
+        if not self.opts.wait:
+            raise BudgetRefused(refusal_text(what, q, self.windows, now) + "; nothing was written")
+        if q.runnable_at is None:
+            self.console.info(
+                f"{what} needs {needed} requests, more than a whole {q.quota} window: pacing them across "
+                f"{q.windows_needed} windows, finishing about {clock_time(q.finish_at)}"
+            )
+            return needed
+        self.console.info(
+            f"{what} needs {needed} requests and {q.left} of {q.quota} are left: waiting "
+            f"{duration(q.runnable_at - now)}, until {clock_time(q.runnable_at)}"
+        )
+        self.on_wait(q.runnable_at - now, f"{needed} requests of {q.quota} to be free for {what}")
+        self.sleep(max(0.0, q.runnable_at - time.time()))
+        return needed
+
+
+def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
+    """Everything checked before the first request: URL, credentials, rate-limit spec. Waits are shown on the
+    live progress line on a terminal, else as one message each."""
+    url = resolve_api_url(opts.api_url, os.environ)
+    credentials = credentials_from_env(os.environ)
+    windows = parse_rate_limit(rate_limit_spec(rate_limit))
+    retry = retry_policy_from_env(os.environ)
+    progress = Progress.create(json_mode=opts.json)
+
+    def say_wait(seconds: float, reason: str) -> None:
+        # Pacing by the rate windows is normal and mostly short; every other wait (a 429, a retry) is news.
+        pacing = reason.startswith("rate limit")
+        if not pacing or (seconds >= 1 and not opts.json):
+            console.info(f"waiting {duration(seconds)}: {reason}")
+
+    on_wait = progress.waiting if progress.enabled else say_wait
+    sleep = progress.sleeper()
+    # One ledger per credential on this machine: every kamsync process shares the rate budget.
+    budget = Ledger.open(
+        default_state_dir(),
+        url,
+        credentials.client_id,
+        windows,
+        on_wait=on_wait,
+        sleep=sleep,
+        max_wait=None if opts.wait else max_wait(windows),
+    )
+    tokens = TokenCache.open(url, credentials.client_id, secret=credentials.client_secret)
+    client = KameleoonClient(
+        url,
+        credentials,
+        budget=budget,
+        token_cache=tokens,
+        retry=retry,
+        on_wait=on_wait,
+        sleep=sleep,
+        max_requests=opts.max_requests,
+    )
+    return Run(opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, sleep)
+
+
+@contextmanager
+def locked(opts: Options, command: str, *, reader: Console | None = None) -> Iterator[Workspace]:
+    """The workspace (at ``--to`` when given), held against other kamsync processes.
+
+    ``reader`` is given by commands that only read (status, diff, push --dry-run): someone who cannot write
+    ``.git`` (or whose disk is full) may still run them, so when the lock cannot be taken they go on without
+    it, after one warning on ``reader``. Another process holding the lock still makes them wait."""
+    ws = Workspace.open(opts.manifest, os.environ, Path.cwd(), rev=opts.to_rev or ("HEAD" if opts.from_rev else None))
+    with ExitStack() as held:
+        try:
+            held.enter_context(repo_lock(ws.repo.state_dir(), command))
+        except LocalWriteError as error:
+            if reader is None:
+                raise
+            reader.warn(f"{error.problem}; `{command}` goes on without it, as it only reads")
+            ws = replace(ws, read_only=True)
+        yield ws
+
+
+@contextmanager
+def connected(opts: Options, ws: Workspace, console: Console) -> Iterator[Run]:
+    """An open client with its budget and progress line; credentials are checked here, not before."""
+    run = open_run(opts, ws.manifest.rate_limit, console)
+    with run.client, showing(run.progress, console):
+        yield run
+
+
+@contextmanager
+def session(opts: Options, command: str, console: Console) -> Iterator[tuple[Workspace, Run]]:
+    """The workspace, held against other kamsync processes, and an open client."""
+    with locked(opts, command) as ws, connected(opts, ws, console) as run:
+        yield ws, run
+
+
+@contextmanager
+def showing(progress: Progress, console: Console) -> Iterator[Progress]:
+    """Route the console's messages above the progress line while it is shown; erase it at the end."""
+    if progress.enabled:
+        console.above = progress.note
+    try:
+        with progress:
+            yield progress
+    finally:
+        console.above = None

@@ -1,0 +1,174 @@
+"""The one module that changes Kameleoon: it executes a push plan, checks what was stored, and remembers it."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kamsync.api.client import KameleoonClient
+from kamsync.core.errors import ApiError, LocalWriteError, LockedInApp, WriteMismatch
+from kamsync.core.model import EXPERIMENT_FIELDS, VARIATION_FIELDS, Entity, FieldRef
+from kamsync.core.normalize import file_text, normalize
+from kamsync.core.plan import Plan, Write, forced_overwrites
+from kamsync.state.files import write_atomic
+from kamsync.state.journal import Journal, JournalField, JournalWrite, digest
+from kamsync.state.record import Record
+
+RESOURCE = {Entity.EXPERIMENT: "experiments", Entity.VARIATION: "variations"}
+CODE_FIELDS = (*EXPERIMENT_FIELDS, *VARIATION_FIELDS)
+
+
+@dataclass(slots=True)
+class Outcome:
+    written: list[Write] = field(default_factory=list)
+    # Locked in the Kameleoon app (423): left alone, the rest went on.
+    skipped: list[tuple[Write, ApiError]] = field(default_factory=list)
+    failed: list[tuple[Write, ApiError]] = field(default_factory=list)
+    not_attempted: list[Write] = field(default_factory=list)
+    # Set when Ctrl-C arrived while this write was in flight: Kameleoon may or may not have applied it.
+    interrupted: Write | None = None
+    cancelled: bool = False  # Ctrl-C stopped the run (in flight or between writes)
+    warnings: list[str] = field(default_factory=list)  # each once
+
+    @property
+    def complete(self) -> bool:
+        """Every write went through."""
+        return not (self.skipped or self.failed or self.not_attempted or self.interrupted or self.cancelled)
+
+
+def backup_name(ref: FieldRef) -> str:
+    """The file a forced push keeps ``ref``'s overwritten remote value in: named by entity and field only, e.g.
+    ``variation-200001-jsCode.js``, so it can never point outside its run's folder whatever the manifest's paths
+    (``../`` climbing onto the working tree, two paths that collide), and two fields never share a file."""
+    suffix = next((Path(f.default_file).suffix for f in CODE_FIELDS if f.api_name == ref.field), "")
+    return f"{ref.entity.value}-{ref.entity_id}-{ref.field}{suffix}"
+
+
+def save_backup(state_dir: Path, plan: Plan) -> Path | None:
+    """Keep the remote values ``--force`` is about to overwrite, in a folder of this run's own under
+    ``backups/``, with ``index.json`` saying which field and file each one belongs to."""
+    overwritten = forced_overwrites(plan.writes)
+    if not overwritten:
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    backups = state_dir / "backups"
+    try:
+        backups.mkdir(parents=True, exist_ok=True)
+        # A folder of its own per run, even for two runs in the same second.
+        folder = Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=backups))
+    except OSError as exc:
+        raise LocalWriteError(backups, exc, "the remote values --force would overwrite") from exc
+    index = []
+    for status in overwritten:
+        ref = status.mapped.ref
+        name = backup_name(ref)
+        write_atomic(folder / name, file_text(status.remote))
+        index.append(
+            {
+                "file": name,
+                "path": status.path,
+                "experiment_id": ref.experiment_id,
+                "variation_id": ref.variation_id,
+                "field": ref.field,
+                "state": status.state.value,
+            }
+        )
+    write_atomic(folder / "index.json", json.dumps(index, indent=2) + "\n")
+    return folder
+
+
+def check_stored(write: Write, answer: dict[str, object] | None) -> None:
+    """After a write, compare what Kameleoon answered with what was sent (when it answered those fields)."""
+    if answer is None:
+        return
+    for name, sent in write.body.items():
+        if name in answer and normalize(str(answer[name] or "")) != normalize(sent):
+            raise WriteMismatch(
+                f"{write.describe()}: Kameleoon accepted {name} but stores something else than what was sent; "
+                "run `kamsync diff` to see what it holds",
+                subject=write.describe(),
+            )
+
+
+def journal_writes(writes: tuple[Write, ...]) -> list[JournalWrite]:
+    """What the journal keeps of each write: digests of the value replaced and of the value sent."""
+    return [
+        JournalWrite(
+            w.entity.value,
+            w.entity_id,
+            w.experiment_id,
+            tuple(JournalField(f.mapped.ref.field, f.path, digest(f.remote), digest(f.local)) for f in w.fields),
+        )
+        for w in writes
+    ]
+
+
+def execute(
+    plan: Plan,
+    client: KameleoonClient,
+    record: Record,
+    *,
+    journal: Journal | None = None,
+    command: str = "kamsync push",
+    tag: str = "",
+    on_sending: Callable[[int, Write], None] = lambda i, w: None,
+    on_written: Callable[[Write], None] = lambda w: None,
+) -> Outcome:
+    """Send each write in turn, journaled before and after. An entity locked in the Kameleoon app is skipped and
+    the rest goes on; any other failure, or Ctrl-C, stops the run, and what follows is reported as not attempted.
+    The journal is removed once every write is done; otherwise it stays for the next run to resume from."""
+    outcome = Outcome()
+    if journal is not None and plan.writes:
+        journal.begin(command, journal_writes(plan.writes), tag)
+    for index, write in enumerate(plan.writes):
+        on_sending(index, write)
+        sent = False
+
+        def mark_sent(index: int = index) -> None:
+            nonlocal sent
+            if not sent:
+                sent = True  # from here on, an interruption leaves this write in doubt
+                _mark(journal, index, "sending")  # on disk before the request leaves
+
+        try:
+            answer = client.patch(
+                RESOURCE[write.entity], write.entity_id, write.body, subject=write.describe(), on_send=mark_sent
+            )
+            check_stored(write, answer)
+        except KeyboardInterrupt:
+            outcome.cancelled = True
+            if sent:
+                outcome.interrupted = write
+            else:  # still waiting for the rate budget: nothing of it left
+                outcome.not_attempted.append(write)
+            outcome.not_attempted.extend(plan.writes[index + 1 :])
+            break
+        except LockedInApp as error:
+            _mark(journal, index, "failed")
+            outcome.skipped.append((write, error))
+            continue
+        except ApiError as error:
+            _mark(journal, index, "failed")
+            outcome.failed.append((write, error))
+            outcome.not_attempted.extend(plan.writes[index + 1 :])
+            break
+        for status in write.fields:
+            record.remember(status.mapped.ref, status.local or "")
+        warning = record.save()
+        if warning is not None and warning not in outcome.warnings:
+            outcome.warnings.append(warning)
+        _mark(journal, index, "done")
+        outcome.written.append(write)
+        on_written(write)
+    if journal is not None and outcome.complete:
+        journal.clear()
+    return outcome
+
+
+def _mark(journal: Journal | None, index: int, status: str) -> None:
+    if journal is not None:
+        journal.mark(index, status)

@@ -1,0 +1,113 @@
+"""How results look: JSON payloads (documented in the README) and human text (pure: values in, strings out)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from kamsync.core.plan import Refusal, Write, describe_base
+from kamsync.core.reports import PullResult
+from kamsync.core.states import EDITED_REMOTELY, FieldStatus, State
+
+
+def entry(status: FieldStatus) -> dict[str, object]:
+    ref = status.mapped.ref
+    return {
+        "experiment_id": ref.experiment_id,
+        "variation_id": ref.variation_id,
+        "field": ref.field,
+        "path": status.path,
+        "state": status.state.value,
+        "live": status.live,
+        "commit": status.seen.commit if status.seen else None,
+        "base": status.base.payload() if status.base else None,
+        "uncommitted": status.uncommitted,
+    }
+
+
+def write_entry(write: Write) -> dict[str, object]:
+    return {
+        "entity": write.entity.value,
+        "id": write.entity_id,
+        "experiment_id": write.experiment_id,
+        "fields": [f.mapped.ref.field for f in write.fields],
+        "paths": [f.path for f in write.fields],
+    }
+
+
+def refusal_entry(refusal: Refusal) -> dict[str, object]:
+    return {**entry(refusal.status), "reason": refusal.reason, "fix": refusal.fix}
+
+
+def unified_diff(status: FieldStatus) -> str:
+    """Remote → local, as `git diff` shows it."""
+    return _diff(status.remote, status.local, f"kameleoon/{status.path}", f"local/{status.path}")
+
+
+def base_diff(status: FieldStatus) -> str | None:
+    """For a field edited in Kameleoon: what changed there since the base (base → Kameleoon); else ``None``."""
+    if status.state not in EDITED_REMOTELY or status.base is None:
+        return None
+    return _diff(status.base.text, status.remote, f"base/{status.path}", f"kameleoon/{status.path}")
+
+
+def _diff(before: str | None, after: str | None, before_name: str, after_name: str) -> str:
+    lines = difflib.unified_diff(
+        (before or "").splitlines(keepends=False),
+        (after or "").splitlines(keepends=False),
+        fromfile=before_name,
+        tofile=after_name,
+        lineterm="",
+    )
+    return "\n".join(lines)
+
+
+def status_line(status: FieldStatus) -> tuple[str, str]:
+    """(state, rest) so the caller can colour the state."""
+    detail = status.mapped.ref.describe()
+    if status.state is State.REMOTE_AHEAD and status.seen:
+        detail += f"; Kameleoon holds commit {status.seen.commit[:12]}"
+    if status.state in EDITED_REMOTELY and status.base is not None:
+        detail += f"; base: {describe_base(status.base)}"
+    if status.live and status.state is not State.IN_SYNC:
+        detail += "; live"
+    marker = " (uncommitted)" if status.uncommitted else ""
+    return status.state.value, f"{status.path}{marker}  ({detail})"
+
+
+def summary(statuses: Iterable[FieldStatus]) -> str:
+    counts: dict[str, int] = {}
+    total = 0
+    for status in statuses:
+        counts[status.state.value] = counts.get(status.state.value, 0) + 1
+        total += 1
+    if not total:
+        return "no mapped field"
+    parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    return f"{total} field{'s' if total != 1 else ''}: {parts}"
+
+
+def pull_payload(result: PullResult, requests: int) -> dict[str, object]:
+    return {
+        "written": [
+            {
+                "path": f.path,
+                "experiment_id": f.ref.experiment_id,
+                "variation_id": f.ref.variation_id,
+                "field": f.ref.field,
+                "state": f.state,
+                "merge": f.merge,
+            }
+            for f in result.written
+        ],
+        "conflicts": [f.path for f in result.written if f.merge == "conflicted"],
+        "pulled_commit": result.pulled_commit,
+        "refused": [{**entry(s), "reason": reason} for s, reason in result.refused],
+        "left_alone": [entry(s) for s in result.left_alone],
+        "added_experiments": result.added_experiments,
+        "added_variations": [{"experiment_id": e, "variation_id": v, "dir": d} for e, v, d in result.added_variations],
+        "renamed": [{"variation_id": v, "name": n} for v, n in result.renamed],
+        "missing": [entry(s) for s in result.missing],
+        "manifest_changed": result.manifest_changed,
+        "requests": requests,
+    }

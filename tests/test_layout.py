@@ -1,0 +1,58 @@
+"""The layout shows the architecture: sub-packages in layers, each saying what lives there, none importing upward."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "kamsync"
+# Lowest first: a sub-package may import those before it, never those after it.
+LAYERS = ("core", "state", "budget", "manifest", "git", "api", "ui", "sync", "hook", "cli")
+# The sandbox imitates the API on its own: it shares only pure values with kamsync.
+SANDBOX_MAY_IMPORT = {"core", "state", "budget", "sandbox"}
+
+
+def imported_subpackages(path: Path) -> set[tuple[str, int]]:
+    """The kamsync sub-packages ``path`` imports (at any depth of the module), with the line of each import."""
+    found: set[tuple[str, int]] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] if node.module != "kamsync" else [f"kamsync.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "kamsync" and len(parts) > 1 and parts[1] != "__version__":
+                found.add((parts[1], node.lineno))
+    return found
+
+
+def modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if p.parent != PACKAGE)
+
+
+def test_the_package_holds_only_sub_packages_beside_its_entry_points():
+    loose = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert loose == ["__init__.py", "__main__.py"]
+    assert sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()) == sorted(
+        (*LAYERS, "sandbox")
+    )
+
+
+@pytest.mark.parametrize("name", [*LAYERS, "sandbox"])
+def test_every_sub_package_says_what_lives_there(name):
+    doc = ast.get_docstring(ast.parse((PACKAGE / name / "__init__.py").read_text(encoding="utf-8")))
+    assert doc and len(doc) > 80, f"kamsync/{name}/__init__.py needs a docstring saying what lives there"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_no_module_imports_upward(path):
+    own = path.relative_to(PACKAGE).parts[0]
+    allowed = SANDBOX_MAY_IMPORT if own == "sandbox" else set(LAYERS[: LAYERS.index(own) + 1])
+    if own == "cli":
+        allowed.add("sandbox")  # `kamsync sandbox` serves it
+    upward = sorted(f"line {line}: kamsync.{sub}" for sub, line in imported_subpackages(path) if sub not in allowed)
+    assert not upward, f"{path.relative_to(PACKAGE)} imports upward: {upward}"
