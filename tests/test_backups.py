@@ -99,11 +99,11 @@ def test_backup_index_names_the_file_field_and_mapped_path(kamsync, repo, sandbo
 @pytest.mark.parametrize(
     ("ref", "name"),
     [
-        (FieldRef(100001, None, "commonJavaScriptCode"), "experiment-100001-commonJavaScriptCode.js"),
-        (FieldRef(100001, None, "commonCssCode"), "experiment-100001-commonCssCode.css"),
-        (FieldRef(100001, None, "globalScript"), "experiment-100001-globalScript.js"),
-        (FieldRef(100001, 200001, "jsCode"), "variation-200001-jsCode.js"),
-        (FieldRef(100001, 200001, "cssCode"), "variation-200001-cssCode.css"),
+        (FieldRef.of_experiment(100001, "commonJavaScriptCode"), "experiment-100001-commonJavaScriptCode.js"),
+        (FieldRef.of_experiment(100001, "commonCssCode"), "experiment-100001-commonCssCode.css"),
+        (FieldRef.of_experiment(100001, "globalScript"), "experiment-100001-globalScript.js"),
+        (FieldRef.of_variation(100001, 200001, "jsCode"), "variation-200001-jsCode.js"),
+        (FieldRef.of_variation(100001, 200001, "cssCode"), "variation-200001-cssCode.css"),
     ],
 )
 def test_backup_file_is_named_by_entity_and_field(ref, name):

@@ -20,6 +20,7 @@ from kamsync.hook.install import (
     CHAINED_NAME,
     ENTRY,
     MARKER,
+    HookMode,
     HookSettings,
     hook_command,
     install,
@@ -110,7 +111,7 @@ def test_install_writes_an_executable_hook_that_reads_back_as_kamsyncs(stage: St
     assert mode_of(path) == 0o755
     text = path.read_text()
     assert text.splitlines()[:2] == ["#!/bin/sh", MARKER]
-    assert read_installed(text) == HookSettings("check", ("main",), False, False, str(stage.python), None)
+    assert read_installed(text) == HookSettings(HookMode.CHECK, ("main",), False, False, str(stage.python), None)
     assert installed(stage.repo) == (path, result.settings)
 
 
@@ -229,7 +230,7 @@ def test_mode_and_branches_are_required(mode: str, branches: list[str], message:
 
 
 def test_hook_command_carries_every_setting_before_gits_arguments() -> None:
-    settings = HookSettings("push", ("main", "it's"), True, True, "/p", "site/kamsync.yaml")
+    settings = HookSettings(HookMode.PUSH, ("main", "it's"), True, True, "/p", "site/kamsync.yaml")
     assert hook_command(settings) == [
         "--manifest",
         "site/kamsync.yaml",

@@ -84,24 +84,24 @@ def test_valid_manifest_maps_every_field_to_a_normalised_path_and_its_line(repo:
         (987655, None, "blue", 12),
     ]
     assert [(f.ref, f.path, f.line) for f in manifest.files()] == [
-        (FieldRef(123456, None, "commonJavaScriptCode"), "experiments/homepage-hero/common.js", 6),
-        (FieldRef(123456, None, "commonCssCode"), "experiments/homepage-hero/common.css", 6),
-        (FieldRef(123456, None, "globalScript"), "global.js", 8),
+        (FieldRef.of_experiment(123456, "commonJavaScriptCode"), "experiments/homepage-hero/common.js", 6),
+        (FieldRef.of_experiment(123456, "commonCssCode"), "experiments/homepage-hero/common.css", 6),
+        (FieldRef.of_experiment(123456, "globalScript"), "global.js", 8),
         (
-            FieldRef(123456, 987654, "jsCode"),
+            FieldRef.of_variation(123456, 987654, "jsCode"),
             "experiments/homepage-hero/variations/red-button/variation.js",
             10,
         ),
         (
-            FieldRef(123456, 987654, "cssCode"),
+            FieldRef.of_variation(123456, 987654, "cssCode"),
             "experiments/homepage-hero/variations/red-button/variation.css",
             10,
         ),
-        (FieldRef(123456, 987655, "jsCode"), "experiments/homepage-hero/variations/blue/variation.js", 12),
-        (FieldRef(123456, 987655, "cssCode"), "styles/blue.css", 14),
-        (FieldRef(222, None, "commonJavaScriptCode"), "experiments/other/common.js", 15),
-        (FieldRef(222, None, "commonCssCode"), "experiments/other/common.css", 15),
-        (FieldRef(222, None, "globalScript"), "experiments/other/script.js", 15),
+        (FieldRef.of_variation(123456, 987655, "jsCode"), "experiments/homepage-hero/variations/blue/variation.js", 12),
+        (FieldRef.of_variation(123456, 987655, "cssCode"), "styles/blue.css", 14),
+        (FieldRef.of_experiment(222, "commonJavaScriptCode"), "experiments/other/common.js", 15),
+        (FieldRef.of_experiment(222, "commonCssCode"), "experiments/other/common.css", 15),
+        (FieldRef.of_experiment(222, "globalScript"), "experiments/other/script.js", 15),
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kamsync.core.merge import has_markers
-from kamsync.core.model import FieldRef, MappedFile
+from kamsync.core.model import Entity, FieldRef, MappedFile
 from kamsync.core.normalize import fingerprint
 from kamsync.core.plan import plan_push
 from kamsync.core.states import Base, Basis, Evidence, FieldStatus, Seen, State, classify
@@ -63,7 +63,7 @@ def test_classify(local, remote, evidence, state, basis):
 def status(
     variation_id: int | None, field: str, state: State, *, live: bool = False, local: str = "new"
 ) -> FieldStatus:
-    ref = FieldRef(1, variation_id, field)
+    ref = FieldRef.of_experiment(1, field) if variation_id is None else FieldRef.of_variation(1, variation_id, field)
     return FieldStatus(MappedFile(ref, f"{variation_id}/{field}", 3), state, local, "old", live, raw_local=local + "\n")
 
 
@@ -128,7 +128,9 @@ def test_every_refusal_says_the_way_out():
 @pytest.mark.parametrize("state", [State.LOCAL_CHANGED, State.CONFLICT, State.REMOTE_CHANGED])
 def test_merge_markers_are_refused_even_with_force(state):
     marked = "a\n<<<<<<< local\nmine\n||||||| base\nold\n=======\ntheirs\n>>>>>>> Kameleoon\n"
-    field = FieldStatus(MappedFile(FieldRef(1, 10, "jsCode"), "v.js", 3), state, marked, "old", False, raw_local=marked)
+    field = FieldStatus(
+        MappedFile(FieldRef.of_variation(1, 10, "jsCode"), "v.js", 3), state, marked, "old", False, raw_local=marked
+    )
     plan = plan_push([field], force=True, allow_live=True)
     assert not plan.writes
     assert "merge markers" in plan.refusals[0].reason
@@ -136,7 +138,7 @@ def test_merge_markers_are_refused_even_with_force(state):
 
 def test_conflict_refusal_names_its_base():
     field = FieldStatus(
-        MappedFile(FieldRef(1, 10, "jsCode"), "v.js", 3),
+        MappedFile(FieldRef.of_variation(1, 10, "jsCode"), "v.js", 3),
         State.CONFLICT,
         "x",
         "ui",
@@ -161,3 +163,28 @@ def test_conflict_refusal_names_its_base():
 )
 def test_merge_markers_are_lines_of_their_own(text, marked):
     assert has_markers(text) is marked
+
+
+@pytest.mark.parametrize(
+    ("ref", "described", "experiment_id", "variation_id"),
+    [
+        (FieldRef.of_experiment(7, "globalScript"), "experiment 7 globalScript", 7, None),
+        (FieldRef.of_variation(7, 70, "jsCode"), "variation 70 (experiment 7) jsCode", 7, 70),
+        (FieldRef(Entity.PERSONALIZATION, 9, "cssCode"), "personalization 9 cssCode", None, None),
+        (
+            FieldRef(Entity.PERSONALIZATION_VARIATION, 90, "jsCode", 9),
+            "variation 90 (personalization 9) jsCode",
+            None,
+            90,
+        ),
+        (FieldRef(Entity.SITE, 3, "trackingScript"), "site 3 trackingScript", None, None),
+    ],
+)
+def test_a_field_reference_names_its_kind_and_ids_explicitly(ref, described, experiment_id, variation_id):
+    assert ref.describe() == described
+    assert ref.variation_id == variation_id
+    if experiment_id is None:
+        with pytest.raises(ValueError, match="belongs to no experiment"):
+            _ = ref.experiment_id
+    else:
+        assert ref.experiment_id == experiment_id

@@ -139,7 +139,7 @@ def test_record_save_skips_with_a_warning_when_the_state_folder_is_not_writable(
         "import sys; from pathlib import Path; from kamsync.core.model import FieldRef\n"
         "from kamsync.state.record import Record\n"
         "record = Record.load(Path(sys.argv[1]))\n"
-        "record.remember(FieldRef(100001, 200001, 'jsCode'), 'console.log(1);')\n"
+        "record.remember(FieldRef.of_variation(100001, 200001, 'jsCode'), 'console.log(1);')\n"
         "print(record.save())\n"
     )
     result = as_reader(env, sys.executable, "-c", script, str(state))

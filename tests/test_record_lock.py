@@ -18,9 +18,9 @@ from kamsync.core.model import FieldRef
 from kamsync.state.lock import repo_lock
 from kamsync.state.record import Record
 
-JS = FieldRef(12, 34, "jsCode")
-CSS = FieldRef(12, 34, "cssCode")
-COMMON = FieldRef(12, None, "commonJavaScriptCode")
+JS = FieldRef.of_variation(12, 34, "jsCode")
+CSS = FieldRef.of_variation(12, 34, "cssCode")
+COMMON = FieldRef.of_experiment(12, "commonJavaScriptCode")
 
 
 def test_missing_record_knows_nothing(tmp_path: Path) -> None:
@@ -32,7 +32,7 @@ def test_remembered_value_is_known_for_that_field_only_whitespace_aside(tmp_path
     record.remember(JS, "a();\n")
     assert record.knows(JS, "a();  \r\n\r\n")
     assert not record.knows(CSS, "a();")
-    assert not record.knows(FieldRef(12, 35, "jsCode"), "a();")
+    assert not record.knows(FieldRef.of_variation(12, 35, "jsCode"), "a();")
     assert not record.knows(JS, "b();")
 
 
@@ -44,7 +44,7 @@ def test_saved_record_is_known_after_loading_and_holds_no_code(tmp_path: Path) -
     again = Record.load(tmp_path / "kamsync")
     assert again.knows(JS, "secretCode();")
     assert again.knows(COMMON, "common();")
-    assert not again.knows(FieldRef(12, None, "jsCode"), "secretCode();")
+    assert not again.knows(FieldRef.of_experiment(12, "jsCode"), "secretCode();")
     assert "secretCode" not in (tmp_path / "kamsync" / "record.json").read_text()
 
 

@@ -12,7 +12,7 @@ from kamsync.sync.writes import check_stored
 
 
 def write(js: str) -> Write:
-    ref = FieldRef(1, 10, "jsCode")
+    ref = FieldRef.of_variation(1, 10, "jsCode")
     status = FieldStatus(MappedFile(ref, "v/variation.js", 4), State.LOCAL_CHANGED, js, "old", False, raw_local=js)
     return Write(Entity.VARIATION, 10, 1, (status,))
 

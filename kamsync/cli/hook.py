@@ -48,7 +48,7 @@ def install_hook(
     verb = "updated" if result.updated else "installed"
     settings = result.settings
     console.out(
-        f"{verb} the kamsync pre-push hook in {where}: mode {settings.mode}, "
+        f"{verb} the kamsync pre-push hook in {where}: mode {settings.mode.value}, "
         f"branches {', '.join(settings.branches)}, manifest {manifest}"
         + (", live experiments allowed" if settings.allow_live else "")
         + (", credentials required" if settings.require_credentials else "")

@@ -439,10 +439,11 @@ def hook_run_pre_push(
     url: str,
 ) -> int:
     """Called by git's pre-push hook with REMOTE URL; reads the pushed refs on standard input."""
+    from kamsync.hook.install import HookMode
     from kamsync.hook.run import HookRun, run_pre_push
 
     opts, console = options(ctx, False)
-    settings = HookRun(mode, branches, allow_live, require_credentials)
+    settings = HookRun(HookMode(mode), branches, allow_live, require_credentials)
     stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
     return run_pre_push(opts, console, settings, remote, stdin)
 
@@ -457,10 +458,11 @@ def hook_run_pre_commit(
     ctx: click.Context, mode: str, branches: tuple[str, ...], allow_live: bool, require_credentials: bool
 ) -> int:
     """Called by the pre-commit framework's pre-push stage (`id: kamsync-check`); reads PRE_COMMIT_* variables."""
+    from kamsync.hook.install import HookMode
     from kamsync.hook.run import HookRun, run_pre_commit
 
     opts, console = options(ctx, False)
-    return run_pre_commit(opts, console, HookRun(mode, branches, allow_live, require_credentials))
+    return run_pre_commit(opts, console, HookRun(HookMode(mode), branches, allow_live, require_credentials))
 
 
 @cli.command()

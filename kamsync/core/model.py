@@ -8,15 +8,37 @@ from enum import Enum
 
 
 class Entity(str, Enum):
+    """The kinds of Kameleoon object that hold code (their values name them in JSON output and the journal)."""
+
+    def __str__(self) -> str:  # f-strings show the value on every Python version
+        return str(self.value)
+
     EXPERIMENT = "experiment"
     VARIATION = "variation"
+    PERSONALIZATION = "personalization"
+    PERSONALIZATION_VARIATION = "personalization-variation"
+    SITE = "site"
+
+    @property
+    def owner(self) -> Entity | None:
+        """The kind a variation of this kind belongs to (``None`` for objects that stand alone)."""
+        return _OWNERS.get(self)
+
+    @property
+    def label(self) -> str:
+        """How messages name one: a personalization's variation is a variation too."""
+        return "variation" if self is Entity.PERSONALIZATION_VARIATION else self.value
 
 
-def describe_entity(entity: Entity | str, entity_id: int, experiment_id: int) -> str:
-    """How messages name an experiment or a variation: ``experiment 1`` or ``variation 2 (experiment 1)``."""
-    if Entity(entity) is Entity.EXPERIMENT:
-        return f"experiment {entity_id}"
-    return f"variation {entity_id} (experiment {experiment_id})"
+_OWNERS = {Entity.VARIATION: Entity.EXPERIMENT, Entity.PERSONALIZATION_VARIATION: Entity.PERSONALIZATION}
+
+
+def describe_entity(entity: Entity | str, entity_id: int, owner_id: int | None) -> str:
+    """How messages name an object: ``experiment 1``, ``variation 2 (experiment 1)``, ``site 3``."""
+    kind = Entity(entity)
+    if kind.owner is None or owner_id is None:
+        return f"{kind.label} {entity_id}"
+    return f"{kind.label} {entity_id} ({kind.owner.label} {owner_id})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,24 +62,43 @@ VARIATION_FIELDS: tuple[CodeField, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class FieldRef:
-    """Which remote value a file maps to: an experiment field, or a variation field (with its experiment)."""
+    """Which remote value a file maps to: one code field of one object, named by its kind and id (and, for a
+    variation, the experiment or personalization it belongs to)."""
 
-    experiment_id: int
-    variation_id: int | None
+    entity: Entity
+    entity_id: int
     field: str  # the API field name
+    owner_id: int | None = None  # a variation's experiment or personalization; None for an object on its own
+
+    @classmethod
+    def of_experiment(cls, experiment_id: int, field: str) -> FieldRef:
+        return cls(Entity.EXPERIMENT, experiment_id, field)
+
+    @classmethod
+    def of_variation(cls, experiment_id: int, variation_id: int, field: str) -> FieldRef:
+        return cls(Entity.VARIATION, variation_id, field, experiment_id)
 
     @property
-    def entity(self) -> Entity:
-        return Entity.EXPERIMENT if self.variation_id is None else Entity.VARIATION
+    def experiment_id(self) -> int:
+        """The experiment this field belongs to (the object itself, or a variation's experiment)."""
+        if self.entity is Entity.EXPERIMENT:
+            return self.entity_id
+        if self.entity is Entity.VARIATION and self.owner_id is not None:
+            return self.owner_id
+        raise ValueError(f"{self.describe()} belongs to no experiment")
 
     @property
-    def entity_id(self) -> int:
-        return self.experiment_id if self.variation_id is None else self.variation_id
+    def variation_id(self) -> int | None:
+        """The variation this field belongs to, or ``None`` for a field of the object itself."""
+        return self.entity_id if self.entity.owner is not None else None
+
+    def with_field(self, field: str) -> FieldRef:
+        return FieldRef(self.entity, self.entity_id, field, self.owner_id)
 
     def describe(self) -> str:
-        return f"{describe_entity(self.entity, self.entity_id, self.experiment_id)} {self.field}"
+        return f"{describe_entity(self.entity, self.entity_id, self.owner_id)} {self.field}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,7 @@ def refusal_for(status: FieldStatus, *, force: bool, allow_live: bool) -> Refusa
     """Why pushing this field must not happen (``None`` when it may)."""
     ref = status.mapped.ref
     if status.state is State.REMOTE_MISSING:
-        what = "experiment" if ref.variation_id is None else "variation"
+        what = ref.entity.label
         return Refusal(
             status,
             f"the {what} no longer exists in Kameleoon (deleted, or moved to another experiment)",

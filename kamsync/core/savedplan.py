@@ -42,8 +42,8 @@ class SavedWrite:
     fields: tuple[SavedField, ...]
 
     def ref(self, f: SavedField) -> FieldRef:
-        variation = self.id if self.entity is Entity.VARIATION else None
-        return FieldRef(self.experiment_id, variation, f.field)
+        owner = None if self.entity is Entity.EXPERIMENT else self.experiment_id
+        return FieldRef(self.entity, self.id, f.field, owner)
 
     def describe(self) -> str:
         return describe_entity(self.entity, self.id, self.experiment_id)

@@ -25,6 +25,7 @@ import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from enum import Enum
 from pathlib import Path
 
 from kamsync.core.errors import UsageError
@@ -36,6 +37,7 @@ __all__ = [
     "HOOK_NAME",
     "MARKER",
     "MODES",
+    "HookMode",
     "HookSettings",
     "InstallResult",
     "UninstallResult",
@@ -54,7 +56,19 @@ HOOK_NAME = "pre-push"
 CHAINED_NAME = "pre-push.kamsync-chained"
 MARKER = "# kamsync pre-push hook v1"
 SKIP_ENV = "KAMSYNC_SKIP"
-MODES = ("check", "push")
+
+
+class HookMode(str, Enum):
+    """What the installed hook does on a push that changes mapped files (a contract: ``--mode`` takes these)."""
+
+    def __str__(self) -> str:  # f-strings show the value on every Python version
+        return str(self.value)
+
+    CHECK = "check"  # block the push when Kameleoon holds an edit it would hide
+    PUSH = "push"  # send the pushed code to Kameleoon before git pushes it
+
+
+MODES = tuple(m.value for m in HookMode)
 _SETTINGS_PREFIX = "# kamsync-settings: "
 # `python -c` puts "" (the current folder) first on sys.path; drop it before importing anything.
 ENTRY = "import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; from kamsync.cli import main; main()"
@@ -66,7 +80,7 @@ _BAD_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.l
 class HookSettings:
     """How the installed hook calls kamsync."""
 
-    mode: str  # "check" or "push"
+    mode: HookMode
     branches: tuple[str, ...]  # the branches whose pushes are checked
     allow_live: bool = False
     require_credentials: bool = False
@@ -115,6 +129,7 @@ def settings_for(
     """Validated settings; branch names may be given as ``refs/heads/NAME``."""
     if mode not in MODES:
         raise UsageError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+    chosen = HookMode(mode)
     names: list[str] = []
     for given in branches:
         name = given.removeprefix("refs/heads/")
@@ -126,13 +141,13 @@ def settings_for(
         raise UsageError("the hook needs at least one branch to check; pass --branch NAME")
     if manifest is not None and ("\n" in manifest or not manifest.strip()):
         raise UsageError(f"--manifest {manifest!r} is not a usable path")
-    return HookSettings(mode, tuple(names), allow_live, require_credentials, python, manifest)
+    return HookSettings(chosen, tuple(names), allow_live, require_credentials, python, manifest)
 
 
 def hook_command(settings: HookSettings) -> list[str]:
     """The arguments the hook gives kamsync (after ``kamsync``), before git's ``REMOTE URL``."""
     args = ["--manifest", settings.manifest] if settings.manifest is not None else []
-    args += ["hook", "run", "pre-push", "--mode", settings.mode]
+    args += ["hook", "run", "pre-push", "--mode", settings.mode.value]
     for branch in settings.branches:
         args += ["--branch", branch]
     if settings.allow_live:
@@ -226,9 +241,10 @@ def _settings_from(raw: object) -> HookSettings:
         and isinstance(require_credentials, bool)
         and isinstance(python, str)
         and (manifest is None or isinstance(manifest, str))
+        and mode in MODES
     ):
         raise ValueError("a setting has the wrong type")
-    return HookSettings(mode, tuple(branches), allow_live, require_credentials, python, manifest)
+    return HookSettings(HookMode(mode), tuple(branches), allow_live, require_credentials, python, manifest)
 
 
 # --- edges: the hook files ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from kamsync.git.prepush import Decision, PushedRef, base_candidates, decide_all
 from kamsync.git.ranges import GitRange, short
 from kamsync.git.repo import GitRepo
 from kamsync.git.tree import CommitTree, find_manifest_at, mapped_paths_at
-from kamsync.hook.install import skip_requested
+from kamsync.hook.install import HookMode, skip_requested
 from kamsync.manifest.parse import MANIFEST_NAME
 from kamsync.sync.options import Options
 from kamsync.ui.console import Console
@@ -38,7 +38,7 @@ PREFIX = "kamsync pre-push:"
 class HookRun:
     """How the installed hook was configured."""
 
-    mode: str
+    mode: HookMode
     branches: tuple[str, ...]
     allow_live: bool = False
     require_credentials: bool = False
@@ -93,7 +93,7 @@ def _examine(
         console.info(f"{PREFIX} nothing to check" if decisions else f"{PREFIX} no ref is pushed; nothing to check")
         return int(Exit.OK)
     if not _has_credentials(os.environ):
-        if settings.mode == "check" and not settings.require_credentials:
+        if settings.mode is HookMode.CHECK and not settings.require_credentials:
             console.warn(
                 f"{PREFIX} KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET are not set, so Kameleoon was not "
                 "checked; the push goes on. Set them to check, or install the hook with --require-credentials "
@@ -102,7 +102,7 @@ def _examine(
             return int(Exit.OK)
         raise CredentialsError(
             f"{PREFIX} set KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET (this hook needs them to "
-            f"{'push to' if settings.mode == 'push' else 'check'} Kameleoon); or push unchecked once with "
+            f"{'push to' if settings.mode is HookMode.PUSH else 'check'} Kameleoon); or push unchecked once with "
             "KAMSYNC_SKIP=1 git push"
         )
     from kamsync.hook.work import check_range, push_range  # the HTTP side, only now that there is work
@@ -110,7 +110,7 @@ def _examine(
     def ranged(span: GitRange) -> Options:
         return replace(opts, from_rev=span.from_rev, to_rev=span.to_rev)
 
-    if settings.mode == "push" and len(work) > 1:
+    if settings.mode is HookMode.PUSH and len(work) > 1:
         # Git pushes all refs or none: write nothing unless every ref's fields may be written.
         console.info(f"{PREFIX} {len(work)} refs to push: checking all of them before writing any")
         for decision, span in work:
@@ -121,7 +121,7 @@ def _examine(
     codes = []
     for index, (decision, span) in enumerate(work):
         console.info(f"{PREFIX} {decision.branch}: examining the mapped files changed in {span.describe()}")
-        if settings.mode == "push":
+        if settings.mode is HookMode.PUSH:
             code = push_range(ranged(span), console, allow_live=settings.allow_live)
             if code != Exit.OK and index + 1 < len(work):
                 rest = ", ".join(str(d.branch) for d, _ in work[index + 1 :])

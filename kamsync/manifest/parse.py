@@ -280,7 +280,7 @@ class _Validator:
     ) -> tuple[MappedFile, ...]:
         out: list[MappedFile] = []
         for code_field in fields:
-            field_ref = FieldRef(ref.experiment_id, ref.variation_id, code_field.api_name)
+            field_ref = ref.with_field(code_field.api_name)
             key = code_field.manifest_key
             if key in node:
                 line = _key_line(node, key, id_line)
@@ -327,7 +327,7 @@ class _Validator:
                 f"'dir' of {label} ({exp_dir}) {what}; create the folder or fix 'dir' "
                 f"(it is relative to the manifest's folder)",
             )
-        ref = FieldRef(exp_id, None, "")
+        ref = FieldRef.of_experiment(exp_id, "")
         files = self.map_fields(node, EXPERIMENT_FIELDS, ref, label, id_line, exp_dir)
         variations = self.variations(node, exp_id, exp_dir, line)
         return ExperimentSpec(id=exp_id, dir=exp_dir, line=id_line, files=files, variations=variations)
@@ -380,7 +380,7 @@ class _Validator:
         base = self.root / exp_dir / "variations"
         full = self.rel_path(raw_dir, "dir", label, dir_line, base)
         var_dir = Path(os.path.relpath(self.root / full, base)).as_posix()
-        files = self.map_fields(node, VARIATION_FIELDS, FieldRef(exp_id, var_id, ""), label, id_line, full)
+        files = self.map_fields(node, VARIATION_FIELDS, FieldRef.of_variation(exp_id, var_id, ""), label, id_line, full)
         return VariationSpec(id=var_id, name=name, dir=var_dir, line=id_line, files=files)
 
 

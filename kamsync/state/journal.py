@@ -20,6 +20,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from kamsync.core.errors import LocalWriteError
@@ -59,11 +60,21 @@ class JournalWrite:
         return describe_entity(self.entity, self.id, self.experiment_id)
 
 
+class Command(str, Enum):
+    """The commands that write to Kameleoon through the journal (their values are stored in it)."""
+
+    def __str__(self) -> str:  # f-strings show the value on every Python version
+        return str(self.value)
+
+    PUSH = "kamsync push"
+    APPLY = "kamsync apply"
+
+
 @dataclass(frozen=True, slots=True)
 class Interrupted:
     """A journal left by a run that did not finish."""
 
-    command: str
+    command: Command
     started_at: float  # wall clock
     writes: tuple[JournalWrite, ...]
     marks: Mapping[int, str] = field(default_factory=dict)  # write index -> its last status
@@ -111,7 +122,7 @@ def parse(text: str) -> Interrupted | None:
         return None
     try:
         writes = tuple(_write(w) for w in header["writes"])
-        command, started_at = str(header["command"]), float(header["started_at"])
+        command, started_at = Command(header["command"]), float(header["started_at"])
         tag = str(header.get("tag", ""))
     except (KeyError, TypeError, ValueError):
         return None
@@ -155,7 +166,7 @@ class Journal:
         except FileNotFoundError:
             return None
 
-    def begin(self, command: str, writes: Sequence[JournalWrite], tag: str = "") -> None:
+    def begin(self, command: Command, writes: Sequence[JournalWrite], tag: str = "") -> None:
         """Start a journal for ``writes`` (replacing any older one: the caller included its unfinished fields
         and checked them for drift)."""
         header = {

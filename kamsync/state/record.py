@@ -28,8 +28,7 @@ _NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 def _key(ref: FieldRef) -> str:
-    variation = "-" if ref.variation_id is None else str(ref.variation_id)
-    return f"{ref.experiment_id}:{variation}:{ref.field}"
+    return f"{ref.entity.value}:{ref.entity_id}:{ref.field}"
 
 
 def _read(path: Path) -> dict[str, str]:

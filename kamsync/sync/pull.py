@@ -144,7 +144,7 @@ def _write_variation(
         path = f"{experiment_dir}/variations/{folder}/{code_field.default_file}"
         code = normalize(variation.code.get(code_field.api_name, ""))
         _write_code(repo, root, path, code)
-        ref = FieldRef(experiment_id, variation.id, code_field.api_name)
+        ref = FieldRef.of_variation(experiment_id, variation.id, code_field.api_name)
         record.remember(ref, code)
         written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8")))
     return written
@@ -172,7 +172,7 @@ def add_experiment(
         path = f"{experiment_dir}/{code_field.default_file}"
         code = normalize(experiment.code.get(code_field.api_name, ""))
         _write_code(repo, root, path, code)
-        ref = FieldRef(experiment.id, None, code_field.api_name)
+        ref = FieldRef.of_experiment(experiment.id, code_field.api_name)
         record.remember(ref, code)
         result.written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8")))
     entries: list[tuple[int, str, str]] = []

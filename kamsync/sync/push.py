@@ -21,7 +21,7 @@ from kamsync.git.ranges import nothing_changed, pick_files
 from kamsync.git.workspace import Workspace
 from kamsync.manifest.parse import read_code
 from kamsync.state.files import write_atomic
-from kamsync.state.journal import FieldKey, Interrupted, Journal, drift
+from kamsync.state.journal import Command, FieldKey, Interrupted, Journal, drift
 from kamsync.state.record import Record
 from kamsync.sync.session import Options, Run, connected, locked, session
 from kamsync.sync.survey import UNKNOWN, remote_value, survey
@@ -124,7 +124,7 @@ def _push(
         console.emit_json(payload)
         return int(Exit.DIFFERENCES) if exit_code else int(Exit.OK)
     run.charge(plan.requests, "this push")
-    return _execute(console, ws, run, plan, payload, journal, "kamsync push")
+    return _execute(console, ws, run, plan, payload, journal, Command.PUSH)
 
 
 def _interrupted_push(console: Console, journal: Journal, *, discard: bool, dry_run: bool) -> Interrupted | None:
@@ -139,7 +139,7 @@ def _interrupted_push(console: Console, journal: Journal, *, discard: bool, dry_
             journal.clear()
             console.info(f"forgot the journal of the interrupted {interrupted.command}; planning afresh")
         return None
-    if interrupted.command != "kamsync push":
+    if interrupted.command is not Command.PUSH:
         raise RefusedError(
             f"an interrupted {interrupted.command} has not finished: apply its plan again to finish it, or pass "
             "--discard-journal to forget it and push afresh; nothing was sent"
@@ -195,8 +195,8 @@ def run_apply(opts: Options, console: Console, plan_file: str, *, discard_journa
             console.info(f"forgot the journal of the interrupted {interrupted.command}")
             interrupted = None
         if interrupted is not None:
-            if interrupted.command != "kamsync apply" or interrupted.tag != tag:
-                what = "push" if interrupted.command == "kamsync push" else "apply of another plan"
+            if interrupted.command is not Command.APPLY or interrupted.tag != tag:
+                what = "push" if interrupted.command is Command.PUSH else "apply of another plan"
                 finish = "`kamsync push`" if what == "push" else "applying that plan again"
                 raise RefusedError(
                     f"an interrupted {what} has not finished: finish it first ({finish}), or pass "
@@ -245,7 +245,7 @@ def run_apply(opts: Options, console: Console, plan_file: str, *, discard_journa
             console.emit_json(payload)
             return int(Exit.OK)
         run.charge(plan.requests, "this plan")
-        return _execute(console, ws, run, plan, payload, journal, "kamsync apply", tag)
+        return _execute(console, ws, run, plan, payload, journal, Command.APPLY, tag)
 
 
 def plan_statuses(plan: Plan) -> tuple[FieldStatus, ...]:
@@ -367,7 +367,7 @@ def _execute(
     plan: Plan,
     payload: dict[str, object],
     journal: Journal,
-    command: str,
+    command: Command,
     tag: str = "",
 ) -> int:
     backup = save_backup(ws.repo.state_dir(), plan)

@@ -15,7 +15,7 @@ from kamsync.core.model import EXPERIMENT_FIELDS, VARIATION_FIELDS, Entity, Fiel
 from kamsync.core.normalize import file_text, normalize
 from kamsync.core.plan import Plan, Write, forced_overwrites
 from kamsync.state.files import write_atomic
-from kamsync.state.journal import Journal, JournalField, JournalWrite, digest
+from kamsync.state.journal import Command, Journal, JournalField, JournalWrite, digest
 from kamsync.state.record import Record
 
 RESOURCE = {Entity.EXPERIMENT: "experiments", Entity.VARIATION: "variations"}
@@ -113,7 +113,7 @@ def execute(
     record: Record,
     *,
     journal: Journal | None = None,
-    command: str = "kamsync push",
+    command: Command = Command.PUSH,
     tag: str = "",
     on_sending: Callable[[int, Write], None] = lambda i, w: None,
     on_written: Callable[[Write], None] = lambda w: None,
