@@ -91,7 +91,7 @@ def test_backup_index_names_the_file_field_and_mapped_path(kamsync, repo, sandbo
             "experiment_id": 100001,
             "variation_id": 200002,
             "field": "jsCode",
-            "state": "remote-changed",
+            "state": "conflict",
         }
     ]
 

@@ -247,15 +247,22 @@ def test_pushing_uncommitted_changes_warns_and_status_marks_them(kamsync, repo, 
     assert "edited outside git until they are committed" in push.stderr
 
 
-def test_values_only_kamsyncs_own_commit_holds_are_never_another_branchs_code(kamsync, repo, sandbox):
+def test_a_pull_undone_by_merge_abort_leaves_the_ui_edit_protected_and_never_another_branchs_code(
+    kamsync, repo, sandbox
+):
     assert kamsync("status").code == 0  # records every base
     sandbox.store.ui_edit_variation(200001, jsCode="// from the UI")
     assert kamsync("pull").code == 0
-    assert git(repo, "rev-parse", "refs/kamsync/pulled").strip() == git(repo, "rev-parse", "MERGE_HEAD").strip()
+    merging = git(repo, "rev-parse", "MERGE_HEAD").strip()
+    assert git(repo, "rev-parse", f"refs/kamsync/pulled/{merging}").strip() == merging
     git(repo, "merge", "--abort")  # the user changes their mind: the file is back to the committed value
     assert normalize((repo / RED_JS).read_text()) != "// from the UI"
 
-    assert states(kamsync("status", "--json"))[RED] == "local-changed"  # not remote-ahead: K is nobody's branch
+    # Kameleoon's value is held only by kamsync's own commit: not another branch's code (remote-ahead), and
+    # still an edit nobody has taken in (remote-changed), so push refuses to overwrite it.
+    assert states(kamsync("status", "--json"))[RED] == "remote-changed"
+    assert kamsync("push").code == 3
+    assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// from the UI"
 
 
 def test_pull_records_kameleoons_values_even_where_git_has_no_identity_configured(kamsync, repo, sandbox):

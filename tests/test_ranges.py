@@ -170,9 +170,11 @@ def test_pull_from_a_commit_brings_in_only_the_mapped_files_changed_since(kamsyn
     sandbox.store.ui_edit_variation(200002, jsCode="// big, edited in the UI")
 
     result = kamsync("pull", "--from", start, "--json")
-    assert result.code == 0, result.output
-    assert [w["path"] for w in result.json()["written"]] == [RED_JS]
-    assert normalize((repo / RED_JS).read_text()) == "// red, edited in the UI"
+    # The red button changed on both sides since `start`: merged (here with markers), never overwritten.
+    assert result.code == 3, result.output
+    assert [(w["path"], w["merge"]) for w in result.json()["written"]] == [(RED_JS, "conflicted")]
+    merged = (repo / RED_JS).read_text()
+    assert "// red, committed" in merged and "// red, edited in the UI" in merged
     assert (repo / BIG_JS).read_text() == big_before
 
 

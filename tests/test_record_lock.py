@@ -69,7 +69,7 @@ def test_corrupt_record_is_set_aside_and_starts_empty(tmp_path: Path, content: b
     record.remember(JS, "one();")
     record.save()
     assert Record.load(tmp_path).knows(JS, "one();")
-    assert json.loads((tmp_path / "record.json").read_text())["version"] == 2
+    assert json.loads((tmp_path / "record.json").read_text())["version"] == 3
 
 
 def test_the_record_keeps_the_last_value_seen_as_the_base_with_its_text(tmp_path: Path) -> None:

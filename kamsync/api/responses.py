@@ -51,7 +51,7 @@ def decode_json(body: bytes) -> object | None:
         return None
     try:
         return json.loads(body.decode("utf-8"))  # type: ignore[no-any-return]
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # nested too deep to be a real answer
         return None
 
 

@@ -16,6 +16,8 @@ class PulledFile:
     merge: str | None = None  # "clean" or "conflicted" for a field merged three ways; None when adopted
     remote: bytes = b""  # the file as Kameleoon holds it (what git history records)
     base: bytes | None = None  # for a conflicted merge: the base it was merged from
+    written: bytes | None = None  # what was written, when it is not ``remote`` (a merge)
+    disk: str = ""  # the file actually written (a mapped symlink's target), absolute
 
 
 @dataclass(slots=True)

@@ -195,27 +195,46 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
             if result.manifest_changed:
                 editor.save()
             requests = client.requests_sent
-        result.pulled_commit = _into_history(console, repo, manifest_path.parent, result)
+        result.pulled_commit = _into_history(console, repo, manifest_path, result)
     return _report_pull(console, result, requests, manifest_path)
 
 
-def _into_history(console: Console, repo: GitRepo, root: Path, result: PullResult) -> str | None:
-    """Make the values this pull brought in part of the next commit's history (see ``kamsync.git.pulled``)."""
+def _into_history(console: Console, repo: GitRepo, manifest_path: Path, result: PullResult) -> str | None:
+    """Make the values this pull brought in part of the next commit's history (see ``kamsync.git.pulled``), and
+    record them as pending until that commit is in HEAD's history."""
     if not result.written:
         return None
     top = repo.top.resolve()
+
+    def in_git(path: str | Path) -> str:
+        return Path(os.path.relpath(os.path.realpath(path), top)).as_posix()
+
     values = [
-        PulledValue(Path(os.path.relpath(os.path.normpath(root.resolve() / f.path), top)).as_posix(), f.remote, f.base)
+        PulledValue(in_git(f.disk or manifest_path.parent / f.path), f.remote, f.base, None if f.base else f.written)
         for f in result.written
     ]
+    if result.manifest_changed:  # the entries that map new files go into the same merge as the files
+        values.append(PulledValue(in_git(manifest_path), manifest_path.read_bytes()))
+    commit = None
     try:
-        return record_pulled(repo, values, [f"{f.ref.describe()} ({f.path})" for f in result.written])
+        commit = record_pulled(repo, values, [f"{f.ref.describe()} ({f.path})" for f in result.written])
     except (GitError, OSError) as error:
         console.warn(
             f"could not record Kameleoon's values in git ({error}); commit the pulled files exactly as written, "
             "or other clones and CI will see them as edited outside git"
         )
-        return None
+    record = Record.load(repo.state_dir())
+    unborn = repo.head() is None  # no history yet: the first commit is the only place the values can go
+    for f in result.written:
+        remote = f.remote.decode("utf-8")
+        if unborn:
+            record.remember(f.ref, remote)
+        else:
+            record.remember_pulled(f.ref, remote, remote if f.written is None else f.written.decode("utf-8"), commit)
+    warning = record.save()
+    if warning is not None:
+        console.warn(warning)
+    return commit
 
 
 def _manifest_for_pull(opts: Options, repo: GitRepo, cwd: Path, *, creating: bool) -> Path:
@@ -253,7 +272,6 @@ def _add_experiments(
             status=404,
         )
     check_can_merge(repo)
-    record = Record.load(repo.state_dir())
     taken: set[str] = set()
     for experiment_id in ids:
         experiment = remote.experiments[experiment_id]
@@ -261,9 +279,8 @@ def _add_experiments(
             (v for v in remote.variations.values() if belongs(v, experiment_id, experiment.variation_ids)),
             key=lambda v: v.id,
         )
-        added = add_experiment(repo, root, editor, experiment, variations, record, taken)
+        added = add_experiment(repo, root, editor, experiment, variations, taken)
         _merge(result, added)
-    record.save()
 
 
 def _merge(into: PullResult, other: PullResult) -> None:
@@ -302,6 +319,12 @@ def _report_pull(console: Console, result: PullResult, requests: int, manifest_p
             "and CI know them"
         )
     for status in result.left_alone:
+        if status.state is State.REMOTE_AHEAD:
+            console.info(
+                f"left alone: {status.path} is remote-ahead: Kameleoon holds code of a commit this branch lacks; "
+                "merge that branch (git merge / git pull), or `kamsync pull --force` takes Kameleoon's value"
+            )
+            continue
         console.info(
             f"left alone: {status.path} is {status.state.value}: its news is in git; "
             "`kamsync push` sends it (or `kamsync pull --force` takes Kameleoon's value)"

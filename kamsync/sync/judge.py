@@ -11,10 +11,11 @@ from collections.abc import Iterable, Mapping
 
 from kamsync.core.errors import KamsyncError, LocalWriteError
 from kamsync.core.model import Manifest, MappedFile
-from kamsync.core.normalize import normalize
+from kamsync.core.normalize import fingerprint, normalize
 from kamsync.core.states import Base, Basis, Evidence, Seen, Verdict, classify
 from kamsync.git.history import History
 from kamsync.git.lineage import Lineage, lineage
+from kamsync.git.pulled import pulled_commits
 from kamsync.git.repo import GitRepo
 from kamsync.git.tree import CommitTree
 from kamsync.git.workspace import Workspace
@@ -45,7 +46,7 @@ def judge(
         wanted.setdefault(ws.top_relative(mf.path), set()).add(values[mf] or "")
     sightings = History(ws.repo, ws.head).find(wanted) if wanted else {}
     seen = {mf: sightings.get((ws.top_relative(mf.path), values[mf] or "")) for mf in differing}
-    recorded = {mf: record.base(mf.ref) for mf in differing}
+    recorded = _bases(ws, record, {mf: local[mf] for mf in differing}, {mf: values[mf] for mf in differing}, seen)
     # Fields without a record, not settled by history: the rules need the files at D, F and HEAD.
     unsettled = [mf for mf in differing if recorded[mf] is None and _in_head_or_unseen(seen[mf])]
     commits = _Commits(ws, unsettled, from_rev)
@@ -62,8 +63,53 @@ def judge(
             )
         verdict = classify(local[mf], value, evidence)
         if verdict is not None:
-            out[mf] = (verdict, seen.get(mf), _base(verdict, mf, seen.get(mf), record, commits, value))
+            base_print = recorded.get(mf)
+            out[mf] = (verdict, seen.get(mf), _base(verdict, mf, seen.get(mf), record, base_print, commits, value))
     return out
+
+
+def _bases(
+    ws: Workspace,
+    record: Record,
+    local: Mapping[MappedFile, str | None],
+    remote: Mapping[MappedFile, str | None],
+    seen: Mapping[MappedFile, Seen | None],
+) -> dict[MappedFile, str | None]:
+    """Each field's base in force: a pull's value once its commit is in HEAD's history (or while its merge is
+    in progress with the file as pull wrote it), else the recorded base; Kameleoon's value itself when HEAD's
+    history holds it through a commit of values pulled from Kameleoon (a teammate merged it)."""
+    pulls = {mf: p for mf in local if (p := record.pending(mf.ref)) is not None}
+    commits = {p.commit for p in pulls.values() if p.commit is not None}
+    head = ws.repo.head() if ws.tree is None else ws.tree.commit
+    integrated = {c for c in commits if head is not None and ws.repo.merge_base(c, head) == c}
+    merging = _merge_head(ws) if ws.tree is None else None
+    out: dict[MappedFile, str | None] = {}
+    for mf, text in local.items():
+        pull = pulls.get(mf)
+        if pull is not None and (
+            pull.commit in integrated or (pull.commit == merging and fingerprint(text or "") == pull.written)
+        ):
+            out[mf] = pull.value
+            if pull.commit in integrated:
+                base_text = record.text(pull.value)
+                if base_text is not None:
+                    record.remember(mf.ref, base_text)  # in history now: the pull's value is the base
+        else:
+            out[mf] = record.base(mf.ref)
+    carried = {mf: s.commit for mf, b in out.items() if b is not None and (s := seen.get(mf)) and s.in_head}
+    pulled = pulled_commits(ws.repo, carried.values())
+    for mf, commit in carried.items():
+        if commit in pulled:
+            out[mf] = fingerprint(remote[mf] or "")
+    return out
+
+
+def _merge_head(ws: Workspace) -> str | None:
+    try:
+        names = ws.repo.git_path("MERGE_HEAD").read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return names[0] if len(names) == 1 else None
 
 
 def _in_head_or_unseen(seen: Seen | None) -> bool:
@@ -71,16 +117,24 @@ def _in_head_or_unseen(seen: Seen | None) -> bool:
 
 
 def _base(
-    verdict: Verdict, mf: MappedFile, seen: Seen | None, record: Record, commits: _Commits, remote: str | None
+    verdict: Verdict,
+    mf: MappedFile,
+    seen: Seen | None,
+    record: Record,
+    base_print: str | None,
+    commits: _Commits,
+    remote: str | None,
 ) -> Base | None:
     if verdict.basis is Basis.RECORD:
-        return Base(record.base_text(mf.ref), None)
+        if base_print is not None and base_print == fingerprint(remote or ""):
+            return Base(remote, None)  # Kameleoon's value is the base: it came in through a merged pull
+        return Base(None if base_print is None else record.text(base_print), None)
     if verdict.basis is Basis.SEEN and seen is not None:
         return Base(remote, seen.commit)
     if verdict.basis is Basis.DEPLOYED:
         return Base(commits.text(commits.lineage.deployed, mf), commits.lineage.deployed)
     if verdict.basis is Basis.FORK:
-        at = commits.lineage.fork or commits.lineage.head
+        at = commits.forked_at(mf) or commits.lineage.fork or commits.lineage.head
         return Base(commits.text(at, mf), at)
     return None
 
@@ -124,10 +178,20 @@ class _Commits:
         return not self._raw(self.lineage.deployed, mf)
 
     def forked(self, mf: MappedFile) -> bool:
-        if mf not in self._files or self.lineage.fork is None:
-            return False
-        at_fork = self._raw(self.lineage.fork, mf)
-        return at_fork == _UNREADABLE or at_fork != self._raw(self.lineage.head, mf)
+        return self.forked_at(mf) is not None
+
+    def forked_at(self, mf: MappedFile) -> str | None:
+        """The commit the file's local work starts from: F when the file differs between F and HEAD (work the
+        shared line lacks), else D when it differs between D and HEAD (committed but not deployed yet)."""
+        if mf not in self._files:
+            return None
+        at_head = self._raw(self.lineage.head, mf)
+        for commit in (self.lineage.fork, self.lineage.deployed):
+            if commit is not None and commit != self.lineage.head:
+                then = self._raw(commit, mf)
+                if then == _UNREADABLE or then != at_head:
+                    return commit
+        return None
 
 
 def _read_at(

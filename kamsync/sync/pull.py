@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from kamsync.core.errors import UsageError
+from kamsync.core.errors import GitError, UsageError
 from kamsync.core.model import (
     EXPERIMENT_FIELDS,
     VARIATION_FIELDS,
@@ -17,14 +19,13 @@ from kamsync.core.model import (
 from kamsync.core.normalize import file_text, normalize
 from kamsync.core.paths import escape_problem
 from kamsync.core.reports import PulledFile, PullResult
-from kamsync.core.states import State
+from kamsync.core.states import FieldStatus, State
 from kamsync.git.pulled import check_can_merge
 from kamsync.git.repo import GitRepo
 from kamsync.git.workspace import Workspace
 from kamsync.manifest.edit import ManifestEditor
 from kamsync.manifest.parse import slugify, unique_dir
 from kamsync.state.files import write_atomic
-from kamsync.state.record import Record
 from kamsync.sync.merge import merge3
 from kamsync.sync.survey import Survey
 
@@ -32,24 +33,26 @@ ADOPT = frozenset({State.REMOTE_CHANGED, State.REMOTE_ONLY})
 ADOPT_FORCED = ADOPT | {State.LOCAL_CHANGED, State.REMOTE_AHEAD, State.CONFLICT}
 
 
-def _write_code(repo: GitRepo, root: Path, path: str, code: str) -> None:
-    _write_file(repo, root, path, file_text(code))
+def _write_code(repo: GitRepo, root: Path, path: str, code: str) -> str:
+    return _write_file(repo, root, path, file_text(code))
 
 
-def _write_file(repo: GitRepo, root: Path, path: str, text: str) -> None:
+def _write_file(repo: GitRepo, root: Path, path: str, text: str) -> str:
     """Write a pulled field's file, checked first as the manifest is: whatever a folder name from Kameleoon
-    or a symlink swapped in since says, nothing is written outside the work tree or into git's own files."""
+    or a symlink swapped in since says, nothing is written outside the work tree or into git's own files.
+    A mapped symlink is written through (its target changes, the link stays). Returns the file written."""
     problem = escape_problem(root, path, repo.top, repo.git_dirs)
     if problem is not None:
         raise UsageError(f"kamsync pull does not write '{path}': it {problem}")
-    write_atomic(root / path, text)
+    target = Path(os.path.realpath(root / path))
+    write_atomic(target, text)
+    return str(target)
 
 
 def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEditor) -> PullResult:
     """Adopt remote values field by field, merge fields changed on both sides three ways, refuse files with
     uncommitted changes, map new variations. Never writes Kameleoon."""
     result = PullResult()
-    record = Record.load(ws.repo.state_dir())
     adopt = ADOPT_FORCED if force else ADOPT | {State.CONFLICT}
     candidates = [s for s in found.statuses if s.state in adopt]
     for status in found.statuses:
@@ -57,35 +60,41 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
             result.left_alone.append(status)
     if candidates or found.new_variations:
         check_can_merge(ws.repo)
+    planned: list[tuple[FieldStatus, str, PulledFile]] = []  # every merge is made before any file is written
     for status in candidates:
         if status.uncommitted:
             what = "merged" if status.state is State.CONFLICT and not force else "overwritten"
             result.refused.append(
                 (
                     status,
-                    f"the file has uncommitted changes, which would be {what}; commit or stash them, then pull again",
+                    f"the file has uncommitted changes, which would be {what}; commit them, then pull again",
                 )
             )
             continue
-        remote = file_text(status.remote)
+        remote = file_text(status.remote).encode("utf-8")
         if status.state is State.CONFLICT and not force:
             base = (status.base.text if status.base else None) or ""
-            merged = merge3(ws.repo, base, status.local or "", status.remote or "")
-            outcome = "conflicted" if merged.conflicts else "clean"
-            _write_file(ws.repo, ws.root, status.path, merged.text)
+            try:
+                merged = merge3(ws.repo, base, status.local or "", status.remote or "")
+            except GitError as error:
+                result.refused.append((status, f"cannot be merged ({error}); resolve it by hand, then pull again"))
+                continue
             pulled = PulledFile(
                 status.path,
                 status.mapped.ref,
                 status.state.value,
-                merge=outcome,
-                remote=remote.encode("utf-8"),
+                merge="conflicted" if merged.conflicts else "clean",
+                remote=remote,
                 base=file_text(base).encode("utf-8") if merged.conflicts else None,
+                written=merged.text.encode("utf-8"),
             )
+            planned.append((status, merged.text, pulled))
         else:
-            _write_code(ws.repo, ws.root, status.path, status.remote or "")
-            pulled = PulledFile(status.path, status.mapped.ref, status.state.value, remote=remote.encode("utf-8"))
-        record.remember(status.mapped.ref, status.remote or "")
-        result.written.append(pulled)
+            pulled = PulledFile(status.path, status.mapped.ref, status.state.value, remote=remote)
+            planned.append((status, file_text(status.remote), pulled))
+    for status, text, pulled in planned:
+        disk = _write_file(ws.repo, ws.root, status.path, text)
+        result.written.append(replace(pulled, disk=disk))
 
     manifest = ws.manifest
     for experiment_id, variations in sorted(found.new_variations.items()):
@@ -98,7 +107,7 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
             taken.add(folder)
             editor.add_variation(experiment_id, variation.id, variation.name, folder)
             result.added_variations.append((experiment_id, variation.id, folder))
-            files = _write_variation(ws.repo, ws.root, spec.dir, folder, experiment_id, variation, record)
+            files = _write_variation(ws.repo, ws.root, spec.dir, folder, experiment_id, variation)
             result.written.extend(files)
             result.manifest_changed = True
     result.renamed.extend(_renames(manifest, found))
@@ -108,7 +117,6 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
         editor.set_variation_name(experiment.id, variation_id, name, keep_dir=mapped.dir)
         result.manifest_changed = True
     result.missing.extend(s for s in found.statuses if s.state is State.REMOTE_MISSING)
-    record.save()
     return result
 
 
@@ -137,16 +145,14 @@ def _write_variation(
     folder: str,
     experiment_id: int,
     variation: RemoteVariation,
-    record: Record,
 ) -> list[PulledFile]:
     written = []
     for code_field in VARIATION_FIELDS:
         path = f"{experiment_dir}/variations/{folder}/{code_field.default_file}"
         code = normalize(variation.code.get(code_field.api_name, ""))
-        _write_code(repo, root, path, code)
+        disk = _write_code(repo, root, path, code)
         ref = FieldRef.of_variation(experiment_id, variation.id, code_field.api_name)
-        record.remember(ref, code)
-        written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8")))
+        written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8"), disk=disk))
     return written
 
 
@@ -156,7 +162,6 @@ def add_experiment(
     editor: ManifestEditor,
     experiment: RemoteExperiment,
     variations: Sequence[RemoteVariation],
-    record: Record,
     taken_dirs: set[str],
 ) -> PullResult:
     """Map a Kameleoon experiment that the manifest does not know yet, and write all its files (empty ones too)."""
@@ -171,17 +176,16 @@ def add_experiment(
     for code_field in EXPERIMENT_FIELDS:
         path = f"{experiment_dir}/{code_field.default_file}"
         code = normalize(experiment.code.get(code_field.api_name, ""))
-        _write_code(repo, root, path, code)
+        disk = _write_code(repo, root, path, code)
         ref = FieldRef.of_experiment(experiment.id, code_field.api_name)
-        record.remember(ref, code)
-        result.written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8")))
+        result.written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8"), disk=disk))
     entries: list[tuple[int, str, str]] = []
     folders: set[str] = set()
     for variation in variations:
         folder = unique_dir(variation.name, str(variation.id), folders)
         folders.add(folder)
         entries.append((variation.id, variation.name, folder))
-        result.written.extend(_write_variation(repo, root, experiment_dir, folder, experiment.id, variation, record))
+        result.written.extend(_write_variation(repo, root, experiment_dir, folder, experiment.id, variation))
         result.added_variations.append((experiment.id, variation.id, folder))
     editor.add_experiment(experiment.id, experiment_dir, entries)
     return result

@@ -43,6 +43,14 @@ def remote_value(mapped: MappedFile, remote: RemoteState) -> str | object | None
     return normalize(code[ref.field])
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def belongs(variation: RemoteVariation, experiment_id: int, listed: Sequence[int] | None) -> bool:
     if variation.experiment_id is not None:
         return variation.experiment_id == experiment_id
@@ -86,6 +94,12 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
         if value is UNKNOWN:
             warnings.append(f"Kameleoon did not return {mf.ref.describe()}; {mf.path} is left out")
             continue
+        if isinstance(value, str) and not _encodable(value):
+            warnings.append(
+                f"Kameleoon returned {mf.ref.describe()} as text that is not valid Unicode (a lone surrogate); "
+                f"{mf.path} is left out: fix the field in the Kameleoon app"
+            )
+            continue
         values[mf] = value  # type: ignore[assignment]
 
     local = {mf: (None if raw is None else normalize(raw)) for mf, raw in raw_local.items()}
@@ -101,7 +115,8 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
         if judged is None:
             continue
         verdict, seen, base = judged
-        if verdict.state is State.IN_SYNC and value is not None and not record.knows(mf.ref, value):
+        committed = ws.top_relative(mf.path) not in dirty  # a value only the working tree holds is no base yet
+        if verdict.state is State.IN_SYNC and value is not None and committed and not record.knows(mf.ref, value):
             record.remember(mf.ref, value)
         experiment = remote.experiments.get(mf.ref.experiment_id)
         statuses.append(

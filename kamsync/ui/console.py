@@ -35,13 +35,15 @@ STYLES = {
 
 
 # C0 controls but tab and newline, DEL, and the C1 controls (U+0080-U+009F; U+009B is a one-character CSI).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 controls but tab and newline, and the bidirectional controls that can make code display in
+# another order than it runs ("Trojan Source": embeddings, overrides, isolates, marks).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def visible(text: str) -> str:
     """``text`` with every control character but tab and newline shown as a ``\\xNN`` escape (ESC as ``\\x1b``),
     so it reaches the terminal as characters to read, never as commands to obey."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 @dataclass(frozen=True, slots=True)
