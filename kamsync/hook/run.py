@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kamsync.core.errors import CredentialsError, Exit, KamsyncError, UsageError
+from kamsync.core.errors import CredentialsError, Exit, KamsyncError, UsageError, worst
 from kamsync.git.prepush import Decision, PushedRef, base_candidates, decide_all, from_pre_commit, parse_pre_push
 from kamsync.git.ranges import GitRange, RangeChanges, range_changes, short
 from kamsync.git.repo import GitRepo
@@ -129,7 +129,7 @@ def _examine(
             codes.append(code)
         else:
             codes.append(check_range(ranged(span), console, head=repo.head()))
-    return max(codes)
+    return worst(*codes)
 
 
 def _mapped_change(opts: Options, repo: GitRepo, decision: Decision) -> tuple[GitRange | None, str]:
