@@ -5,21 +5,24 @@ Git helpers live in ``tests/gitutil.py``; ``git`` is re-exported here for the te
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from kamsync.budget.ledger import Ledger
+from kamsync.budget.windows import parse_rate_limit
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 from tests.gitutil import IDENTITY, git, git_environment, pin_git
 
-__all__ = ["GIT_ENV", "Result", "base_env", "git"]
+__all__ = ["GIT_ENV", "Budgets", "Result", "base_env", "git"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "repo-layout"
@@ -62,6 +65,23 @@ def base_env(home: Path) -> dict[str, str]:
 def pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Git run by any test sees only what the test sets up (modules override this to fix commit dates)."""
     pin_git(monkeypatch, tmp_path, date=None)
+
+
+# Makes the client's rate budget: ``budgets("3/10s", clock=…, sleep=…, on_wait=…)``.
+Budgets = Callable[..., Ledger]
+
+
+@pytest.fixture
+def budgets(tmp_path: Path) -> Budgets:
+    """The client's real rate budget, the shared ledger, kept in this test's own folders: each one made is
+    fresh, as a separate process's would be with its own state folder."""
+    made = itertools.count(1)
+
+    def make(spec: str = "1000/1s", **kwargs: object) -> Ledger:
+        state_dir = tmp_path / "ledgers" / str(next(made))
+        return Ledger.open(state_dir, "http://127.0.0.1", DEFAULT_CLIENT_ID, parse_rate_limit(spec), **kwargs)  # type: ignore[arg-type]
+
+    return make
 
 
 @pytest.fixture

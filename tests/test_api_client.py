@@ -14,17 +14,17 @@ from kamsync.api.query import equal_filter
 from kamsync.api.remote import read_remote
 from kamsync.api.retry import RetryPolicy
 from kamsync.api.settings import Credentials
-from kamsync.budget.windows import RateLimiter, parse_rate_limit
 from kamsync.core.errors import ApiError, AuthError, LockedInApp
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Clock, Sandbox
+from tests.conftest import Budgets
 
 CREDS = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
 LOOSE = "1000/1s"
 
 
-def _client(sb: Sandbox, limit: str = LOOSE, **kwargs: object) -> KameleoonClient:
+def _client(budgets: Budgets, sb: Sandbox, limit: str = LOOSE, **kwargs: object) -> KameleoonClient:
     on_wait = kwargs.pop("on_wait", None)
-    budget = RateLimiter(parse_rate_limit(limit), on_wait=on_wait)  # type: ignore[arg-type]
+    budget = budgets(limit, on_wait=on_wait)  # type: ignore[arg-type]
     return KameleoonClient(sb.url, CREDS, budget=budget, **kwargs)  # type: ignore[arg-type]
 
 
@@ -41,8 +41,8 @@ def sb() -> Iterator[Sandbox]:
 # -- tokens --
 
 
-def test_one_token_serves_every_request_of_a_client(sb: Sandbox) -> None:
-    with _client(sb) as client:
+def test_one_token_serves_every_request_of_a_client(sb: Sandbox, budgets: Budgets) -> None:
+    with _client(budgets, sb) as client:
         for _ in range(4):
             client.get("experiments", 100001, subject="experiment 100001")
         assert client.requests_sent == 5
@@ -50,9 +50,9 @@ def test_one_token_serves_every_request_of_a_client(sb: Sandbox) -> None:
     assert len(sb.store.requests) == 5
 
 
-def test_an_expired_token_is_renewed_once_on_401() -> None:
+def test_an_expired_token_is_renewed_once_on_401(budgets: Budgets) -> None:
     # The sandbox's clock passes the token's lifetime while the client's does not: it learns of expiry from a 401.
-    with Sandbox(rate_limit=None, clock=Clock.stopped()) as sandbox, _client(sandbox) as client:
+    with Sandbox(rate_limit=None, clock=Clock.stopped()) as sandbox, _client(budgets, sandbox) as client:
         client.get("variations", 200001, subject="variation 200001")
         sandbox.clock.advance(7200)
         variation = client.get("variations", 200001, subject="variation 200001")
@@ -68,9 +68,9 @@ def test_an_expired_token_is_renewed_once_on_401() -> None:
     ]
 
 
-def test_a_token_is_renewed_before_its_announced_expiry(sb: Sandbox) -> None:
+def test_a_token_is_renewed_before_its_announced_expiry(sb: Sandbox, budgets: Budgets) -> None:
     fake_now = [0.0]
-    with _client(sb, clock=lambda: fake_now[0]) as client:
+    with _client(budgets, sb, clock=lambda: fake_now[0]) as client:
         client.get("experiments", 100001, subject="experiment 100001")
         fake_now[0] += 7200.0  # the sandbox announced expires_in=7200
         client.get("experiments", 100001, subject="experiment 100001")
@@ -78,8 +78,8 @@ def test_a_token_is_renewed_before_its_announced_expiry(sb: Sandbox) -> None:
     assert all(r.status == 200 for r in sb.store.requests)
 
 
-def test_refused_credentials_name_the_variables_and_hide_the_secret(sb: Sandbox) -> None:
-    budget = RateLimiter(parse_rate_limit(LOOSE))
+def test_refused_credentials_name_the_variables_and_hide_the_secret(sb: Sandbox, budgets: Budgets) -> None:
+    budget = budgets(LOOSE)
     wrong = Credentials(DEFAULT_CLIENT_ID, "wrong-secret-xyz")
     with KameleoonClient(sb.url, wrong, budget=budget) as client, pytest.raises(AuthError) as info:
         client.get("experiments", 100001, subject="experiment 100001")
@@ -93,11 +93,11 @@ def test_refused_credentials_name_the_variables_and_hide_the_secret(sb: Sandbox)
 # -- reading remote state --
 
 
-def test_read_remote_costs_one_request_per_200_ids_plus_the_token(sb: Sandbox) -> None:
+def test_read_remote_costs_one_request_per_200_ids_plus_the_token(sb: Sandbox, budgets: Budgets) -> None:
     added = [sb.store.add_variation(100001, f"extra {i}", jsCode=f"// {i}") for i in range(250)]
     experiments = [100001, 100002, 100003]
     given = [200001, 200003, 200004]  # 200002 and the 250 added are discovered through the experiments
-    with _client(sb) as client:
+    with _client(budgets, sb) as client:
         state = read_remote(client, experiments, given)
         sent = client.requests_sent
     variations = {200001, 200002, 200003, 200004, *added}
@@ -116,26 +116,26 @@ def test_read_remote_costs_one_request_per_200_ids_plus_the_token(sb: Sandbox) -
     assert lists[0].query["optionalFields"] == ["variations,globalScript"]
 
 
-def test_read_remote_leaves_out_what_kameleoon_does_not_have(sb: Sandbox) -> None:
-    with _client(sb) as client:
+def test_read_remote_leaves_out_what_kameleoon_does_not_have(sb: Sandbox, budgets: Budgets) -> None:
+    with _client(budgets, sb) as client:
         state = read_remote(client, [100001, 999991], [200001, 299999])
     assert 999991 not in state.experiments
     assert 299999 not in state.variations
     assert {200001, 200002} <= set(state.variations)
 
 
-def test_read_remote_of_nothing_sends_nothing(sb: Sandbox) -> None:
-    with _client(sb) as client:
+def test_read_remote_of_nothing_sends_nothing(sb: Sandbox, budgets: Budgets) -> None:
+    with _client(budgets, sb) as client:
         state = read_remote(client, [], [])
         assert client.requests_sent == 0
     assert state.experiments == {} and state.variations == {}
 
 
-def test_a_list_of_exactly_200_ids_costs_one_request(sb: Sandbox) -> None:
+def test_a_list_of_exactly_200_ids_costs_one_request(sb: Sandbox, budgets: Budgets) -> None:
     for i in range(200):
         sb.store.add_variation(100003, f"x{i}")
     wanted = list(range(200001, 200201))
-    with _client(sb) as client:
+    with _client(budgets, sb) as client:
         found = client.list("variations", filters=[equal_filter("id", wanted)], expect_ids=wanted, subject="variations")
         assert len(found) == 200
         assert client.requests_sent == 2  # the token and one page
@@ -144,9 +144,9 @@ def test_a_list_of_exactly_200_ids_costs_one_request(sb: Sandbox) -> None:
 # -- errors --
 
 
-def test_a_locked_variation_raises_locked_in_app_naming_it(sb: Sandbox) -> None:
+def test_a_locked_variation_raises_locked_in_app_naming_it(sb: Sandbox, budgets: Budgets) -> None:
     sb.store.set_locked("variation", 200001, True)
-    with _client(sb) as client, pytest.raises(LockedInApp) as info:
+    with _client(budgets, sb) as client, pytest.raises(LockedInApp) as info:
         client.patch("variations", 200001, {"jsCode": "x"}, subject="variation 200001")
     text = str(info.value)
     assert text.startswith("variation 200001 is locked in the Kameleoon app: someone has it open; close it there")
@@ -154,24 +154,24 @@ def test_a_locked_variation_raises_locked_in_app_naming_it(sb: Sandbox) -> None:
     assert info.value.status == 423
 
 
-def test_patch_returns_the_updated_object(sb: Sandbox) -> None:
-    with _client(sb) as client:
+def test_patch_returns_the_updated_object(sb: Sandbox, budgets: Budgets) -> None:
+    with _client(budgets, sb) as client:
         updated = client.patch("variations", 200001, {"jsCode": "new()"}, subject="variation 200001")
     assert updated is not None and updated["jsCode"] == "new()" and updated["id"] == 200001
 
 
-def test_an_unknown_id_is_a_404_naming_the_subject_and_the_server_message(sb: Sandbox) -> None:
-    with _client(sb) as client, pytest.raises(ApiError) as info:
+def test_an_unknown_id_is_a_404_naming_the_subject_and_the_server_message(sb: Sandbox, budgets: Budgets) -> None:
+    with _client(budgets, sb) as client, pytest.raises(ApiError) as info:
         client.get("variations", 299999, subject="variation 299999")
     text = str(info.value)
     assert text.startswith("variation 299999 was not found in Kameleoon (HTTP 404: ")
     assert info.value.status == 404 and info.value.server_message and info.value.server_message in text
 
 
-def test_an_unreachable_api_is_an_error_without_status() -> None:
+def test_an_unreachable_api_is_an_error_without_status(budgets: Budgets) -> None:
     with Sandbox(rate_limit=None) as sandbox:
         url = sandbox.url  # the port is closed once the sandbox stops
-    budget = RateLimiter(parse_rate_limit(LOOSE))
+    budget = budgets(LOOSE)
     once = RetryPolicy(retries=0, timeout=2.0)
     with KameleoonClient(url, CREDS, budget=budget, retry=once) as client, pytest.raises(ApiError) as info:
         client.get("experiments", 1, subject="experiment 1")
@@ -184,12 +184,12 @@ def test_an_unreachable_api_is_an_error_without_status() -> None:
 
 
 @pytest.mark.parametrize("retry_after", [True, False])
-def test_a_429_is_waited_out_and_retried(retry_after: bool) -> None:
+def test_a_429_is_waited_out_and_retried(retry_after: bool, budgets: Budgets) -> None:
     waits: list[tuple[float, str]] = []
     with Sandbox(rate_limit="3/1s", retry_after=retry_after, clock=Clock.stopped()) as sandbox:
         # The client waits by moving the sandbox's clock on: the window frees without anyone sleeping.
-        budget = RateLimiter(
-            parse_rate_limit("10/1s"),
+        budget = budgets(
+            "10/1s",
             clock=sandbox.clock.now,
             sleep=sandbox.clock.advance,
             on_wait=lambda s, r: waits.append((s, r)),
@@ -204,8 +204,8 @@ def test_a_429_is_waited_out_and_retried(retry_after: bool) -> None:
     assert sandbox.clock.advanced == 1.0
 
 
-def test_too_many_429s_end_in_an_api_error() -> None:
-    with Sandbox(rate_limit="2/1m") as sandbox, _client(sandbox, max_429_retries=0) as client:
+def test_too_many_429s_end_in_an_api_error(budgets: Budgets) -> None:
+    with Sandbox(rate_limit="2/1m") as sandbox, _client(budgets, sandbox, max_429_retries=0) as client:
         client.get("variations", 200001, subject="variation 200001")
         with pytest.raises(ApiError) as info:
             client.get("variations", 200001, subject="variation 200001")
@@ -213,9 +213,9 @@ def test_too_many_429s_end_in_an_api_error() -> None:
     assert "rate limit" in str(info.value) and "variation 200001" in str(info.value)
 
 
-def test_the_limiter_with_the_servers_windows_gets_no_429() -> None:
+def test_the_limiter_with_the_servers_windows_gets_no_429(budgets: Budgets) -> None:
     with Sandbox(rate_limit="3/10s", clock=Clock.stopped()) as sandbox:
-        budget = RateLimiter(parse_rate_limit("3/10s"), clock=sandbox.clock.now, sleep=sandbox.clock.advance)
+        budget = budgets("3/10s", clock=sandbox.clock.now, sleep=sandbox.clock.advance)
         with KameleoonClient(sandbox.url, CREDS, budget=budget) as client:
             for _ in range(12):
                 client.get("variations", 200001, subject="variation 200001")
@@ -228,8 +228,8 @@ def test_the_limiter_with_the_servers_windows_gets_no_429() -> None:
 # -- secrets, odd bodies (a stub transport: the sandbox never misbehaves like this) --
 
 
-def _stub(handler: object) -> KameleoonClient:
-    budget = RateLimiter(parse_rate_limit(LOOSE))
+def _stub(budgets: Budgets, handler: object) -> KameleoonClient:
+    budget = budgets(LOOSE)
     return KameleoonClient(
         "https://api.example.test",
         Credentials("cid", "TOP-SECRET-1"),
@@ -239,22 +239,22 @@ def _stub(handler: object) -> KameleoonClient:
     )
 
 
-def test_secrets_echoed_by_the_server_are_scrubbed() -> None:
+def test_secrets_echoed_by_the_server_are_scrubbed(budgets: Budgets) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/token":
             assert b"client_secret=TOP-SECRET-1" in request.content
             return httpx.Response(200, json={"access_token": "ACCESS-TOKEN-77"})
         return httpx.Response(400, json={"message": "bad ACCESS-TOKEN-77 from TOP-SECRET-1"})
 
-    with _stub(handler) as client, pytest.raises(ApiError) as info:
+    with _stub(budgets, handler) as client, pytest.raises(ApiError) as info:
         client.get("experiments", 1, subject="experiment 1")
     text = str(info.value) + repr(info.value) + str(info.value.server_message)
     assert "ACCESS-TOKEN-77" not in text and "TOP-SECRET-1" not in text
     assert "bad <hidden> from <hidden>" in text
 
 
-def _stub_with(secret: str, handler: object) -> KameleoonClient:
-    budget = RateLimiter(parse_rate_limit(LOOSE))
+def _stub_with(budgets: Budgets, secret: str, handler: object) -> KameleoonClient:
+    budget = budgets(LOOSE)
     return KameleoonClient(
         "https://api.example.test",
         Credentials("cid", secret),
@@ -264,13 +264,13 @@ def _stub_with(secret: str, handler: object) -> KameleoonClient:
     )
 
 
-def test_a_token_endpoint_echoing_its_form_body_never_shows_the_secret_url_encoded() -> None:
+def test_a_token_endpoint_echoing_its_form_body_never_shows_the_secret_url_encoded(budgets: Budgets) -> None:
     secret = "p+q/r=s&t u-0123"
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(400, json={"message": f"malformed request body: {request.content.decode()}"})
 
-    with _stub_with(secret, handler) as client, pytest.raises(AuthError) as info:
+    with _stub_with(budgets, secret, handler) as client, pytest.raises(AuthError) as info:
         client.get("experiments", 1, subject="experiment 1")
     text = str(info.value) + repr(info.value)
     assert "malformed request body: grant_type=client_credentials&client_id=cid&client_secret=<hidden>" in text
@@ -278,7 +278,7 @@ def test_a_token_endpoint_echoing_its_form_body_never_shows_the_secret_url_encod
         assert form not in text
 
 
-def test_a_one_character_secret_never_garbles_messages_it_is_not_in_and_withholds_those_it_is() -> None:
+def test_a_one_character_secret_never_garbles_messages_it_is_not_in_and_withholds_those_it_is(budgets: Budgets) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/token":
             return httpx.Response(200, json={"access_token": "ACCESS-TOKEN-77"})
@@ -286,7 +286,7 @@ def test_a_one_character_secret_never_garbles_messages_it_is_not_in_and_withhold
             return httpx.Response(400, json={"message": "Bad ID 1"})
         return httpx.Response(400, json={"message": "Experiment not found"})
 
-    with _stub_with("e", handler) as client:
+    with _stub_with(budgets, "e", handler) as client:
         with pytest.raises(ApiError) as shown:
             client.get("experiments", 1, subject="experiment 1")
         with pytest.raises(ApiError) as withheld:
@@ -296,20 +296,20 @@ def test_a_one_character_secret_never_garbles_messages_it_is_not_in_and_withhold
 
 
 @pytest.mark.parametrize("token", ["tok\nen-SECRETPART", "tökén-SECRETPART"])
-def test_a_token_that_cannot_be_sent_is_an_api_error_that_never_echoes_it(token: str) -> None:
+def test_a_token_that_cannot_be_sent_is_an_api_error_that_never_echoes_it(token: str, budgets: Budgets) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/token":
             return httpx.Response(200, json={"access_token": token})
         return httpx.Response(200, json={"id": 1})
 
-    with _stub(handler) as client, pytest.raises(ApiError) as info:
+    with _stub(budgets, handler) as client, pytest.raises(ApiError) as info:
         client.get("experiments", 1, subject="experiment 1")
     assert "SECRETPART" not in str(info.value) + repr(info.value)
     assert "cannot be sent in an HTTP header" in str(info.value)
     assert info.value.exit_code == 4 and not isinstance(info.value.__context__, UnicodeEncodeError)
 
 
-def test_a_non_json_error_body_and_wrapped_lists_are_handled() -> None:
+def test_a_non_json_error_body_and_wrapped_lists_are_handled(budgets: Budgets) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/oauth/token":
             return httpx.Response(200, json={"access_token": "t", "expires_in": 7200})
@@ -317,14 +317,14 @@ def test_a_non_json_error_body_and_wrapped_lists_are_handled() -> None:
             return httpx.Response(200, json={"content": [{"id": "5", "name": "wrapped"}]})
         return httpx.Response(502, text="<html>Bad gateway</html>")
 
-    with _stub(handler) as client:
+    with _stub(budgets, handler) as client:
         assert client.list("experiments", subject="experiments") == [{"id": "5", "name": "wrapped"}]
         with pytest.raises(ApiError) as info:
             client.get("variations", 9, subject="variation 9")
     assert str(info.value) == "Kameleoon failed while handling variation 9 (HTTP 502); try again later"
 
 
-def test_a_403_saying_the_token_expired_renews_it_once() -> None:
+def test_a_403_saying_the_token_expired_renews_it_once(budgets: Budgets) -> None:
     tokens: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -335,13 +335,13 @@ def test_a_403_saying_the_token_expired_renews_it_once() -> None:
             return httpx.Response(403, json={"message": "Access token expired"})
         return httpx.Response(200, json={"id": 1})
 
-    with _stub(handler) as client:
+    with _stub(budgets, handler) as client:
         assert client.get("experiments", 1, subject="experiment 1") == {"id": 1}
         assert client.requests_sent == 4
     assert tokens == ["tok0", "tok1"]
 
 
-def test_read_remote_copes_with_an_api_that_omits_variations_and_code_fields() -> None:
+def test_read_remote_copes_with_an_api_that_omits_variations_and_code_fields(budgets: Budgets) -> None:
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -356,7 +356,7 @@ def test_read_remote_copes_with_an_api_that_omits_variations_and_code_fields() -
             return httpx.Response(200, json=[{"id": "11", "experimentId": 1, "jsCode": "ui"}, {"id": 12}])
         return httpx.Response(200, json=[{"id": 10, "experimentId": "1", "jsCode": None}])
 
-    with _stub(handler) as client:
+    with _stub(budgets, handler) as client:
         state = read_remote(client, [1], [10])
     exp = state.experiments[1]
     assert exp.code == {"commonJavaScriptCode": "", "commonCssCode": "c"}  # globalScript: unknown, left out

@@ -15,8 +15,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from kamsync.cli.crash import scrub_everywhere
-from kamsync.core.errors import Exit
-from kamsync.sync.commands import worst
+from kamsync.core.errors import Exit, worst
 from tests.conftest import Result
 
 SECRET = "s3cr3t/kam+sync=&ünïcode long"
@@ -140,6 +139,9 @@ def test_scrubbing_hides_the_secret_inside_longer_encoded_text(shift):
         ((Exit.API, Exit.CRASH), Exit.CRASH),
         ((Exit.CRASH, Exit.INTERRUPTED, Exit.API), Exit.INTERRUPTED),
         ((Exit.OK,), Exit.OK),
+        ((), Exit.OK),
+        ((Exit.DIFFERENCES, Exit.USAGE), Exit.USAGE),  # never lost to OK
+        ((Exit.USAGE, Exit.REFUSED), Exit.REFUSED),
     ],
 )
 def test_exit_code_precedence_is_130_70_4_3_1(codes, expected):

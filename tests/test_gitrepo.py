@@ -294,7 +294,6 @@ def test_hook_environment_does_not_redirect_range_questions(tmp_path: Path, monk
     monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(other / ".git" / "objects"))
     assert repo.changed_paths(first, second) == {"b.js"}
     assert repo.merge_base(first, second) == first
-    assert repo.is_ancestor(first, second)
     assert repo.commit_exists(second)
     assert repo.hooks_dir() == top.resolve() / ".git" / "hooks"
 
@@ -320,21 +319,6 @@ def test_merge_base_of_an_unknown_revision_names_it(tmp_path: Path) -> None:
     head = commit(top, {"a.js": "a\n"})
     with pytest.raises(GitError, match=r"^`nope` is not a commit in "):
         GitRepo.discover(top).merge_base(head, "nope")
-
-
-def test_is_ancestor_follows_history_not_dates(tmp_path: Path) -> None:
-    top = new_repo(tmp_path / "repo")
-    first = commit(top, {"a.js": "a\n"})
-    second = commit(top, {"a.js": "b\n"})
-    git(top, "checkout", "-q", "-b", "side", first)
-    side = commit(top, {"s.js": "s\n"})
-    repo = GitRepo.discover(top)
-    assert repo.is_ancestor(first, second)
-    assert repo.is_ancestor(second, second)
-    assert not repo.is_ancestor(second, first)
-    assert not repo.is_ancestor(side, second)
-    with pytest.raises(GitError, match=r"^`nope` is not a commit in "):
-        repo.is_ancestor("nope", second)
 
 
 def test_commit_exists_only_for_commits_present_here(tmp_path: Path) -> None:

@@ -348,6 +348,22 @@ def test_a_manifest_edit_that_maps_nothing_new_needs_no_check(repo, env, sandbox
     assert remote_head(remote, env) == head
 
 
+def test_a_manifest_edit_that_only_drops_a_mapping_needs_no_check(repo, env, sandbox, remote, installed):
+    # The same rule as `kamsync push --from`: a file that is no longer mapped is nothing to push or check.
+    installed("--require-credentials")
+    manifest = repo / "kamsync.yaml"
+    dropped = "      - id: 200002\n        name: Big headline\n        dir: big-headline\n"
+    assert dropped in manifest.read_text()
+    head = edit(repo, "kamsync.yaml", manifest.read_text().replace(dropped, ""), "stop mapping big-headline")
+    sandbox.store.clear_requests()
+    no_credentials = {"KAMELEOON_CLIENT_ID": None, "KAMELEOON_CLIENT_SECRET": None}
+    done = push(repo, env, "origin", "main", extra=no_credentials)  # type: ignore[arg-type]
+    assert done.returncode == 0, done.stderr
+    assert "no mapped file changed in the pushed commits" in done.stderr
+    assert api_requests(sandbox) == []
+    assert remote_head(remote, env) == head
+
+
 def test_a_push_to_a_branch_the_hook_does_not_watch_says_so(repo, env, sandbox, remote, installed):
     installed()
     git(repo, "checkout", "-q", "-b", "feature", env=env)

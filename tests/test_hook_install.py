@@ -24,7 +24,6 @@ from kamsync.hook.install import (
     HookSettings,
     hook_command,
     install,
-    installed,
     read_installed,
     render_hook,
     settings_for,
@@ -112,7 +111,7 @@ def test_install_writes_an_executable_hook_that_reads_back_as_kamsyncs(stage: St
     text = path.read_text()
     assert text.splitlines()[:2] == ["#!/bin/sh", MARKER]
     assert read_installed(text) == HookSettings(HookMode.CHECK, ("main",), False, False, str(stage.python), None)
-    assert installed(stage.repo) == (path, result.settings)
+    assert result.settings == read_installed(text)
 
 
 def test_install_checks_the_default_branch_unless_told_which(tmp_path: Path) -> None:

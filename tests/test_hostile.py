@@ -14,10 +14,10 @@ from kamsync.api.client import KameleoonClient
 from kamsync.api.deadline import send_within
 from kamsync.api.query import equal_filter
 from kamsync.api.settings import Credentials
-from kamsync.budget.windows import RateLimiter, parse_rate_limit
 from kamsync.core.errors import ApiError
 from kamsync.core.normalize import normalize
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from tests.conftest import Budgets
 from tests.helpers import api_requests, commit_all, path_of
 
 
@@ -143,8 +143,10 @@ def test_quota_reset_lifts_the_lockout_an_absurd_retry_after_imposed(kamsync, re
     assert normalize(sandbox.store.variation(200001)["jsCode"]) == "// after the 429"
 
 
-def test_a_list_by_experiment_stops_at_a_full_page_holding_nothing_the_filter_asks_for(sandbox: Sandbox) -> None:
-    budget = RateLimiter(parse_rate_limit("200/1s"))
+def test_a_list_by_experiment_stops_at_a_full_page_holding_nothing_the_filter_asks_for(
+    sandbox: Sandbox, budgets: Budgets
+) -> None:
+    budget = budgets("200/1s")
     creds = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
     sandbox.faults.arm("GET *=fresh-pages")
     with KameleoonClient(sandbox.url, creds, budget=budget) as client, pytest.raises(ApiError) as info:

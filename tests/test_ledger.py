@@ -1,4 +1,4 @@
-"""The request ledger shared between kamsync processes: the same rule as ``RateLimiter``, across processes."""
+"""The request ledger shared between kamsync processes: the client's rate budget, one rule across processes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kamsync.budget.ledger import Ledger, LedgerState, Pending, dump_state, ledger_path, read_arrivals
-from kamsync.budget.windows import RateLimiter, RequestBudget, next_send_time, parse_rate_limit
+from kamsync.budget.windows import RequestBudget, next_send_time, parse_rate_limit
 from kamsync.core.errors import UsageError
 from kamsync.sandbox import DEFAULT_CLIENT_ID, Sandbox
 
@@ -85,15 +85,20 @@ SCRIPT: list[tuple[str, float | None]] = [
 # -- one process ---------------------------------------------------------------------------------------------
 
 
-def test_a_lone_ledger_waits_exactly_as_the_in_process_limiter(tmp_path: Path) -> None:
-    spec = "3/10s,5/60s"
-    mine, theirs = FakeTime(), FakeTime()
-    ledger_sent = _run(_ledger(tmp_path, mine, spec), mine, SCRIPT)
-    limiter = RateLimiter(parse_rate_limit(spec), clock=theirs.clock, sleep=theirs.sleep)
-    limiter_sent = _run(limiter, theirs, SCRIPT)
-    assert ledger_sent == pytest.approx(limiter_sent)
-    assert mine.sleeps == pytest.approx(theirs.sleeps)
-    assert len(mine.sleeps) >= 6  # the script does exercise the windows and the server waits
+def test_a_lone_ledger_paces_the_windows_escalates_blind_429s_and_keeps_server_waits(tmp_path: Path) -> None:
+    fake = FakeTime()
+    sent = _run(_ledger(tmp_path, fake, "3/10s,5/60s"), fake, SCRIPT)
+    assert [round(at - 1000.0, 6) for at in sent] == pytest.approx(
+        [
+            *(0.0, 0.3, 0.6, 10.3),  # the 4th send waits for the 3/10s window
+            10.6,  # a blind 429 answers it: wait out the shortest window…
+            60.3,  # …and the next one, right after, the 5/60s window
+            *(61.35, 62.85, 70.6),
+            72.85,  # the 429 that says 2.5 s
+            *(120.35, 122.85, 124.35, 132.1, 132.9, 180.36, 182.86, 184.36),
+        ]
+    )
+    assert fake.sleeps == pytest.approx([9.4, 49.65, 1.0, 6.25, 0.75, 47.45, 2.49, 1.49, 7.74, 0.79, 47.45, 2.49, 1.49])
 
 
 def test_each_send_is_the_earliest_next_send_time_allows(tmp_path: Path) -> None:
@@ -299,15 +304,11 @@ from pathlib import Path
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import Credentials
 from kamsync.budget.ledger import Ledger
-from kamsync.budget.windows import RateLimiter, parse_rate_limit
+from kamsync.budget.windows import parse_rate_limit
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
-url, budget_kind, state_dir, spec, count = sys.argv[1:]
-windows = parse_rate_limit(spec)
-if budget_kind == "ledger":
-    budget = Ledger.open(Path(state_dir), url, DEFAULT_CLIENT_ID, windows)
-else:
-    budget = RateLimiter(windows)
+url, state_dir, spec, count = sys.argv[1:]
+budget = Ledger.open(Path(state_dir), url, DEFAULT_CLIENT_ID, parse_rate_limit(spec))
 creds = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
 with KameleoonClient(url, creds, budget=budget, max_429_retries=50) as client:
     print("ready", flush=True)
@@ -325,18 +326,19 @@ def limited() -> Iterator[Sandbox]:
         yield sandbox
 
 
-def _two_pushes_at_once(sandbox: Sandbox, budget_kind: str, state_dir: Path, reads: int) -> list[int]:
+def _two_pushes_at_once(sandbox: Sandbox, state_dirs: tuple[Path, Path], reads: int) -> list[int]:
+    """Two processes reading at once, each keeping its ledger in its state folder (the same one: shared)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAMELEOON_", "KAMSYNC_"))}
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", CHILD, sandbox.url, budget_kind, str(state_dir), SPEC, str(reads)],
+            [sys.executable, "-c", CHILD, sandbox.url, str(state_dir), SPEC, str(reads)],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
+        for state_dir in state_dirs
     ]
     try:
         for child in children:
@@ -359,14 +361,14 @@ def _two_pushes_at_once(sandbox: Sandbox, budget_kind: str, state_dir: Path, rea
 
 
 def test_two_processes_sharing_a_credential_never_cause_a_429(limited: Sandbox, tmp_path: Path) -> None:
-    statuses = _two_pushes_at_once(limited, "ledger", tmp_path / "state", reads=11)
+    statuses = _two_pushes_at_once(limited, (tmp_path / "state", tmp_path / "state"), reads=11)
     assert statuses.count(429) == 0
     assert read_arrivals(tmp_path / "state", limited.url, DEFAULT_CLIENT_ID, parse_rate_limit(SPEC)).arrivals
 
 
-def test_two_processes_each_with_its_own_limiter_do_cause_429s(limited: Sandbox, tmp_path: Path) -> None:
-    # The control experiment: without the shared ledger the same load does overrun the windows.
-    statuses = _two_pushes_at_once(limited, "memory", tmp_path / "state", reads=6)
+def test_two_processes_each_with_its_own_ledger_do_cause_429s(limited: Sandbox, tmp_path: Path) -> None:
+    # The control experiment: without sharing the ledger the same load does overrun the windows.
+    statuses = _two_pushes_at_once(limited, (tmp_path / "one", tmp_path / "two"), reads=6)
     assert statuses.count(429) >= 1
 
 

@@ -7,7 +7,7 @@ import pytest
 from kamsync.core.merge import has_markers
 from kamsync.core.model import Entity, FieldRef, MappedFile
 from kamsync.core.normalize import fingerprint
-from kamsync.core.plan import plan_push
+from kamsync.core.plan import kameleoon_edits, plan_push
 from kamsync.core.states import Base, Basis, Evidence, FieldStatus, Seen, State, classify
 
 HEAD_COMMIT = Seen("a" * 40, in_head=True)
@@ -123,6 +123,25 @@ def test_every_refusal_says_the_way_out():
     assert "--allow-live" in fixes[2]
     assert "manifest" in fixes[3]
     assert "b" * 12 not in plan.refusals[1].reason  # no commit known for this one: says "another commit"
+
+
+@pytest.mark.parametrize(
+    ("state", "live", "blocked"),
+    [
+        (State.REMOTE_CHANGED, False, True),
+        (State.CONFLICT, False, True),
+        (State.REMOTE_AHEAD, False, True),
+        (State.REMOTE_CHANGED, True, True),
+        (State.LOCAL_CHANGED, True, False),  # live: the pre-push check warns, the push itself refuses
+        (State.LOCAL_CHANGED, False, False),
+        (State.REMOTE_MISSING, False, False),  # the check warns; nothing in Kameleoon to lose
+        (State.IN_SYNC, False, False),
+        (State.REMOTE_ONLY, False, False),
+    ],
+)
+def test_the_pre_push_check_blocks_on_the_refusals_that_guard_kameleoon_edits(state, live, blocked):
+    field = status(10, "jsCode", state, live=live)
+    assert [r.status for r in kameleoon_edits([field])] == ([field] if blocked else [])
 
 
 @pytest.mark.parametrize("state", [State.LOCAL_CHANGED, State.CONFLICT, State.REMOTE_CHANGED])

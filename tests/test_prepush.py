@@ -8,7 +8,6 @@ from kamsync.core.errors import UsageError
 from kamsync.git.prepush import (
     Decision,
     PushedRef,
-    Range,
     base_candidates,
     branch_name,
     decide,
@@ -16,6 +15,7 @@ from kamsync.git.prepush import (
     from_pre_commit,
     parse_pre_push,
 )
+from kamsync.git.ranges import GitRange
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 A64, B64 = "a" * 64, "b" * 64
@@ -125,16 +125,16 @@ def ref(local: str, local_id: str | None, remote: str, remote_id: str | None) ->
     ("pushed", "branches", "expected_range", "reason"),
     [
         # An update: what changed since the remote's commit.
-        (ref("refs/heads/main", A, "refs/heads/main", B), ["main"], Range(B, A), ""),
-        (ref("refs/heads/main", A64, "refs/heads/main", B64), ["main"], Range(B64, A64), ""),
+        (ref("refs/heads/main", A, "refs/heads/main", B), ["main"], GitRange(B, A), ""),
+        (ref("refs/heads/main", A64, "refs/heads/main", B64), ["main"], GitRange(B64, A64), ""),
         # `git push origin feature:main`: the commit pushed, whatever is checked out.
-        (ref("refs/heads/feature", A, "refs/heads/main", B), ["main", "release"], Range(B, A), ""),
+        (ref("refs/heads/feature", A, "refs/heads/main", B), ["main", "release"], GitRange(B, A), ""),
         # A new branch: from its merge-base with the default branch.
-        (ref("refs/heads/feature", A, "refs/heads/feature", None), ["feature"], Range(C, A), ""),
+        (ref("refs/heads/feature", A, "refs/heads/feature", None), ["feature"], GitRange(C, A), ""),
         # A new branch with no merge-base (first push of the default branch, an orphan): every mapped file.
-        (ref("refs/heads/main", A, "refs/heads/main", None), ["main"], Range(None, A), ""),
+        (ref("refs/heads/main", A, "refs/heads/main", None), ["main"], GitRange(None, A), ""),
         # The remote's commit is not in this clone (someone pushed since our last fetch): as a new branch.
-        (ref("refs/heads/feature", A, "refs/heads/feature", C), ["feature"], Range(C, A), ""),
+        (ref("refs/heads/feature", A, "refs/heads/feature", C), ["feature"], GitRange(C, A), ""),
         # Skipped.
         (ref("refs/heads/main", A, "refs/heads/dev", B), ["main"], None, "branch dev is not one the hook checks"),
         (ref("(delete)", None, "refs/heads/main", B), ["main"], None, "the push deletes branch main"),
@@ -143,7 +143,7 @@ def ref(local: str, local_id: str | None, remote: str, remote_id: str | None) ->
     ],
 )
 def test_decide_examines_configured_branches_from_the_right_commit(
-    pushed: PushedRef, branches: list[str], expected_range: Range | None, reason: str
+    pushed: PushedRef, branches: list[str], expected_range: GitRange | None, reason: str
 ) -> None:
     decision = decide(pushed, branches, known=known, merge_base=merge_base)
     assert (decision.range, decision.reason) == (expected_range, reason)
@@ -158,9 +158,9 @@ def test_decide_all_keeps_gits_order_for_several_refs() -> None:
     )
     decisions = decide_all(refs, ["main", "feature"], known=known, merge_base=merge_base)
     assert decisions == (
-        Decision(refs[0], "main", Range(B, A)),
+        Decision(refs[0], "main", GitRange(B, A)),
         Decision(refs[1], None, None, "refs/tags/v2 is a tag"),
-        Decision(refs[2], "feature", Range(C, A)),
+        Decision(refs[2], "feature", GitRange(C, A)),
     )
 
 
@@ -241,8 +241,8 @@ def test_from_pre_commit_then_decide_gives_the_range_or_the_new_branch_logic() -
         resolve=resolve,
     )
     assert ranged is not None and whole is not None
-    assert decide(ranged, ["main"], known=known, merge_base=merge_base).range == Range(B, A)
-    assert decide(whole, ["feature"], known=known, merge_base=merge_base).range == Range(C, A)
+    assert decide(ranged, ["main"], known=known, merge_base=merge_base).range == GitRange(B, A)
+    assert decide(whole, ["feature"], known=known, merge_base=merge_base).range == GitRange(C, A)
 
 
 def test_from_pre_commit_without_the_remote_branch_asks_for_a_newer_pre_commit() -> None:

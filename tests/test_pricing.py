@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kamsync.budget.pricing import cap_problem, duration, finish_time, quote, read_cost, refusal_text
+from kamsync.budget.pricing import cap_problem, finish_time, quote, read_cost, refusal_text
 from kamsync.budget.windows import Window, parse_rate_limit
 
 REAL = parse_rate_limit("50/10s,1000/1h")
@@ -84,11 +84,3 @@ def test_a_refusal_gives_the_numbers_and_when_the_work_could_run():
 def test_a_refusal_of_work_larger_than_a_window_says_how_many_windows():
     q = quote(2001, [], REAL, now=0.0)
     assert "across 3 windows" in refusal_text("this push", q, REAL, wall_now=0.0)
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [(0, "0 s"), (0.2, "1 s"), (42, "42 s"), (60, "1 min"), (185, "3 min 5 s"), (3600, "1 h"), (3720, "1 h 2 min")],
-)
-def test_durations_read_like_a_person_would_say_them(seconds, text):
-    assert duration(seconds) == text

@@ -24,7 +24,6 @@ from kamsync.ui.progress import (
     Status,
     Wait,
     fit,
-    format_duration,
     progress_delay,
     render_line,
     wants_progress,
@@ -36,27 +35,6 @@ ITEM = "variation 200001 (experiment 100001)"
 
 
 # -- pure rendering -----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("seconds", "shown"),
-    [
-        (0, "0:00"),
-        (-3, "0:00"),
-        (0.2, "0:01"),
-        (1, "0:01"),
-        (41.2, "0:42"),
-        (42, "0:42"),
-        (42.0000001, "0:42"),
-        (60, "1:00"),
-        (599, "9:59"),
-        (3599.5, "1:00:00"),
-        (3723, "1:02:03"),
-        (36000, "10:00:00"),
-    ],
-)
-def test_durations_read_as_a_countdown_rounded_up(seconds: float, shown: str) -> None:
-    assert format_duration(seconds) == shown
 
 
 @pytest.mark.parametrize(

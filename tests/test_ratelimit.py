@@ -1,4 +1,4 @@
-"""The client-side rate limiter: spec parsing, the pure send-time rule, the limiter on a fake clock."""
+"""The client-side rate limit: spec parsing, the pure send-time rule, the client's budget on a fake clock."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 from kamsync.budget.windows import (
     DEFAULT_RATE_LIMIT,
     MIN_BLIND_WAIT,
-    RateLimiter,
     Window,
     describe_windows,
     full_window_wait,
@@ -16,6 +15,7 @@ from kamsync.budget.windows import (
     server_wait,
 )
 from kamsync.core.errors import UsageError
+from tests.conftest import Budgets
 
 
 @pytest.mark.parametrize(
@@ -120,64 +120,65 @@ class FakeTime:
         self.now += seconds
 
 
-def test_limiter_waits_per_the_rule_and_reports_why() -> None:
+def test_the_budget_waits_per_the_rule_and_reports_why(budgets: Budgets) -> None:
     t = FakeTime()
     waits: list[tuple[float, str]] = []
-    limiter = RateLimiter((Window(2, 10.0),), clock=t.clock, sleep=t.sleep, on_wait=lambda s, r: waits.append((s, r)))
+    budget = budgets("2/10s", clock=t.clock, sleep=t.sleep, on_wait=lambda s, r: waits.append((s, r)))
     for _ in range(3):
-        limiter.before_send()
+        budget.before_send()
         t.now += 1.0  # the request takes 1 s
-        limiter.after_response()
+        budget.after_response()
     # arrivals at 101, 102; the 3rd request waits until 101 + 10 = 111
     assert t.slept == [pytest.approx(9.0)]
-    assert [(round(s, 6), r) for s, r in waits] == [(9.0, "rate limit 2/10s")]
+    shared = "rate limit 2/10s, shared by every kamsync process on this machine"
+    assert [(round(s, 6), r) for s, r in waits] == [(9.0, shared)]
 
 
-def test_limiter_honours_a_server_wait_and_a_blind_429() -> None:
+def test_the_budget_honours_a_server_wait_and_a_blind_429(budgets: Budgets) -> None:
     t = FakeTime()
     waits: list[tuple[float, str]] = []
-    limiter = RateLimiter((Window(50, 10.0),), clock=t.clock, sleep=t.sleep, on_wait=lambda s, r: waits.append((s, r)))
-    limiter.before_send()
-    limiter.after_response()
-    limiter.note_server_wait(7.0)
-    limiter.before_send()
+    budget = budgets("50/10s", clock=t.clock, sleep=t.sleep, on_wait=lambda s, r: waits.append((s, r)))
+    budget.before_send()
+    budget.after_response()
+    budget.note_server_wait(7.0)
+    budget.before_send()
     assert t.slept == [7.0]
     assert "asked to wait" in waits[0][1]
-    limiter.after_response()  # at 107
-    limiter.note_server_wait(None)  # no Retry-After: wait until 100 (first arrival) + 10
-    limiter.before_send()
+    budget.after_response()  # at 107
+    budget.note_server_wait(None)  # no Retry-After: wait until 100 (first arrival) + 10
+    budget.before_send()
     assert t.slept == [7.0, pytest.approx(3.0)]
     assert "without saying" in waits[1][1]
 
 
-def test_limiter_without_need_does_not_sleep() -> None:
+def test_the_budget_without_need_does_not_sleep(budgets: Budgets) -> None:
     t = FakeTime()
-    limiter = RateLimiter(parse_rate_limit(DEFAULT_RATE_LIMIT), clock=t.clock, sleep=t.sleep)
+    budget = budgets(DEFAULT_RATE_LIMIT, clock=t.clock, sleep=t.sleep)
     for _ in range(50):
-        limiter.before_send()
-        limiter.after_response()
+        budget.before_send()
+        budget.after_response()
     assert t.slept == []
-    limiter.before_send()
+    budget.before_send()
     assert t.slept == [pytest.approx(10.0)]
 
 
-def test_consecutive_blind_429s_escalate_from_the_shortest_window() -> None:
+def test_consecutive_blind_429s_escalate_from_the_shortest_window(budgets: Budgets) -> None:
     t = FakeTime()
-    limiter = RateLimiter((Window(50, 10.0), Window(1000, 3600.0)), clock=t.clock, sleep=t.sleep)
-    limiter.before_send()
-    limiter.after_response()  # arrival at 100
-    limiter.note_server_wait(None)
-    limiter.before_send()
+    budget = budgets("50/10s,1000/1h", clock=t.clock, sleep=t.sleep)
+    budget.before_send()
+    budget.after_response()  # arrival at 100
+    budget.note_server_wait(None)
+    budget.before_send()
     assert t.slept == [pytest.approx(10.0)], "first: wait for the 10 s window"
-    limiter.after_response()  # another 429 at 110
-    limiter.note_server_wait(None)
-    limiter.before_send()
+    budget.after_response()  # another 429 at 110
+    budget.note_server_wait(None)
+    budget.before_send()
     assert t.slept[-1] == pytest.approx(3590.0), "second in a row: the hour window is full"
-    limiter.after_response()  # a success
-    limiter.before_send()
-    limiter.after_response()
-    limiter.note_server_wait(None)  # a new streak starts from the shortest window again
-    limiter.before_send()
+    budget.after_response()  # a success
+    budget.before_send()
+    budget.after_response()
+    budget.note_server_wait(None)  # a new streak starts from the shortest window again
+    budget.before_send()
     assert t.slept[-1] == pytest.approx(10.0)
 
 
@@ -204,9 +205,9 @@ def test_server_wait_caps_a_wait_longer_than_the_longest_window_and_says_so(
     assert server_wait(seconds, parse_rate_limit(spec)) == expected
 
 
-def test_limiter_caps_an_absurd_server_wait_to_its_longest_window() -> None:
+def test_the_budget_caps_an_absurd_server_wait_to_its_longest_window(budgets: Budgets) -> None:
     t = FakeTime()
-    limiter = RateLimiter(parse_rate_limit("50/10s,1000/1h"), clock=t.clock, sleep=t.sleep)
-    limiter.note_server_wait(1e9)
-    limiter.before_send()
+    budget = budgets("50/10s,1000/1h", clock=t.clock, sleep=t.sleep)
+    budget.note_server_wait(1e9)
+    budget.before_send()
     assert t.slept == [3600.0]

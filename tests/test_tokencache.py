@@ -11,10 +11,9 @@ import pytest
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import Credentials
-from kamsync.budget.windows import RateLimiter, parse_rate_limit
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 from kamsync.state.tokencache import TokenCache, trusted
-from tests.conftest import Result
+from tests.conftest import Budgets, Result
 
 CREDS = Credentials(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
 
@@ -25,8 +24,8 @@ def sb() -> Iterator[Sandbox]:
         yield sandbox
 
 
-def _client(sb: Sandbox, cache: TokenCache | None) -> KameleoonClient:
-    return KameleoonClient(sb.url, CREDS, budget=RateLimiter(parse_rate_limit("1000/1s")), token_cache=cache)
+def _client(budgets: Budgets, sb: Sandbox, cache: TokenCache | None) -> KameleoonClient:
+    return KameleoonClient(sb.url, CREDS, budget=budgets("1000/1s"), token_cache=cache)
 
 
 def _read(client: KameleoonClient) -> None:
@@ -129,11 +128,11 @@ def test_clear_forgets_the_token(tmp_path: Path) -> None:
 # -- with the client -----------------------------------------------------------------------------------------
 
 
-def test_a_second_client_reuses_the_cached_token(sb: Sandbox, tmp_path: Path) -> None:
+def test_a_second_client_reuses_the_cached_token(sb: Sandbox, tmp_path: Path, budgets: Budgets) -> None:
     cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
-    with _client(sb, cache) as first:
+    with _client(budgets, sb, cache) as first:
         _read(first)
-    with _client(sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as second:
+    with _client(budgets, sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as second:
         _read(second)
         assert second.requests_sent == 1
     assert _calls(sb) == [("/oauth/token", 200), ("/experiments/100001", 200), ("/experiments/100001", 200)]
@@ -142,26 +141,26 @@ def test_a_second_client_reuses_the_cached_token(sb: Sandbox, tmp_path: Path) ->
     assert expires_at == pytest.approx(time.time() + 7200, abs=60)
 
 
-def test_the_cache_holds_no_client_secret(sb: Sandbox, tmp_path: Path) -> None:
+def test_the_cache_holds_no_client_secret(sb: Sandbox, tmp_path: Path, budgets: Budgets) -> None:
     cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
-    with _client(sb, cache) as client:
+    with _client(budgets, sb, cache) as client:
         _read(client)
     assert DEFAULT_CLIENT_SECRET.encode() not in cache.path.read_bytes()
 
 
 @pytest.mark.parametrize("left", [-10.0, 30.0], ids=["expired", "about-to-expire"])
-def test_an_expiring_cached_token_is_replaced(sb: Sandbox, tmp_path: Path, left: float) -> None:
+def test_an_expiring_cached_token_is_replaced(sb: Sandbox, tmp_path: Path, left: float, budgets: Budgets) -> None:
     cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
     cache.store("stale-token", time.time() + left)
-    with _client(sb, cache) as client:
+    with _client(budgets, sb, cache) as client:
         _read(client)
     assert _calls(sb) == [("/oauth/token", 200), ("/experiments/100001", 200)]
     assert (cache.load() or ("",))[0] == sb.store.issued_tokens()[0]
 
 
-def _valid_token_in(sb: Sandbox, cache: TokenCache) -> str:
+def _valid_token_in(budgets: Budgets, sb: Sandbox, cache: TokenCache) -> str:
     """A token the sandbox accepts, cached in ``cache`` (0600) by a first client."""
-    with _client(sb, cache) as client:
+    with _client(budgets, sb, cache) as client:
         _read(client)
     sb.store.clear_requests()
     return sb.store.issued_tokens()[-1]
@@ -169,12 +168,12 @@ def _valid_token_in(sb: Sandbox, cache: TokenCache) -> str:
 
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660], ids=oct)
 def test_a_cache_file_readable_by_others_is_ignored_and_replaced_by_a_private_one(
-    sb: Sandbox, tmp_path: Path, mode: int
+    sb: Sandbox, tmp_path: Path, mode: int, budgets: Budgets
 ) -> None:
     cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
-    exposed = _valid_token_in(sb, cache)
+    exposed = _valid_token_in(budgets, sb, cache)
     cache.path.chmod(mode)
-    with _client(sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as client:
+    with _client(budgets, sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as client:
         _read(client)
     assert _calls(sb) == [("/oauth/token", 200), ("/experiments/100001", 200)], "the exposed token was not used"
     assert oct(cache.path.stat().st_mode & 0o777) == oct(0o600)
@@ -183,14 +182,14 @@ def test_a_cache_file_readable_by_others_is_ignored_and_replaced_by_a_private_on
 
 
 def test_a_cache_file_owned_by_another_user_is_ignored_and_replaced(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budgets: Budgets
 ) -> None:
     cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
-    theirs = _valid_token_in(sb, cache)
+    theirs = _valid_token_in(budgets, sb, cache)
     owner = cache.path.stat().st_uid
     monkeypatch.setattr(os, "geteuid", lambda: owner + 1)  # the OS seam: we are now someone else
     assert cache.load() is None
-    with _client(sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as client:
+    with _client(budgets, sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as client:
         _read(client)
     assert _calls(sb) == [("/oauth/token", 200), ("/experiments/100001", 200)], "their token was not used"
     monkeypatch.undo()
@@ -200,10 +199,12 @@ def test_a_cache_file_owned_by_another_user_is_ignored_and_replaced(
 
 
 @pytest.mark.parametrize("bad", ["tökén-0123", "tok\nen-0123", "tok en-0123"])
-def test_a_cached_token_that_cannot_be_sent_is_ignored_and_replaced(sb: Sandbox, tmp_path: Path, bad: str) -> None:
+def test_a_cached_token_that_cannot_be_sent_is_ignored_and_replaced(
+    sb: Sandbox, tmp_path: Path, bad: str, budgets: Budgets
+) -> None:
     cache = TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)
     cache.store(bad, time.time() + 3600)
-    with _client(sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as client:
+    with _client(budgets, sb, TokenCache(tmp_path, sb.url, DEFAULT_CLIENT_ID)) as client:
         _read(client)
     assert _calls(sb) == [("/oauth/token", 200), ("/experiments/100001", 200)]
     assert (cache.load() or ("",))[0] == sb.store.issued_tokens()[-1]
@@ -224,15 +225,16 @@ def test_a_non_ascii_cached_token_gives_no_traceback_in_a_real_run(
 
 def test_a_cached_token_the_server_no_longer_knows_is_renewed_once_and_the_cache_updated(
     tmp_path: Path,
+    budgets: Budgets,
 ) -> None:
     with Sandbox(rate_limit=None) as first:
         cache = TokenCache(tmp_path, first.url, DEFAULT_CLIENT_ID)
-        with _client(first, cache) as client:
+        with _client(budgets, first, cache) as client:
             _read(client)
         port, old_token = first.port, first.store.issued_tokens()[0]
     # The sandbox restarts on the same address: it has forgotten every token it issued.
     with Sandbox(port=port, rate_limit=None) as restarted:
-        with _client(restarted, TokenCache(tmp_path, restarted.url, DEFAULT_CLIENT_ID)) as client:
+        with _client(budgets, restarted, TokenCache(tmp_path, restarted.url, DEFAULT_CLIENT_ID)) as client:
             _read(client)
             _read(client)
         assert _calls(restarted) == [
@@ -246,8 +248,10 @@ def test_a_cached_token_the_server_no_longer_knows_is_renewed_once_and_the_cache
     assert (cache.load() or ("",))[0] == new_token
 
 
-def test_a_client_without_a_cache_writes_nothing(sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_client_without_a_cache_writes_nothing(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budgets: Budgets
+) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    with _client(sb, None) as client:
+    with _client(budgets, sb, None) as client:
         _read(client)
     assert not (tmp_path / "xdg-cache").exists()

@@ -10,7 +10,7 @@ import pytest
 from kamsync.core.errors import GitError, ManifestError, UsageError
 from kamsync.core.model import Manifest, MappedFile
 from kamsync.git.repo import GitRepo
-from kamsync.git.tree import CommitTree, WorkTree, find_manifest_at, load_manifest_at, mapped_paths_at, top_relative
+from kamsync.git.tree import CommitTree, WorkTree, find_manifest_at, mapped_paths_at, top_relative
 from kamsync.git.workspace import Workspace
 from kamsync.manifest.parse import MAX_CODE_BYTES, load_manifest, read_code
 from tests.gitutil import commit, git, new_repo, pin_git
@@ -64,7 +64,7 @@ def test_commit_tree_reads_a_commit_that_is_not_checked_out(top: Path) -> None:
     git(top, "checkout", "-q", "main")
     (top / COMMON).write_text("uncommitted();\n")
     repo = GitRepo.discover(top)
-    manifest = load_manifest_at(repo, "feature", top / "kamsync.yaml")
+    manifest = CommitTree(repo, "feature").load_manifest(top / "kamsync.yaml")
 
     assert codes(manifest, CommitTree(repo, "feature")) == {
         COMMON: "common();\n",
@@ -89,7 +89,7 @@ def test_a_file_deleted_at_the_commit_reads_as_absent_even_if_on_disk(top: Path)
     deleting = commit(top, {COMMON: None})
     (top / COMMON).write_text("untracked();\n")
     repo = GitRepo.discover(top)
-    manifest = load_manifest_at(repo, deleting, top / "kamsync.yaml")
+    manifest = CommitTree(repo, deleting).load_manifest(top / "kamsync.yaml")
     assert codes(manifest, CommitTree(repo, deleting))[COMMON] is None
     assert codes(manifest, CommitTree(repo, "HEAD~1"))[COMMON] == "common();\n"
 
@@ -97,7 +97,7 @@ def test_a_file_deleted_at_the_commit_reads_as_absent_even_if_on_disk(top: Path)
 def test_a_non_utf8_file_at_the_commit_is_refused_as_on_disk(top: Path) -> None:
     commit(top, {RED_JS: b"ok();\n\xff\xfe();\n"})
     repo = GitRepo.discover(top)
-    manifest = load_manifest_at(repo, "main", top / "kamsync.yaml")
+    manifest = CommitTree(repo, "main").load_manifest(top / "kamsync.yaml")
     with pytest.raises(ManifestError) as at_commit:
         CommitTree(repo, "main").read_codes(manifest, manifest.files())
     assert str(at_commit.value) == (
@@ -112,7 +112,7 @@ def test_a_non_utf8_file_at_the_commit_is_refused_as_on_disk(top: Path) -> None:
 def test_a_file_over_1_mib_at_the_commit_is_refused_with_its_size(top: Path) -> None:
     head = commit(top, {RED_JS: "x" * (MAX_CODE_BYTES + 1), COMMON: "y" * MAX_CODE_BYTES})
     repo = GitRepo.discover(top)
-    manifest = load_manifest_at(repo, head, top / "kamsync.yaml")
+    manifest = CommitTree(repo, head).load_manifest(top / "kamsync.yaml")
     tree = CommitTree(repo, head)
     assert tree.read_code(manifest, mapped(manifest, COMMON)) == "y" * MAX_CODE_BYTES  # 1 MiB is allowed
     with pytest.raises(ManifestError) as error:
@@ -127,7 +127,7 @@ def test_a_file_over_1_mib_at_the_commit_is_refused_with_its_size(top: Path) -> 
 def test_a_folder_where_a_file_is_mapped_is_refused(top: Path) -> None:
     head = commit(top, {"exp/100/script.js/inner.js": "x\n"})
     repo = GitRepo.discover(top)
-    manifest = load_manifest_at(repo, head, top / "kamsync.yaml")
+    manifest = CommitTree(repo, head).load_manifest(top / "kamsync.yaml")
     with pytest.raises(ManifestError) as error:
         CommitTree(repo, head).read_codes(manifest, manifest.files())
     assert error.value.problem == "experiment 100 globalScript file 'exp/100/script.js' is a folder; map a file instead"
@@ -143,7 +143,7 @@ def test_symlinks_are_followed_inside_the_commit_and_refused_when_they_leave_it(
     git(top, "commit", "-q", "-m", "links")
     head = git(top, "rev-parse", "HEAD")
     repo = GitRepo.discover(top)
-    manifest = load_manifest_at(repo, head, top / "kamsync.yaml")
+    manifest = CommitTree(repo, head).load_manifest(top / "kamsync.yaml")
     tree = CommitTree(repo, head)
     assert tree.read_code(manifest, mapped(manifest, COMMON)) == "shared();\n"
     with pytest.raises(ManifestError) as error:
@@ -165,7 +165,7 @@ def test_hook_variables_pointing_elsewhere_do_not_change_what_is_read(
     monkeypatch.setenv("GIT_WORK_TREE", str(other))
     monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git" / "index"))
     monkeypatch.setenv("GIT_OBJECT_DIRECTORY", str(other / ".git" / "objects"))
-    manifest = load_manifest_at(repo, head, top / "kamsync.yaml")
+    manifest = CommitTree(repo, head).load_manifest(top / "kamsync.yaml")
     assert [e.id for e in manifest.experiments] == [100]
     assert codes(manifest, CommitTree(repo, head))[RED_JS] == "pushed();\n"
     assert mapped_paths_at(CommitTree(repo, head), top / "kamsync.yaml") >= {RED_JS}
@@ -186,8 +186,8 @@ def test_the_manifest_is_read_as_each_commit_has_it(top: Path) -> None:
     (top / "kamsync.yaml").write_text("version: 1\nexperiments: []\n")  # the work tree says something else
     repo = GitRepo.discover(top)
 
-    at_first = load_manifest_at(repo, first, top / "kamsync.yaml")
-    at_second = load_manifest_at(repo, second, top / "kamsync.yaml")
+    at_first = CommitTree(repo, first).load_manifest(top / "kamsync.yaml")
+    at_second = CommitTree(repo, second).load_manifest(top / "kamsync.yaml")
     assert [e.id for e in at_first.experiments] == [100]
     assert [e.id for e in at_second.experiments] == [100, 101]
     assert (at_second.path, at_second.root) == (str(top / "kamsync.yaml"), str(top))
@@ -202,7 +202,7 @@ def test_a_manifest_missing_at_the_commit_is_a_usage_error(top: Path) -> None:
     commit(top, {"README.md": "nothing mapped\n"})
     (top / "kamsync.yaml").write_text(MANIFEST)
     with pytest.raises(UsageError) as error:
-        load_manifest_at(GitRepo.discover(top), "bare-start", top / "kamsync.yaml")
+        CommitTree(GitRepo.discover(top), "bare-start").load_manifest(top / "kamsync.yaml")
     assert str(error.value) == (
         "kamsync.yaml does not exist in commit bare-start; commit the manifest there, or name one that commit "
         "holds with --manifest PATH"
@@ -213,7 +213,7 @@ def test_a_bad_manifest_at_a_commit_is_located_at_rev_path_and_line(top: Path) -
     commit(top, {"kamsync.yaml": MANIFEST.replace("    dir: exp/100\n", "    dir: exp/100\n    scirpt: s.js\n")})
     (top / "kamsync.yaml").write_text(MANIFEST)
     with pytest.raises(ManifestError) as error:
-        load_manifest_at(GitRepo.discover(top), "HEAD", top / "kamsync.yaml")
+        CommitTree(GitRepo.discover(top), "HEAD").load_manifest(top / "kamsync.yaml")
     assert str(error.value).startswith(
         "HEAD:kamsync.yaml:5: unknown key 'scirpt' in experiment 100; did you mean 'script'? Allowed keys: "
     )
@@ -222,7 +222,7 @@ def test_a_bad_manifest_at_a_commit_is_located_at_rev_path_and_line(top: Path) -
 def test_a_non_utf8_manifest_at_a_commit_is_refused(top: Path) -> None:
     commit(top, {"kamsync.yaml": MANIFEST.encode() + b"# \xff\n"})
     with pytest.raises(ManifestError) as error:
-        load_manifest_at(GitRepo.discover(top), "main", top / "kamsync.yaml")
+        CommitTree(GitRepo.discover(top), "main").load_manifest(top / "kamsync.yaml")
     assert str(error.value) == "main:kamsync.yaml:9: the manifest is not UTF-8 text; re-save it as UTF-8"
 
 
@@ -230,7 +230,7 @@ def test_experiment_folders_are_checked_in_the_commit_not_on_disk(top: Path) -> 
     head = commit(top, {"kamsync.yaml": MANIFEST + SECOND_EXPERIMENT})
     (top / "exp" / "101").mkdir()  # only on disk
     with pytest.raises(ManifestError) as error:
-        load_manifest_at(GitRepo.discover(top), head, top / "kamsync.yaml")
+        CommitTree(GitRepo.discover(top), head).load_manifest(top / "kamsync.yaml")
     assert str(error.value) == (
         f"{head[:12]}:kamsync.yaml:10: 'dir' of experiment 101 (exp/101) does not exist; create the folder or fix "
         "'dir' (it is relative to the manifest's folder)"
@@ -238,20 +238,20 @@ def test_experiment_folders_are_checked_in_the_commit_not_on_disk(top: Path) -> 
     fixed = commit(top, {"exp/101/common.js": "c();\n"})
     for path in (top / "exp").rglob("*.js"):
         path.unlink()  # folders present in the commit need not be on disk
-    assert len(load_manifest_at(GitRepo.discover(top), fixed, top / "kamsync.yaml").experiments) == 2
+    assert len(CommitTree(GitRepo.discover(top), fixed).load_manifest(top / "kamsync.yaml").experiments) == 2
 
 
 def test_an_experiment_dir_that_is_a_file_in_the_commit_is_not_a_folder(top: Path) -> None:
     head = commit(top, {"kamsync.yaml": MANIFEST + SECOND_EXPERIMENT, "exp/101": "a file\n"})
     with pytest.raises(ManifestError, match=r"'dir' of experiment 101 \(exp/101\) is not a folder; "):
-        load_manifest_at(GitRepo.discover(top), head, top / "kamsync.yaml")
+        CommitTree(GitRepo.discover(top), head).load_manifest(top / "kamsync.yaml")
 
 
 def test_paths_leaving_the_repository_are_refused_by_their_text(top: Path) -> None:
     escaping = MANIFEST.replace("    dir: exp/100\n", "    dir: exp/100\n    script: ../x.js\n")
     head = commit(top, {"kamsync.yaml": escaping})
     with pytest.raises(ManifestError) as error:
-        load_manifest_at(GitRepo.discover(top), head, top / "kamsync.yaml")
+        CommitTree(GitRepo.discover(top), head).load_manifest(top / "kamsync.yaml")
     assert str(error.value) == (
         f"{head[:12]}:kamsync.yaml:5: 'script' of experiment 100 ('../x.js') leaves the repository ({top}); "
         "use a path inside the repository"
@@ -262,7 +262,7 @@ def test_a_manifest_in_a_subfolder_maps_paths_relative_to_it(top: Path) -> None:
     nested = MANIFEST.replace("dir: exp/100", "dir: ../exp/100")
     head = commit(top, {"site/kamsync.yaml": nested})
     repo = GitRepo.discover(top)
-    manifest = load_manifest_at(repo, head, top / "site" / "kamsync.yaml")
+    manifest = CommitTree(repo, head).load_manifest(top / "site" / "kamsync.yaml")
     assert manifest.root == str(top / "site")
     assert {top_relative(top, manifest, mf.path) for mf in manifest.files()} >= {COMMON, RED_JS}
     assert codes(manifest, CommitTree(repo, head))["../" + COMMON] == "common();\n"

@@ -234,16 +234,6 @@ class KameleoonClient:
         response = self._request("PATCH", path, subject=subject, json=dict(body), on_send=on_send)
         return as_object(decode_json(response.content))
 
-    def post(self, resource: str, body: Mapping[str, object], *, subject: str) -> JsonObject | None:
-        """Create an object; the created object when the answer is one.
-
-        Never repeated after a failure that may have reached Kameleoon (a timeout, a lost connection, a 5xx): that
-        raises an ``ApiError`` saying the outcome is unknown. A caller creating something must therefore look up
-        first whether an earlier attempt created it, before calling this again.
-        """
-        response = self._request("POST", f"/{resource.strip('/')}", subject=subject, json=dict(body))
-        return as_object(decode_json(response.content))
-
     # -- the edge --
 
     def _request(

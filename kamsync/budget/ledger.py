@@ -31,8 +31,9 @@ from pathlib import Path
 
 import platformdirs
 
-from kamsync.budget.pricing import clock_time, duration
+from kamsync.budget.pricing import clock_time
 from kamsync.budget.windows import Window, describe_windows, full_window_wait, next_send_time, server_wait
+from kamsync.core.durations import in_words
 from kamsync.core.errors import LocalWriteError, LongWait, UsageError
 from kamsync.state.files import write_atomic
 
@@ -335,7 +336,7 @@ class Ledger:
                 if self.max_wait is not None and at - now > self.max_wait:
                     way_out = ", or, if that wait is wrong, forget it with kamsync quota --reset" if imposed else ""
                     raise LongWait(
-                        f"the rate budget has no room until {clock_time(at)} (in {duration(at - now)}): {reason}; "
+                        f"the rate budget has no room until {clock_time(at)} (in {in_words(at - now)}): {reason}; "
                         f"run the same command again then, or pass --wait to wait here{way_out}"
                     )
                 if self._on_wait is not None:

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kamsync.budget.windows import Window, describe_windows, next_send_time
+from kamsync.core.durations import in_words
 
-__all__ = ["PER_PAGE", "Quote", "cap_problem", "clock_time", "duration", "quote", "read_cost", "refusal_text"]
+__all__ = ["PER_PAGE", "Quote", "cap_problem", "clock_time", "quote", "read_cost", "refusal_text"]
 
 PER_PAGE = 200  # the largest page the API serves: one list request reads up to 200 objects
 
@@ -96,7 +97,7 @@ def refusal_text(what: str, q: Quote, windows: Sequence[Window], wall_now: float
     """Why ``what`` is refused for lack of budget, with the numbers and when it could run."""
     head = (
         f"{what} needs {q.needed} requests but only {q.left} of the {q.quota} budget are left for this credential "
-        f"({q.used} used in the last {duration(q.quota.seconds)})"
+        f"({q.used} used in the last {in_words(q.quota.seconds)})"
     )
     if q.runnable_at is None:
         return (
@@ -105,21 +106,9 @@ def refusal_text(what: str, q: Quote, windows: Sequence[Window], wall_now: float
             "paths at a time"
         )
     return (
-        f"{head}; it could run at {clock_time(q.runnable_at)} (in {duration(q.runnable_at - wall_now)}): "
+        f"{head}; it could run at {clock_time(q.runnable_at)} (in {in_words(q.runnable_at - wall_now)}): "
         "run it again then, or pass --wait to wait here"
     )
-
-
-def duration(seconds: float) -> str:
-    """``42 s``, ``3 min 5 s``, ``1 h 2 min``."""
-    total = max(0, math.ceil(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    return f"{secs} s"
 
 
 def clock_time(wall: float) -> str:

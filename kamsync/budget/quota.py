@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kamsync.budget.ledger import Ledger, default_state_dir, ledger_path, read_arrivals
-from kamsync.budget.pricing import clock_time, duration
+from kamsync.budget.pricing import clock_time
 from kamsync.budget.windows import Window, next_send_time, parse_rate_limit
+from kamsync.core.durations import in_words
 
 __all__ = [
     "Forgotten",
@@ -112,7 +113,7 @@ def render_text(report: QuotaReport, api_url: str, client_id: str) -> str:
         if row.next_free_in > 0:
             line += f", next slot in {row.next_free_in:.1f} s"
         elif row.oldest_leaves_in is not None:
-            line += f", the oldest frees its slot in {duration(row.oldest_leaves_in)}"
+            line += f", the oldest frees its slot in {in_words(row.oldest_leaves_in)}"
         lines.append(line)
     if report.not_before_in is not None:
         lines.append(f"No request before {report.not_before_in:.1f} s from now: {report.reason}")
@@ -150,7 +151,7 @@ def render_forgotten(forgot: Forgotten | None, now: float) -> tuple[str, dict[st
     left = max(0.0, forgot.until - now)
     text = (
         f"Forgot the wait imposed on this credential: no request before {clock_time(forgot.until)} (in "
-        f"{duration(left)}), because {forgot.reason or 'Kameleoon asked to wait'}. Runs may send again now.\n"
+        f"{in_words(left)}), because {forgot.reason or 'Kameleoon asked to wait'}. Runs may send again now.\n"
     )
     return text, {"forgot": {"in": round(left, 3), "reason": forgot.reason}}
 

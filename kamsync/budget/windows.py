@@ -1,17 +1,14 @@
 """Client-side rate limiting, so that a run stays inside Kameleoon's windows instead of collecting 429s.
 
-The arithmetic is pure (``parse_rate_limit``, ``next_send_time``, ``full_window_wait``); ``RateLimiter``
-is the thin stateful edge that owns a clock and a sleep. The HTTP client only talks to the
-``RequestBudget`` protocol, because a later feature swaps the in-process limiter for a ledger shared
-between processes.
+The arithmetic is pure (``parse_rate_limit``, ``next_send_time``, ``full_window_wait``, ``server_wait``); the
+stateful edge that owns a clock and a sleep is the ledger every kamsync process shares (``budget.ledger``).
+The HTTP client only talks to the ``RequestBudget`` protocol.
 """
 
 from __future__ import annotations
 
 import re
-import time
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,7 +16,6 @@ from kamsync.core.errors import UsageError
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
-    "RateLimiter",
     "RequestBudget",
     "Window",
     "describe_windows",
@@ -125,7 +121,7 @@ def server_wait(seconds: float, windows: Sequence[Window]) -> tuple[float, str]:
 
 
 class RequestBudget(Protocol):
-    """What the HTTP client needs from a rate limiter (a file-backed ledger will implement it too)."""
+    """What the HTTP client needs from its rate budget (``budget.ledger.Ledger``)."""
 
     def before_send(self) -> None:
         """Block until one more request may be sent."""
@@ -136,60 +132,3 @@ class RequestBudget(Protocol):
     def note_server_wait(self, seconds: float | None) -> None:
         """The server answered 429: do not send before ``seconds`` from now (``None``: it did not say, or said
         something unusable), but never longer than the longest window (``server_wait``)."""
-
-
-class RateLimiter:
-    """An in-process ``RequestBudget`` enforcing ``windows`` with ``next_send_time``."""
-
-    def __init__(
-        self,
-        windows: Sequence[Window],
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-        on_wait: Callable[[float, str], None] | None = None,
-    ) -> None:
-        self.windows = tuple(windows)
-        self._clock = clock
-        self._sleep = sleep
-        self._on_wait = on_wait
-        # Only the last ``max limit`` arrivals can ever matter to next_send_time.
-        depth = max((w.limit for w in self.windows), default=1)
-        self._arrivals: deque[float] = deque(maxlen=depth)
-        self._not_before = float("-inf")
-        self._not_before_reason = ""
-        self._responses = 0
-        self._blind_at = -2  # the response count at the last blind 429
-        self._blind_streak = 0
-
-    @property
-    def arrivals(self) -> tuple[float, ...]:
-        return tuple(self._arrivals)
-
-    def before_send(self) -> None:
-        now = self._clock()
-        at = next_send_time(self._arrivals, self.windows, now)
-        reason = f"rate limit {describe_windows(self.windows)}"
-        if self._not_before > at:
-            at, reason = self._not_before, self._not_before_reason
-        if at > now:
-            wait = at - now
-            if self._on_wait is not None:
-                self._on_wait(wait, reason)
-            self._sleep(wait)
-
-    def after_response(self) -> None:
-        self._arrivals.append(self._clock())
-        self._responses += 1
-
-    def note_server_wait(self, seconds: float | None) -> None:
-        now = self._clock()
-        if seconds is None:
-            # Consecutive blind 429s (no other answer in between) escalate to longer windows.
-            self._blind_streak = self._blind_streak + 1 if self._blind_at == self._responses - 1 else 1
-            self._blind_at = self._responses
-            wait = full_window_wait(self._arrivals, self.windows, now, self._blind_streak)
-            reason = "Kameleoon answered 429 (too many requests) without saying how long to wait"
-        else:
-            wait, reason = server_wait(seconds, self.windows)
-        if now + wait > self._not_before:
-            self._not_before, self._not_before_reason = now + wait, reason

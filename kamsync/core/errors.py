@@ -23,8 +23,14 @@ class Exit(IntEnum):
     INTERRUPTED = 130
 
 
-# When several outcomes apply, the first of these that occurs wins.
-PRECEDENCE = (Exit.INTERRUPTED, Exit.CRASH, Exit.API, Exit.REFUSED, Exit.DIFFERENCES)
+# When several outcomes apply, the first of these that occurs wins (the README: 130, 70, 4, 3, 1; a usage
+# error, which normally stops a command before any other outcome, still outranks differences).
+PRECEDENCE = (Exit.INTERRUPTED, Exit.CRASH, Exit.API, Exit.REFUSED, Exit.USAGE, Exit.DIFFERENCES)
+
+
+def worst(*codes: int) -> int:
+    """The exit code of several outcomes: the place where outcomes combine."""
+    return int(next((code for code in PRECEDENCE if code in codes), Exit.OK))
 
 
 class KamsyncError(Exception):

@@ -138,5 +138,12 @@ def plan_push(statuses: Iterable[FieldStatus], *, force: bool = False, allow_liv
     return Plan(writes, tuple(refusals))
 
 
+def kameleoon_edits(statuses: Iterable[FieldStatus]) -> tuple[Refusal, ...]:
+    """The refusals a plain push would meet that guard what Kameleoon holds and git does not (an edit made in
+    its UI, or code from commits outside this history): what the pre-push check blocks on. A live experiment
+    is left to the push itself, so these are planned as if live experiments were allowed."""
+    return tuple(r for r in plan_push(statuses, allow_live=True).refusals if r.status.state in FORCEABLE)
+
+
 def forced_overwrites(writes: Sequence[Write]) -> tuple[FieldStatus, ...]:
     return tuple(f for w in writes for f in w.overwrites)

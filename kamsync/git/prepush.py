@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from kamsync.core.errors import UsageError
+from kamsync.git.ranges import GitRange
 
 __all__ = [
     "PRE_COMMIT_VARIABLES",
     "Decision",
     "PushedRef",
-    "Range",
     "base_candidates",
     "branch_name",
     "decide",
@@ -55,21 +55,12 @@ class PushedRef:
 
 
 @dataclass(frozen=True, slots=True)
-class Range:
-    """The commits to examine: the mapped files changed from ``from_rev`` to ``to_rev``, read at ``to_rev``.
-    ``from_rev`` None: every mapped file of ``to_rev``."""
-
-    from_rev: str | None
-    to_rev: str
-
-
-@dataclass(frozen=True, slots=True)
 class Decision:
     """What the hook does with one pushed ref: examine ``range``, or skip it for ``reason``."""
 
     ref: PushedRef
     branch: str | None  # the remote branch it updates; None for tags and other refs
-    range: Range | None
+    range: GitRange | None
     reason: str = ""  # why it is skipped, for messages ("" when examined)
 
 
@@ -124,8 +115,8 @@ def decide(
     if ref.local_id is None:
         return Decision(ref, branch, None, f"the push deletes branch {branch}")
     if ref.remote_id is not None and known(ref.remote_id):
-        return Decision(ref, branch, Range(ref.remote_id, ref.local_id))
-    return Decision(ref, branch, Range(merge_base(ref.local_id, branch), ref.local_id))
+        return Decision(ref, branch, GitRange(ref.remote_id, ref.local_id))
+    return Decision(ref, branch, GitRange(merge_base(ref.local_id, branch), ref.local_id))
 
 
 def decide_all(

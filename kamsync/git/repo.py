@@ -237,16 +237,6 @@ class GitRepo:
             raise _failure(self.top, args, proc)
         return proc.stdout.decode("ascii").strip()
 
-    def is_ancestor(self, a: str, b: str) -> bool:
-        """Whether commit ``a`` is ``b`` or one of its ancestors."""
-        args = ("merge-base", "--is-ancestor", self._commit_arg(a), self._commit_arg(b))
-        proc = _git(self.top, args)
-        if proc.returncode in (0, 1) and not proc.stderr.strip():
-            return proc.returncode == 0
-        self.resolve(a)
-        self.resolve(b)
-        raise _failure(self.top, args, proc)
-
     def commit_exists(self, rev: str) -> bool:
         """Whether ``rev`` names a commit present in this repository (a pushed remote id may be unknown here)."""
         if rev.startswith("-"):

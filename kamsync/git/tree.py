@@ -43,7 +43,6 @@ __all__ = [
     "Source",
     "WorkTree",
     "find_manifest_at",
-    "load_manifest_at",
     "mapped_paths_at",
     "top_relative",
 ]
@@ -271,12 +270,6 @@ def _unreadable(where: str, entry: _Entry) -> str:
     if entry.kind == "notdir":
         return f"cannot read {where}: Not a directory"
     return f"{where} is not a regular file; map a regular file"
-
-
-def load_manifest_at(repo: GitRepo, rev: str, manifest_path: Path) -> Manifest:
-    """The manifest at ``manifest_path`` (a work-tree path) as commit ``rev`` holds it, validated against
-    that commit. Errors name the file as ``<rev>:<path>:<line>``."""
-    return CommitTree(repo, rev).load_manifest(manifest_path)
 
 
 def find_manifest_at(tree: CommitTree, option: str | None, environ: Mapping[str, str], cwd: Path) -> Path:

@@ -43,7 +43,6 @@ __all__ = [
     "UninstallResult",
     "hook_command",
     "install",
-    "installed",
     "is_kamsync_hook",
     "read_installed",
     "render_hook",
@@ -317,13 +316,6 @@ def uninstall(repo: GitRepo) -> UninstallResult:
         os.rename(chained, path)
         restored = True
     return UninstallResult(path, removed, restored)
-
-
-def installed(repo: GitRepo) -> tuple[Path, HookSettings | None]:
-    """Where the pre-push hook is, and kamsync's settings if the hook there is kamsync's."""
-    path = repo.hooks_dir() / HOOK_NAME
-    text = _read_hook(path) if os.path.lexists(path) else None
-    return path, None if text is None else read_installed(text)
 
 
 def _read_hook(path: Path) -> str | None:

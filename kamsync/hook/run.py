@@ -18,10 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kamsync.core.errors import CredentialsError, Exit, KamsyncError, UsageError
-from kamsync.core.model import FieldRef
+from kamsync.core.errors import CredentialsError, Exit, KamsyncError, UsageError, worst
 from kamsync.git.prepush import Decision, PushedRef, base_candidates, decide_all, from_pre_commit, parse_pre_push
-from kamsync.git.ranges import GitRange, short
+from kamsync.git.ranges import GitRange, RangeChanges, range_changes, short
 from kamsync.git.repo import GitRepo
 from kamsync.git.tree import CommitTree, find_manifest_at, mapped_paths_at
 from kamsync.hook.install import HookMode, skip_requested
@@ -130,7 +129,7 @@ def _examine(
             codes.append(code)
         else:
             codes.append(check_range(ranged(span), console, head=repo.head()))
-    return max(codes)
+    return worst(*codes)
 
 
 def _mapped_change(opts: Options, repo: GitRepo, decision: Decision) -> tuple[GitRange | None, str]:
@@ -146,38 +145,20 @@ def _mapped_change(opts: Options, repo: GitRepo, decision: Decision) -> tuple[Gi
         return None, f"the pushed commit {short(span.to_rev)} has no kamsync manifest ({where})"
     mapped = mapped_paths_at(tree, manifest_path)
     if span.from_rev is None:
-        return (GitRange(None, span.to_rev), "") if mapped else (None, "the manifest maps no file")
-    found = GitRange(span.from_rev, span.to_rev)
-    changed = repo.changed_paths(span.from_rev, span.to_rev)
-    if changed & mapped:
-        return found, ""
-    if _manifest_changed(repo, span.from_rev, tree, manifest_path) and _mapping(
-        repo, span.from_rev, manifest_path
-    ) != _mapping(repo, span.to_rev, manifest_path):
-        return found, ""  # the manifest maps other files, or maps them to other fields
-    # A mapped path may be a symlink (or under a symlinked folder) whose target changed: compare what each
-    # mapped path leads to in both commits (one `git cat-file` per commit, whatever the number of files).
-    before, after = CommitTree(repo, span.from_rev).blob_ids_at(mapped), tree.blob_ids_at(mapped)
-    if any(before.get(p) != after.get(p) for p in mapped):
-        return found, ""
-    return None, f"no mapped file changed in the pushed commits ({found.describe()})"
+        return (span, "") if mapped else (None, "the manifest maps no file")
+    found = range_changes(repo, span, manifest_path, mapped)
+    if found.content or (found.before is not None and _maps_new(found, tree, manifest_path)):
+        return span, ""
+    return None, f"no mapped file changed in the pushed commits ({span.describe()})"
 
 
-def _manifest_changed(repo: GitRepo, from_rev: str, tree: CommitTree, manifest_path: Path) -> bool:
-    """Whether the manifest differs between the commits (what its path leads to: it may be a symlink)."""
+def _maps_new(found: RangeChanges, tree: CommitTree, manifest_path: Path) -> bool:
+    """Whether the pushed manifest maps files to fields the earlier one did not (parsed in full only now)."""
     try:
-        return CommitTree(repo, from_rev).manifest_blob(manifest_path) != tree.manifest_blob(manifest_path)
+        manifest = tree.load_manifest(manifest_path)
     except KamsyncError:
-        return True  # not there before: everything it maps is new
-
-
-def _mapping(repo: GitRepo, rev: str, manifest_path: Path) -> frozenset[tuple[FieldRef, str]] | None:
-    """Which file maps which field in the manifest at ``rev`` (None when it cannot be read there)."""
-    try:
-        manifest = CommitTree(repo, rev).load_manifest(manifest_path)
-    except KamsyncError:
-        return None
-    return frozenset((mf.ref, mf.path) for mf in manifest.files())
+        return True  # the check that follows says why it cannot be read
+    return found.maps_new(manifest)
 
 
 def _has_credentials(environ: Mapping[str, str]) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kamsync.core.errors import Exit
-from kamsync.core.plan import describe_base
+from kamsync.core.plan import describe_base, kameleoon_edits
 from kamsync.core.states import State
 from kamsync.git.ranges import pick_files
 from kamsync.sync.options import Options
@@ -14,7 +14,8 @@ from kamsync.ui.console import Console
 
 __all__ = ["check_range", "push_range"]
 
-BLOCKING = {
+# How the check names what Kameleoon holds, in the words of a push being blocked (the plan decides which).
+BLOCKED = {
     State.REMOTE_CHANGED: "edited in the Kameleoon UI (its value is in no commit)",
     State.CONFLICT: "edited in the Kameleoon UI while it changed in git too (base: {base})",
     State.REMOTE_AHEAD: "Kameleoon holds code from commit {commit}, which the pushed history does not contain",
@@ -31,7 +32,7 @@ def check_range(opts: Options, console: Console, *, head: str | None = None) -> 
             found = survey(ws, files, run.client, from_rev=run.opts.from_rev)
     for warning in found.warnings:
         console.warn(warning)
-    blocking = [s for s in found.statuses if s.state in BLOCKING]
+    blocking = [refusal.status for refusal in kameleoon_edits(found.statuses)]
     for status in found.statuses:
         if status.state is State.REMOTE_MISSING:
             console.warn(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
@@ -45,7 +46,7 @@ def check_range(opts: Options, console: Console, *, head: str | None = None) -> 
         return int(Exit.OK)
     for status in blocking:
         commit = status.seen.commit[:12] if status.seen else "another commit"
-        reason = BLOCKING[status.state].format(commit=commit, base=describe_base(status.base))
+        reason = BLOCKED[status.state].format(commit=commit, base=describe_base(status.base))
         console.error(f"{status.path} ({status.mapped.ref.describe()}): {reason}")
     console.info(
         "kamsync pre-push: the push is blocked so that nobody loses these Kameleoon changes. To resolve:\n"

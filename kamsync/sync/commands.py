@@ -12,7 +12,7 @@ from kamsync.api.remote import read_remote
 from kamsync.api.settings import resolve_api_url
 from kamsync.budget.pricing import clock_time
 from kamsync.budget.quota import run_quota as quota_report_for
-from kamsync.core.errors import PRECEDENCE, ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
+from kamsync.core.errors import ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
 from kamsync.core.plan import describe_base
 from kamsync.core.reports import PullResult
 from kamsync.core.states import DIFFERING, State
@@ -31,14 +31,6 @@ from kamsync.sync.session import Options, connected, locked, open_run, rate_limi
 from kamsync.sync.survey import Survey, belongs, survey
 from kamsync.ui.console import Console, Styled
 from kamsync.ui.render import base_diff, entry, pull_payload, status_line, summary, unified_diff
-
-
-def worst(*codes: int) -> int:
-    """When several outcomes apply, the first of 130, 70, 4, 3, 1 that occurs wins."""
-    for code in PRECEDENCE:
-        if code in codes:
-            return int(code)
-    return int(Exit.OK)
 
 
 def run_quota(opts: Options, console: Console, *, reset: bool = False) -> int:
@@ -343,4 +335,4 @@ def _report_pull(console: Console, result: PullResult, requests: int, manifest_p
     return int(Exit.REFUSED) if result.refused or conflicted else int(Exit.OK)
 
 
-__all__ = ["KamsyncError", "Options", "run_apply", "run_diff", "run_pull", "run_push", "run_status", "worst"]
+__all__ = ["KamsyncError", "Options", "run_apply", "run_diff", "run_pull", "run_push", "run_status"]

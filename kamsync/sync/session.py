@@ -18,8 +18,9 @@ from kamsync.api.auth import RENEW_MARGIN
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import credentials_from_env, resolve_api_url, retry_policy_from_env
 from kamsync.budget.ledger import Ledger, default_state_dir, read_arrivals
-from kamsync.budget.pricing import cap_problem, clock_time, duration, quote, read_cost, refusal_text
+from kamsync.budget.pricing import cap_problem, clock_time, quote, read_cost, refusal_text
 from kamsync.budget.windows import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
+from kamsync.core.durations import in_words
 from kamsync.core.errors import LocalWriteError, RefusedError
 from kamsync.core.model import MappedFile
 from kamsync.git.workspace import Workspace
@@ -93,7 +94,7 @@ class Run:
             assert snapshot.not_before is not None
             raise BudgetRefused(
                 f"{what}: {snapshot.reason or 'Kameleoon asked to wait'}; no request may be sent before "
-                f"{clock_time(snapshot.not_before)} (in {duration(snapshot.not_before - now)}): run it again then, "
+                f"{clock_time(snapshot.not_before)} (in {in_words(snapshot.not_before - now)}): run it again then, "
                 "pass --wait to wait here, or, if that wait is wrong, forget it with kamsync quota --reset; "
                 "nothing was written"
             )
@@ -110,7 +111,7 @@ class Run:
             return needed
         self.console.info(
             f"{what} needs {needed} requests and {q.left} of {q.quota} are left: waiting "
-            f"{duration(q.runnable_at - now)}, until {clock_time(q.runnable_at)}"
+            f"{in_words(q.runnable_at - now)}, until {clock_time(q.runnable_at)}"
         )
         self.on_wait(q.runnable_at - now, f"{needed} requests of {q.quota} to be free for {what}")
         self.sleep(max(0.0, q.runnable_at - time.time()))
@@ -130,7 +131,7 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
         # Pacing by the rate windows is normal and mostly short; every other wait (a 429, a retry) is news.
         pacing = reason.startswith("rate limit")
         if not pacing or (seconds >= 1 and not opts.json):
-            console.info(f"waiting {duration(seconds)}: {reason}")
+            console.info(f"waiting {in_words(seconds)}: {reason}")
 
     on_wait = progress.waiting if progress.enabled else say_wait
     sleep = progress.sleeper()

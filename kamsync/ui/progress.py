@@ -4,7 +4,7 @@ Long runs are mostly waiting for the rate limit, and a silent terminal looks hun
 terminal, never with ``--json``, never when ``KAMSYNC_PROGRESS=0``, and only once the run has lasted
 ``KAMSYNC_PROGRESS_AFTER`` seconds (2 by default), so a quick command prints nothing extra.
 
-Rendering is pure (``render_line``, ``format_duration``, ``fit``); ``Progress`` is the edge holding the stream,
+Rendering is pure (``render_line``, ``fit``); ``Progress`` is the edge holding the stream,
 the clocks and the sleep. A wait shows a countdown and the wall-clock time it ends ("until 10:42:13"): that time is
 exact, while an estimate of the whole run's end would jump about, because the budget is shared with every other
 kamsync process using the credential and their requests are not known in advance.
@@ -27,6 +27,8 @@ from datetime import datetime, tzinfo
 from types import TracebackType
 from typing import TextIO
 
+from kamsync.core.durations import countdown
+
 __all__ = [
     "DEFAULT_AFTER",
     "ERASE",
@@ -34,7 +36,6 @@ __all__ = [
     "Status",
     "Wait",
     "fit",
-    "format_duration",
     "progress_delay",
     "render_line",
     "wants_progress",
@@ -71,15 +72,6 @@ class Status:
 # -- pure rendering ----------------------------------------------------------------------------------------
 
 
-def format_duration(seconds: float) -> str:
-    """A countdown reading: whole seconds rounded up (a wait never shows 0:00 while it lasts), ``m:ss`` or
-    ``h:mm:ss``."""
-    total = max(0, math.ceil(round(seconds, 3)))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def fit(text: str, width: int) -> str:
     """``text`` cut to ``width`` characters, the cut marked with an ellipsis."""
     if len(text) <= width:
@@ -109,8 +101,8 @@ def render_line(status: Status, now: float, *, width: int = _FALLBACK_COLUMNS, t
     if status.wait is None:
         what = _one_line(status.what) if status.n > 0 else ""
         return fit(" ".join(p for p in (prefix, what) if p), width)
-    countdown = f"waiting {format_duration(status.wait.ends - now)}"
-    head = f"{prefix}{':' if status.n <= 0 else ''} {countdown}" if prefix else countdown
+    waiting = f"waiting {countdown(status.wait.ends - now)}"
+    head = f"{prefix}{':' if status.n <= 0 else ''} {waiting}" if prefix else waiting
     tail = "until " + datetime.fromtimestamp(status.wait.ends_wall, tz).strftime("%H:%M:%S")
     reason = _one_line(status.wait.reason)
     room = width - len(head) - len(tail) - 2 * len(_SEPARATOR)
