@@ -7,11 +7,15 @@ repository.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kamsync.core.normalize import normalize
+from kamsync.state.process import pid_alive
 from tests.conftest import Result
 from tests.helpers import path_of, states
 
@@ -98,3 +102,22 @@ def test_push_runs_without_posix_only_modules_and_leaves_no_lock_behind(env, rep
     after = run_without_posix(env, repo, "status", "--json", "--exit-code")
     assert after.code == 0, after.output
     assert not list((repo / ".git" / "kamsync").glob("*.soft")), "every lock was released"
+
+
+def test_asking_whether_a_process_runs_leaves_it_running() -> None:
+    # os.kill(pid, 0) terminates the process on Windows: the ledger would kill the kamsync whose slot it checks.
+    with subprocess.Popen([sys.executable, "-c", "input()"], stdin=subprocess.PIPE, text=True) as child:
+        assert pid_alive(child.pid)
+        assert child.poll() is None, "the question ended the process"
+        child.communicate("done\n", timeout=60)
+    assert child.returncode == 0
+    assert not pid_alive(child.pid)
+
+
+@pytest.mark.parametrize("pid", [0, -1])
+def test_no_process_group_or_nonsense_pid_counts_as_running(pid: int) -> None:
+    assert not pid_alive(pid)
+
+
+def test_this_process_counts_as_running() -> None:
+    assert pid_alive(os.getpid())

@@ -35,6 +35,7 @@ from kamsync.budget.windows import Window, describe_windows, full_window_wait, n
 from kamsync.core.errors import LocalWriteError, LongWait, UsageError
 from kamsync.state.files import write_atomic
 from kamsync.state.oslock import exclusive
+from kamsync.state.process import pid_alive
 
 __all__ = [
     "PENDING_TIMEOUT",
@@ -197,18 +198,6 @@ def _text(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"not a ticket: {value!r}")
     return value
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:  # kill(0, …) would address our own process group
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: it exists but belongs to someone else
-        return True
-    return True
 
 
 # -- reading, for `kamsync quota` ----------------------------------------------------------------------------
