@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kamsync.core.errors import KamsyncError, UsageError
 from kamsync.core.model import FieldRef, MappedFile
+from kamsync.core.paths import git_paths_among
 from kamsync.git.repo import GitRepo
 from kamsync.git.tree import CommitTree
 from kamsync.git.workspace import Workspace
@@ -41,15 +42,18 @@ def in_range(ws: Workspace, files: Sequence[MappedFile], from_rev: str | None) -
     """The ``files`` (mapped at the workspace's commit) that changed since ``from_rev``."""
     if from_rev is None:
         return tuple(files)
-    changed = ws.repo.changed_paths(from_rev, ws.head)
-    # A mapped path may be a symlink (or lie under a symlinked folder): the file it leads to can change while
-    # the path itself does not, so compare what the other paths lead to in both commits too.
-    others = [ws.top_relative(mf.path) for mf in files if ws.top_relative(mf.path) not in changed]
-    old, new = (CommitTree(ws.repo, rev).blob_ids_at(others) for rev in (from_rev, ws.head))
-    retargeted = {path for path in others if old[path] != new[path]}
     # In its folder as resolved when loaded: the path it was named by may go through a symlink.
     manifest_path = Path(ws.manifest.root) / Path(ws.manifest.path).name
     manifest_name = ws.top_relative(manifest_path.name)
+    mapped = [ws.top_relative(mf.path) for mf in files]
+    # As git compares paths: where it ignores case, the manifest's A.js is the a.js a commit changed.
+    named = ws.repo.changed_paths(from_rev, ws.head)
+    changed = git_paths_among([*mapped, manifest_name], named, ws.repo.path_rules)
+    # A mapped path may be a symlink (or lie under a symlinked folder): the file it leads to can change while
+    # the path itself does not, so compare what the other paths lead to in both commits too.
+    others = [path for path in mapped if path not in changed]
+    old, new = (CommitTree(ws.repo, rev).blob_ids_at(others) for rev in (from_rev, ws.head))
+    retargeted = {path for path in others if old[path] != new[path]}
     before: set[tuple[FieldRef, str]] | None = None
     if manifest_name in changed:
         before = _mapped_at(ws.repo, from_rev, manifest_path)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from kamsync.core.errors import CredentialsError, Exit, KamsyncError, UsageError
 from kamsync.core.model import FieldRef
+from kamsync.core.paths import git_paths_among
 from kamsync.git.prepush import Decision, PushedRef, base_candidates, decide_all, from_pre_commit, parse_pre_push
 from kamsync.git.ranges import GitRange, short
 from kamsync.git.repo import GitRepo
@@ -149,7 +150,7 @@ def _mapped_change(opts: Options, repo: GitRepo, decision: Decision) -> tuple[Gi
         return (GitRange(None, span.to_rev), "") if mapped else (None, "the manifest maps no file")
     found = GitRange(span.from_rev, span.to_rev)
     changed = repo.changed_paths(span.from_rev, span.to_rev)
-    if changed & mapped:
+    if git_paths_among(mapped, changed, repo.path_rules):  # as git compares paths (core.ignorecase)
         return found, ""
     if _manifest_changed(repo, span.from_rev, tree, manifest_path) and _mapping(
         repo, span.from_rev, manifest_path
