@@ -16,17 +16,17 @@ import pytest
 
 from kamsync.core.normalize import normalize
 from kamsync.state.process import pid_alive
-from tests.conftest import Result
+from tests.conftest import ROOT, Result
 from tests.helpers import path_of, states
 
 # The standard library modules that exist only on POSIX systems (and curses and readline, which Windows lacks).
 POSIX_ONLY = ("fcntl", "termios", "tty", "pty", "pwd", "grp", "resource", "syslog", "crypt", "spwd", "nis")
 WINDOWS_LACKS = ("curses", "_curses", "readline", "posix_ipc")
 
-BOOTSTRAP = """
+REFUSE = """
 import importlib, importlib.abc, pkgutil, runpy, sys
 
-BLOCKED = frozenset(sys.argv[1].split(","))
+BLOCKED = frozenset(sys.argv.pop(1).split(","))
 
 
 class NoPosixOnlyModules(importlib.abc.MetaPathFinder):
@@ -45,20 +45,38 @@ except ModuleNotFoundError:
     pass
 else:
     raise SystemExit("the import hook let fcntl through")
+"""
 
+BOOTSTRAP = (
+    REFUSE
+    + """
 import kamsync
 
 for module in pkgutil.walk_packages(kamsync.__path__, "kamsync."):
     if module.name != "kamsync.__main__":  # that one runs the command, below
         importlib.import_module(module.name)
-sys.argv = ["kamsync", *sys.argv[2:]]
+sys.argv = ["kamsync", *sys.argv[1:]]
 runpy.run_module("kamsync", run_name="__main__", alter_sys=True)
 """
+)
+
+HOLDER = (
+    REFUSE
+    + """
+from pathlib import Path
+from kamsync.state.lock import repo_lock
+
+with repo_lock(Path(sys.argv[1]), sys.argv[2], wait=float(sys.argv[3])):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+)
+BLOCKED = ",".join(POSIX_ONLY + WINDOWS_LACKS)
 
 
 def run_without_posix(env: dict[str, str], repo: Path, *args: str) -> Result:
     proc = subprocess.run(
-        [sys.executable, "-c", BOOTSTRAP, ",".join(POSIX_ONLY + WINDOWS_LACKS), *args],
+        [sys.executable, "-c", BOOTSTRAP, BLOCKED, *args],
         cwd=repo,
         env=env,
         capture_output=True,
@@ -74,7 +92,7 @@ def test_the_bootstrap_fails_a_kamsync_that_imports_a_posix_only_module(env, rep
     assert fine.code == 0, fine.output
     broken = BOOTSTRAP.replace("import kamsync\n", "import kamsync, pwd\n")
     proc = subprocess.run(
-        [sys.executable, "-c", broken, ",".join(POSIX_ONLY + WINDOWS_LACKS), "--version"],
+        [sys.executable, "-c", broken, BLOCKED, "--version"],
         cwd=repo,
         env=env,
         capture_output=True,
@@ -102,6 +120,34 @@ def test_push_runs_without_posix_only_modules_and_leaves_no_lock_behind(env, rep
     after = run_without_posix(env, repo, "status", "--json", "--exit-code")
     assert after.code == 0, after.output
     assert not list((repo / ".git" / "kamsync").glob("*.soft")), "every lock was released"
+
+
+def lock_without_posix(state_dir: Path, command: str, wait: float) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", HOLDER, BLOCKED, str(state_dir), command, str(wait)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+
+
+def test_without_an_os_lock_the_repository_lock_still_admits_one_process_and_frees_when_it_is_killed(
+    tmp_path: Path,
+) -> None:
+    with lock_without_posix(tmp_path, "kamsync push", 0) as holder:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "locked\n"
+        second = lock_without_posix(tmp_path, "kamsync pull", 0.2)
+        _, err = second.communicate("done\n", timeout=60)
+        assert second.returncode != 0
+        assert f"another kamsync process (pid {holder.pid}, `kamsync push`, since " in err
+        holder.kill()
+        holder.wait()
+    third = lock_without_posix(tmp_path, "kamsync pull", 0)
+    out, err = third.communicate("done\n", timeout=60)
+    assert (third.returncode, out) == (0, "locked\n"), err
 
 
 def test_asking_whether_a_process_runs_leaves_it_running() -> None:
