@@ -3,6 +3,7 @@ form where ``core.precomposeUnicode`` is (macOS), backslashes on Windows."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -57,10 +58,11 @@ def test_the_repository_s_rules_come_from_its_git_config(tmp_path: Path) -> None
     top = new_repo(tmp_path / "repo")
     git(top, "config", "core.ignorecase", "false")
     git(top, "config", "core.precomposeunicode", "false")
-    assert GitRepo.discover(top).path_rules == GitPathRules(backslash_separates=False)
+    windows = os.name == "nt"
+    assert GitRepo.discover(top).path_rules == GitPathRules(backslash_separates=windows)
     git(top, "config", "core.ignorecase", "true")
     git(top, "config", "core.precomposeUnicode", "yes")
-    assert GitRepo.discover(top).path_rules == GitPathRules(ignore_case=True, precompose_unicode=True)
+    assert GitRepo.discover(top).path_rules == GitPathRules(True, True, backslash_separates=windows)
 
 
 @pytest.mark.parametrize("many", [False, True], ids=["exact-paths", "covering-folders"])
