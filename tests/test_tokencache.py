@@ -53,6 +53,7 @@ def test_the_cache_file_is_private_even_under_a_permissive_umask(tmp_path: Path)
 
 def test_the_cache_lives_in_the_user_cache_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("WIN_PD_OVERRIDE_LOCAL_APPDATA", str(tmp_path / "xdg-cache"))  # Windows: the user's profile
     cache = TokenCache.open("https://api.kameleoon.com/", "c1")
     assert cache.path.is_relative_to(tmp_path / "xdg-cache" / "kamsync")
     assert "c1" not in cache.path.name
@@ -106,6 +107,18 @@ def test_only_a_file_owned_by_the_user_and_private_to_them_is_trusted(
     mode: int, owner: int, user: int | None, expected: bool
 ) -> None:
     assert trusted(mode, owner, user) is expected
+
+
+def test_where_the_os_has_no_posix_owners_the_cache_is_used_whatever_its_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = TokenCache(tmp_path / "cache", "https://api.kameleoon.com", "c1")
+    cache.store("tok-1", 5000.0)
+    cache.path.chmod(0o644)  # what a POSIX mode says is no evidence on Windows, where os.geteuid does not exist
+    monkeypatch.setattr(os, "geteuid", lambda: cache.path.stat().st_uid, raising=False)
+    assert cache.load() is None
+    monkeypatch.delattr(os, "geteuid")
+    assert cache.load() == ("tok-1", 5000.0)
 
 
 def test_a_symlinked_cache_file_is_no_token(tmp_path: Path) -> None:

@@ -3,8 +3,8 @@
 Kameleoon counts requests per user, whoever sends them: a push, the pre-push hook and ``watch`` running at once
 must stay inside the windows together. Each (API URL, client id) has a small JSON ledger in the user's state
 folder holding the arrival times (wall clock: monotonic clocks differ between processes) of recent responses,
-the requests in flight, and a server-imposed ``not_before``. ``fcntl.flock`` on a sibling lock file serialises
-the read-modify-write; the lock is never held while sleeping or sending.
+the requests in flight, and a server-imposed ``not_before``. An OS lock (``kamsync.state.oslock``) on a sibling
+lock file serialises the read-modify-write; the lock is never held while sleeping or sending.
 
 A process reserves its slot by adding a *pending* entry before sending, so two processes never take the same
 slot; the response replaces it with its arrival time. A pending request's arrival is unknown, so it counts as
@@ -18,7 +18,6 @@ The decisions are pure functions over ``LedgerState``; ``Ledger`` is the edge ho
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import itertools
 import json
@@ -36,6 +35,8 @@ from kamsync.budget.windows import Window, describe_windows, full_window_wait, n
 from kamsync.core.durations import in_words
 from kamsync.core.errors import LocalWriteError, LongWait, UsageError
 from kamsync.state.files import write_atomic
+from kamsync.state.oslock import exclusive
+from kamsync.state.process import pid_alive
 
 __all__ = [
     "PENDING_TIMEOUT",
@@ -198,18 +199,6 @@ def _text(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"not a ticket: {value!r}")
     return value
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:  # kill(0, …) would address our own process group
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: it exists but belongs to someone else
-        return True
-    return True
 
 
 # -- reading, for `kamsync quota` ----------------------------------------------------------------------------
@@ -387,11 +376,11 @@ class Ledger:
         except OSError as exc:
             raise LocalWriteError(self.lock_path, exc, "the lock of the shared rate-limit ledger") from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held only for a read and a write, never across a sleep
-            now = self._clock()
-            yield settle(self._read(), self.windows, now, self._alive, self._pending_timeout), now
+            with exclusive(fd, self.lock_path):  # held only for a read and a write, never across a sleep
+                now = self._clock()
+                yield settle(self._read(), self.windows, now, self._alive, self._pending_timeout), now
         finally:
-            os.close(fd)  # closing releases the flock
+            os.close(fd)
 
     def _read(self) -> LedgerState:
         try:

@@ -1,11 +1,13 @@
-"""Manifest paths: relative, POSIX, never leading out of the repository; folder names from display names."""
+"""Manifest paths: relative, POSIX, never leading out of the repository; folder names from display names; and
+comparing a path git names with one from the manifest or the file system as git itself would."""
 
 from __future__ import annotations
 
 import posixpath
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 SLUG_MAX = 60
@@ -99,6 +101,39 @@ def is_dot_git(name: str) -> bool:
     and spaces dropped, the short name ``GIT~1``) — the names git itself refuses in a tree."""
     folded = name.casefold()
     return folded.rstrip(". ") == ".git" or folded == "git~1"
+
+
+@dataclass(frozen=True, slots=True)
+class GitPathRules:
+    """How git tells two paths of one repository apart.
+
+    ``ignore_case``: ``core.ignorecase``, which git sets when it creates a repository on a case-insensitive file
+    system (macOS and Windows by default). ``precompose_unicode``: ``core.precomposeUnicode`` (macOS), git names
+    files in composed (NFC) form whatever form the file system returns. ``backslash_separates``: Windows, where
+    ``a\\b`` is the folder ``a`` and the file ``b``; elsewhere a backslash is an ordinary character of a name.
+    """
+
+    ignore_case: bool = False
+    precompose_unicode: bool = False
+    backslash_separates: bool = False
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def git_path_key(path: str, rules: GitPathRules) -> str:
+    """``path`` (relative to the work-tree top) reduced so that two paths git takes for one have the same key.
+    Git folds case in ASCII only (``strcasecmp``), so ``É.js`` and ``é.js`` stay apart as they do for git."""
+    key = path.replace("\\", "/") if rules.backslash_separates else path
+    if rules.precompose_unicode:
+        key = unicodedata.normalize("NFC", key)
+    return key.translate(_ASCII_LOWER) if rules.ignore_case else key
+
+
+def git_paths_among(wanted: Iterable[str], named: Iterable[str], rules: GitPathRules) -> set[str]:
+    """Those of ``wanted`` (as spelled there) that git names in ``named``, compared as git compares paths."""
+    keys = {git_path_key(path, rules) for path in named}
+    return {path for path in wanted if git_path_key(path, rules) in keys}
 
 
 def slugify(name: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kamsync.core.errors import KamsyncError, UsageError
 from kamsync.core.model import FieldRef, Manifest, MappedFile
+from kamsync.core.paths import git_paths_among
 from kamsync.git.repo import GitRepo
 from kamsync.git.tree import CommitTree
 from kamsync.git.workspace import Workspace
@@ -65,7 +66,8 @@ def range_changes(repo: GitRepo, span: GitRange, manifest_path: Path, mapped: Co
     """What changed from ``span.from_rev`` (not None) to ``span.to_rev`` of the ``mapped`` paths (relative to
     the top, as the manifest at ``manifest_path`` maps them at ``span.to_rev``)."""
     assert span.from_rev is not None
-    changed = repo.changed_paths(span.from_rev, span.to_rev)
+    # As git compares paths: where it ignores case, the manifest's A.js is the a.js a commit changed.
+    changed = git_paths_among(mapped, repo.changed_paths(span.from_rev, span.to_rev), repo.path_rules)
     # A mapped path may be a symlink (or lie under a symlinked folder), and so may the manifest: what it leads
     # to can change while the path itself does not, so compare what the other paths lead to in both commits
     # too (one `git cat-file` per commit, whatever the number of files).

@@ -7,6 +7,7 @@ so a pre-push hook that calls kamsync gets the same answers as a terminal does.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 import tempfile
@@ -14,6 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 from kamsync.core.errors import GitError
+from kamsync.core.paths import GitPathRules, git_paths_among
 
 # Variables that make git look at another repository, index, object store or pathspec syntax. Git sets several
 # of them while running hooks (githooks(5), git(1) "ENVIRONMENT VARIABLES"); kamsync always names its repo.
@@ -50,11 +52,17 @@ def git_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def _git(
-    cwd: Path, args: Iterable[str], stdin: bytes | None = None, *, extra: Mapping[str, str] | None = None
+    cwd: Path,
+    args: Iterable[str],
+    stdin: bytes | None = None,
+    *,
+    extra: Mapping[str, str] | None = None,
+    literal: bool = True,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git -C cwd --literal-pathspecs <args>``; the only place kamsync starts git. ``extra``: variables
-    kamsync sets itself (an index file of its own, the identity of a commit it makes)."""
-    argv = ["git", "-C", str(cwd), "--literal-pathspecs", *args]
+    kamsync sets itself (an index file of its own, the identity of a commit it makes). ``literal`` False: the
+    caller spells out each pathspec's magic (``:(literal,icase)path``) itself."""
+    argv = ["git", "-C", str(cwd), *(["--literal-pathspecs"] if literal else []), *args]
     env = git_env()
     env.update(extra or {})
     try:
@@ -113,9 +121,11 @@ class GitRepo:
             path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def run_bytes(self, *args: str, input: bytes | None = None, extra: Mapping[str, str] | None = None) -> bytes:
-        """Run git in this repository and return its raw standard output (``extra``: see ``_git``)."""
-        proc = _git(self.top, args, input, extra=extra)
+    def run_bytes(
+        self, *args: str, input: bytes | None = None, extra: Mapping[str, str] | None = None, literal: bool = True
+    ) -> bytes:
+        """Run git in this repository and return its raw standard output (``extra``, ``literal``: see ``_git``)."""
+        proc = _git(self.top, args, input, extra=extra, literal=literal)
         if proc.returncode != 0:
             raise _failure(self.top, args, proc)
         return proc.stdout
@@ -146,12 +156,28 @@ class GitRepo:
     def is_shallow(self) -> bool:
         return self.run("rev-parse", "--is-shallow-repository").strip() == "true"
 
+    @functools.cached_property
+    def path_rules(self) -> GitPathRules:
+        """How git compares this repository's paths (``core.ignorecase``, ``core.precomposeUnicode``, the OS)."""
+        out = self.try_run("config", "--bool", "--get-regexp", r"^core\.(ignorecase|precomposeunicode)$") or ""
+        settings = dict(line.partition(" ")[::2] for line in out.splitlines())
+        return GitPathRules(
+            ignore_case=settings.get("core.ignorecase") == "true",
+            precompose_unicode=settings.get("core.precomposeunicode") == "true",
+            backslash_separates=os.name == "nt",
+        )
+
     def uncommitted(self, paths: Iterable[str]) -> set[str]:
         """Those of ``paths`` (POSIX, relative to ``top``) whose index or work-tree content differs from HEAD,
-        or that are untracked and not ignored."""
+        or that are untracked and not ignored. Where git ignores case, ``A.js`` in ``paths`` is the ``a.js`` git
+        tracks: the same file on disk, whose changes must not go unseen."""
         wanted = set(paths)
         if not wanted:
             return set()
+        rules = self.path_rules
+        specs = covering_pathspecs(wanted)
+        if rules.ignore_case:  # git matches pathspecs by case even then, unless told otherwise
+            specs = [f":(literal,icase){spec}" for spec in specs]
         out = self.run_bytes(
             "status",
             "--porcelain=v1",
@@ -159,10 +185,11 @@ class GitRepo:
             "--untracked-files=all",
             "--no-renames",
             "--",
-            *covering_pathspecs(wanted),
+            *specs,
+            literal=not rules.ignore_case,
         )
         entries = (entry[3:].decode("utf-8", "surrogateescape") for entry in out.split(b"\0"))
-        return {path for path in entries if path in wanted}
+        return git_paths_among(wanted, entries, rules)
 
     def show(self, rev: str, path: str) -> bytes | None:
         """The content of ``path`` at commit ``rev``, or None when the commit has no such file."""

@@ -47,6 +47,7 @@ __all__ = [
     "read_installed",
     "render_hook",
     "settings_for",
+    "sh_path",
     "skip_requested",
     "uninstall",
 ]
@@ -156,8 +157,14 @@ def hook_command(settings: HookSettings) -> list[str]:
     return [*args, "--"]
 
 
-def render_hook(settings: HookSettings) -> str:
-    """The hook script for ``settings``."""
+def sh_path(path: str, *, windows: bool) -> str:
+    """``path`` as the hook's ``sh`` must see it. Git for Windows' ``sh`` takes ``C:/x`` and ``//server/share``
+    but may read a backslash as an escape; on other systems a backslash is an ordinary character of a name."""
+    return path.replace("\\", "/") if windows else path
+
+
+def render_hook(settings: HookSettings, *, windows: bool = os.name == "nt") -> str:
+    """The hook script for ``settings``, for ``sh`` (Git for Windows' too when ``windows``), with LF line ends."""
     kamsync_args = " ".join(shlex.quote(a) for a in hook_command(settings))
     settings_json = json.dumps(asdict(settings), ensure_ascii=True, sort_keys=True)
     return f"""\
@@ -189,7 +196,7 @@ if [ "${{{SKIP_ENV}:-}}" = 1 ]; then
     exit 0
 fi
 
-python={shlex.quote(settings.python)}
+python={shlex.quote(sh_path(settings.python, windows=windows))}
 if [ -x "$python" ]; then
     # Not `-m kamsync`: that puts the work tree first on the import path, so a file of the repository named
     # like a standard module would run on every push.

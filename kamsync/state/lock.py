@@ -1,13 +1,13 @@
 """One kamsync process at a time per repository.
 
-``fcntl.flock`` on ``.git/kamsync/lock``: the kernel drops the lock when its holder dies, so a crash never
-leaves a stale lock behind. The holder writes who it is into the file, for the message the next process shows.
+The OS lock of ``.git/kamsync/lock`` (``oslock``): the operating system drops it when its holder dies, so a crash
+never leaves a stale lock behind. The holder writes who it is into the file (after the byte Windows locks), for
+the message the next process shows.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
@@ -17,10 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 from kamsync.core.errors import LocalWriteError, LockedRepository, UsageError
+from kamsync.state.oslock import HOLDER_OFFSET, exclusive
 
 WAIT_ENV = "KAMSYNC_LOCK_WAIT"
 _DEFAULT_WAIT = 5.0
-_POLL = 0.05
 
 
 def _default_wait() -> float:
@@ -39,11 +39,20 @@ def _default_wait() -> float:
 def _holder(fd: int) -> str:
     """The holder as its lock file describes it, e.g. `` (pid 4242, `kamsync push`, since 12:01:03)``."""
     try:
-        info = json.loads(os.pread(fd, 65536, 0).decode("utf-8"))
+        os.lseek(fd, HOLDER_OFFSET, os.SEEK_SET)
+        info = json.loads(os.read(fd, 65536).decode("utf-8"))
         since = datetime.fromtimestamp(float(info["since"])).strftime("%H:%M:%S")
         return f" (pid {int(info['pid'])}, `{info['command']}`, since {since})"
     except (ValueError, KeyError, TypeError, OSError):  # the holder has not written it yet, or wrote garbage
         return ""
+
+
+def _write_holder(fd: int, text: str) -> None:
+    """Replace the holder's details with ``text`` (none when empty), leaving the locked byte to its lock."""
+    os.ftruncate(fd, 0)
+    if text:
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, b"\n" * HOLDER_OFFSET + text.encode("utf-8"))
 
 
 @contextmanager
@@ -55,31 +64,24 @@ def repo_lock(state_dir: Path, command: str, wait: float | None = None) -> Itera
     path = state_dir / "lock"
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
     except OSError as exc:  # no write access to .git, a full disk: say which file, never a traceback
         raise LocalWriteError(path, exc, "the repository lock") from exc
     try:
-        deadline = time.monotonic() + limit
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockedRepository(
-                        f"another kamsync process{_holder(fd)} is working on this repository; wait for it to finish"
-                    ) from None
-                time.sleep(_POLL)
-        info = {"pid": os.getpid(), "command": command, "since": time.time()}
-        # Who holds the lock only improves the next process's message (it reads a torn one as unknown): a full
-        # disk refusing these bytes is no reason to stop, the lock itself is held.
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(info).encode("utf-8"), 0)
-        try:
-            yield
-        finally:
+        with exclusive(fd, path, wait=limit) as held:
+            if not held:
+                raise LockedRepository(
+                    f"another kamsync process{_holder(fd)} is working on this repository; wait for it to finish"
+                )
+            info = {"pid": os.getpid(), "command": command, "since": time.time()}
+            # Who holds the lock only improves the next process's message (it reads a torn one as unknown): a
+            # full disk refusing these bytes is no reason to stop, the lock itself is held.
             with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)  # before unlocking, so nobody reads a finished holder's details
+                _write_holder(fd, json.dumps(info))
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    _write_holder(fd, "")  # before unlocking, so nobody reads a finished holder's details
     finally:
-        os.close(fd)  # closing releases the flock
+        os.close(fd)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import shutil
 import stat
@@ -26,6 +25,7 @@ from kamsync.core.errors import LocalWriteError
 from kamsync.core.model import FieldRef
 from kamsync.core.normalize import fingerprint, normalize
 from kamsync.state.files import write_atomic
+from kamsync.state.oslock import exclusive
 
 _FILE = "record.json"
 _BASES = "bases"
@@ -177,8 +177,8 @@ class Record:
                 target = bases / print_
                 if not target.is_file():
                     write_atomic(target, text)
-            with open(self._dir / (_FILE + ".lock"), "a") as guard:
-                fcntl.flock(guard, fcntl.LOCK_EX)  # released when the file closes
+            guard = self._dir / (_FILE + ".lock")
+            with open(guard, "a") as handle, exclusive(handle.fileno(), guard):
                 known, pending = _read(path)
                 for key in self._touched:
                     if key in self._known:
