@@ -1,0 +1,59 @@
+"""What a new user meets first: where options go, what status, diff and push say, and where they say it."""
+
+from __future__ import annotations
+
+import shutil
+
+from tests.helpers import commit_all, path_of
+
+
+def test_manifest_and_api_url_work_after_the_command_as_before_it(kamsync, repo, sandbox, tmp_path):
+    shutil.move(repo / "kamsync.yaml", repo / "sites.yaml")
+    wrong = {"KAMELEOON_API_URL": "http://127.0.0.1:9"}  # nothing listens there: only --api-url can help
+    before = kamsync("--manifest", "sites.yaml", "--api-url", sandbox.url, "status", extra_env=wrong)
+    after = kamsync("status", "--manifest", "sites.yaml", "--api-url", sandbox.url, extra_env=wrong)
+    assert before.code == after.code == 0, before.output + after.output
+    assert after.stdout == before.stdout
+    assert "experiments/100001-homepage-hero/common.js" in after.stdout
+
+
+def test_status_counts_states_on_stderr_and_keeps_one_line_per_field_on_stdout(kamsync, repo):
+    path = path_of(kamsync("status", "--json"), 200001, "jsCode")
+    (repo / path).write_text("// red\n")
+    commit_all(repo, "red")
+    result = kamsync("status")
+    assert result.code == 0, result.output
+    assert result.stderr == "12 fields: 11 in-sync, 1 local-changed\n"
+    lines = result.stdout.splitlines()
+    assert len(lines) == 12
+    assert f"local-changed  {path}  (variation 200001 (experiment 100001) jsCode)" in lines
+
+
+def test_status_changed_lists_only_fields_that_are_not_in_sync(kamsync, repo):
+    path = path_of(kamsync("status", "--json"), 200001, "jsCode")
+    (repo / path).write_text("// red\n")
+    commit_all(repo, "red")
+    result = kamsync("status", "--changed")
+    assert result.code == 0, result.output
+    assert result.stdout == f"local-changed  {path}  (variation 200001 (experiment 100001) jsCode)\n"
+    assert result.stderr == "12 fields: 11 in-sync, 1 local-changed\n"
+
+
+def test_diff_with_nothing_to_show_says_so_on_stderr(kamsync):
+    result = kamsync("diff")
+    assert result.code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr == "nothing to show: Kameleoon and the local files agree (12 fields: 12 in-sync)\n"
+
+
+def test_each_write_is_reported_once(kamsync, repo):
+    status = kamsync("status", "--json")
+    for variation_id in (200001, 200002):
+        (repo / path_of(status, variation_id, "jsCode")).write_text(f"// v2 of {variation_id}\n")
+    commit_all(repo, "two changes")
+    result = kamsync("push")
+    assert result.code == 0, result.output
+    for variation_id in (200001, 200002):
+        assert result.output.count(f"updated variation {variation_id} ") == 1, result.output
+        assert f"updated variation {variation_id} (experiment 100001): jsCode\n" in result.stdout
+    assert "2 of 2 entities updated" in result.stdout
