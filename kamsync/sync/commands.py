@@ -69,7 +69,9 @@ def _warn_all(console: Console, found: Survey) -> None:
         console.warn(warning)
 
 
-def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
+def run_status(
+    opts: Options, console: Console, paths: Sequence[str], exit_code: bool, *, changed_only: bool = False
+) -> int:
     with locked(opts, "kamsync status", reader=console) as ws:
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
@@ -95,8 +97,9 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
             "warnings": list(found.warnings),
         }
     )
-    width = max((len(s.state.value) for s in found.statuses), default=0)
-    for status in found.statuses:
+    shown = [s for s in found.statuses if not (changed_only and s.state is State.IN_SYNC)]
+    width = max((len(s.state.value) for s in shown), default=0)
+    for status in shown:
         state, rest = status_line(status)
         console.out(Styled(state.ljust(width), state), f"  {rest}")
     for experiment_id, variations in found.new_variations.items():
@@ -105,7 +108,7 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
                 f"new in Kameleoon: variation {variation.id} {variation.name!r} of experiment {experiment_id}; "
                 "`kamsync pull` maps it"
             )
-    console.out(summary(found.statuses))
+    console.summary(summary(found.statuses))
     changed = any(s.state is not State.IN_SYNC for s in found.statuses)
     return int(Exit.DIFFERENCES) if exit_code and changed else int(Exit.OK)
 
@@ -131,14 +134,12 @@ def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: b
             assert status.base is not None
             console.out(f"# what changed in Kameleoon since {describe_base(status.base)}:")
             _show_diff(console, since)
-    for status in found.statuses:
-        if status.state is State.REMOTE_MISSING:
-            console.info(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
-    return (
-        int(Exit.DIFFERENCES)
-        if exit_code and (differing or any(s.state is State.REMOTE_MISSING for s in found.statuses))
-        else int(Exit.OK)
-    )
+    missing = [s for s in found.statuses if s.state is State.REMOTE_MISSING]
+    for status in missing:
+        console.info(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
+    if not differing and not missing:
+        console.summary(f"nothing to show: Kameleoon and the local files agree ({summary(found.statuses)})")
+    return int(Exit.DIFFERENCES) if exit_code and (differing or missing) else int(Exit.OK)
 
 
 def _show_diff(console: Console, diff: str) -> None:
