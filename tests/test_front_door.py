@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+from kamsync.sandbox import Sandbox
 from tests.helpers import commit_all, path_of
 
 
@@ -57,3 +58,13 @@ def test_each_write_is_reported_once(kamsync, repo):
         assert result.output.count(f"updated variation {variation_id} ") == 1, result.output
         assert f"updated variation {variation_id} (experiment 100001): jsCode\n" in result.stdout
     assert "2 of 2 entities updated" in result.stdout
+
+
+def test_a_connection_failure_names_the_url_it_tried_and_no_hint_of_another_command(kamsync):
+    with Sandbox(rate_limit=None) as gone:
+        url = gone.url  # nothing listens there once it stops
+    fast = {"KAMSYNC_RETRIES": "1", "KAMSYNC_BACKOFF": "0.01"}
+    result = kamsync("status", "--api-url", url, extra_env=fast)
+    assert result.code == 4, result.output
+    assert f" s at {url} (last: could not connect: " in result.stderr
+    assert "push" not in result.stderr

@@ -329,7 +329,14 @@ class KameleoonClient:
             return outcome_unknown_error(subject, outcome, message, timeout=timeout, problem=problem)
         if step is Step.GIVE_UP and sent > 1:
             return gave_up_error(
-                subject, outcome, message, attempts=sent, seconds=elapsed, timeout=timeout, problem=problem
+                subject,
+                outcome,
+                message,
+                base_url=self.base_url,
+                attempts=sent,
+                seconds=elapsed,
+                timeout=timeout,
+                problem=problem,
             )
         if isinstance(outcome, Failure):
             timed_out = outcome is Failure.TIMEOUT
