@@ -68,3 +68,21 @@ def test_a_connection_failure_names_the_url_it_tried_and_no_hint_of_another_comm
     assert result.code == 4, result.output
     assert f" s at {url} (last: could not connect: " in result.stderr
     assert "push" not in result.stderr
+
+
+def test_pull_of_an_experiment_kameleoon_does_not_have_is_a_usage_error(kamsync, repo):
+    before = (repo / "kamsync.yaml").read_text()
+    result = kamsync("pull", "--experiment", "999999")
+    assert result.code == 2, result.output
+    assert "--experiment 999999: not found in Kameleoon" in result.stderr
+    assert (repo / "kamsync.yaml").read_text() == before
+
+
+def test_outside_a_git_repository_the_first_error_says_so(kamsync, tmp_path):
+    outside = tmp_path / "not-a-repo"
+    outside.mkdir()
+    for command in (("status",), ("diff",), ("push",), ("pull",)):
+        result = kamsync(*command, cwd=outside)
+        assert result.code == 2, result.output
+        assert result.stderr.startswith(f"error: {outside} is not inside a git repository; run `git init`"), command
+        assert "--experiment" not in result.stderr

@@ -12,7 +12,7 @@ from kamsync.api.remote import read_remote
 from kamsync.api.settings import resolve_api_url
 from kamsync.budget.pricing import clock_time
 from kamsync.budget.quota import run_quota as quota_report_for
-from kamsync.core.errors import PRECEDENCE, ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
+from kamsync.core.errors import PRECEDENCE, CredentialsError, Exit, GitError, KamsyncError, UsageError
 from kamsync.core.plan import describe_base
 from kamsync.core.reports import PullResult
 from kamsync.core.states import DIFFERING, State
@@ -248,10 +248,10 @@ def _add_experiments(
     remote = read_remote(client, ids, [])
     missing = [i for i in ids if i not in remote.experiments]
     if missing:
-        raise ApiError(
-            f"experiment {', '.join(map(str, missing))} not found in Kameleoon (or not visible to these "
-            "credentials); check the id in the Kameleoon app",
-            status=404,
+        # A wrong id on the command line is a usage error (exit 2), whatever the request that revealed it.
+        raise UsageError(
+            f"--experiment {', '.join(map(str, missing))}: not found in Kameleoon (or not visible to these "
+            "credentials); check the id in the Kameleoon app (its URL shows it); nothing was written"
         )
     check_can_merge(repo)
     record = Record.load(repo.state_dir())
