@@ -86,3 +86,10 @@ def test_outside_a_git_repository_the_first_error_says_so(kamsync, tmp_path):
         assert result.code == 2, result.output
         assert result.stderr.startswith(f"error: {outside} is not inside a git repository; run `git init`"), command
         assert "--experiment" not in result.stderr
+
+
+def test_with_json_status_and_diff_leave_stderr_to_problems(kamsync):
+    for command in ("status", "diff"):
+        result = kamsync(command, "--json")
+        assert result.code == 0, result.output
+        assert result.stderr == "", command

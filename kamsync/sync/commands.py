@@ -108,7 +108,8 @@ def run_status(
                 f"new in Kameleoon: variation {variation.id} {variation.name!r} of experiment {experiment_id}; "
                 "`kamsync pull` maps it"
             )
-    console.summary(summary(found.statuses))
+    if not opts.json:  # the JSON holds every entry: its stderr stays for problems
+        console.summary(summary(found.statuses))
     changed = any(s.state is not State.IN_SYNC for s in found.statuses)
     return int(Exit.DIFFERENCES) if exit_code and changed else int(Exit.OK)
 
@@ -137,7 +138,7 @@ def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: b
     missing = [s for s in found.statuses if s.state is State.REMOTE_MISSING]
     for status in missing:
         console.info(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
-    if not differing and not missing:
+    if not differing and not missing and not opts.json:
         console.summary(f"nothing to show: Kameleoon and the local files agree ({summary(found.statuses)})")
     return int(Exit.DIFFERENCES) if exit_code and (differing or missing) else int(Exit.OK)
 
