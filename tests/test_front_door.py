@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
-from kamsync.sandbox import Sandbox
+from kamsync.sandbox import DEFAULT_CLIENT_SECRET, Sandbox
 from tests.helpers import commit_all, path_of
 
 
@@ -93,3 +94,50 @@ def test_with_json_status_and_diff_leave_stderr_to_problems(kamsync):
         result = kamsync(command, "--json")
         assert result.code == 0, result.output
         assert result.stderr == "", command
+
+
+def test_verbose_prints_each_request_with_its_status_time_and_rate_windows_and_no_secret(kamsync, sandbox):
+    result = kamsync("status", "-v", extra_env={"KAMSYNC_RATE_LIMIT": "50/10s,1000/1h"})
+    assert result.code == 0, result.output
+    logged = [line for line in result.stderr.splitlines() if " -> " in line]
+    assert [line.split(" ")[:2] for line in logged] == [
+        ["POST", "/oauth/token"],
+        ["GET", logged[1].split(" ")[1]],
+        ["GET", logged[2].split(" ")[1]],
+    ]
+    assert logged[1].split(" ")[1].startswith('/experiments?page=1&perPage=200&filter=[{"field":"id"')
+    assert logged[2].split(" ")[1].startswith("/variations?page=1")
+    for n, line in enumerate(logged, start=1):
+        assert re.search(r" -> HTTP 200 in \d+ ms; rate windows: ", line), line
+        assert line.endswith(f"50/10s {n} used, {50 - n} left, 1000/1h {n} used, {1000 - n} left"), line
+    secrets = [DEFAULT_CLIENT_SECRET, *sandbox.store.issued_tokens()]
+    assert not [s for s in secrets if s in result.output]
+    quiet = kamsync("status")
+    assert " -> " not in quiet.stderr, "only -v logs requests"
+
+
+def test_quiet_keeps_only_errors_and_the_final_summary(kamsync, repo):
+    status = kamsync("status", "--json")
+    path = path_of(status, 200001, "jsCode")
+    (repo / path).write_text("// red\n")  # uncommitted: push warns about it, -q does not
+    loud = kamsync("push")
+    assert "warning: pushing uncommitted changes" in loud.stderr
+    (repo / path).write_text("// redder\n")
+    quiet = kamsync("push", "-q")
+    assert quiet.code == 0, quiet.output
+    assert quiet.stderr == ""
+    assert (
+        quiet.stdout
+        == "1 of 1 entities updated, 0 skipped (locked in Kameleoon), 0 failed, 0 not attempted; 3 requests used\n"
+    )
+    (repo / path).write_text("<<<<<<< local\n")
+    refused = kamsync("-q", "push")
+    assert refused.code == 3
+    assert refused.stderr.startswith("error: refused: variation 200001")
+    assert "nothing was written: 1 field(s) refused" in refused.stderr
+
+
+def test_verbose_and_quiet_together_is_a_usage_error(kamsync):
+    result = kamsync("status", "-v", "-q")
+    assert result.code == 2
+    assert "-v/--verbose and -q/--quiet contradict each other" in result.stderr
