@@ -386,6 +386,10 @@ class KameleoonClient:
             self._on_response(Exchange.of(request, status, failure, self._clock() - sent_at, self._secrets))
         return answer
 
+    def request_token(self) -> None:
+        """Ask Kameleoon for a new access token now (``kamsync doctor``: are the credentials accepted?)."""
+        self._token = self._new_token(self._clock())
+
     def _access_token(self) -> str:
         now = self._clock()
         if self._token is None or not self._token.usable(now):

@@ -12,7 +12,7 @@ from kamsync import __version__
 from kamsync.cli.hook_commands import hook
 from kamsync.cli.options import EPILOG, global_options
 from kamsync.cli.sandbox_command import sandbox
-from kamsync.cli.sync_commands import apply, diff, pull, push, quota, status
+from kamsync.cli.sync_commands import apply, diff, doctor, pull, push, quota, status
 from kamsync.core.errors import Exit, KamsyncError
 from kamsync.ui.console import Console
 
@@ -39,10 +39,11 @@ def cli() -> None:
       kamsync push                       send local changes (refuses UI edits and live experiments)
       kamsync hook install               check Kameleoon on every git push to the default branch
       kamsync quota                      what is left of the credential's rate budget
+      kamsync doctor                     what a support request asks for, checked
     """
 
 
-for command in (status, diff, push, apply, pull, quota, hook, sandbox):
+for command in (status, diff, push, apply, pull, quota, doctor, hook, sandbox):
     cli.add_command(command)
 
 

@@ -18,7 +18,7 @@ from kamsync.cli.options import (
     range_options,
 )
 
-__all__ = ["apply", "diff", "pull", "push", "quota", "status"]
+__all__ = ["apply", "diff", "doctor", "pull", "push", "quota", "status"]
 
 
 @click.command(epilog=EPILOG)
@@ -207,3 +207,20 @@ def quota(ctx: click.Context, reset: bool) -> int:
 
     opts, console = options(ctx)
     return run_quota(opts, console, reset=reset)
+
+
+@click.command(epilog=EPILOG)
+@global_options
+@click.pass_context
+def doctor(ctx: click.Context) -> int:
+    """Check what a support request would ask for, each with what to do when it fails (exit 2 if any does).
+
+    Credentials found and accepted (one token request), the API reachable, the manifest valid, the hook and
+    its mode, the rate budget kept on this machine, the git version and the platform.
+
+    Example: kamsync doctor --json
+    """
+    from kamsync.sync.doctor import run_doctor
+
+    opts, console = options(ctx)
+    return run_doctor(opts, console)
