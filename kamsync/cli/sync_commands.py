@@ -220,7 +220,8 @@ def doctor(ctx: click.Context) -> int:
 
     Example: kamsync doctor --json
     """
+    from kamsync.cli.hook import hook_state
     from kamsync.sync.doctor import run_doctor
 
     opts, console = options(ctx)
-    return run_doctor(opts, console)
+    return run_doctor(opts, console, hook_state)

@@ -10,7 +10,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kamsync import __version__
@@ -22,17 +22,20 @@ from kamsync.core.checks import Check, failed
 from kamsync.core.errors import AuthError, Exit, KamsyncError
 from kamsync.git.repo import GitRepo, git_version
 from kamsync.git.workspace import Workspace
-from kamsync.hook.install import installed
 from kamsync.sync.options import Options
 from kamsync.sync.session import open_run, rate_limit_spec
 from kamsync.ui.console import Console
 from kamsync.ui.doctor import doctor_payload, doctor_summary, doctor_text
 
-__all__ = ["diagnose", "run_doctor"]
+__all__ = ["HookState", "diagnose", "run_doctor"]
+
+# Where git looks for the pre-push hook, and how kamsync's hook there is set (None: none of kamsync's). Given by
+# the caller: the hook layer sits above this one.
+HookState = Callable[[GitRepo], tuple[Path, str | None]]
 
 
-def run_doctor(opts: Options, console: Console) -> int:
-    checks = diagnose(opts, console, os.environ, Path.cwd())
+def run_doctor(opts: Options, console: Console, hook_state: HookState) -> int:
+    checks = diagnose(opts, console, os.environ, Path.cwd(), hook_state)
     console.emit_json(doctor_payload(checks))
     for parts in doctor_text(checks):
         console.out(*parts)
@@ -41,14 +44,16 @@ def run_doctor(opts: Options, console: Console) -> int:
     return int(Exit.USAGE) if failed(checks) else int(Exit.OK)
 
 
-def diagnose(opts: Options, console: Console, environ: Mapping[str, str], cwd: Path) -> tuple[Check, ...]:
+def diagnose(
+    opts: Options, console: Console, environ: Mapping[str, str], cwd: Path, hook_state: HookState
+) -> tuple[Check, ...]:
     ws, manifest = _manifest(opts, environ, cwd)
     rate_limit = ws.manifest.rate_limit if ws is not None else None
     return (
         Check("platform", True, f"{platform.platform()}, Python {sys.version.split()[0]}, kamsync {__version__}"),
         _git(),
         manifest,
-        _hook(cwd),
+        _hook(cwd, hook_state),
         *_api(opts, console, environ, rate_limit),
         _ledger(opts, environ, rate_limit),
     )
@@ -72,15 +77,15 @@ def _manifest(opts: Options, environ: Mapping[str, str], cwd: Path) -> tuple[Wor
     return ws, Check("manifest", True, detail)
 
 
-def _hook(cwd: Path) -> Check:
+def _hook(cwd: Path, hook_state: HookState) -> Check:
     try:
-        path, settings = installed(GitRepo.discover(cwd))
+        path, settings = hook_state(GitRepo.discover(cwd))
     except KamsyncError as error:
         return Check("hook", False, str(error))
     if settings is None:
         other = " (another tool's pre-push hook is there)" if os.path.lexists(path) else ""
         return Check("hook", True, f"no kamsync pre-push hook{other}; `kamsync hook install` adds one (optional)")
-    return Check("hook", True, f"installed in {path}: mode {settings.mode}, branches {', '.join(settings.branches)}")
+    return Check("hook", True, f"installed in {path}: {settings}")
 
 
 def _api(opts: Options, console: Console, environ: Mapping[str, str], rate_limit: str | None) -> tuple[Check, ...]:
