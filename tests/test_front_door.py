@@ -141,3 +141,12 @@ def test_verbose_and_quiet_together_is_a_usage_error(kamsync):
     result = kamsync("status", "-v", "-q")
     assert result.code == 2
     assert "-v/--verbose and -q/--quiet contradict each other" in result.stderr
+
+
+def test_shell_completion_completes_commands_and_options(kamsync, tmp_path):
+    script = kamsync(extra_env={"_KAMSYNC_COMPLETE": "bash_source"}, cwd=tmp_path)
+    assert script.code == 0 and "_kamsync_completion()" in script.stdout
+    asked = {"_KAMSYNC_COMPLETE": "bash_complete", "COMP_WORDS": "kamsync status --ch", "COMP_CWORD": "2"}
+    assert kamsync(extra_env=asked, cwd=tmp_path).stdout.split() == ["plain,--changed"]
+    asked = {**asked, "COMP_WORDS": "kamsync do", "COMP_CWORD": "1"}
+    assert kamsync(extra_env=asked, cwd=tmp_path).stdout.split() == ["plain,doctor"]
