@@ -150,3 +150,11 @@ def test_shell_completion_completes_commands_and_options(kamsync, tmp_path):
     assert kamsync(extra_env=asked, cwd=tmp_path).stdout.split() == ["plain,--changed"]
     asked = {**asked, "COMP_WORDS": "kamsync do", "COMP_CWORD": "1"}
     assert kamsync(extra_env=asked, cwd=tmp_path).stdout.split() == ["plain,doctor"]
+
+
+def test_quiet_pull_says_only_how_many_requests_it_used(kamsync, repo, sandbox):
+    sandbox.store.ui_edit_variation(200001, jsCode="// from the UI\n")
+    result = kamsync("pull", "-q")
+    assert result.code == 0, result.output
+    assert (result.stdout, result.stderr) == ("3 requests used\n", "")  # token, experiments, variations
+    assert (repo / path_of(kamsync("status", "--json"), 200001, "jsCode")).read_text() == "// from the UI\n"

@@ -282,21 +282,21 @@ def _merge(into: PullResult, other: PullResult) -> None:
 def _report_pull(console: Console, result: PullResult, requests: int, manifest_path: Path) -> int:
     console.emit_json(pull_payload(result, requests))
     for experiment_id in result.added_experiments:
-        console.out(f"mapped experiment {experiment_id} in {manifest_path.name}")
+        console.detail(f"mapped experiment {experiment_id} in {manifest_path.name}")
     for experiment_id, variation_id, folder in result.added_variations:
-        console.out(f"mapped variation {variation_id} of experiment {experiment_id} as {folder}/")
+        console.detail(f"mapped variation {variation_id} of experiment {experiment_id} as {folder}/")
     for variation_id, name in result.renamed:
-        console.out(f"variation {variation_id} is now named {name!r} in Kameleoon (files stay where they are)")
+        console.detail(f"variation {variation_id} is now named {name!r} in Kameleoon (files stay where they are)")
     for pulled in result.written:
         if pulled.merge == "clean":
-            console.out(f"merged {pulled.path} ({pulled.state}): your edit and Kameleoon's are both kept")
+            console.detail(f"merged {pulled.path} ({pulled.state}): your edit and Kameleoon's are both kept")
         elif pulled.merge == "conflicted":
             console.error(
                 f"conflict: {pulled.path} ({pulled.ref.describe()}): your edit and Kameleoon's overlap; the file "
                 "now holds both between <<<<<<< local and >>>>>>> Kameleoon markers: resolve them, then commit"
             )
         else:
-            console.out(f"wrote {pulled.path} ({pulled.state})")
+            console.detail(f"wrote {pulled.path} ({pulled.state})")
     if result.pulled_commit is not None:
         console.info(
             f"Kameleoon's values are recorded as commit {result.pulled_commit[:12]} and merged into your next "

@@ -127,7 +127,7 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
     credentials = credentials_from_env(os.environ)
     windows = parse_rate_limit(rate_limit_spec(rate_limit))
     retry = retry_policy_from_env(os.environ)
-    progress = Progress.create(json_mode=opts.json)
+    progress = Progress.create(json_mode=opts.json or opts.quiet)  # -q: no live line either
 
     def say_wait(seconds: float, reason: str) -> None:
         # Pacing by the rate windows is normal and mostly short; every other wait (a 429, a retry) is news.
