@@ -213,10 +213,11 @@ def quota(ctx: click.Context, reset: bool) -> int:
 @global_options
 @click.pass_context
 def doctor(ctx: click.Context) -> int:
-    """Check what a support request would ask for, each with what to do when it fails (exit 2 if any does).
+    """Check what a support request would ask for; exit 2 if anything fails.
 
-    Credentials found and accepted (one token request), the API reachable, the manifest valid, the hook and
-    its mode, the rate budget kept on this machine, the git version and the platform.
+    Each line says what was found and, when it failed, what to do: credentials found and accepted (one token
+    request), the API reachable, the manifest valid, the hook and its mode, the rate budget kept on this
+    machine, the git version and the platform.
 
     Example: kamsync doctor --json
     """
