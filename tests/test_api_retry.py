@@ -288,8 +288,8 @@ def test_a_persistent_503_ends_in_an_error_after_exactly_retries_plus_one_attemp
     assert seen.reasons[-1] == "Kameleoon answered 503 for variation 200001; retry 4 of 4"
     text = str(info.value)
     assert text.startswith("Kameleoon did not complete the request for variation 200001: gave up after 5 attempts ")
-    assert "(last: HTTP 503: Service Unavailable (sandbox fault PATCH *=503)); try again later " in text
-    assert text.endswith("(an interrupted push resumes where it stopped)")
+    assert f" s at {sb.url} (last: HTTP 503: " in text
+    assert text.endswith("(last: HTTP 503: Service Unavailable (sandbox fault PATCH *=503)); try again later")
     assert info.value.status == 503 and info.value.exit_code is Exit.API
     secrets = [DEFAULT_CLIENT_SECRET, *sb.store.issued_tokens()]
     assert not [s for s in secrets if s in text + repr(info.value) + str(seen.waits)]
@@ -344,7 +344,7 @@ def test_an_unreachable_api_is_tried_retries_plus_one_times(seen: Recorder, budg
     assert client.requests_sent == 3
     assert seen.slept == [0.01, 0.02]
     text = str(info.value)
-    assert "gave up after 3 attempts" in text and "(last: could not connect: " in text
+    assert "gave up after 3 attempts" in text and f" s at {url} (last: could not connect: " in text
     assert "check the network connection and the API URL, or try again later" in text
     assert info.value.status is None
 

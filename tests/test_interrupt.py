@@ -41,7 +41,6 @@ def test_interrupted_push_reports_and_a_rerun_converges(kamsync, repo, env, sand
         seen.append(line)
         if line.startswith("waiting"):
             break
-    assert any(line.startswith("[1/3] updated") for line in seen), seen
     proc.send_signal(signal.SIGINT)
     stdout, rest = proc.communicate(timeout=30)
     stderr = "".join(seen) + rest

@@ -9,10 +9,12 @@ import sys
 from tests.helpers import commit_all, path_of
 
 
-def _run_on_a_terminal(args: list[str], cwd, env) -> tuple[int, str]:
-    """Run kamsync with stderr on a pseudo-terminal (stdout piped); what the terminal received, as text."""
+def _run_on_a_terminal(args: list[str], cwd, env, *, both: bool = False) -> tuple[int, str]:
+    """Run kamsync with stderr on a pseudo-terminal (stdout piped, or there too with ``both``); what the
+    terminal received, as text."""
     leader, follower = os.openpty()
-    proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower)
+    stdout = follower if both else subprocess.PIPE
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=follower)
     os.close(follower)
     chunks = []
     while True:
@@ -49,3 +51,29 @@ def test_a_push_that_waits_shows_items_and_the_wait_then_erases_the_line(kamsync
     code, terminal = _run_on_a_terminal(argv, repo, slow)
     assert code == 0, terminal
     assert "\x1b[K" not in terminal and "[1/3]" not in terminal, "--json turns the line off"
+
+
+def test_on_one_terminal_each_write_is_reported_once_above_the_status_line(kamsync, repo, env):
+    status = kamsync("status", "--json")
+    for variation_id in (200001, 200002):
+        (repo / path_of(status, variation_id, "jsCode")).write_text(f"// v2 of {variation_id}\n")
+    commit_all(repo, "two changes")
+    shown = {**env, "KAMSYNC_PROGRESS_AFTER": "0", "TERM": "xterm"}
+    code, terminal = _run_on_a_terminal([sys.executable, "-m", "kamsync", "push"], repo, shown, both=True)
+    assert code == 0, terminal
+    for variation_id in (200001, 200002):
+        line = f"updated variation {variation_id} (experiment 100001): jsCode"
+        assert terminal.count(line) == 1, terminal
+        assert f"\r\x1b[K{line}\r\n" in terminal, "printed over the erased status line, which is drawn again"
+    quiet = kamsync("push", "-q")
+    assert quiet.stdout == "nothing to push: every mapped field is in sync with Kameleoon\n"
+
+
+def test_quiet_turns_the_status_line_off(kamsync, repo, env):
+    status = kamsync("status", "--json")
+    (repo / path_of(status, 200001, "jsCode")).write_text("// quiet\n")
+    commit_all(repo, "one change")
+    shown = {**env, "KAMSYNC_PROGRESS_AFTER": "0", "TERM": "xterm"}
+    code, terminal = _run_on_a_terminal([sys.executable, "-m", "kamsync", "push", "-q"], repo, shown)
+    assert code == 0, terminal
+    assert terminal == ""

@@ -27,6 +27,7 @@ from kamsync.api.auth import (
     token_from_grant,
 )
 from kamsync.api.deadline import send_within
+from kamsync.api.exchange import Exchange
 from kamsync.api.query import (
     PER_PAGE,
     filter_ignored_error,
@@ -114,6 +115,7 @@ class KameleoonClient:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         max_requests: int | None = None,
+        on_response: Callable[[Exchange], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.requests_sent = 0
@@ -125,6 +127,7 @@ class KameleoonClient:
         self._sleep = sleep
         self._jitter = jitter
         self._max_requests = max_requests
+        self._on_response = on_response  # -v: told of every answer (or failure), after the budget settled
         self._clock = clock
         self._wall_clock = wall_clock
         self._token: AccessToken | None = None
@@ -319,7 +322,14 @@ class KameleoonClient:
             return outcome_unknown_error(subject, outcome, message, timeout=timeout, problem=problem)
         if step is Step.GIVE_UP and sent > 1:
             return gave_up_error(
-                subject, outcome, message, attempts=sent, seconds=elapsed, timeout=timeout, problem=problem
+                subject,
+                outcome,
+                message,
+                base_url=self.base_url,
+                attempts=sent,
+                seconds=elapsed,
+                timeout=timeout,
+                problem=problem,
             )
         if isinstance(outcome, Failure):
             timed_out = outcome is Failure.TIMEOUT
@@ -350,15 +360,25 @@ class KameleoonClient:
                 self._budget.after_response()  # settle the reservation (counted: the safe side)
                 raise
         self.requests_sent += 1
+        request, sent_at = None, self._clock()
         try:
             request = self._http.build_request(method, path, params=params, json=json, data=form, headers=headers)
-            return send_within(self._http, request, self._retry.timeout)
+            answer: httpx.Response | _Lost = send_within(self._http, request, self._retry.timeout)
         except httpx.HTTPError as exc:
             # Only the scrubbed words travel on: the httpx exception would print the request in a traceback.
             problem = self._scrub_opt(str(exc) or type(exc).__name__) or type(exc).__name__
-            return _Lost(classify(exc), problem)
+            answer = _Lost(classify(exc), problem)
         finally:
             self._budget.after_response()
+        if self._on_response is not None and request is not None:
+            status = answer.status_code if isinstance(answer, httpx.Response) else None
+            failure = answer.failure.value if isinstance(answer, _Lost) else None
+            self._on_response(Exchange.of(request, status, failure, self._clock() - sent_at, self._secrets))
+        return answer
+
+    def request_token(self) -> None:
+        """Ask Kameleoon for a new access token now (``kamsync doctor``: are the credentials accepted?)."""
+        self._token = self._new_token(self._clock())
 
     def _access_token(self) -> str:
         now = self._clock()

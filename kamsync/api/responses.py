@@ -244,17 +244,19 @@ def gave_up_error(
     answer: int | Failure,
     message: str | None,
     *,
+    base_url: str,
     attempts: int,
     seconds: float,
     timeout: float,
     problem: str | None = None,
 ) -> ApiError:
-    """Retries used up on 5xx answers or failed sends: how often, how long, the last trouble, what to do."""
+    """Retries used up on 5xx answers or failed sends: how often, how long, where to, the last trouble, what to
+    do. (What to do about the command's own work — a push resumes — is its own report's business.)"""
     advice = "check the network connection and the API URL, or " if answer is Failure.NOT_SENT else ""
     return ApiError(
         f"Kameleoon did not complete the request for {subject}: gave up after {attempts} attempts over "
-        f"{seconds:.1f} s (last: {_trouble(answer, message, timeout, problem)}); {advice}try again later "
-        "(an interrupted push resumes where it stopped)",
+        f"{seconds:.1f} s at {base_url} (last: {_trouble(answer, message, timeout, problem)}); {advice}try again "
+        "later",
         status=answer if isinstance(answer, int) else None,
         server_message=message,
         subject=subject,

@@ -2,6 +2,9 @@
 ``kamsync.sync`` or ``kamsync.hook``, renders its result with ``kamsync.ui`` and returns the exit code. Errors become
 messages and exit codes here and only here (``main``); an unexpected one leaves a crash file (``crash``).
 
+``options`` holds the options every command shares (global ones are accepted before and after the command);
+``sync_commands``, ``hook_commands`` and ``sandbox_command`` the commands; ``main`` the group and the translator.
+
 May import every other sub-package; nothing imports it.
 """
 

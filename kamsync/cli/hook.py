@@ -10,12 +10,12 @@ from pathlib import Path
 from kamsync.core.errors import Exit, KamsyncError, UsageError
 from kamsync.git.repo import GitRepo
 from kamsync.git.tree import CommitTree, find_manifest_at, mapped_paths_at
-from kamsync.hook.install import install, uninstall
+from kamsync.hook.install import HookSettings, install, installed, uninstall
 from kamsync.manifest.parse import find_manifest
 from kamsync.sync.options import Options
 from kamsync.ui.console import Console
 
-__all__ = ["install_hook", "uninstall_hook"]
+__all__ = ["hook_state", "install_hook", "uninstall_hook"]
 
 
 def _shown(path: Path, top: Path) -> str:
@@ -46,13 +46,7 @@ def install_hook(
     _remember_mapped_paths(repo, manifest)
     where = _shown(result.path, repo.top)
     verb = "updated" if result.updated else "installed"
-    settings = result.settings
-    console.out(
-        f"{verb} the kamsync pre-push hook in {where}: mode {settings.mode.value}, "
-        f"branches {', '.join(settings.branches)}, manifest {manifest}"
-        + (", live experiments allowed" if settings.allow_live else "")
-        + (", credentials required" if settings.require_credentials else "")
-    )
+    console.out(f"{verb} the kamsync pre-push hook in {where}: {_described(result.settings, manifest)}")
     if result.chained is not None:
         moved = "the pre-push hook that was there is now" if result.moved_aside else "the replaced hook,"
         console.out(f"{moved} {_shown(result.chained, repo.top)}, still runs first")
@@ -106,3 +100,18 @@ def _remember_mapped_paths(repo: GitRepo, manifest: str) -> None:
     with contextlib.suppress(KamsyncError):
         tree = CommitTree(repo, "HEAD")
         mapped_paths_at(tree, find_manifest_at(tree, manifest, os.environ, repo.top))
+
+
+def hook_state(repo: GitRepo) -> tuple[Path, str | None]:
+    """For ``kamsync doctor``: where the pre-push hook is, and how kamsync's is set there (None: not kamsync's)."""
+    path, settings = installed(repo)
+    return path, None if settings is None else _described(settings)
+
+
+def _described(settings: HookSettings, manifest: str | None = None) -> str:
+    return (
+        f"mode {settings.mode}, branches {', '.join(settings.branches)}"
+        + (f", manifest {manifest}" if manifest is not None else "")
+        + (", live experiments allowed" if settings.allow_live else "")
+        + (", credentials required" if settings.require_credentials else "")
+    )

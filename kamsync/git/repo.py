@@ -71,6 +71,14 @@ def _git(
         raise GitError("git is not installed or not on PATH; install git and try again") from None
 
 
+def git_version() -> str:
+    """What ``git --version`` says (``GitError`` when git cannot be run)."""
+    proc = _git(Path.cwd(), ["--version"])
+    if proc.returncode != 0:
+        raise GitError(f"`git --version` failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
+    return proc.stdout.decode("utf-8", "replace").strip()
+
+
 def _failure(cwd: Path, args: Iterable[str], proc: subprocess.CompletedProcess[bytes]) -> GitError:
     shown = " ".join(args)
     if len(shown) > _SHOWN_COMMAND_CHARS:

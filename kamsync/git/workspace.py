@@ -33,7 +33,14 @@ class Workspace:
         """The workspace of the manifest found as ``find_manifest`` does; at commit ``rev`` when given (the
         manifest is then looked for in that commit, so it need not be checked out)."""
         if rev is None:
-            manifest_path = find_manifest(manifest_option, environ, cwd, stop_at=_git_top_or_none(cwd))
+            top = _git_top_or_none(cwd)
+            try:
+                manifest_path = find_manifest(manifest_option, environ, cwd, stop_at=top)
+            except UsageError:
+                if top is None and not (manifest_option or environ.get(MANIFEST_ENV)):
+                    # Outside git the first thing to fix is that (`pull --experiment` would fail for it too).
+                    GitRepo.discover(cwd)
+                raise
             repo = GitRepo.discover(manifest_path.parent)
             return cls(repo, load_manifest(manifest_path, repo.top, repo.git_dirs), cwd)
         explicit = manifest_option or environ.get(MANIFEST_ENV) or None

@@ -43,6 +43,7 @@ __all__ = [
     "UninstallResult",
     "hook_command",
     "install",
+    "installed",
     "is_kamsync_hook",
     "read_installed",
     "render_hook",
@@ -302,6 +303,13 @@ def install(
             os.rename(chained, path)
         raise
     return InstallResult(path, settings, updated, previous, chained if os.path.lexists(chained) else None, moved)
+
+
+def installed(repo: GitRepo) -> tuple[Path, HookSettings | None]:
+    """Where the pre-push hook is, and kamsync's settings if the hook there is kamsync's (``kamsync doctor``)."""
+    path = repo.hooks_dir() / HOOK_NAME
+    text = _read_hook(path) if os.path.lexists(path) else None
+    return path, None if text is None else read_installed(text)
 
 
 def uninstall(repo: GitRepo) -> UninstallResult:

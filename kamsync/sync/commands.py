@@ -12,7 +12,7 @@ from kamsync.api.remote import read_remote
 from kamsync.api.settings import resolve_api_url
 from kamsync.budget.pricing import clock_time
 from kamsync.budget.quota import run_quota as quota_report_for
-from kamsync.core.errors import ApiError, CredentialsError, Exit, GitError, KamsyncError, UsageError
+from kamsync.core.errors import CredentialsError, Exit, GitError, KamsyncError, UsageError
 from kamsync.core.plan import describe_base
 from kamsync.core.reports import PullResult
 from kamsync.core.states import DIFFERING, State
@@ -61,7 +61,9 @@ def _warn_all(console: Console, found: Survey) -> None:
         console.warn(warning)
 
 
-def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code: bool) -> int:
+def run_status(
+    opts: Options, console: Console, paths: Sequence[str], exit_code: bool, *, changed_only: bool = False
+) -> int:
     with locked(opts, "kamsync status", reader=console) as ws:
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
@@ -87,8 +89,9 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
             "warnings": list(found.warnings),
         }
     )
-    width = max((len(s.state.value) for s in found.statuses), default=0)
-    for status in found.statuses:
+    shown = [s for s in found.statuses if not (changed_only and s.state is State.IN_SYNC)]
+    width = max((len(s.state.value) for s in shown), default=0)
+    for status in shown:
         state, rest = status_line(status)
         console.out(Styled(state.ljust(width), state), f"  {rest}")
     for experiment_id, variations in found.new_variations.items():
@@ -97,7 +100,8 @@ def run_status(opts: Options, console: Console, paths: Sequence[str], exit_code:
                 f"new in Kameleoon: variation {variation.id} {variation.name!r} of experiment {experiment_id}; "
                 "`kamsync pull` maps it"
             )
-    console.out(summary(found.statuses))
+    if not opts.json:  # the JSON holds every entry: its stderr stays for problems
+        console.summary(summary(found.statuses))
     changed = any(s.state is not State.IN_SYNC for s in found.statuses)
     return int(Exit.DIFFERENCES) if exit_code and changed else int(Exit.OK)
 
@@ -123,14 +127,12 @@ def run_diff(opts: Options, console: Console, paths: Sequence[str], exit_code: b
             assert status.base is not None
             console.out(f"# what changed in Kameleoon since {describe_base(status.base)}:")
             _show_diff(console, since)
-    for status in found.statuses:
-        if status.state is State.REMOTE_MISSING:
-            console.info(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
-    return (
-        int(Exit.DIFFERENCES)
-        if exit_code and (differing or any(s.state is State.REMOTE_MISSING for s in found.statuses))
-        else int(Exit.OK)
-    )
+    missing = [s for s in found.statuses if s.state is State.REMOTE_MISSING]
+    for status in missing:
+        console.info(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
+    if not differing and not missing and not opts.json:
+        console.summary(f"nothing to show: Kameleoon and the local files agree ({summary(found.statuses)})")
+    return int(Exit.DIFFERENCES) if exit_code and (differing or missing) else int(Exit.OK)
 
 
 def _show_diff(console: Console, diff: str) -> None:
@@ -258,10 +260,10 @@ def _add_experiments(
     remote = read_remote(client, ids, [])
     missing = [i for i in ids if i not in remote.experiments]
     if missing:
-        raise ApiError(
-            f"experiment {', '.join(map(str, missing))} not found in Kameleoon (or not visible to these "
-            "credentials); check the id in the Kameleoon app",
-            status=404,
+        # A wrong id on the command line is a usage error (exit 2), whatever the request that revealed it.
+        raise UsageError(
+            f"--experiment {', '.join(map(str, missing))}: not found in Kameleoon (or not visible to these "
+            "credentials); check the id in the Kameleoon app (its URL shows it); nothing was written"
         )
     check_can_merge(repo)
     taken: set[str] = set()
@@ -289,21 +291,21 @@ def _merge(into: PullResult, other: PullResult) -> None:
 def _report_pull(console: Console, result: PullResult, requests: int, manifest_path: Path) -> int:
     console.emit_json(pull_payload(result, requests))
     for experiment_id in result.added_experiments:
-        console.out(f"mapped experiment {experiment_id} in {manifest_path.name}")
+        console.detail(f"mapped experiment {experiment_id} in {manifest_path.name}")
     for experiment_id, variation_id, folder in result.added_variations:
-        console.out(f"mapped variation {variation_id} of experiment {experiment_id} as {folder}/")
+        console.detail(f"mapped variation {variation_id} of experiment {experiment_id} as {folder}/")
     for variation_id, name in result.renamed:
-        console.out(f"variation {variation_id} is now named {name!r} in Kameleoon (files stay where they are)")
+        console.detail(f"variation {variation_id} is now named {name!r} in Kameleoon (files stay where they are)")
     for pulled in result.written:
         if pulled.merge == "clean":
-            console.out(f"merged {pulled.path} ({pulled.state}): your edit and Kameleoon's are both kept")
+            console.detail(f"merged {pulled.path} ({pulled.state}): your edit and Kameleoon's are both kept")
         elif pulled.merge == "conflicted":
             console.error(
                 f"conflict: {pulled.path} ({pulled.ref.describe()}): your edit and Kameleoon's overlap; the file "
                 "now holds both between <<<<<<< local and >>>>>>> Kameleoon markers: resolve them, then commit"
             )
         else:
-            console.out(f"wrote {pulled.path} ({pulled.state})")
+            console.detail(f"wrote {pulled.path} ({pulled.state})")
     if result.pulled_commit is not None:
         console.info(
             f"Kameleoon's values are recorded as commit {result.pulled_commit[:12]} and merged into your next "

@@ -15,6 +15,8 @@ class Options:
     max_requests: int | None = None
     from_rev: str | None = None  # --from: only mapped files changed since this commit
     to_rev: str | None = None  # --to: read files, manifest and history at this commit
+    verbose: bool = False  # -v: each request on stderr
+    quiet: bool = False  # -q: only errors and the final summary
 
     @property
     def ranged(self) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import time
@@ -336,8 +335,8 @@ def _refuse(console: Console, run: Run, payload: dict[str, object], refusals: Se
     for refusal in refusals:
         ref = refusal.status.mapped.ref
         console.error(f"refused: {ref.describe()} ({refusal.status.path}): {refusal.reason}")
-        console.info(f"  way out: {refusal.fix}")
-    console.info(f"nothing was written: {len(refusals)} field(s) refused" + (" (dry run)" if dry else ""))
+        console.summary(f"  way out: {refusal.fix}")
+    console.summary(f"nothing was written: {len(refusals)} field(s) refused" + (" (dry run)" if dry else ""))
     payload["requests"] = run.client.requests_sent
     console.emit_json(payload)
     return int(Exit.REFUSED)
@@ -377,12 +376,9 @@ def _execute(
     record = Record.load(ws.repo.state_dir())
     total = len(plan.writes)
 
-    written = itertools.count(1)
-
     def on_written(write: Write) -> None:
-        done = next(written)
-        if not run.opts.json:
-            console.info(f"[{done}/{total}] updated {write.describe()}")
+        # Reported once, as it happens: a run killed later still said what it had written.
+        console.detail(f"updated {write.describe()}: {', '.join(write.body)}")
 
     def on_sending(index: int, write: Write) -> None:
         run.progress.item(index + 1, write.describe())
@@ -415,8 +411,6 @@ def _report(console: Console, run: Run, outcome: Outcome, total: int, payload: d
         "not_attempted": len(outcome.not_attempted) + (1 if outcome.interrupted else 0),
     }
     payload["summary"] = summary
-    for write in outcome.written:
-        console.out(f"updated {write.describe()}: {', '.join(write.body)}")
     for warning in outcome.warnings:
         console.warn(warning)
     for write, error in outcome.skipped:
@@ -438,7 +432,7 @@ def _report(console: Console, run: Run, outcome: Outcome, total: int, payload: d
         f"{run.client.requests_sent} requests used"
     )
     if not outcome.complete and not outcome.cancelled:
-        console.info("run the same command again to finish: it resumes where this run stopped")
+        console.summary("run the same command again to finish: it resumes where this run stopped")
     console.emit_json(payload)
     if outcome.cancelled:
         return int(Exit.INTERRUPTED)

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from kamsync.api.auth import RENEW_MARGIN
 from kamsync.api.client import KameleoonClient
+from kamsync.api.exchange import Exchange
 from kamsync.api.settings import credentials_from_env, resolve_api_url, retry_policy_from_env
 from kamsync.budget.ledger import Ledger, default_state_dir, read_arrivals
 from kamsync.budget.pricing import cap_problem, clock_time, quote, read_cost, refusal_text
+from kamsync.budget.quota import quota_report
 from kamsync.budget.windows import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
 from kamsync.core.durations import in_words
 from kamsync.core.errors import LocalWriteError, RefusedError
@@ -29,6 +31,7 @@ from kamsync.state.tokencache import TokenCache
 from kamsync.sync.options import Options
 from kamsync.ui.console import Console
 from kamsync.ui.progress import Progress
+from kamsync.ui.render import request_line
 
 __all__ = ["BudgetRefused", "Options", "Run", "connected", "locked", "open_run", "rate_limit_spec", "session"]
 
@@ -125,7 +128,7 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
     credentials = credentials_from_env(os.environ)
     windows = parse_rate_limit(rate_limit_spec(rate_limit))
     retry = retry_policy_from_env(os.environ)
-    progress = Progress.create(json_mode=opts.json)
+    progress = Progress.create(json_mode=opts.json or opts.quiet)  # -q: no live line either
 
     def say_wait(seconds: float, reason: str) -> None:
         # Pacing by the rate windows is normal and mostly short; every other wait (a 429, a retry) is news.
@@ -155,8 +158,20 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
         on_wait=on_wait,
         sleep=sleep,
         max_requests=opts.max_requests,
+        on_response=_request_log(console, url, credentials.client_id, windows) if opts.verbose else None,
     )
     return Run(opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, sleep)
+
+
+def _request_log(console: Console, url: str, client_id: str, windows: Sequence[Window]) -> Callable[[Exchange], None]:
+    """``-v``: each request on stderr, with what the rate windows of this credential hold right after it."""
+
+    def log(exchange: Exchange) -> None:
+        now = time.time()
+        snapshot = read_arrivals(default_state_dir(), url, client_id, windows, now=now)
+        console.info(request_line(exchange, quota_report(snapshot.arrivals, windows, now)))
+
+    return log
 
 
 @contextmanager

@@ -63,18 +63,27 @@ def wants_color(no_color_flag: bool, environ: Mapping[str, str], stream: TextIO)
     return stream.isatty()
 
 
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):  # a closed or detached stream
+        return False
+
+
 @dataclass(slots=True)
 class Console:
     json_mode: bool = False
     color: bool = False
     err_color: bool = False
+    quiet: bool = False  # -q: only errors and the final summary
     # While a live progress line is on stderr, messages go above it through this instead.
     above: Callable[[str], None] | None = None
 
     @classmethod
-    def create(cls, *, json_mode: bool, no_color: bool) -> Console:
+    def create(cls, *, json_mode: bool, no_color: bool, quiet: bool = False) -> Console:
         environ = os.environ
-        return cls(json_mode, wants_color(no_color, environ, sys.stdout), wants_color(no_color, environ, sys.stderr))
+        color, err_color = wants_color(no_color, environ, sys.stdout), wants_color(no_color, environ, sys.stderr)
+        return cls(json_mode, color, err_color, quiet)
 
     def line(self, parts: tuple[Part, ...], *, err: bool = False) -> str:
         """The parts joined as one line for stdout (or stderr with ``err``): all made visible, styled ones
@@ -91,11 +100,29 @@ class Console:
 
     def out(self, *parts: Part) -> None:
         """A line of the human result (stdout); silent in JSON mode."""
-        if not self.json_mode:
-            click.echo(self.line(parts))
+        if self.json_mode:
+            return
+        text = self.line(parts)
+        if self.above is not None and _is_terminal(sys.stdout):
+            self.above(text)  # the same screen as the progress line: print above it, not through it
+        else:
+            click.echo(text)
+
+    def detail(self, *parts: Part) -> None:
+        """A line of the human result that reports one item as it happens (stdout); silent with ``-q``."""
+        if not self.quiet:
+            self.out(*parts)
+
+    def summary(self, *parts: Part) -> None:
+        """The one-line summary at the end of a command (stderr), kept with ``-q``."""
+        self._say(parts)
 
     def info(self, *parts: Part) -> None:
-        """A message for the person at the terminal (stderr), in every mode."""
+        """A message for the person at the terminal (stderr), in every mode; silent with ``-q``."""
+        if not self.quiet:
+            self._say(parts)
+
+    def _say(self, parts: tuple[Part, ...]) -> None:
         text = self.line(parts, err=True)
         if self.above is not None:
             self.above(text)
@@ -106,7 +133,8 @@ class Console:
         self.info(Styled("warning:", "warning"), " ", text)
 
     def error(self, text: str) -> None:
-        self.info(Styled("error:", "error"), " ", text)
+        """An error (stderr), in every mode, ``-q`` included."""
+        self._say((Styled("error:", "error"), " ", text))
 
     def emit_json(self, payload: object) -> None:
         if self.json_mode:

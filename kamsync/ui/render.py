@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from kamsync.api.exchange import Exchange
+from kamsync.budget.quota import QuotaReport
 from kamsync.core.plan import Refusal, Write, describe_base
 from kamsync.core.reports import PullResult
 from kamsync.core.states import EDITED_REMOTELY, FieldStatus, State
@@ -111,3 +113,11 @@ def pull_payload(result: PullResult, requests: int) -> dict[str, object]:
         "manifest_changed": result.manifest_changed,
         "requests": requests,
     }
+
+
+def request_line(exchange: Exchange, budget: QuotaReport) -> str:
+    """One request as ``-v`` shows it: method, path, outcome, milliseconds, then each rate window's use."""
+    windows = ", ".join(f"{w.spec} {w.used} used, {w.left} left" for w in budget.windows)
+    return f"{exchange.method} {exchange.target} -> {exchange.outcome} in {exchange.seconds * 1000:.0f} ms" + (
+        f"; rate windows: {windows}" if windows else ""
+    )

@@ -1,0 +1,228 @@
+"""The commands that compare and move code: status, diff, push, apply, pull, quota, doctor.
+
+Each parses its flags, calls one function of ``kamsync.sync`` and returns its exit code. They import the sync
+layer when they run: the pre-push hook's common case (nothing mapped changed) must not pay for the HTTP stack.
+"""
+
+from __future__ import annotations
+
+import click
+
+from kamsync.cli.options import (
+    EPILOG,
+    budget_options,
+    exit_code_option,
+    global_options,
+    options,
+    paths_argument,
+    range_options,
+)
+
+__all__ = ["apply", "diff", "doctor", "pull", "push", "quota", "status"]
+
+
+@click.command(epilog=EPILOG)
+@exit_code_option
+@click.option("--changed", is_flag=True, help="List only the fields that are not in-sync.")
+@range_options
+@budget_options
+@global_options
+@paths_argument
+@click.pass_context
+def status(ctx: click.Context, exit_code: bool, changed: bool, paths: tuple[str, ...]) -> int:
+    """One line per mapped field with its state; a count per state on stderr.
+
+    \b
+    States: in-sync, local-changed (safe to push), remote-ahead (Kameleoon holds code from a commit this
+    branch lacks), remote-changed (edited in Kameleoon outside git), remote-only (no local file yet),
+    remote-missing (deleted or moved in Kameleoon).
+
+    Example: kamsync status --changed experiments/homepage-hero
+    """
+    from kamsync.sync.commands import run_status
+
+    opts, console = options(ctx)
+    return run_status(opts, console, paths, exit_code, changed_only=changed)
+
+
+@click.command(epilog=EPILOG)
+@exit_code_option
+@range_options
+@budget_options
+@global_options
+@paths_argument
+@click.pass_context
+def diff(ctx: click.Context, exit_code: bool, paths: tuple[str, ...]) -> int:
+    """Unified diffs Kameleoon → local for every differing field.
+
+    Example: kamsync diff --exit-code
+    """
+    from kamsync.sync.commands import run_diff
+
+    opts, console = options(ctx)
+    return run_diff(opts, console, paths, exit_code)
+
+
+@click.command(epilog=EPILOG)
+@click.option("--dry-run", is_flag=True, help="Show the plan; send nothing.")
+@exit_code_option
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite fields edited in Kameleoon or holding newer commits "
+    "(what is overwritten is saved under .git/kamsync/backups/ first).",
+)
+@click.option("--allow-live", is_flag=True, help="Also update experiments that are live (status active).")
+@click.option(
+    "--out",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="With --dry-run: save the plan (remote values seen, local values to send) for `kamsync apply FILE`.",
+)
+@click.option(
+    "--discard-journal",
+    is_flag=True,
+    help="Forget an interrupted push instead of resuming it (its drift checks no longer apply).",
+)
+@range_options
+@budget_options
+@global_options
+@paths_argument
+@click.pass_context
+def push(
+    ctx: click.Context,
+    dry_run: bool,
+    exit_code: bool,
+    force: bool,
+    allow_live: bool,
+    out: str | None,
+    discard_journal: bool,
+    paths: tuple[str, ...],
+) -> int:
+    """Send every local-changed field: one PATCH per experiment or variation, changed fields only.
+
+    The whole plan is built and priced first; if any field is refused (edited in Kameleoon, newer code in
+    Kameleoon, live experiment, deleted in Kameleoon) or the rate budget cannot cover it, nothing at all is
+    written and the way out is shown. Traffic allocation (variations, deviations) is never sent.
+
+    Each write is journaled under .git/kamsync/: a push that was interrupted (Ctrl-C, kill, lost network)
+    resumes when run again, sending only what is still needed, and refuses fields changed in Kameleoon since.
+
+    \b
+    Examples:
+      kamsync push --dry-run --exit-code
+      kamsync push --dry-run --out plan.json && kamsync apply plan.json
+    """
+    from kamsync.sync.commands import run_push
+
+    opts, console = options(ctx)
+    return run_push(
+        opts,
+        console,
+        paths,
+        dry_run=dry_run,
+        exit_code=exit_code,
+        force=force,
+        allow_live=allow_live,
+        out=out,
+        discard_journal=discard_journal,
+    )
+
+
+@click.command(epilog=EPILOG)
+@click.option(
+    "--discard-journal",
+    is_flag=True,
+    help="Forget an interrupted push or apply instead of refusing (the plan's own checks still apply).",
+)
+@budget_options
+@global_options
+@click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False))
+@click.pass_context
+def apply(ctx: click.Context, discard_journal: bool, plan_file: str) -> int:
+    """Send exactly the plan saved by `kamsync push --dry-run --out PLAN`.
+
+    Every remote value and local file the plan saw is checked again first: if any changed since, nothing is
+    written (exit 3). Fields Kameleoon already holds are skipped, so an interrupted apply can be run again.
+
+    Example: kamsync apply plan.json
+    """
+    from kamsync.sync.commands import run_apply
+
+    opts, console = options(ctx)
+    return run_apply(opts, console, plan_file, discard_journal=discard_journal)
+
+
+@click.command(epilog=EPILOG)
+@click.option(
+    "--experiment",
+    "experiments",
+    type=int,
+    multiple=True,
+    metavar="ID",
+    help="Map this Kameleoon experiment (creating kamsync.yaml if needed) and write its files. Repeatable.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also take Kameleoon's value for local-changed and remote-ahead fields "
+    "(files with uncommitted changes are never overwritten).",
+)
+@range_options
+@budget_options
+@global_options
+@paths_argument
+@click.pass_context
+def pull(ctx: click.Context, experiments: tuple[int, ...], force: bool, paths: tuple[str, ...]) -> int:
+    """Bring Kameleoon's code into the repository.
+
+    Without --experiment: writes every remote-changed and remote-only field, and maps variations created in
+    Kameleoon for mapped experiments. Files with uncommitted changes are never overwritten (exit 3).
+
+    Example: kamsync pull --experiment 123456
+    """
+    from kamsync.sync.commands import run_pull
+
+    opts, console = options(ctx)
+    return run_pull(opts, console, paths, experiments=experiments, force=force)
+
+
+@click.command(epilog=EPILOG)
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Forget the wait Kameleoon imposed on this API client after a 429, saying what it was; sends nothing.",
+)
+@global_options
+@click.pass_context
+def quota(ctx: click.Context, reset: bool) -> int:
+    """Requests used and left in each rate-limit window for this API client, and when slots free up.
+
+    Every kamsync process on this machine shares one budget per API client (KAMELEOON_CLIENT_ID); requests
+    made by other machines or tools with the same credential are not seen here. Sends no request.
+
+    Example: kamsync quota --json
+    """
+    from kamsync.sync.commands import run_quota
+
+    opts, console = options(ctx)
+    return run_quota(opts, console, reset=reset)
+
+
+@click.command(epilog=EPILOG)
+@global_options
+@click.pass_context
+def doctor(ctx: click.Context) -> int:
+    """Check what a support request would ask for; exit 2 if anything fails.
+
+    Each line says what was found and, when it failed, what to do: credentials found and accepted (one token
+    request), the API reachable, the manifest valid, the hook and its mode, the rate budget kept on this
+    machine, the git version and the platform.
+
+    Example: kamsync doctor --json
+    """
+    from kamsync.cli.hook import hook_state
+    from kamsync.sync.doctor import run_doctor
+
+    opts, console = options(ctx)
+    return run_doctor(opts, console, hook_state)
