@@ -1,7 +1,7 @@
 """The verdict for one mapped field: how its local file relates to the remote value, and from which base (pure).
 
 The inputs are the local value L, the remote value R, kamsync's recorded base B (the last value it saw in
-Kameleoon for the field in this clone) and what git history knows. First match wins:
+Kameleoon for the field in this clone that git holds too) and what git history knows. First match wins:
 
 1. R = L: ``in-sync``.
 2. R is the file's content only in commits outside HEAD's history: ``remote-ahead``.
@@ -9,8 +9,9 @@ Kameleoon for the field in this clone) and what git history knows. First match w
 4. B absent, R empty and L not: ``local-changed`` when the file is empty or absent at the deployed commit D
    (never deployed yet), else ``remote-changed`` (cleared in the UI).
 5. B absent, R is the file's content in HEAD or an ancestor: ``local-changed``.
-6. B absent, R unknown: ``conflict`` (base: the file at the fork point F) when the file differs between F and
-   HEAD (local work the shared line lacks); otherwise ``remote-changed``.
+6. B absent, R unknown: ``conflict`` when the file differs between the fork point F and HEAD (local work the
+   shared line lacks; base: the file at F) or between D and HEAD (committed, not deployed yet; base: the file
+   at D); otherwise ``remote-changed``.
 """
 
 from __future__ import annotations
