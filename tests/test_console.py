@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 
 import click
@@ -13,6 +11,7 @@ import pytest
 
 from kamsync.ui.console import Console, Styled, visible
 from tests.helpers import path_of
+from tests.terminal import run_on_a_terminal
 
 # A UI edit that hides its own lines from a reviewer reading `kamsync diff` on a terminal.
 CONCEALED = "\x1b[8msteal(document.cookie);\x1b[0m"
@@ -61,29 +60,10 @@ def test_messages_above_the_progress_line_are_made_visible() -> None:
     assert noted == ["error: \\x1b[1Aserver text"]
 
 
-def _on_a_terminal(args: list[str], cwd: object, env: dict[str, str]) -> tuple[int, str]:
-    """Run kamsync with stdout and stderr on one pseudo-terminal; what the terminal received, as text."""
-    leader, follower = os.openpty()
-    proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
-    proc.wait(timeout=60)
-    return proc.returncode, b"".join(chunks).decode("utf-8", "replace")
-
-
 def test_diff_on_a_terminal_shows_a_ui_edits_concealed_and_erasing_lines_visibly(kamsync, sandbox, repo, env):
     sandbox.store.ui_edit_variation(200001, jsCode=HOSTILE_CODE)
     colour = {k: v for k, v in env.items() if k != "NO_COLOR"} | {"TERM": "xterm"}
-    code, terminal = _on_a_terminal([sys.executable, "-m", "kamsync", "diff"], repo, colour)
+    code, terminal = run_on_a_terminal([sys.executable, "-m", "kamsync", "diff"], repo, colour)
     assert code == 0, terminal
     assert "-\\x1b[8msteal(document.cookie);\\x1b[0m" in terminal
     assert "-exfiltrate();\\x1b[1A\\x1b[2K" in terminal

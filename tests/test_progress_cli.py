@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 from tests.helpers import commit_all, path_of
-
-
-def _run_on_a_terminal(args: list[str], cwd, env, *, both: bool = False) -> tuple[int, str]:
-    """Run kamsync with stderr on a pseudo-terminal (stdout piped, or there too with ``both``); what the
-    terminal received, as text."""
-    leader, follower = os.openpty()
-    stdout = follower if both else subprocess.PIPE
-    proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=follower)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(leader)
-    proc.communicate(timeout=60)
-    return proc.returncode, b"".join(chunks).decode("utf-8", "replace")
+from tests.terminal import run_on_a_terminal
 
 
 def test_a_push_that_waits_shows_items_and_the_wait_then_erases_the_line(kamsync, repo, env):
@@ -37,7 +15,9 @@ def test_a_push_that_waits_shows_items_and_the_wait_then_erases_the_line(kamsync
     commit_all(repo, "three changes")
     # 3 requests a second: the reads and the first write fill the window, the next writes wait for it.
     slow = {**env, "KAMSYNC_RATE_LIMIT": "3/1s,100/1h", "KAMSYNC_PROGRESS_AFTER": "0", "TERM": "xterm"}
-    code, terminal = _run_on_a_terminal([sys.executable, "-m", "kamsync", "push", "--allow-live"], repo, slow)
+    code, terminal = run_on_a_terminal(
+        [sys.executable, "-m", "kamsync", "push", "--allow-live"], repo, slow, both=False
+    )
     assert code == 0, terminal
     assert "[1/3] variation 200001" in terminal
     assert "[3/3] variation 200003" in terminal
@@ -48,7 +28,7 @@ def test_a_push_that_waits_shows_items_and_the_wait_then_erases_the_line(kamsync
         (repo / path_of(status, variation_id, "jsCode")).write_text(f"// v3 of {variation_id}\n")
     commit_all(repo, "three more")
     argv = [sys.executable, "-m", "kamsync", "push", "--allow-live", "--json"]
-    code, terminal = _run_on_a_terminal(argv, repo, slow)
+    code, terminal = run_on_a_terminal(argv, repo, slow, both=False)
     assert code == 0, terminal
     assert "\x1b[K" not in terminal and "[1/3]" not in terminal, "--json turns the line off"
 
@@ -59,7 +39,7 @@ def test_on_one_terminal_each_write_is_reported_once_above_the_status_line(kamsy
         (repo / path_of(status, variation_id, "jsCode")).write_text(f"// v2 of {variation_id}\n")
     commit_all(repo, "two changes")
     shown = {**env, "KAMSYNC_PROGRESS_AFTER": "0", "TERM": "xterm"}
-    code, terminal = _run_on_a_terminal([sys.executable, "-m", "kamsync", "push"], repo, shown, both=True)
+    code, terminal = run_on_a_terminal([sys.executable, "-m", "kamsync", "push"], repo, shown, both=True)
     assert code == 0, terminal
     for variation_id in (200001, 200002):
         line = f"updated variation {variation_id} (experiment 100001): jsCode"
@@ -74,6 +54,6 @@ def test_quiet_turns_the_status_line_off(kamsync, repo, env):
     (repo / path_of(status, 200001, "jsCode")).write_text("// quiet\n")
     commit_all(repo, "one change")
     shown = {**env, "KAMSYNC_PROGRESS_AFTER": "0", "TERM": "xterm"}
-    code, terminal = _run_on_a_terminal([sys.executable, "-m", "kamsync", "push", "-q"], repo, shown)
+    code, terminal = run_on_a_terminal([sys.executable, "-m", "kamsync", "push", "-q"], repo, shown, both=False)
     assert code == 0, terminal
     assert terminal == ""
