@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import unicodedata
@@ -35,6 +36,9 @@ def clean_relative(raw: str) -> str:
 
 
 def is_within(path: Path, top: Path) -> bool:
+    if os.name != "nt":  # POSIX paths compare as their text, as ``relative_to`` would (and much faster)
+        text, prefix = str(path), str(top)
+        return text == prefix or text.startswith(prefix.rstrip("/") + "/")
     try:
         path.relative_to(top)
     except ValueError:
@@ -42,28 +46,71 @@ def is_within(path: Path, top: Path) -> bool:
     return True
 
 
+class Resolver:
+    """``Path.resolve()`` for many paths, sharing the work on the folders they have in common: each folder is
+    looked at once (one ``lstat``) instead of once per path below it. Only links are resolved in full, so the
+    answers are ``Path.resolve()``'s. Use one per batch of paths: it remembers what the disk was.
+
+    On Windows (drive letters, junctions, case) it is ``Path.resolve()`` itself."""
+
+    __slots__ = ("_real", "_tops")
+
+    def __init__(self) -> None:
+        self._real: dict[str, str] = {}  # a path as written (".." kept, as realpath reads it) -> resolved
+        self._tops: dict[Path, tuple[Path, Path]] = {}
+
+    def tops(self, repo_top: Path) -> tuple[Path, Path]:
+        """The work tree's top as written (absolute, normalised) and resolved."""
+        known = self._tops.get(repo_top)
+        if known is None:
+            known = Path(posixpath.normpath(repo_top.absolute().as_posix())), self.resolve(repo_top)
+            self._tops[repo_top] = known
+        return known
+
+    def resolve(self, path: Path) -> Path:
+        if os.name == "nt" or not path.is_absolute():
+            return path.resolve()
+        parts = path.parts
+        real = key = parts[0]
+        for part in parts[1:]:
+            key = f"{key}\0{part}"
+            known = self._real.get(key)
+            if known is None:
+                if part == "..":
+                    known = os.path.dirname(real)
+                else:
+                    candidate = os.path.join(real, part)
+                    known = str(Path(candidate).resolve()) if os.path.islink(candidate) else candidate
+                self._real[key] = known
+            real = known
+        return Path(real)
+
+
 _INSIDE = "use a path inside the repository"
 _WORK_TREE = "kamsync never reads or writes there: map a file of the work tree"
 
 
-def escape_problem(base: Path, rel: str, repo_top: Path, git_dirs: Collection[Path] = ()) -> str | None:
+def escape_problem(
+    base: Path, rel: str, repo_top: Path, git_dirs: Collection[Path] = (), resolver: Resolver | None = None
+) -> str | None:
     """What makes ``base / rel`` no place for code, with the way out; ``None`` when it is fine.
 
     It may not leave ``repo_top`` (by ``..`` or a symlink), nor be inside a git directory: under a ``.git``
     component or inside one of ``git_dirs`` (the resolved git dirs of the work tree, which may have any name
     behind a ``gitdir:`` file), as written or once symlinks are followed. ``base`` must be absolute. Paths that
-    do not exist yet are checked as far as they exist.
+    do not exist yet are checked as far as they exist. ``resolver``: one shared by a batch of checks.
     """
-    top = repo_top.resolve()
-    lexical_top = Path(posixpath.normpath(repo_top.absolute().as_posix()))
-    lexical = Path(posixpath.normpath((base / rel).as_posix()))
+    resolver = Resolver() if resolver is None else resolver
+    lexical_top, top = resolver.tops(repo_top)
+    written = base / rel
+    lexical = Path(posixpath.normpath(written.as_posix()))
     if not is_within(lexical, lexical_top) and not is_within(lexical, top):
         return f"leaves the repository ({repo_top}); {_INSIDE}"
     problem = git_dir_problem(lexical, (lexical_top, top), git_dirs)
     if problem is not None:
         return problem
     try:
-        resolved = (base / rel).resolve()
+        resolved = resolver.resolve(written)
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
         return "goes through a symlink loop; fix or remove the link"
     if not is_within(resolved, top):

@@ -10,6 +10,7 @@ it is refused, as on disk.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import posixpath
@@ -35,6 +36,7 @@ from kamsync.manifest.parse import (
     describe_mapped,
     parse_manifest,
     read_code,
+    read_codes,
 )
 from kamsync.state.files import write_atomic
 
@@ -78,13 +80,19 @@ class WorkTree:
         return read_code(manifest, mapped, self.repo_top, self.git_dirs)
 
     def read_codes(self, manifest: Manifest, files: Iterable[MappedFile]) -> dict[MappedFile, str | None]:
-        return {mf: read_code(manifest, mf, self.repo_top, self.git_dirs) for mf in files}
+        return read_codes(manifest, files, self.repo_top, self.git_dirs)
 
 
 def top_relative(repo_top: Path, manifest: Manifest, path: str) -> str:
     """A manifest-relative path as git names it: POSIX, relative to the work-tree top (``..`` if outside)."""
     full = os.path.normpath(os.path.join(manifest.root, path))
-    return Path(os.path.relpath(full, repo_top.resolve())).as_posix()
+    return Path(os.path.relpath(full, _resolved(repo_top))).as_posix()
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(top: Path) -> Path:
+    """The work tree's top, resolved once per process (every mapped path is made relative to it)."""
+    return top.resolve()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,4 +3,3 @@ first, in ``yamlread``), and editing it while keeping comments (``edit``).
 
 May import ``core``, ``state`` and ``budget`` (to check a ``rate_limit``).
 """
-
