@@ -4,7 +4,6 @@ OAuth2 auth, the one HTTP client, and reading the remote state of mapped fields 
 May import ``core``, ``state`` and ``budget``.
 """
 
-
 from kamsync.api.client import KameleoonClient
 from kamsync.api.settings import DEFAULT_API_URL, Credentials, credentials_from_env, resolve_api_url
 from kamsync.budget.windows import RequestBudget

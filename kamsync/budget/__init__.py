@@ -3,4 +3,3 @@ ledger every kamsync process of a credential shares (``ledger``), and the quota 
 
 May import ``core`` and ``state``.
 """
-

@@ -4,4 +4,3 @@ the reports use cases return (``reports``).
 
 Imports nothing of kamsync outside ``core``.
 """
-

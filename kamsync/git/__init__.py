@@ -5,4 +5,3 @@ read from), pre-push lines (``prepush``), and recording values pulled from Kamel
 
 May import ``core``, ``state``, ``budget`` and ``manifest``.
 """
-

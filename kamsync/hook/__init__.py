@@ -3,4 +3,3 @@ work once a range touches mapped files (``work``).
 
 May import everything but ``cli``.
 """
-

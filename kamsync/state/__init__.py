@@ -3,4 +3,3 @@ the repository lock; in the user's folders the token cache; and atomic file writ
 
 May import ``core``.
 """
-

@@ -3,4 +3,3 @@ budget). They decide with ``core``, read and write through the edges, and return
 
 May import every sub-package but ``hook`` and ``cli``.
 """
-

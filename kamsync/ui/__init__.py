@@ -3,4 +3,3 @@ the progress line, and rendering results as text and JSON (``render``).
 
 May import ``core``, ``state``, ``budget``, ``manifest``, ``git`` and ``api``.
 """
-
