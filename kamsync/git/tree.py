@@ -205,9 +205,17 @@ class CommitTree:
         return {path: found[rel] for path, rel in rels.items()}
 
     def blob_ids_at(self, rels: Iterable[str]) -> dict[str, str | None]:
-        """``blob_ids`` for paths already named as git names them (relative to the top, POSIX)."""
-        found = self._lookup(rels)
-        return {rel: entry.oid if entry.kind == "blob" else None for rel, entry in found.items()}
+        """``blob_ids`` for paths already named as git names them (relative to the top, POSIX).
+
+        Many paths are first looked up in one listing of the commit's files (``git cat-file --follow-symlinks``
+        walks the trees again for every path: seconds for thousands); only those the listing does not show as
+        a regular file (a symlink, a file under a symlinked folder, none) are asked of ``cat-file``."""
+        unique = list(dict.fromkeys(rels))
+        listed = self._regular_files() if len(unique) > _LIST_ABOVE else {}
+        out: dict[str, str | None] = {rel: listed[rel] for rel in unique if rel in listed}
+        found = self._lookup(rel for rel in unique if rel not in out)
+        out.update({rel: entry.oid if entry.kind == "blob" else None for rel, entry in found.items()})
+        return out
 
     def top_path(self, path: Path) -> str:
         """``path`` (in the work tree) as git names it in a commit: relative to the top, POSIX."""
@@ -226,6 +234,17 @@ class CommitTree:
             self._folders = frozenset(p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p)
         return self._folders
 
+    def _regular_files(self) -> dict[str, str]:
+        """Every regular file of the commit (path -> blob id): below trees only, so no symlink is on the way."""
+        out = self.repo.run_bytes("ls-tree", "-r", "-z", "--full-tree", self.commit)
+        files: dict[str, str] = {}
+        for entry in out.split(b"\0"):
+            meta, _, path = entry.partition(b"\t")
+            mode, _, rest = meta.partition(b" ")
+            if mode in _REGULAR_MODES:
+                files[path.decode("utf-8", "surrogateescape")] = rest.partition(b" ")[2].decode("ascii")
+        return files
+
     def _lookup(self, paths: Iterable[str]) -> dict[str, _Entry]:
         """What each path names in this commit, symlinks followed; one git process for all of them."""
         unique = list(dict.fromkeys(paths))
@@ -239,6 +258,8 @@ class CommitTree:
 
 
 _ABSENT = ("missing", "dangling")
+_REGULAR_MODES = (b"100644", b"100755")
+_LIST_ABOVE = 64  # paths: from there, listing the whole commit once is cheaper than walking to each
 _LINK_ANSWERS = (b"symlink", b"dangling", b"loop", b"notdir")
 
 
