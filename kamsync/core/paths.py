@@ -37,13 +37,20 @@ def clean_relative(raw: str) -> str:
 
 def is_within(path: Path, top: Path) -> bool:
     if os.name != "nt":  # POSIX paths compare as their text, as ``relative_to`` would (and much faster)
-        text, prefix = str(path), str(top)
-        return text == prefix or text.startswith(prefix.rstrip("/") + "/")
+        return _within(str(path), str(top))
     try:
         path.relative_to(top)
     except ValueError:
         return False
     return True
+
+
+def relative_posix(full: str, start: str) -> str:
+    """``os.path.relpath(full, start)`` as POSIX text, both absolute and normalised: the common case (``full``
+    below ``start``) without relpath's work, which counts at thousands of mapped paths."""
+    prefix = start.rstrip(os.sep) + os.sep
+    rel = full[len(prefix) :] if full.startswith(prefix) else "." if full == start else os.path.relpath(full, start)
+    return rel.replace(os.sep, "/")
 
 
 class Resolver:
@@ -57,22 +64,27 @@ class Resolver:
 
     def __init__(self) -> None:
         self._real: dict[str, str] = {}  # a path as written (".." kept, as realpath reads it) -> resolved
-        self._tops: dict[Path, tuple[Path, Path]] = {}
+        self._tops: dict[Path, tuple[str, str]] = {}
 
-    def tops(self, repo_top: Path) -> tuple[Path, Path]:
-        """The work tree's top as written (absolute, normalised) and resolved."""
+    def tops(self, repo_top: Path) -> tuple[str, str]:
+        """The work tree's top as written (absolute, normalised) and resolved, as POSIX text."""
         known = self._tops.get(repo_top)
         if known is None:
-            known = Path(posixpath.normpath(repo_top.absolute().as_posix())), self.resolve(repo_top)
+            known = posixpath.normpath(repo_top.absolute().as_posix()), self.resolve(repo_top).as_posix()
             self._tops[repo_top] = known
         return known
 
     def resolve(self, path: Path) -> Path:
-        if os.name == "nt" or not path.is_absolute():
-            return path.resolve()
-        parts = path.parts
-        real = key = parts[0]
-        for part in parts[1:]:
+        return Path(self.resolve_text(str(path)))
+
+    def resolve_text(self, path: str) -> str:
+        """``resolve`` for a path given and answered as text (the way ``escape_problem`` asks)."""
+        if os.name == "nt" or not path.startswith("/"):
+            return str(Path(path).resolve())
+        real = key = "/"
+        for part in path.split("/"):
+            if not part or part == ".":
+                continue
             key = f"{key}\0{part}"
             known = self._real.get(key)
             if known is None:
@@ -83,7 +95,7 @@ class Resolver:
                     known = str(Path(candidate).resolve()) if os.path.islink(candidate) else candidate
                 self._real[key] = known
             real = known
-        return Path(real)
+        return real
 
 
 _INSIDE = "use a path inside the repository"
@@ -100,23 +112,35 @@ def escape_problem(
     behind a ``gitdir:`` file), as written or once symlinks are followed. ``base`` must be absolute. Paths that
     do not exist yet are checked as far as they exist. ``resolver``: one shared by a batch of checks.
     """
+    # Text, not Path operations: this runs for every mapped path, twice.
     resolver = Resolver() if resolver is None else resolver
     lexical_top, top = resolver.tops(repo_top)
-    written = base / rel
-    lexical = Path(posixpath.normpath(written.as_posix()))
-    if not is_within(lexical, lexical_top) and not is_within(lexical, top):
+    written = os.path.join(base, rel)
+    lexical = posixpath.normpath(_posix(written))
+    if not _within(lexical, lexical_top) and not _within(lexical, top):
         return f"leaves the repository ({repo_top}); {_INSIDE}"
-    problem = git_dir_problem(lexical, (lexical_top, top), git_dirs)
+    problem = _git_dir_problem(lexical, (lexical_top, top), git_dirs)
     if problem is not None:
         return problem
     try:
-        resolved = resolver.resolve(written)
+        resolved = resolver.resolve_text(written)
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
         return "goes through a symlink loop; fix or remove the link"
-    if not is_within(resolved, top):
+    if not _within(_posix(resolved), top):
         return f"goes through a symlink that resolves outside the repository (to {resolved}); {_INSIDE}"
-    problem = git_dir_problem(resolved, (top,), git_dirs)
+    problem = _git_dir_problem(_posix(resolved), (top,), git_dirs)
     return None if problem is None else f"goes through a symlink (to {resolved}) and {problem}"
+
+
+def _posix(path: str) -> str:
+    return path.replace("\\", "/") if os.name == "nt" else path
+
+
+def _within(path: str, top: str) -> bool:
+    """``is_within`` for absolute, normalised POSIX text."""
+    if os.name == "nt":
+        return is_within(Path(path), Path(top))
+    return path == top or path.startswith(top.rstrip("/") + "/")
 
 
 def git_dir_problem(path: Path, tops: Collection[Path], git_dirs: Collection[Path]) -> str | None:
@@ -124,10 +148,13 @@ def git_dir_problem(path: Path, tops: Collection[Path], git_dirs: Collection[Pat
 
     Compared without regard to case: on macOS and Windows ``.GIT/config`` is git's config.
     """
-    text = path.as_posix()  # strings, not Path operations: this runs for every mapped path
+    return _git_dir_problem(path.as_posix(), tuple(top.as_posix() for top in tops), git_dirs)
+
+
+def _git_dir_problem(text: str, tops: Collection[str], git_dirs: Collection[Path]) -> str | None:
     rel = text
     for top in tops:
-        prefix = top.as_posix().rstrip("/") + "/"
+        prefix = top.rstrip("/") + "/"
         if text.startswith(prefix):
             rel = text[len(prefix) :]
             break

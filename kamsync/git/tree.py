@@ -23,7 +23,7 @@ from typing import Protocol
 from kamsync import __version__
 from kamsync.core.errors import LocalWriteError, ManifestError, UsageError
 from kamsync.core.model import Manifest, MappedFile
-from kamsync.core.paths import git_dir_problem, is_within
+from kamsync.core.paths import git_dir_problem, is_within, relative_posix
 from kamsync.git.repo import GitRepo
 from kamsync.manifest.parse import (
     MANIFEST_ENV,
@@ -86,7 +86,7 @@ class WorkTree:
 def top_relative(repo_top: Path, manifest: Manifest, path: str) -> str:
     """A manifest-relative path as git names it: POSIX, relative to the work-tree top (``..`` if outside)."""
     full = os.path.normpath(os.path.join(manifest.root, path))
-    return Path(os.path.relpath(full, _resolved(repo_top))).as_posix()
+    return relative_posix(full, str(_resolved(repo_top)))
 
 
 @functools.lru_cache(maxsize=8)

@@ -3,6 +3,7 @@ have changed since), at most 1 MiB, UTF-8 only, every refusal at the mapping's `
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,46 +21,56 @@ MAX_CODE_BYTES = 1_048_576
 def read_code(manifest: Manifest, mapped: MappedFile, repo_top: Path, git_dirs: tuple[Path, ...] = ()) -> str | None:
     """The text of a mapped file exactly as on disk, or ``None`` when it does not exist; checked again as
     the manifest was (a symlink may have changed since), ``git_dirs`` being the work tree's git dirs."""
-    return _read(manifest, mapped, repo_top, git_dirs, display_path(Path(manifest.path)), Resolver())
+    return _Reader(manifest, repo_top, git_dirs).read(mapped)
 
 
 def read_codes(
     manifest: Manifest, files: Iterable[MappedFile], repo_top: Path, git_dirs: tuple[Path, ...] = ()
 ) -> dict[MappedFile, str | None]:
     """``read_code`` for many files, the folders they share looked at once."""
-    shown, resolver = display_path(Path(manifest.path)), Resolver()
-    return {mf: _read(manifest, mf, repo_top, git_dirs, shown, resolver) for mf in files}
+    reader = _Reader(manifest, repo_top, git_dirs)
+    return {mf: reader.read(mf) for mf in files}
 
 
-def _read(
-    manifest: Manifest, mapped: MappedFile, repo_top: Path, git_dirs: tuple[Path, ...], shown: str, resolver: Resolver
-) -> str | None:
-    where = describe_mapped(mapped)
-    root = Path(manifest.root)
-    path = root / mapped.path
-    escape = escape_problem(root, mapped.path, repo_top, git_dirs, resolver)
-    if escape is not None:
-        raise ManifestError(shown, mapped.line, f"{where} {escape}")
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ManifestError(shown, mapped.line, f"cannot read {where}: {exc.strerror}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ManifestError(shown, mapped.line, f"{where} is a folder; map a file instead")
-    if not stat.S_ISREG(info.st_mode):
-        raise ManifestError(shown, mapped.line, f"{where} is not a regular file; map a regular file")
-    if info.st_size > MAX_CODE_BYTES:
-        raise code_too_large(shown, mapped, info.st_size)
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CODE_BYTES + 1)
-    except OSError as exc:
-        raise ManifestError(shown, mapped.line, f"cannot read {where}: {exc.strerror}") from None
-    if len(data) > MAX_CODE_BYTES:  # it grew after stat()
-        raise ManifestError(shown, mapped.line, f"{where} is larger than 1 MiB; shrink or minify it")
-    return decode_code(data, shown, mapped)
+class _Reader:
+    """Reads the mapped files of one manifest, sharing what they have in common (the root, the folders)."""
+
+    def __init__(self, manifest: Manifest, repo_top: Path, git_dirs: tuple[Path, ...]) -> None:
+        self.root = Path(manifest.root)
+        self.repo_top = repo_top
+        self.git_dirs = git_dirs
+        self.shown = display_path(Path(manifest.path))
+        self.resolver = Resolver()
+
+    def fail(self, mapped: MappedFile, before: str, after: str) -> ManifestError:
+        """The refusal ``<before><the mapped file><after>``, naming the file only when there is one to make."""
+        return ManifestError(self.shown, mapped.line, f"{before}{describe_mapped(mapped)}{after}")
+
+    def read(self, mapped: MappedFile) -> str | None:
+        escape = escape_problem(self.root, mapped.path, self.repo_top, self.git_dirs, self.resolver)
+        if escape is not None:
+            raise self.fail(mapped, "", f" {escape}")
+        path = os.path.join(self.root, mapped.path)
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self.fail(mapped, "cannot read ", f": {exc.strerror}") from None
+        if stat.S_ISDIR(info.st_mode):
+            raise self.fail(mapped, "", " is a folder; map a file instead")
+        if not stat.S_ISREG(info.st_mode):
+            raise self.fail(mapped, "", " is not a regular file; map a regular file")
+        if info.st_size > MAX_CODE_BYTES:
+            raise code_too_large(self.shown, mapped, info.st_size)
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_CODE_BYTES + 1)
+        except OSError as exc:
+            raise self.fail(mapped, "cannot read ", f": {exc.strerror}") from None
+        if len(data) > MAX_CODE_BYTES:  # it grew after stat()
+            raise self.fail(mapped, "", " is larger than 1 MiB; shrink or minify it")
+        return decode_code(data, self.shown, mapped)
 
 
 def describe_mapped(mapped: MappedFile) -> str:

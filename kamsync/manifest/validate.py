@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -22,7 +23,14 @@ from kamsync.core.model import (
     MappedFile,
     VariationSpec,
 )
-from kamsync.core.paths import PathProblem, Resolver, clean_relative, escape_problem, slugify
+from kamsync.core.paths import (
+    PathProblem,
+    Resolver,
+    clean_relative,
+    escape_problem,
+    relative_posix,
+    slugify,
+)
 from kamsync.manifest.find import CREATE_HINT
 from kamsync.manifest.nodes import YamlMap, YamlSeq, item_line, key_line, node_line
 
@@ -146,11 +154,10 @@ class _Validator:
             cleaned = clean_relative(raw)
         except PathProblem as problem:
             raise self.fail(line, f"'{key}' of {where} ({raw!r}) {problem}") from None
-        full = Path(os.path.normpath(base / cleaned))
         escape = self.view.escape(base, cleaned)
         if escape is not None:
             raise self.fail(line, f"'{key}' of {where} ({raw!r}) {escape}")
-        return Path(os.path.relpath(full, self.root)).as_posix()
+        return relative_posix(os.path.normpath(os.path.join(base, cleaned)), str(self.root))
 
     def map_file(self, ref: FieldRef, path: str, line: int, key: str, explicit: bool) -> MappedFile:
         mapped = MappedFile(ref=ref, path=path, line=line)
@@ -184,7 +191,7 @@ class _Validator:
                 path = self.rel_path(raw, key, where, line, self.root)
                 out.append(self.map_file(field_ref, path, line, key, explicit=True))
             else:
-                path = Path(os.path.normpath(Path(folder) / code_field.default_file)).as_posix()
+                path = posixpath.normpath(f"{folder}/{code_field.default_file}")
                 out.append(self.map_file(field_ref, path, id_line, key, explicit=False))
         return tuple(out)
 
@@ -274,7 +281,7 @@ class _Validator:
             dir_line, raw_dir = id_line, slugify(name or "") or str(var_id)
         base = self.root / exp_dir / "variations"
         full = self.rel_path(raw_dir, "dir", label, dir_line, base)
-        var_dir = Path(os.path.relpath(self.root / full, base)).as_posix()
+        var_dir = relative_posix(os.path.normpath(os.path.join(self.root, full)), str(base))
         files = self.map_fields(node, VARIATION_FIELDS, FieldRef(exp_id, var_id, ""), label, id_line, full)
         return VariationSpec(id=var_id, name=name, dir=var_dir, line=id_line, files=files)
 
