@@ -429,7 +429,7 @@ def test_many_paths_get_the_blob_ids_each_path_asked_alone_gets(top: Path) -> No
     (top / "linked").symlink_to("real")
     git(top, "add", "many/link.js", "linked")
     head = commit(top, {}, "links")
-    asked = [*files, "many/run.sh", "many/link.js", "linked/inner.js", "linked", "many/none.js"]
+    asked = [*files, "many/run.sh", "many/link.js", "linked/inner.js", "linked", "linked/none.js", "many/none.js"]
     tree = CommitTree(GitRepo.discover(top), head)
 
     together = tree.blob_ids_at(asked)

@@ -208,12 +208,23 @@ class CommitTree:
         """``blob_ids`` for paths already named as git names them (relative to the top, POSIX).
 
         Many paths are first looked up in one listing of the commit's files (``git cat-file --follow-symlinks``
-        walks the trees again for every path: seconds for thousands); only those the listing does not show as
-        a regular file (a symlink, a file under a symlinked folder, none) are asked of ``cat-file``."""
+        walks the trees again for every path: seconds for thousands); only those the listing cannot settle (a
+        symlink or a submodule is on the way) are asked of ``cat-file``."""
         unique = list(dict.fromkeys(rels))
-        listed = self._regular_files() if len(unique) > _LIST_ABOVE else {}
-        out: dict[str, str | None] = {rel: listed[rel] for rel in unique if rel in listed}
-        found = self._lookup(rel for rel in unique if rel not in out)
+        listed: dict[str, str] = {}
+        others: set[str] | None = None  # None: nothing listed, cat-file decides for every path
+        if len(unique) > _LIST_ABOVE:
+            listed, others = self._listing()
+        out: dict[str, str | None] = {}
+        ask: list[str] = []
+        for rel in unique:
+            if rel in listed:
+                out[rel] = listed[rel]
+            elif others is None or rel == ".." or rel.startswith("../") or _behind(rel, others):
+                ask.append(rel)
+            else:
+                out[rel] = None  # no file, and no symlink or submodule on the way that could lead to one
+        found = self._lookup(ask)
         out.update({rel: entry.oid if entry.kind == "blob" else None for rel, entry in found.items()})
         return out
 
@@ -234,16 +245,23 @@ class CommitTree:
             self._folders = frozenset(p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p)
         return self._folders
 
-    def _regular_files(self) -> dict[str, str]:
-        """Every regular file of the commit (path -> blob id): below trees only, so no symlink is on the way."""
+    def _listing(self) -> tuple[dict[str, str], set[str]]:
+        """Every regular file of the commit (path -> blob id; below trees only, so no symlink is on the way),
+        and the paths of everything else it lists (symlinks, submodules)."""
         out = self.repo.run_bytes("ls-tree", "-r", "-z", "--full-tree", self.commit)
         files: dict[str, str] = {}
+        others: set[str] = set()
         for entry in out.split(b"\0"):
-            meta, _, path = entry.partition(b"\t")
+            if not entry:
+                continue
+            meta, _, raw = entry.partition(b"\t")
             mode, _, rest = meta.partition(b" ")
+            path = raw.decode("utf-8", "surrogateescape")
             if mode in _REGULAR_MODES:
-                files[path.decode("utf-8", "surrogateescape")] = rest.partition(b" ")[2].decode("ascii")
-        return files
+                files[path] = rest.partition(b" ")[2].decode("ascii")
+            else:
+                others.add(path)
+        return files, others
 
     def _lookup(self, paths: Iterable[str]) -> dict[str, _Entry]:
         """What each path names in this commit, symlinks followed; one git process for all of them."""
@@ -261,6 +279,16 @@ _ABSENT = ("missing", "dangling")
 _REGULAR_MODES = (b"100644", b"100755")
 _LIST_ABOVE = 64  # paths: from there, listing the whole commit once is cheaper than walking to each
 _LINK_ANSWERS = (b"symlink", b"dangling", b"loop", b"notdir")
+
+
+def _behind(rel: str, others: set[str]) -> bool:
+    """Whether ``rel`` or one of its folders is among ``others``."""
+    at = len(rel)
+    while at > 0:
+        if rel[:at] in others:
+            return True
+        at = rel.rfind("/", 0, at)
+    return False
 
 
 def _parse_batch_check(out: bytes, count: int) -> list[_Entry]:
