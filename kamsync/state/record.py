@@ -13,6 +13,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -64,6 +65,7 @@ class Record:
         self._known = known
         self._changed: dict[str, str] = {}  # fingerprint -> text, for the values this run remembered
         self._touched: set[str] = set()  # the fields this run remembered
+        self._stored: frozenset[str] | None = None  # the fingerprints whose text bases/ holds, listed once
 
     @classmethod
     def load(cls, state_dir: Path) -> Record:
@@ -75,9 +77,19 @@ class Record:
         print_ = self._known.get(key)
         if print_ is None:
             return None
-        if print_ in self._changed or (self._dir / _BASES / print_).is_file():
+        if print_ in self._changed or print_ in self._stored_texts():
             return print_
         return None
+
+    def _stored_texts(self) -> frozenset[str]:
+        """The fingerprints ``bases/`` holds a text for: one listing, not a ``stat`` per field."""
+        if self._stored is None:
+            try:
+                with os.scandir(self._dir / _BASES) as entries:
+                    self._stored = frozenset(e.name for e in entries if e.is_file())
+            except OSError:  # none yet, or unreadable: no base can serve
+                self._stored = frozenset()
+        return self._stored
 
     def base_text(self, ref: FieldRef) -> str | None:
         """The normalised text of the field's recorded base, or ``None`` when there is none."""
