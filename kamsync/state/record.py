@@ -129,10 +129,13 @@ class Record:
         try:
             bases = self._dir / _BASES
             bases.mkdir(parents=True, exist_ok=True)
+            stored = self._stored_texts()
             for print_, text in self._changed.items():
                 target = bases / print_
-                if not target.is_file():
-                    write_atomic(target, text)
+                if print_ not in stored and not target.is_file():
+                    # Named by its fingerprint and checked against it when read: no flush to the disk for each
+                    # of thousands of bases on a first run; the record itself is written durably below.
+                    write_atomic(target, text, durable=False)
             with open(self._dir / (_FILE + ".lock"), "a") as guard:
                 fcntl.flock(guard, fcntl.LOCK_EX)  # released when the file closes
                 merged = _read(path)
