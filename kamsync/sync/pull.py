@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kamsync.core.errors import UsageError
 from kamsync.core.model import (
@@ -21,12 +22,14 @@ from kamsync.core.states import State
 from kamsync.git.pulled import check_can_merge
 from kamsync.git.repo import GitRepo
 from kamsync.git.workspace import Workspace
-from kamsync.manifest.edit import ManifestEditor
 from kamsync.manifest.parse import slugify, unique_dir
 from kamsync.state.files import write_atomic
 from kamsync.state.record import Record
 from kamsync.sync.merge import merge3
 from kamsync.sync.survey import Survey
+
+if TYPE_CHECKING:
+    from kamsync.manifest.edit import ManifestEditor  # ruamel: imported by the commands that edit
 
 ADOPT = frozenset({State.REMOTE_CHANGED, State.REMOTE_ONLY})
 ADOPT_FORCED = ADOPT | {State.LOCAL_CHANGED, State.REMOTE_AHEAD, State.CONFLICT}
