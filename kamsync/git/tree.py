@@ -114,6 +114,7 @@ class CommitTree:
         # How messages name the commit: as the user did, a bare commit id shortened.
         self.label = self.commit[:_SHORT_ID] if _FULL_ID.fullmatch(rev) else rev
         self._folders: frozenset[str] | None = None
+        self._tops: tuple[Path, Path] | None = None  # the top as written and resolved
 
     def __repr__(self) -> str:
         return f"CommitTree({self.repo!r}, {self.commit[:_SHORT_ID]!r})"
@@ -129,7 +130,9 @@ class CommitTree:
         commit, which holds no git directory)."""
         top = self.repo.top
         lexical = Path(posixpath.normpath((base / rel).as_posix()))
-        inside = (Path(posixpath.normpath(top.absolute().as_posix())), top.resolve())
+        if self._tops is None:  # resolved once: a manifest asks for every folder and file it maps
+            self._tops = (Path(posixpath.normpath(top.absolute().as_posix())), top.resolve())
+        inside = self._tops
         if not any(is_within(lexical, t) for t in inside):
             return f"leaves the repository ({top}); use a path inside the repository"
         return git_dir_problem(lexical, inside, self.repo.git_dirs)
