@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -15,6 +17,7 @@ from ruamel.yaml import YAML
 
 from kamsync.core.errors import ManifestError, UsageError
 from kamsync.core.model import FieldRef, Manifest, MappedFile
+from kamsync.core.paths import Resolver
 from kamsync.manifest.edit import ManifestEditor
 from kamsync.manifest.parse import (
     MANIFEST_NAME,
@@ -880,3 +883,64 @@ def test_a_few_aliases_are_still_a_valid_manifest(repo: Path) -> None:
     for fast in (False, True):
         manifest = parse_manifest(text, repo / MANIFEST_NAME, repo, shown="kamsync.yaml", fast=fast)
         assert [v.name for v in manifest.experiments[0].variations] == ["Red", "Red"]
+
+
+# --- one parse for every command: libyaml's, with the round-trip one's lines ------------------------------
+
+
+def _every_line(manifest: Manifest) -> list[tuple[object, ...]]:
+    specs = [(e.id, e.line) for e in manifest.experiments] + [
+        (v.id, v.line) for e in manifest.experiments for v in e.variations
+    ]
+    return [*specs, *((mf.ref, mf.path, mf.line) for mf in manifest.files())]
+
+
+def test_the_libyaml_parse_gives_every_spec_and_mapped_file_the_round_trip_parse_s_line(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    for folder in ("experiments/homepage-hero", "experiments/other", "shared", "styles"):
+        (repo / folder).mkdir(parents=True)
+    text = VALID.replace("  - id: 222", "  # a comment between two entries\n\n  - id: 222")
+
+    fast = parse_manifest(text, repo / MANIFEST_NAME, repo, shown="kamsync.yaml")
+    full = parse_manifest(text, repo / MANIFEST_NAME, repo, shown="kamsync.yaml", fast=False)
+
+    assert _every_line(fast) == _every_line(full)
+    assert fast == full
+
+
+def test_a_valid_manifest_is_read_without_loading_the_round_trip_parser(tmp_path: Path) -> None:
+    (tmp_path / "exp").mkdir()
+    (tmp_path / MANIFEST_NAME).write_text("version: 1\nexperiments:\n  - id: 1\n    dir: exp\n", encoding="utf-8")
+    probe = (
+        "import sys; from pathlib import Path; from kamsync.manifest.parse import load_manifest; "
+        f"m = load_manifest(Path({str(tmp_path / MANIFEST_NAME)!r}), Path({str(tmp_path)!r})); "
+        "print(len(m.experiments), sorted(n for n in sys.modules if n.startswith('ruamel')))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["1", "[]"]
+
+
+def test_a_manifest_with_an_alias_is_read_by_the_round_trip_parse_with_its_lines(tmp_path: Path) -> None:
+    (tmp_path / "exp").mkdir()
+    text = (
+        "version: 1\nexperiments:\n  - id: 1\n    dir: exp\n    variations:\n"
+        "      - id: 7\n        name: &red Red\n      - id: 8\n        name: *red\n        dir: other\n"
+    )
+
+    manifest = parse_manifest(text, tmp_path / MANIFEST_NAME, tmp_path, shown="kamsync.yaml")
+
+    assert [(v.id, v.name, v.dir, v.line) for v in manifest.experiments[0].variations] == [
+        (7, "Red", "red", 6),
+        (8, "Red", "other", 8),
+    ]
+
+
+def test_the_shared_resolver_answers_as_path_resolve_through_links_and_dot_dots(tmp_path: Path) -> None:
+    (tmp_path / "real" / "deep").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "deep")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    resolver = Resolver()
+    for written in ("link", "link/..", "link/../x", "real/deep/../../link/a.js", "missing/../real", "link/b/.."):
+        assert resolver.resolve(tmp_path / written) == (tmp_path / written).resolve(), written
+    with pytest.raises((OSError, RuntimeError)):  # RuntimeError before Python 3.13, as Path.resolve raises
+        resolver.resolve(tmp_path / "loop" / "a.js")

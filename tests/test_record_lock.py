@@ -191,3 +191,20 @@ def test_lock_is_released_and_holder_details_cleared_after_the_block(tmp_path: P
     assert (tmp_path / "kamsync" / "lock").read_text() == ""
     with repo_lock(tmp_path / "kamsync", "kamsync pull", wait=0):
         pass
+
+
+def test_bases_are_written_without_a_flush_each_and_the_record_with_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flushed: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(fd), real_fsync(fd)))
+    record = Record.load(tmp_path / "kamsync")
+    for ref, text in ((JS, "a();\n"), (CSS, "b {}\n"), (COMMON, "c();\n")):
+        record.remember(ref, text)
+
+    assert record.save() is None
+
+    assert len(flushed) == 1  # record.json; the three bases are checked against their names when read
+    again = Record.load(tmp_path / "kamsync")
+    assert [again.base_text(ref) for ref in (JS, CSS, COMMON)] == ["a();", "b {}", "c();"]

@@ -419,3 +419,22 @@ def test_a_linked_worktree_knows_both_of_its_git_dirs(top: Path, tmp_path: Path)
     git(top, "worktree", "add", "-q", "-b", "side", str(tmp_path / "side"))
     repo = GitRepo.discover(tmp_path / "side")
     assert repo.git_dirs == ((top / ".git" / "worktrees" / "side").resolve(), (top / ".git").resolve())
+
+
+def test_many_paths_get_the_blob_ids_each_path_asked_alone_gets(top: Path) -> None:
+    files = {f"many/f{n}.js": f"f({n});\n" for n in range(80)}
+    commit(top, {**files, "many/run.sh": "#!/bin/sh\n", "real/inner.js": "inner();\n"}, "many files")
+    git(top, "update-index", "--chmod=+x", "many/run.sh")
+    (top / "many" / "link.js").symlink_to("f1.js")
+    (top / "linked").symlink_to("real")
+    git(top, "add", "many/link.js", "linked")
+    head = commit(top, {}, "links")
+    asked = [*files, "many/run.sh", "many/link.js", "linked/inner.js", "linked", "linked/none.js", "many/none.js"]
+    tree = CommitTree(GitRepo.discover(top), head)
+
+    together = tree.blob_ids_at(asked)
+
+    assert together == {rel: next(iter(tree.blob_ids_at([rel]).values())) for rel in asked}
+    assert together["many/link.js"] == together["many/f1.js"] is not None
+    assert together["linked/inner.js"] is not None
+    assert (together["many/none.js"], together["linked"]) == (None, None)

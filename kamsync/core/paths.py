@@ -3,6 +3,7 @@ comparing a path git names with one from the manifest or the file system as git 
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import unicodedata
@@ -37,6 +38,8 @@ def clean_relative(raw: str) -> str:
 
 
 def is_within(path: Path, top: Path) -> bool:
+    if os.name != "nt":  # POSIX paths compare as their text, as ``relative_to`` would (and much faster)
+        return _within(str(path), str(top))
     try:
         path.relative_to(top)
     except ValueError:
@@ -44,34 +47,102 @@ def is_within(path: Path, top: Path) -> bool:
     return True
 
 
+def relative_posix(full: str, start: str) -> str:
+    """``os.path.relpath(full, start)`` as POSIX text, both absolute and normalised: the common case (``full``
+    below ``start``) without relpath's work, which counts at thousands of mapped paths."""
+    prefix = start.rstrip(os.sep) + os.sep
+    rel = full[len(prefix) :] if full.startswith(prefix) else "." if full == start else os.path.relpath(full, start)
+    return rel.replace(os.sep, "/")
+
+
+class Resolver:
+    """``Path.resolve()`` for many paths, sharing the work on the folders they have in common: each folder is
+    looked at once (one ``lstat``) instead of once per path below it. Only links are resolved in full, so the
+    answers are ``Path.resolve()``'s. Use one per batch of paths: it remembers what the disk was.
+
+    On Windows (drive letters, junctions, case) it is ``Path.resolve()`` itself."""
+
+    __slots__ = ("_real", "_tops")
+
+    def __init__(self) -> None:
+        self._real: dict[str, str] = {}  # a path as written (".." kept, as realpath reads it) -> resolved
+        self._tops: dict[Path, tuple[str, str]] = {}
+
+    def tops(self, repo_top: Path) -> tuple[str, str]:
+        """The work tree's top as written (absolute, normalised) and resolved, as POSIX text."""
+        known = self._tops.get(repo_top)
+        if known is None:
+            known = posixpath.normpath(repo_top.absolute().as_posix()), self.resolve(repo_top).as_posix()
+            self._tops[repo_top] = known
+        return known
+
+    def resolve(self, path: Path) -> Path:
+        return Path(self.resolve_text(str(path)))
+
+    def resolve_text(self, path: str) -> str:
+        """``resolve`` for a path given and answered as text (the way ``escape_problem`` asks)."""
+        if os.name == "nt" or not path.startswith("/"):
+            return str(Path(path).resolve())
+        real = key = "/"
+        for part in path.split("/"):
+            if not part or part == ".":
+                continue
+            key = f"{key}\0{part}"
+            known = self._real.get(key)
+            if known is None:
+                if part == "..":
+                    known = os.path.dirname(real)
+                else:
+                    candidate = os.path.join(real, part)
+                    known = str(Path(candidate).resolve()) if os.path.islink(candidate) else candidate
+                self._real[key] = known
+            real = known
+        return real
+
+
 _INSIDE = "use a path inside the repository"
 _WORK_TREE = "kamsync never reads or writes there: map a file of the work tree"
 
 
-def escape_problem(base: Path, rel: str, repo_top: Path, git_dirs: Collection[Path] = ()) -> str | None:
+def escape_problem(
+    base: Path, rel: str, repo_top: Path, git_dirs: Collection[Path] = (), resolver: Resolver | None = None
+) -> str | None:
     """What makes ``base / rel`` no place for code, with the way out; ``None`` when it is fine.
 
     It may not leave ``repo_top`` (by ``..`` or a symlink), nor be inside a git directory: under a ``.git``
     component or inside one of ``git_dirs`` (the resolved git dirs of the work tree, which may have any name
     behind a ``gitdir:`` file), as written or once symlinks are followed. ``base`` must be absolute. Paths that
-    do not exist yet are checked as far as they exist.
+    do not exist yet are checked as far as they exist. ``resolver``: one shared by a batch of checks.
     """
-    top = repo_top.resolve()
-    lexical_top = Path(posixpath.normpath(repo_top.absolute().as_posix()))
-    lexical = Path(posixpath.normpath((base / rel).as_posix()))
-    if not is_within(lexical, lexical_top) and not is_within(lexical, top):
+    # Text, not Path operations: this runs for every mapped path, twice.
+    resolver = Resolver() if resolver is None else resolver
+    lexical_top, top = resolver.tops(repo_top)
+    written = os.path.join(base, rel)
+    lexical = posixpath.normpath(_posix(written))
+    if not _within(lexical, lexical_top) and not _within(lexical, top):
         return f"leaves the repository ({repo_top}); {_INSIDE}"
-    problem = git_dir_problem(lexical, (lexical_top, top), git_dirs)
+    problem = _git_dir_problem(lexical, (lexical_top, top), git_dirs)
     if problem is not None:
         return problem
     try:
-        resolved = (base / rel).resolve()
+        resolved = resolver.resolve_text(written)
     except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
         return "goes through a symlink loop; fix or remove the link"
-    if not is_within(resolved, top):
+    if not _within(_posix(resolved), top):
         return f"goes through a symlink that resolves outside the repository (to {resolved}); {_INSIDE}"
-    problem = git_dir_problem(resolved, (top,), git_dirs)
+    problem = _git_dir_problem(_posix(resolved), (top,), git_dirs)
     return None if problem is None else f"goes through a symlink (to {resolved}) and {problem}"
+
+
+def _posix(path: str) -> str:
+    return path.replace("\\", "/") if os.name == "nt" else path
+
+
+def _within(path: str, top: str) -> bool:
+    """``is_within`` for absolute, normalised POSIX text."""
+    if os.name == "nt":
+        return is_within(Path(path), Path(top))
+    return path == top or path.startswith(top.rstrip("/") + "/")
 
 
 def git_dir_problem(path: Path, tops: Collection[Path], git_dirs: Collection[Path]) -> str | None:
@@ -79,10 +150,13 @@ def git_dir_problem(path: Path, tops: Collection[Path], git_dirs: Collection[Pat
 
     Compared without regard to case: on macOS and Windows ``.GIT/config`` is git's config.
     """
-    text = path.as_posix()  # strings, not Path operations: this runs for every mapped path
+    return _git_dir_problem(path.as_posix(), tuple(top.as_posix() for top in tops), git_dirs)
+
+
+def _git_dir_problem(text: str, tops: Collection[str], git_dirs: Collection[Path]) -> str | None:
     rel = text
     for top in tops:
-        prefix = top.as_posix().rstrip("/") + "/"
+        prefix = top.rstrip("/") + "/"
         if text.startswith(prefix):
             rel = text[len(prefix) :]
             break

@@ -10,6 +10,7 @@ it is refused, as on disk.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import posixpath
@@ -22,7 +23,7 @@ from typing import Protocol
 from kamsync import __version__
 from kamsync.core.errors import LocalWriteError, ManifestError, UsageError
 from kamsync.core.model import Manifest, MappedFile
-from kamsync.core.paths import git_dir_problem, is_within
+from kamsync.core.paths import git_dir_problem, is_within, relative_posix
 from kamsync.git.repo import GitRepo
 from kamsync.manifest.parse import (
     MANIFEST_ENV,
@@ -35,6 +36,7 @@ from kamsync.manifest.parse import (
     describe_mapped,
     parse_manifest,
     read_code,
+    read_codes,
 )
 from kamsync.state.files import write_atomic
 
@@ -77,13 +79,19 @@ class WorkTree:
         return read_code(manifest, mapped, self.repo_top, self.git_dirs)
 
     def read_codes(self, manifest: Manifest, files: Iterable[MappedFile]) -> dict[MappedFile, str | None]:
-        return {mf: read_code(manifest, mf, self.repo_top, self.git_dirs) for mf in files}
+        return read_codes(manifest, files, self.repo_top, self.git_dirs)
 
 
 def top_relative(repo_top: Path, manifest: Manifest, path: str) -> str:
     """A manifest-relative path as git names it: POSIX, relative to the work-tree top (``..`` if outside)."""
     full = os.path.normpath(os.path.join(manifest.root, path))
-    return Path(os.path.relpath(full, repo_top.resolve())).as_posix()
+    return relative_posix(full, str(_resolved(repo_top)))
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(top: Path) -> Path:
+    """The work tree's top, resolved once per process (every mapped path is made relative to it)."""
+    return top.resolve()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +113,7 @@ class CommitTree:
         # How messages name the commit: as the user did, a bare commit id shortened.
         self.label = self.commit[:_SHORT_ID] if _FULL_ID.fullmatch(rev) else rev
         self._folders: frozenset[str] | None = None
+        self._tops: tuple[Path, Path] | None = None  # the top as written and resolved
 
     def __repr__(self) -> str:
         return f"CommitTree({self.repo!r}, {self.commit[:_SHORT_ID]!r})"
@@ -120,7 +129,9 @@ class CommitTree:
         commit, which holds no git directory)."""
         top = self.repo.top
         lexical = Path(posixpath.normpath((base / rel).as_posix()))
-        inside = (Path(posixpath.normpath(top.absolute().as_posix())), top.resolve())
+        if self._tops is None:  # resolved once: a manifest asks for every folder and file it maps
+            self._tops = (Path(posixpath.normpath(top.absolute().as_posix())), top.resolve())
+        inside = self._tops
         if not any(is_within(lexical, t) for t in inside):
             return f"leaves the repository ({top}); use a path inside the repository"
         return git_dir_problem(lexical, inside, self.repo.git_dirs)
@@ -196,9 +207,28 @@ class CommitTree:
         return {path: found[rel] for path, rel in rels.items()}
 
     def blob_ids_at(self, rels: Iterable[str]) -> dict[str, str | None]:
-        """``blob_ids`` for paths already named as git names them (relative to the top, POSIX)."""
-        found = self._lookup(rels)
-        return {rel: entry.oid if entry.kind == "blob" else None for rel, entry in found.items()}
+        """``blob_ids`` for paths already named as git names them (relative to the top, POSIX).
+
+        Many paths are first looked up in one listing of the commit's files (``git cat-file --follow-symlinks``
+        walks the trees again for every path: seconds for thousands); only those the listing cannot settle (a
+        symlink or a submodule is on the way) are asked of ``cat-file``."""
+        unique = list(dict.fromkeys(rels))
+        listed: dict[str, str] = {}
+        others: set[str] | None = None  # None: nothing listed, cat-file decides for every path
+        if len(unique) > _LIST_ABOVE:
+            listed, others = self._listing()
+        out: dict[str, str | None] = {}
+        ask: list[str] = []
+        for rel in unique:
+            if rel in listed:
+                out[rel] = listed[rel]
+            elif others is None or rel == ".." or rel.startswith("../") or _behind(rel, others):
+                ask.append(rel)
+            else:
+                out[rel] = None  # no file, and no symlink or submodule on the way that could lead to one
+        found = self._lookup(ask)
+        out.update({rel: entry.oid if entry.kind == "blob" else None for rel, entry in found.items()})
+        return out
 
     def top_path(self, path: Path) -> str:
         """``path`` (in the work tree) as git names it in a commit: relative to the top, POSIX."""
@@ -217,6 +247,24 @@ class CommitTree:
             self._folders = frozenset(p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p)
         return self._folders
 
+    def _listing(self) -> tuple[dict[str, str], set[str]]:
+        """Every regular file of the commit (path -> blob id; below trees only, so no symlink is on the way),
+        and the paths of everything else it lists (symlinks, submodules)."""
+        out = self.repo.run_bytes("ls-tree", "-r", "-z", "--full-tree", self.commit)
+        files: dict[str, str] = {}
+        others: set[str] = set()
+        for entry in out.split(b"\0"):
+            if not entry:
+                continue
+            meta, _, raw = entry.partition(b"\t")
+            mode, _, rest = meta.partition(b" ")
+            path = raw.decode("utf-8", "surrogateescape")
+            if mode in _REGULAR_MODES:
+                files[path] = rest.partition(b" ")[2].decode("ascii")
+            else:
+                others.add(path)
+        return files, others
+
     def _lookup(self, paths: Iterable[str]) -> dict[str, _Entry]:
         """What each path names in this commit, symlinks followed; one git process for all of them."""
         unique = list(dict.fromkeys(paths))
@@ -230,7 +278,19 @@ class CommitTree:
 
 
 _ABSENT = ("missing", "dangling")
+_REGULAR_MODES = (b"100644", b"100755")
+_LIST_ABOVE = 64  # paths: from there, listing the whole commit once is cheaper than walking to each
 _LINK_ANSWERS = (b"symlink", b"dangling", b"loop", b"notdir")
+
+
+def _behind(rel: str, others: set[str]) -> bool:
+    """Whether ``rel`` or one of its folders is among ``others``."""
+    at = len(rel)
+    while at > 0:
+        if rel[:at] in others:
+            return True
+        at = rel.rfind("/", 0, at)
+    return False
 
 
 def _parse_batch_check(out: bytes, count: int) -> list[_Entry]:

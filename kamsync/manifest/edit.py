@@ -20,7 +20,7 @@ from kamsync.manifest.parse import (
     display_path,
     read_manifest_text,
 )
-from kamsync.manifest.yamlread import parse_yaml_text, round_trip_yaml
+from kamsync.manifest.roundtrip import parse_yaml_text, round_trip_yaml
 from kamsync.state.files import write_atomic
 
 # What kamsync writes when it creates a manifest: the layout of the documented example.

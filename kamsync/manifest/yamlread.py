@@ -1,5 +1,6 @@
-"""Reading the manifest's YAML: the round-trip parse (ruamel, with lines), the fast one (libyaml), and the
-shape every parse enforces, judged from the parse events before anything is built from them.
+"""Reading the manifest's YAML: the parse every command uses (libyaml, with lines), and the shape every parse
+enforces, judged from the parse events before anything is built from them. The round-trip parse (ruamel),
+for edits and for explaining what this one will not vouch for, is ``roundtrip``.
 
 A YAML text of one kilobyte can stand for a billion nodes (aliases of aliases), nest deeper than any parser's
 recursion, or ask for arbitrary types by tag. None of that has a place in ``kamsync.yaml``, so every parse —
@@ -15,14 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.reader import ReaderError
 
 from kamsync.core.errors import ManifestError
+from kamsync.manifest.nodes import YamlMap, YamlSeq
 
-__all__ = ["MAX_ALIAS_NODES", "MAX_DEPTH", "ShapeGuard", "fast_load", "parse_yaml_text", "round_trip_yaml"]
+__all__ = ["MAX_ALIAS_NODES", "MAX_DEPTH", "ShapeGuard", "Undecided", "load_nodes"]
 
 # A manifest is at most six levels deep (top, experiments, an experiment, variations, a variation, a value).
 MAX_DEPTH = 32
@@ -112,115 +110,105 @@ def _anchor(event: object) -> str | None:
     return None if anchor is None else str(anchor)
 
 
-# --- the two parses ---------------------------------------------------------------------------------------
+# --- the libyaml parse ------------------------------------------------------------------------------------
 
 
-def round_trip_yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never re-wrap a user's long lines
-    return yaml
+class Undecided(Exception):
+    """The libyaml parse does not vouch for this text (a syntax error, a duplicate key, an alias, a scalar
+    YAML 1.1 and 1.2 could read differently, …): the round-trip parse must decide, and explain."""
 
 
-def parse_yaml_text(text: str, shown: str) -> Any:
-    """Round-trip load ``text``; a YAML error, or a shape ``ShapeGuard`` refuses, becomes a ``ManifestError``
-    on the line the parser points at."""
-    try:
-        return _guarded(round_trip_yaml(), ShapeGuard(shown)).load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        last_line = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
-        line = min(mark.line + 1, last_line) if mark is not None else None  # "end of stream" is past the end
-        problem = str(exc.problem or exc.context or "invalid YAML")
-        duplicate = re.match(r'found duplicate key "(.*)" with value', problem)
-        if duplicate:
-            raise ManifestError(
-                shown, line, f"duplicate key '{duplicate[1]}'; a key may appear once per mapping, remove one"
-            ) from None
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
-        raise ManifestError(
-            shown,
-            line,
-            f"YAML syntax error: {problem}{context}; fix the syntax (check indentation and quotes)",
-        ) from None
-    except ReaderError as exc:
-        line = text.count("\n", 0, max(exc.position, 0)) + 1
-        raise ManifestError(shown, line, f"character {exc.character!r} is not allowed in YAML; remove it") from None
-    except YAMLError as exc:
-        raise ManifestError(shown, None, f"invalid YAML: {exc}") from None
+# Plain scalars read the same by YAML 1.1 (libyaml's resolver) and 1.2 (the round-trip parse): anything else
+# that could be a number, a date, a boolean, a null, a merge or a value key is left to the round-trip parse.
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_NOT_PLAIN_TEXT = frozenset("0123456789+-.~=<")
+_WORDS = frozenset(("true", "false", "null", "yes", "no", "on", "off", "y", "n"))
+# Line breaks in YAML 1.1 only: lines could be counted differently.
+_OLD_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+_MISSING = object()
 
 
-def _guarded(loader: YAML, guard: ShapeGuard) -> YAML:
-    """``loader`` with every parse event shown to ``guard`` as the composer takes it, before it builds a node."""
-
-    class _GuardedParser(loader.Parser):  # type: ignore[misc, name-defined]
-        def get_event(self) -> Any:
-            event = super().get_event()
-            guard.see(event)
-            return event
-
-    loader.Parser = _GuardedParser
-    return loader
-
-
-def fast_load(text: str, shown: str) -> Any:
-    """``text`` loaded by libyaml into the round-trip types the validator takes (without line numbers); None
-    when libyaml is missing or the text has anything the full parse must judge (a duplicate key, an error).
-    A shape ``ShapeGuard`` refuses is a ``ManifestError`` at once: libyaml reads anchors, aliases, tags and
-    nesting as the full parse does, and nothing is built before the guard has seen every event."""
-    loader_base = getattr(yaml, "CSafeLoader", None)
-    if loader_base is None:
+def _plain(text: str) -> Any:
+    if text in _NULLS:
         return None
+    if text in _BOOLS:
+        return _BOOLS[text]
+    if _INT.fullmatch(text):
+        return int(text)
+    if text[0] in _NOT_PLAIN_TEXT or text.casefold() in _WORDS:
+        raise Undecided(text)
+    return text
 
-    class _Strict(loader_base):  # type: ignore[misc, valid-type]
-        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-            keys = [self.construct_object(k, deep=True) for k, _ in node.value]
-            if len(keys) != len(set(map(repr, keys))):
-                raise ValueError("duplicate key")
-            return super().construct_mapping(node, deep=deep)
 
-    # libyaml reads YAML 1.1, the full parse 1.2: wherever they could disagree on a scalar's type or value
-    # (010, 0o10, 1e3, yes/no, …), give up and let the full parse decide.
-    def agreed(kind: str, pattern: str) -> None:
-        base = loader_base.yaml_constructors[f"tag:yaml.org,2002:{kind}"]
-
-        def construct(loader: Any, node: Any) -> Any:
-            if not node.style and not re.fullmatch(pattern, node.value):  # plain: None, or "" from libyaml
-                raise ValueError(f"{node.value!r} may read differently in YAML 1.2")
-            return base(loader, node)
-
-        _Strict.add_constructor(f"tag:yaml.org,2002:{kind}", construct)
-
-    agreed("int", r"[-+]?(0|[1-9][0-9]*)")
-    agreed("float", r"[-+]?[0-9]+\.[0-9]+")
-    agreed("bool", r"true|false|True|False|TRUE|FALSE")
-    agreed("str", r"(?![-+]?(\.[0-9]|[0-9])|0[ox]|\.(inf|nan|Inf|NaN|INF|NAN)$).*")
-
+def load_nodes(text: str, shown: str) -> Any:
+    """``text`` read by libyaml into ``YamlMap``, ``YamlSeq`` and plain values, every mapping, key and item
+    with its line; ``Undecided`` when libyaml is missing or the text holds anything the round-trip parse must
+    judge. A shape the ``ShapeGuard`` refuses is a ``ManifestError`` at once, before anything is built."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None or _OLD_BREAKS.search(text):
+        raise Undecided("libyaml is missing" if loader is None else "YAML 1.1 line breaks")
     guard = ShapeGuard(shown)
+    build = _Builder()
     try:
-        for event in yaml.parse(text, Loader=loader_base):  # libyaml's events: cheap, nothing constructed
+        for event in yaml.parse(text, Loader=loader):  # libyaml's events: nothing constructed yet
             guard.see(event)
-    except yaml.YAMLError:
-        return None  # the full parse explains the syntax error
-    try:
-        return _round_trip_types(yaml.load(text, Loader=_Strict))  # _Strict is a safe loader
-    except Exception:  # anything unusual: the full parse decides and explains
-        return None
+            build.see(event)
+    except yaml.YAMLError as error:
+        raise Undecided(str(error)) from None
+    if build.documents != 1:
+        raise Undecided("not one document")
+    return build.root
 
 
-def _round_trip_types(value: Any) -> Any:
-    """Plain YAML values as round-trip ones, every position "line 1" (the fast path has no positions)."""
-    if isinstance(value, dict):
-        mapping = CommentedMap()
-        mapping.lc.line, mapping.lc.col = 0, 0
-        for key, item in value.items():
-            mapping[key] = _round_trip_types(item)
-            mapping.lc.add_kv_line_col(key, [0, 0, 0, 0])
-        return mapping
-    if isinstance(value, list):
-        seq = CommentedSeq(_round_trip_types(item) for item in value)
-        seq.lc.line, seq.lc.col = 0, 0
-        for index in range(len(seq)):
-            seq.lc.add_kv_line_col(index, [0, 0])
-        return seq
-    return value
+class _Builder:
+    """Builds the document from its events, refusing (``Undecided``) what the round-trip parse must judge."""
+
+    __slots__ = ("documents", "keys", "root", "stack")
+
+    def __init__(self) -> None:
+        self.documents = 0
+        self.root: Any = None
+        self.stack: list[YamlMap | YamlSeq] = []
+        self.keys: list[Any] = []  # per open mapping: the key waiting for its value, or _MISSING
+
+    def see(self, event: Any) -> None:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            self.add(event.value if event.style else _plain(event.value), event.start_mark.line + 1)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            line = event.start_mark.line + 1
+            node: YamlMap | YamlSeq = YamlMap(line) if kind is yaml.MappingStartEvent else YamlSeq(line)
+            self.add(node, line)
+            self.stack.append(node)
+            self.keys.append(_MISSING)
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            self.stack.pop()
+            self.keys.pop()
+        elif kind is yaml.DocumentStartEvent:
+            self.documents += 1
+            if event.version is not None or event.tags:  # `%YAML 1.1` would change how scalars read
+                raise Undecided("a directive")
+        elif kind is yaml.AliasEvent:
+            raise Undecided("an alias")
+
+    def add(self, value: Any, line: int) -> None:
+        if not self.stack:
+            self.root = value
+            return
+        top = self.stack[-1]
+        if isinstance(top, YamlSeq):
+            top.append(value)
+            top.item_lines.append(line)
+            return
+        key = self.keys[-1]
+        if key is _MISSING:
+            if isinstance(value, (YamlMap, YamlSeq)) or value in top or value == "<<":
+                raise Undecided("a complex, duplicate or merge key")
+            top.key_lines[value] = line
+            self.keys[-1] = value
+        else:
+            top[key] = value
+            self.keys[-1] = _MISSING

@@ -10,11 +10,15 @@ from pathlib import Path
 from kamsync.core.errors import LocalWriteError
 
 
-def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None, what: str | None = None) -> None:
+def write_atomic(
+    path: Path, data: str | bytes, *, mode: int | None = None, what: str | None = None, durable: bool = True
+) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename.
 
     Text is written as UTF-8 with LF line ends exactly as given. Parent folders are created.
-    ``mode`` sets the file's permission bits (e.g. 0o600 for files holding tokens).
+    ``mode`` sets the file's permission bits (e.g. 0o600 for files holding tokens). ``durable=False`` skips the
+    flush to the disk before the rename, for files a reader checks anyway (named by their content's hash): a
+    power cut may then leave such a file torn, never half-written by a mere interruption.
 
     This is the one place where a failing write (disk full, quota exceeded, no permission, any ``OSError``)
     becomes a ``LocalWriteError`` naming ``path`` (and ``what`` it holds, for the message): the temporary file
@@ -29,7 +33,8 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None, what
             view = memoryview(payload)
             while view:  # os.write may write less than asked
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         if mode is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import shutil
 import stat
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ class Record:
         self._pending = pending or {}
         self._changed: dict[str, str] = {}  # fingerprint -> text, for the values this run remembered
         self._touched: set[str] = set()  # the fields this run remembered
+        self._stored: frozenset[str] | None = None  # the fingerprints whose text bases/ holds, listed once
 
     @classmethod
     def load(cls, state_dir: Path) -> Record:
@@ -110,7 +112,7 @@ class Record:
         """``print_`` when its text is kept too (only then can it serve as a base)."""
         if print_ is None:
             return None
-        if print_ in self._changed or (self._dir / _BASES / print_).is_file():
+        if print_ in self._changed or print_ in self._stored_texts():
             return print_
         return None
 
@@ -122,6 +124,16 @@ class Record:
         """The field's pull not yet in HEAD's history, when its text is kept."""
         pull = self._pending.get(_key(ref))
         return pull if pull is not None and self._kept(pull.value) is not None else None
+
+    def _stored_texts(self) -> frozenset[str]:
+        """The fingerprints ``bases/`` holds a text for: one listing, not a ``stat`` per field."""
+        if self._stored is None:
+            try:
+                with os.scandir(self._dir / _BASES) as entries:
+                    self._stored = frozenset(e.name for e in entries if e.is_file())
+            except OSError:  # none yet, or unreadable: no base can serve
+                self._stored = frozenset()
+        return self._stored
 
     def text(self, print_: str) -> str | None:
         """The normalised text of a remembered value, or ``None`` when it is not kept."""
@@ -173,10 +185,13 @@ class Record:
         try:
             bases = self._dir / _BASES
             bases.mkdir(parents=True, exist_ok=True)
+            stored = self._stored_texts()
             for print_, text in self._changed.items():
                 target = bases / print_
-                if not target.is_file():
-                    write_atomic(target, text)
+                if print_ not in stored and not target.is_file():
+                    # Named by its fingerprint and checked against it when read: no flush to the disk for each
+                    # of thousands of bases on a first run; the record itself is written durably below.
+                    write_atomic(target, text, durable=False)
             guard = self._dir / (_FILE + ".lock")
             with open(guard, "a") as handle, exclusive(handle.fileno(), guard):
                 known, pending = _read(path)

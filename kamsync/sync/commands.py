@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.remote import read_remote
@@ -20,7 +21,6 @@ from kamsync.git.pulled import PulledValue, check_can_merge, record_pulled
 from kamsync.git.ranges import nothing_changed, pick_files
 from kamsync.git.repo import GitRepo
 from kamsync.git.workspace import Workspace
-from kamsync.manifest.edit import ManifestEditor
 from kamsync.manifest.parse import MANIFEST_NAME, find_manifest, load_manifest
 from kamsync.state.journal import Journal
 from kamsync.state.lock import repo_lock
@@ -31,6 +31,9 @@ from kamsync.sync.session import Options, connected, locked, open_run, rate_limi
 from kamsync.sync.survey import Survey, belongs, survey
 from kamsync.ui.console import Console, Styled
 from kamsync.ui.render import base_diff, entry, pull_payload, status_line, summary, unified_diff
+
+if TYPE_CHECKING:
+    from kamsync.manifest.edit import ManifestEditor
 
 
 def run_quota(opts: Options, console: Console, *, reset: bool = False) -> int:
@@ -155,6 +158,8 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
         if not pick_files(ws, paths, opts.from_rev):  # nothing to pull: no credentials needed, no request sent
             console.info(nothing_changed(ws, opts.from_rev))
             return _report_pull(console, PullResult(), 0, manifest_path)
+    from kamsync.manifest.edit import ManifestEditor  # ruamel, only for the commands that edit the manifest
+
     with repo_lock(repo.state_dir(), "kamsync pull"):
         result = PullResult()
         mapped: set[int] = set()

@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kamsync.core.errors import GitError, UsageError
 from kamsync.core.model import (
@@ -23,11 +24,13 @@ from kamsync.core.states import FieldStatus, State
 from kamsync.git.pulled import check_can_merge
 from kamsync.git.repo import GitRepo
 from kamsync.git.workspace import Workspace
-from kamsync.manifest.edit import ManifestEditor
 from kamsync.manifest.parse import slugify, unique_dir
 from kamsync.state.files import write_atomic
 from kamsync.sync.merge import merge3
 from kamsync.sync.survey import Survey
+
+if TYPE_CHECKING:
+    from kamsync.manifest.edit import ManifestEditor  # ruamel: imported by the commands that edit
 
 ADOPT = frozenset({State.REMOTE_CHANGED, State.REMOTE_ONLY})
 ADOPT_FORCED = ADOPT | {State.LOCAL_CHANGED, State.REMOTE_AHEAD, State.CONFLICT}

@@ -1,0 +1,337 @@
+"""Validating a parsed manifest into frozen models: known keys only, ids, folders, paths that stay in the
+work tree and out of git's files, one field per file. Every refusal is a ``ManifestError`` at ``file:line``
+that says how to fix it; the paths are checked through a ``PathView`` (the disk, or a commit)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from kamsync.budget.windows import parse_rate_limit
+from kamsync.core.errors import ManifestError, UsageError
+from kamsync.core.model import (
+    EXPERIMENT_FIELDS,
+    VARIATION_FIELDS,
+    CodeField,
+    ExperimentSpec,
+    FieldRef,
+    Manifest,
+    MappedFile,
+    VariationSpec,
+)
+from kamsync.core.paths import (
+    PathProblem,
+    Resolver,
+    clean_relative,
+    escape_problem,
+    relative_posix,
+    slugify,
+)
+from kamsync.manifest.find import CREATE_HINT
+from kamsync.manifest.nodes import YamlMap, YamlSeq, item_line, key_line, node_line
+
+__all__ = ["MANIFEST_VERSION", "DiskView", "Kind", "PathView", "validate"]
+
+MANIFEST_VERSION = 1
+
+TOP_KEYS = ("version", "rate_limit", "experiments")
+EXPERIMENT_KEYS = ("id", "dir", *(f.manifest_key for f in EXPERIMENT_FIELDS), "variations")
+VARIATION_KEYS = ("id", "name", "dir", *(f.manifest_key for f in VARIATION_FIELDS))
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        return f"the string {str(value)!r}" if value else "an empty string"
+    if isinstance(value, int):
+        return f"the number {int(value)}"
+    if isinstance(value, float):
+        return f"the number {float(value)}"
+    if isinstance(value, YamlMap):
+        return "a mapping"
+    if isinstance(value, YamlSeq):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _suggest(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else "remove it or fix its spelling."
+
+
+Kind = Literal["folder", "other", "missing"]
+
+
+class PathView(Protocol):
+    """What the validator may ask about paths, so a manifest can be checked against the disk or a commit."""
+
+    def escape(self, base: Path, rel: str) -> str | None:
+        """Why ``base / rel`` (``base`` absolute) is no place for code — it leaves the repository, or is inside
+        a git directory — with the way out; None when it is fine."""
+        ...
+
+    def kind(self, path: Path) -> Kind:
+        """What ``path`` (absolute) is."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DiskView:
+    """The work tree as it is on disk: paths leave the repository by ``..`` or through a symlink, and reach
+    git's own files by a ``.git`` component or through a symlink to one of ``git_dirs``."""
+
+    repo_top: Path
+    git_dirs: tuple[Path, ...] = ()
+    resolver: Resolver = field(default_factory=Resolver, compare=False, repr=False)
+
+    def escape(self, base: Path, rel: str) -> str | None:
+        return escape_problem(base, rel, self.repo_top, self.git_dirs, self.resolver)
+
+    def kind(self, path: Path) -> Kind:
+        return "folder" if path.is_dir() else "other" if path.exists() else "missing"
+
+
+@dataclass
+class _Validator:
+    shown: str
+    root: Path  # the manifest's folder, resolved
+    repo_top: Path
+    view: PathView
+    experiment_ids: dict[int, int] = field(default_factory=dict)  # id -> line
+    variation_ids: dict[int, tuple[int, int]] = field(default_factory=dict)  # id -> (line, experiment id)
+    targets: dict[str, MappedFile] = field(default_factory=dict)  # normalised path -> first mapping
+
+    def fail(self, line: int | None, problem: str) -> ManifestError:
+        return ManifestError(self.shown, line, problem)
+
+    def check_keys(self, node: YamlMap, allowed: tuple[str, ...], where: str, line: int) -> None:
+        for key in node:
+            if key not in allowed:
+                raise self.fail(
+                    key_line(node, key, line),
+                    f"unknown key '{key}' {where}; {_suggest(str(key), allowed)} Allowed keys: {', '.join(allowed)}",
+                )
+
+    def require(self, node: YamlMap, key: str, where: str, line: int, example: str) -> object:
+        if key not in node:
+            raise self.fail(line, f"{where} has no '{key}'; add `{key}: {example}`")
+        return node[key]
+
+    def entity_id(self, node: YamlMap, what: str, label: str, line: int) -> int:
+        value = node["id"]
+        if not _is_int(value) or value <= 0:
+            quoted = isinstance(value, str) and value.strip().isdigit()
+            fix = "remove the quotes" if quoted else "write the id as a whole number, e.g. `id: 123456`"
+            raise self.fail(
+                line,
+                f"'id' of {label} must be a positive integer (the Kameleoon {what} id), not {_describe(value)}; {fix}",
+            )
+        return int(value)
+
+    def string(self, node: YamlMap, key: str, where: str, line: int, *, optional: bool) -> str | None:
+        value = node.get(key)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            hint = "quote it" if _is_int(value) or isinstance(value, float) else "fill it in or remove the key"
+            raise self.fail(line, f"'{key}' of {where} must be a non-empty string, not {_describe(value)}; {hint}")
+        return str(value)
+
+    def rel_path(self, raw: str, key: str, where: str, line: int, base: Path) -> str:
+        """``raw`` (relative to ``base``) as a normalised path relative to the manifest's folder."""
+        try:
+            cleaned = clean_relative(raw)
+        except PathProblem as problem:
+            raise self.fail(line, f"'{key}' of {where} ({raw!r}) {problem}") from None
+        escape = self.view.escape(base, cleaned)
+        if escape is not None:
+            raise self.fail(line, f"'{key}' of {where} ({raw!r}) {escape}")
+        return relative_posix(os.path.normpath(os.path.join(base, cleaned)), str(self.root))
+
+    def map_file(self, ref: FieldRef, path: str, line: int, key: str, explicit: bool) -> MappedFile:
+        mapped = MappedFile(ref=ref, path=path, line=line)
+        first = self.targets.get(path)
+        if first is not None:
+            raise self.fail(
+                line,
+                f"{ref.describe()} and {first.ref.describe()} (line {first.line}) both map to '{path}'; "
+                f"give each field its own file" + ("" if explicit else f" (set '{key}' or a distinct 'dir')"),
+            )
+        self.targets[path] = mapped
+        return mapped
+
+    def map_fields(
+        self,
+        node: YamlMap,
+        fields: tuple[CodeField, ...],
+        ref: FieldRef,
+        where: str,
+        id_line: int,
+        folder: str,
+    ) -> tuple[MappedFile, ...]:
+        out: list[MappedFile] = []
+        for code_field in fields:
+            field_ref = ref.with_field(code_field.api_name)
+            key = code_field.manifest_key
+            if key in node:
+                line = key_line(node, key, id_line)
+                raw = self.string(node, key, where, line, optional=False)
+                assert raw is not None
+                path = self.rel_path(raw, key, where, line, self.root)
+                out.append(self.map_file(field_ref, path, line, key, explicit=True))
+            else:
+                path = posixpath.normpath(f"{folder}/{code_field.default_file}")
+                out.append(self.map_file(field_ref, path, id_line, key, explicit=False))
+        return tuple(out)
+
+    def experiment(self, node: object, index: int, seq: YamlSeq) -> ExperimentSpec:
+        first_line = item_line(seq, index)
+        if not isinstance(node, YamlMap):
+            raise self.fail(
+                first_line,
+                f"experiment entry {index + 1} must be a mapping like `- id: 123456` + `  dir: exp/x`, "
+                f"not {_describe(node)}",
+            )
+        line = node_line(node, first_line)
+        id_line = key_line(node, "id", line)
+        label = f"experiment {node['id']}" if _is_int(node.get("id")) else f"experiment entry {index + 1}"
+        self.check_keys(node, EXPERIMENT_KEYS, f"in {label}", line)
+        self.require(node, "id", label, line, "<Kameleoon experiment id>")
+        exp_id = self.entity_id(node, "experiment", label, id_line)
+        if exp_id in self.experiment_ids:
+            raise self.fail(
+                id_line,
+                f"experiment {exp_id} is listed twice (also at line {self.experiment_ids[exp_id]}); "
+                f"keep one entry per experiment",
+            )
+        self.experiment_ids[exp_id] = id_line
+        self.require(node, "dir", label, line, "experiments/<folder>")
+        dir_line = key_line(node, "dir", line)
+        raw_dir = self.string(node, "dir", label, dir_line, optional=False)
+        assert raw_dir is not None
+        exp_dir = self.rel_path(raw_dir, "dir", label, dir_line, self.root)
+        kind = self.view.kind(self.root / exp_dir)
+        if kind != "folder":
+            what = "is not a folder" if kind == "other" else "does not exist"
+            raise self.fail(
+                dir_line,
+                f"'dir' of {label} ({exp_dir}) {what}; create the folder or fix 'dir' "
+                f"(it is relative to the manifest's folder)",
+            )
+        ref = FieldRef.of_experiment(exp_id, "")
+        files = self.map_fields(node, EXPERIMENT_FIELDS, ref, label, id_line, exp_dir)
+        variations = self.variations(node, exp_id, exp_dir, line)
+        return ExperimentSpec(id=exp_id, dir=exp_dir, line=id_line, files=files, variations=variations)
+
+    def variations(self, node: YamlMap, exp_id: int, exp_dir: str, line: int) -> tuple[VariationSpec, ...]:
+        seq = node.get("variations")
+        if seq is None:
+            return ()
+        if not isinstance(seq, YamlSeq):
+            raise self.fail(
+                key_line(node, "variations", line),
+                f"'variations' of experiment {exp_id} must be a list (items starting with `- id:`), "
+                f"not {_describe(seq)}",
+            )
+        return tuple(self.variation(item, i, seq, exp_id, exp_dir) for i, item in enumerate(seq))
+
+    def variation(self, node: object, index: int, seq: YamlSeq, exp_id: int, exp_dir: str) -> VariationSpec:
+        first_line = item_line(seq, index)
+        if not isinstance(node, YamlMap):
+            raise self.fail(
+                first_line,
+                f"variation entry {index + 1} of experiment {exp_id} must be a mapping like `- id: 987654`, "
+                f"not {_describe(node)}",
+            )
+        line = node_line(node, first_line)
+        id_line = key_line(node, "id", line)
+        label = (
+            f"variation {node['id']}"
+            if _is_int(node.get("id"))
+            else f"variation entry {index + 1} of experiment {exp_id}"
+        )
+        self.check_keys(node, VARIATION_KEYS, f"in {label}", line)
+        self.require(node, "id", label, line, "<Kameleoon variation id>")
+        var_id = self.entity_id(node, "variation", label, id_line)
+        if var_id in self.variation_ids:
+            seen_line, first_exp = self.variation_ids[var_id]
+            raise self.fail(
+                id_line,
+                f"variation {var_id} is listed twice (also at line {seen_line}, in experiment {first_exp}); "
+                f"a variation belongs to one experiment, remove one entry",
+            )
+        self.variation_ids[var_id] = (id_line, exp_id)
+        name = self.string(node, "name", label, key_line(node, "name", line), optional=True)
+        if "dir" in node:
+            dir_line = key_line(node, "dir", line)
+            raw_dir = self.string(node, "dir", label, dir_line, optional=False)
+            assert raw_dir is not None
+        else:
+            dir_line, raw_dir = id_line, slugify(name or "") or str(var_id)
+        base = self.root / exp_dir / "variations"
+        full = self.rel_path(raw_dir, "dir", label, dir_line, base)
+        var_dir = relative_posix(os.path.normpath(os.path.join(self.root, full)), str(base))
+        files = self.map_fields(node, VARIATION_FIELDS, FieldRef.of_variation(exp_id, var_id, ""), label, id_line, full)
+        return VariationSpec(id=var_id, name=name, dir=var_dir, line=id_line, files=files)
+
+
+def validate(data: Any, path: Path, repo_top: Path, shown: str, view: PathView | None) -> Manifest:
+    if data is None:
+        raise ManifestError(
+            shown, 1, f"the manifest is empty; it needs `version: 1` and `experiments:` ({CREATE_HINT})"
+        )
+    if not isinstance(data, YamlMap):
+        raise ManifestError(
+            shown,
+            node_line(data, 1),
+            f"the manifest must be a mapping with the keys {', '.join(TOP_KEYS)}, not {_describe(data)}",
+        )
+    root = path.absolute().parent.resolve()
+    top = repo_top.resolve()
+    check = _Validator(shown=shown, root=root, repo_top=top, view=DiskView(top) if view is None else view)
+    check.check_keys(data, TOP_KEYS, "at the top of the manifest", 1)
+    check.require(data, "version", "the manifest", 1, str(MANIFEST_VERSION))
+    version = data["version"]
+    if not _is_int(version) or version != MANIFEST_VERSION:
+        newer = _is_int(version) and version > MANIFEST_VERSION
+        fix = "upgrade kamsync" if newer else f"write `version: {MANIFEST_VERSION}`"
+        raise ManifestError(
+            shown,
+            key_line(data, "version", 1),
+            f"'version' must be {MANIFEST_VERSION}, not {_describe(version)}; {fix}",
+        )
+    rate_limit = check.string(data, "rate_limit", "the manifest", key_line(data, "rate_limit", 1), optional=True)
+    if rate_limit:
+        try:
+            parse_rate_limit(rate_limit)
+        except UsageError as exc:
+            raise ManifestError(shown, key_line(data, "rate_limit", 1), f"'rate_limit': {exc}") from None
+    check.require(data, "experiments", "the manifest", 1, "[]")
+    seq = data["experiments"]
+    if seq is None:
+        seq = YamlSeq(None)
+    if not isinstance(seq, YamlSeq):
+        raise ManifestError(
+            shown,
+            key_line(data, "experiments", 1),
+            f"'experiments' must be a list (items starting with `- id:`), not {_describe(seq)}",
+        )
+    experiments = tuple(check.experiment(item, i, seq) for i, item in enumerate(seq))
+    return Manifest(
+        path=str(path.absolute()),
+        root=str(root),
+        version=MANIFEST_VERSION,
+        rate_limit=rate_limit,
+        experiments=experiments,
+    )
