@@ -25,8 +25,9 @@ from kamsync.manifest.parse import MANIFEST_NAME, find_manifest, load_manifest
 from kamsync.state.journal import Journal
 from kamsync.state.lock import repo_lock
 from kamsync.state.record import Record
+from kamsync.sync.apply import run_apply
 from kamsync.sync.pull import add_experiment, pull_survey
-from kamsync.sync.push import run_apply, run_push
+from kamsync.sync.push import run_push
 from kamsync.sync.session import Options, connected, locked, open_run, rate_limit_spec, showing
 from kamsync.sync.survey import Survey, belongs, survey
 from kamsync.ui.console import Console, Styled

@@ -1,34 +1,30 @@
-"""``kamsync push`` and ``kamsync apply``: plan, price, journal, write, and say exactly what happened."""
+"""``kamsync push``: plan, price, journal, write, and say exactly what happened (``apply`` shares the writing)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from kamsync.api.remote import read_remote
 from kamsync.core.errors import Exit, RefusedError, UsageError
-from kamsync.core.model import FieldRef, MappedFile
-from kamsync.core.normalize import normalize
+from kamsync.core.model import MappedFile
 from kamsync.core.plan import Plan, Refusal, Write, plan_push
-from kamsync.core.savedplan import SavedPlan, SavedWrite, check, from_document, to_document
-from kamsync.core.states import FieldStatus, State
+from kamsync.core.savedplan import to_document
+from kamsync.core.states import FieldStatus
 from kamsync.git.ranges import nothing_changed, pick_files
 from kamsync.git.workspace import Workspace
-from kamsync.manifest.parse import read_code
 from kamsync.state.files import write_atomic
 from kamsync.state.journal import Command, FieldKey, Interrupted, Journal, drift
 from kamsync.state.record import Record
-from kamsync.sync.session import Options, Run, connected, locked, session
-from kamsync.sync.survey import UNKNOWN, remote_value, survey
+from kamsync.sync.session import Options, Run, connected, locked
+from kamsync.sync.survey import survey
 from kamsync.sync.writes import Outcome, execute, save_backup
 from kamsync.ui.console import Console
 from kamsync.ui.render import refusal_entry, write_entry
 
-__all__ = ["run_apply", "run_push"]
+__all__ = ["announce", "drift_refusals", "execute_plan", "payload_of", "run_push"]
 
 
 def run_push(
@@ -54,7 +50,7 @@ def run_push(
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
             console.info(nothing_changed(ws, opts.from_rev))
-            console.emit_json({**_payload(dry_run, Plan((), ())), "requests": 0})
+            console.emit_json({**payload_of(dry_run, Plan((), ())), "requests": 0})
             return int(Exit.OK)
         with connected(opts, ws, console) as run:
             return _push(
@@ -94,8 +90,8 @@ def _push(
         console.warn(warning)
     plan = plan_push(found.statuses, force=force, allow_live=allow_live)
     if interrupted is not None:
-        plan = Plan(plan.writes, plan.refusals + _drift_refusals(interrupted, found.statuses))
-    payload = _payload(dry_run, plan)
+        plan = Plan(plan.writes, plan.refusals + drift_refusals(interrupted, found.statuses))
+    payload = payload_of(dry_run, plan)
     if plan.refusals:
         return _refuse(console, run, payload, plan.refusals, dry_run)
     uncommitted = [f.path for w in plan.writes for f in w.fields if f.uncommitted]
@@ -123,7 +119,7 @@ def _push(
         console.emit_json(payload)
         return int(Exit.DIFFERENCES) if exit_code else int(Exit.OK)
     run.charge(plan.requests, "this push")
-    return _execute(console, ws, run, plan, payload, journal, Command.PUSH)
+    return execute_plan(console, ws, run, plan, payload, journal, Command.PUSH)
 
 
 def _interrupted_push(console: Console, journal: Journal, *, discard: bool, dry_run: bool) -> Interrupted | None:
@@ -143,7 +139,7 @@ def _interrupted_push(console: Console, journal: Journal, *, discard: bool, dry_
             f"an interrupted {interrupted.command} has not finished: apply its plan again to finish it, or pass "
             "--discard-journal to forget it and push afresh; nothing was sent"
         )
-    _announce(console, interrupted, dry_run=dry_run)
+    announce(console, interrupted, dry_run=dry_run)
     return interrupted
 
 
@@ -174,120 +170,7 @@ def _with_unfinished(
     return (*files, *extra)
 
 
-def run_apply(opts: Options, console: Console, plan_file: str, *, discard_journal: bool = False) -> int:
-    """Execute a saved plan exactly, or refuse (exit 3, nothing written) when anything it saw has changed."""
-    saved = _load_plan(plan_file)
-    with session(opts, "kamsync apply", console) as (ws, run):
-        if saved.api_url.rstrip("/") != run.url:
-            raise UsageError(
-                f"{plan_file} was made for {saved.api_url}, not {run.url}; apply it with the same API URL, "
-                "or make a new plan"
-            )
-        manifest = Path(ws.manifest.path).relative_to(ws.repo.top).as_posix()
-        if saved.manifest != manifest:
-            raise UsageError(f"{plan_file} was made for the manifest {saved.manifest}, not {manifest}")
-        journal = Journal.at(ws.repo.state_dir())
-        tag = hashlib.sha256(Path(plan_file).read_bytes()).hexdigest()
-        interrupted = journal.load()
-        if interrupted is not None and discard_journal:
-            journal.clear()
-            console.info(f"forgot the journal of the interrupted {interrupted.command}")
-            interrupted = None
-        if interrupted is not None:
-            if interrupted.command is not Command.APPLY or interrupted.tag != tag:
-                what = "push" if interrupted.command is Command.PUSH else "apply of another plan"
-                finish = "`kamsync push`" if what == "push" else "applying that plan again"
-                raise RefusedError(
-                    f"an interrupted {what} has not finished: finish it first ({finish}), or pass "
-                    "--discard-journal to forget it and apply this plan; nothing was sent"
-                )
-            _announce(console, interrupted, dry_run=False)
-        run.charge(run.read_cost(len(saved.experiment_ids), len(saved.variation_ids)), "reading the remote state")
-        remote = read_remote(run.client, saved.experiment_ids, saved.variation_ids)
-        mapped = {mf.ref: mf for mf in ws.manifest.files()}
-        problems: list[str] = []
-        remote_now: dict[FieldRef, str | None] = {}
-        local_now: dict[str, str | None] = {}
-        for write in saved.writes:
-            for f in write.fields:
-                ref = write.ref(f)
-                mf = mapped.get(ref)
-                if mf is None or mf.path != f.path:
-                    problems.append(f"{ref.describe()} ({f.path}): no longer mapped so in {manifest}")
-                    continue
-                value = remote_value(mf, remote)
-                remote_now[ref] = None if value is UNKNOWN else value  # type: ignore[assignment]
-                local_now[f.path] = read_code(ws.manifest, mf, ws.repo.top, ws.repo.git_dirs)
-        live = {i: e.is_live for i, e in remote.experiments.items()}
-        verdict = check(saved, remote_now, local_now, live)
-        problems.extend(verdict.problems)
-        plan = _plan_from(verdict.to_send, mapped, remote_now, live) if not problems else Plan((), ())
-        if interrupted is not None:
-            drifted = _drift_refusals(interrupted, plan_statuses(plan))
-            problems.extend(f"{r.status.mapped.ref.describe()} ({r.status.path}): {r.reason}" for r in drifted)
-        payload = _payload(False, plan)
-        if problems:
-            for problem in problems:
-                console.error(f"refused: {problem}")
-            console.info(
-                f"nothing was written: the plan no longer matches ({len(problems)} problem(s)); "
-                "make a new one with `kamsync push --dry-run --out FILE`"
-            )
-            payload["problems"] = problems
-            payload["requests"] = run.client.requests_sent
-            console.emit_json(payload)
-            return int(Exit.REFUSED)
-        if plan.is_empty:
-            journal.clear()
-            console.out("nothing to apply: Kameleoon already holds every value of the plan")
-            payload["requests"] = run.client.requests_sent
-            console.emit_json(payload)
-            return int(Exit.OK)
-        run.charge(plan.requests, "this plan")
-        return _execute(console, ws, run, plan, payload, journal, Command.APPLY, tag)
-
-
-def plan_statuses(plan: Plan) -> tuple[FieldStatus, ...]:
-    return tuple(f for w in plan.writes for f in w.fields)
-
-
-def _load_plan(plan_file: str) -> SavedPlan:
-    try:
-        text = Path(plan_file).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{plan_file}: no such file; make a plan with `kamsync push --dry-run --out FILE`") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{plan_file}: cannot read it ({exc})") from None
-    try:
-        return from_document(text)
-    except ValueError as exc:
-        raise UsageError(f"{plan_file}: {exc}") from None
-
-
-def _plan_from(
-    writes: Sequence[SavedWrite],
-    mapped: dict[FieldRef, MappedFile],
-    remote: dict[FieldRef, str | None],
-    live: dict[int, bool],
-) -> Plan:
-    planned = []
-    for write in writes:
-        statuses = tuple(
-            FieldStatus(
-                mapped=mapped[write.ref(f)],
-                state=State(f.state),
-                local=normalize(f.local),
-                remote=remote.get(write.ref(f)),
-                live=live.get(write.experiment_id, False),
-                raw_local=f.local,
-            )
-            for f in write.fields
-        )
-        planned.append(Write(write.entity, write.id, write.experiment_id, statuses))
-    return Plan(tuple(planned), ())
-
-
-def _announce(console: Console, interrupted: Interrupted, *, dry_run: bool) -> None:
+def announce(console: Console, interrupted: Interrupted, *, dry_run: bool) -> None:
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(interrupted.started_at))
     doubt = interrupted.in_doubt
     what = "this dry run shows what resuming" if dry_run else "resuming"
@@ -299,7 +182,7 @@ def _announce(console: Console, interrupted: Interrupted, *, dry_run: bool) -> N
     )
 
 
-def _drift_refusals(interrupted: Interrupted, statuses: Sequence[FieldStatus]) -> tuple[Refusal, ...]:
+def drift_refusals(interrupted: Interrupted, statuses: Sequence[FieldStatus]) -> tuple[Refusal, ...]:
     by_key: dict[FieldKey, FieldStatus] = {}
     for status in statuses:
         ref = status.mapped.ref
@@ -317,7 +200,7 @@ def _drift_refusals(interrupted: Interrupted, statuses: Sequence[FieldStatus]) -
     )
 
 
-def _payload(dry_run: bool, plan: Plan) -> dict[str, object]:
+def payload_of(dry_run: bool, plan: Plan) -> dict[str, object]:
     return {
         "dry_run": dry_run,
         "planned": [write_entry(w) for w in plan.writes],
@@ -359,7 +242,7 @@ def _save_plan(
     console.info(f"saved the plan in {out}: `kamsync apply {out}` sends exactly it")
 
 
-def _execute(
+def execute_plan(
     console: Console,
     ws: Workspace,
     run: Run,

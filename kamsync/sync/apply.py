@@ -1,0 +1,136 @@
+"""``kamsync apply``: execute a saved plan exactly, or refuse when anything it saw has changed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from kamsync.api.remote import read_remote
+from kamsync.core.errors import Exit, RefusedError, UsageError
+from kamsync.core.model import FieldRef, MappedFile
+from kamsync.core.normalize import normalize
+from kamsync.core.plan import Plan, Write
+from kamsync.core.savedplan import SavedPlan, SavedWrite, check, from_document
+from kamsync.core.states import FieldStatus, State
+from kamsync.manifest.parse import read_code
+from kamsync.state.journal import Command, Journal
+from kamsync.sync.push import announce, drift_refusals, execute_plan, payload_of
+from kamsync.sync.session import Options, session
+from kamsync.sync.survey import UNKNOWN, remote_value
+from kamsync.ui.console import Console
+
+__all__ = ["plan_statuses", "run_apply"]
+
+
+def run_apply(opts: Options, console: Console, plan_file: str, *, discard_journal: bool = False) -> int:
+    """Execute a saved plan exactly, or refuse (exit 3, nothing written) when anything it saw has changed."""
+    saved = _load_plan(plan_file)
+    with session(opts, "kamsync apply", console) as (ws, run):
+        if saved.api_url.rstrip("/") != run.url:
+            raise UsageError(
+                f"{plan_file} was made for {saved.api_url}, not {run.url}; apply it with the same API URL, "
+                "or make a new plan"
+            )
+        manifest = Path(ws.manifest.path).relative_to(ws.repo.top).as_posix()
+        if saved.manifest != manifest:
+            raise UsageError(f"{plan_file} was made for the manifest {saved.manifest}, not {manifest}")
+        journal = Journal.at(ws.repo.state_dir())
+        tag = hashlib.sha256(Path(plan_file).read_bytes()).hexdigest()
+        interrupted = journal.load()
+        if interrupted is not None and discard_journal:
+            journal.clear()
+            console.info(f"forgot the journal of the interrupted {interrupted.command}")
+            interrupted = None
+        if interrupted is not None:
+            if interrupted.command is not Command.APPLY or interrupted.tag != tag:
+                what = "push" if interrupted.command is Command.PUSH else "apply of another plan"
+                finish = "`kamsync push`" if what == "push" else "applying that plan again"
+                raise RefusedError(
+                    f"an interrupted {what} has not finished: finish it first ({finish}), or pass "
+                    "--discard-journal to forget it and apply this plan; nothing was sent"
+                )
+            announce(console, interrupted, dry_run=False)
+        run.charge(run.read_cost(len(saved.experiment_ids), len(saved.variation_ids)), "reading the remote state")
+        remote = read_remote(run.client, saved.experiment_ids, saved.variation_ids)
+        mapped = {mf.ref: mf for mf in ws.manifest.files()}
+        problems: list[str] = []
+        remote_now: dict[FieldRef, str | None] = {}
+        local_now: dict[str, str | None] = {}
+        for write in saved.writes:
+            for f in write.fields:
+                ref = write.ref(f)
+                mf = mapped.get(ref)
+                if mf is None or mf.path != f.path:
+                    problems.append(f"{ref.describe()} ({f.path}): no longer mapped so in {manifest}")
+                    continue
+                value = remote_value(mf, remote)
+                remote_now[ref] = None if value is UNKNOWN else value  # type: ignore[assignment]
+                local_now[f.path] = read_code(ws.manifest, mf, ws.repo.top, ws.repo.git_dirs)
+        live = {i: e.is_live for i, e in remote.experiments.items()}
+        verdict = check(saved, remote_now, local_now, live)
+        problems.extend(verdict.problems)
+        plan = _plan_from(verdict.to_send, mapped, remote_now, live) if not problems else Plan((), ())
+        if interrupted is not None:
+            drifted = drift_refusals(interrupted, plan_statuses(plan))
+            problems.extend(f"{r.status.mapped.ref.describe()} ({r.status.path}): {r.reason}" for r in drifted)
+        payload = payload_of(False, plan)
+        if problems:
+            for problem in problems:
+                console.error(f"refused: {problem}")
+            console.info(
+                f"nothing was written: the plan no longer matches ({len(problems)} problem(s)); "
+                "make a new one with `kamsync push --dry-run --out FILE`"
+            )
+            payload["problems"] = problems
+            payload["requests"] = run.client.requests_sent
+            console.emit_json(payload)
+            return int(Exit.REFUSED)
+        if plan.is_empty:
+            journal.clear()
+            console.out("nothing to apply: Kameleoon already holds every value of the plan")
+            payload["requests"] = run.client.requests_sent
+            console.emit_json(payload)
+            return int(Exit.OK)
+        run.charge(plan.requests, "this plan")
+        return execute_plan(console, ws, run, plan, payload, journal, Command.APPLY, tag)
+
+
+def plan_statuses(plan: Plan) -> tuple[FieldStatus, ...]:
+    return tuple(f for w in plan.writes for f in w.fields)
+
+
+def _load_plan(plan_file: str) -> SavedPlan:
+    try:
+        text = Path(plan_file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{plan_file}: no such file; make a plan with `kamsync push --dry-run --out FILE`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{plan_file}: cannot read it ({exc})") from None
+    try:
+        return from_document(text)
+    except ValueError as exc:
+        raise UsageError(f"{plan_file}: {exc}") from None
+
+
+def _plan_from(
+    writes: Sequence[SavedWrite],
+    mapped: dict[FieldRef, MappedFile],
+    remote: dict[FieldRef, str | None],
+    live: dict[int, bool],
+) -> Plan:
+    planned = []
+    for write in writes:
+        statuses = tuple(
+            FieldStatus(
+                mapped=mapped[write.ref(f)],
+                state=State(f.state),
+                local=normalize(f.local),
+                remote=remote.get(write.ref(f)),
+                live=live.get(write.experiment_id, False),
+                raw_local=f.local,
+            )
+            for f in write.fields
+        )
+        planned.append(Write(write.entity, write.id, write.experiment_id, statuses))
+    return Plan(tuple(planned), ())
