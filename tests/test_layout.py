@@ -56,3 +56,8 @@ def test_no_module_imports_upward(path):
         allowed.add("sandbox")  # `kamsync sandbox` serves it
     upward = sorted(f"line {line}: kamsync.{sub}" for sub, line in imported_subpackages(path) if sub not in allowed)
     assert not upward, f"{path.relative_to(PACKAGE)} imports upward: {upward}"
+
+
+def test_modules_stay_small_enough_to_read_whole():
+    large = {p.relative_to(PACKAGE).as_posix(): n for p in modules() if (n := len(p.read_text().splitlines())) > 420}
+    assert not large, f"split these modules along a seam: {large}"
