@@ -61,3 +61,24 @@ def test_no_module_imports_upward(path):
 def test_modules_stay_small_enough_to_read_whole():
     large = {p.relative_to(PACKAGE).as_posix(): n for p in modules() if (n := len(p.read_text().splitlines())) > 420}
     assert not large, f"split these modules along a seam: {large}"
+
+
+# The CLI builds the settings from the environment once; git's own environment is an OS seam of the git edge.
+READS_THE_ENVIRONMENT = {"cli", "sandbox"}
+ENVIRONMENT_SEAMS = {"git/repo.py"}
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_only_the_cli_reads_the_process_environment(path):
+    rel = path.relative_to(PACKAGE).as_posix()
+    if rel.split("/")[0] in READS_THE_ENVIRONMENT or rel in ENVIRONMENT_SEAMS:
+        return
+    reads = [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute)
+        and node.attr in ("environ", "getenv", "environb")
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+    ]
+    assert not reads, f"{rel} reads os.environ at line(s) {reads}: take it from the settings (Options.environ)"

@@ -172,13 +172,10 @@ def test_lock_wait_comes_from_the_environment(
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan"])
-def test_bad_lock_wait_in_the_environment_is_a_usage_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
-) -> None:
-    monkeypatch.setenv("KAMSYNC_LOCK_WAIT", value)
+def test_bad_lock_wait_in_the_environment_is_a_usage_error(tmp_path: Path, value: str) -> None:
     with (
         pytest.raises(UsageError, match="KAMSYNC_LOCK_WAIT must be a number of seconds"),
-        repo_lock(tmp_path, "kamsync pull"),
+        repo_lock(tmp_path, "kamsync pull", value),  # as the settings hand $KAMSYNC_LOCK_WAIT over
     ):
         pytest.fail("took the lock")
 

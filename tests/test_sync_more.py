@@ -148,3 +148,9 @@ def test_quota_shows_what_this_credential_used(kamsync, sandbox):
 def test_no_color_and_json_are_accepted_after_the_command(kamsync):
     assert kamsync("status", "--no-color").code == 0
     assert kamsync("diff", "--no-color", "--json").json() == {"entries": []}
+
+
+def test_the_lock_wait_comes_from_the_environment_the_cli_read(kamsync):
+    result = kamsync("status", extra_env={"KAMSYNC_LOCK_WAIT": "soon"})
+    assert result.code == 2, result.output
+    assert "KAMSYNC_LOCK_WAIT must be a number of seconds" in result.stderr

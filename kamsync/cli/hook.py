@@ -28,7 +28,7 @@ def _shown(path: Path, top: Path) -> str:
 def install_hook(
     opts: Options, *, mode: str, branches: Sequence[str], allow_live: bool, require_credentials: bool
 ) -> int:
-    console = Console.create(json_mode=False, no_color=opts.no_color)
+    console = Console.create(json_mode=False, no_color=opts.no_color, environ=opts.environ)
     repo = GitRepo.discover(Path.cwd())
     manifest = _manifest_of_the_hook(repo, opts)
     if mode == "check" and allow_live:
@@ -62,7 +62,7 @@ def install_hook(
 
 
 def uninstall_hook(opts: Options) -> int:
-    console = Console.create(json_mode=False, no_color=opts.no_color)
+    console = Console.create(json_mode=False, no_color=opts.no_color, environ=opts.environ)
     repo = GitRepo.discover(Path.cwd())
     result = uninstall(repo)
     where = _shown(result.path, repo.top)
@@ -80,7 +80,7 @@ def _manifest_of_the_hook(repo: GitRepo, opts: Options) -> str:
     """The manifest the hook will read in each pushed commit, found as every command finds it (``--manifest``,
     ``$KAMSYNC_MANIFEST``, else walking up from here), as a path from the top (where git runs hooks)."""
     try:
-        found = find_manifest(opts.manifest, os.environ, Path.cwd(), stop_at=repo.top)
+        found = find_manifest(opts.manifest, opts.environ, Path.cwd(), stop_at=repo.top)
     except UsageError as exc:
         raise UsageError(
             f"{exc}; the hook checks the files a manifest maps, so install it from the folder of kamsync.yaml "
@@ -99,7 +99,7 @@ def _remember_mapped_paths(repo: GitRepo, manifest: str) -> None:
     """Parse HEAD's manifest now, so the first push does not pay for it (the hook remembers it per manifest)."""
     with contextlib.suppress(KamsyncError):
         tree = CommitTree(repo, "HEAD")
-        mapped_paths_at(tree, find_manifest_at(tree, manifest, os.environ, repo.top))
+        mapped_paths_at(tree, find_manifest_at(tree, manifest, {}, repo.top))  # the manifest is named explicitly
 
 
 def hook_state(repo: GitRepo) -> tuple[Path, str | None]:

@@ -62,7 +62,7 @@ def _redact(text: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     options_given = args[: args.index("--")] if "--" in args else args
-    console = Console.create(json_mode=False, no_color="--no-color" in options_given)
+    console = Console.create(json_mode=False, no_color="--no-color" in options_given, environ=os.environ)
     wants_json = "--json" in options_given
 
     def failed(kind: str, message: str, code: int) -> None:

@@ -6,6 +6,7 @@ command (``kamsync --json status``) and after it (``kamsync status --json``); ei
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -147,5 +148,6 @@ def options(ctx: click.Context) -> tuple[Options, Console]:
         to_rev=get("to_rev"),
         verbose=verbose,
         quiet=quiet,
+        environ=dict(os.environ),  # read here, once: every other module asks the settings
     )
-    return opts, Console.create(json_mode=opts.json, no_color=opts.no_color, quiet=opts.quiet)
+    return opts, Console.create(json_mode=opts.json, no_color=opts.no_color, quiet=opts.quiet, environ=opts.environ)

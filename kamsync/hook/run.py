@@ -13,8 +13,7 @@ common push costs a fraction of a second.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,7 +44,7 @@ class HookRun:
 
 def run_pre_push(opts: Options, console: Console, settings: HookRun, remote: str, stdin: str) -> int:
     """Examine the refs git is pushing (its standard input lines) to ``remote``."""
-    if skip_requested(os.environ):
+    if skip_requested(opts.environ):
         console.info(f"{PREFIX} KAMSYNC_SKIP=1, this push is not checked")
         return int(Exit.OK)
     repo = GitRepo.discover(Path.cwd())
@@ -54,17 +53,17 @@ def run_pre_push(opts: Options, console: Console, settings: HookRun, remote: str
 
 def run_pre_commit(opts: Options, console: Console, settings: HookRun) -> int:
     """The same, for the pre-commit framework's pre-push stage: the range comes from its PRE_COMMIT_* variables."""
-    if skip_requested(os.environ):
+    if skip_requested(opts.environ):
         console.info(f"{PREFIX} KAMSYNC_SKIP=1, this push is not checked")
         return int(Exit.OK)
     repo = GitRepo.discover(Path.cwd())
-    ref = from_pre_commit(os.environ, resolve=repo.resolve)
+    ref = from_pre_commit(opts.environ, resolve=repo.resolve)
     if ref is None:
         raise UsageError(
             "`kamsync hook run pre-commit` is run by pre-commit's pre-push stage, which sets PRE_COMMIT_FROM_REF, "
             "PRE_COMMIT_TO_REF and PRE_COMMIT_REMOTE_BRANCH; from git itself use `kamsync hook install`"
         )
-    remote = os.environ.get("PRE_COMMIT_REMOTE_NAME", "") or "origin"
+    remote = opts.environ.get("PRE_COMMIT_REMOTE_NAME", "") or "origin"
     return _examine(opts, console, repo, settings, remote, (ref,))
 
 
@@ -91,7 +90,7 @@ def _examine(
     if not work:
         console.info(f"{PREFIX} nothing to check" if decisions else f"{PREFIX} no ref is pushed; nothing to check")
         return int(Exit.OK)
-    if not _has_credentials(os.environ):
+    if not opts.has_credentials:
         if settings.mode is HookMode.CHECK and not settings.require_credentials:
             console.warn(
                 f"{PREFIX} KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET are not set, so Kameleoon was not "
@@ -139,7 +138,7 @@ def _mapped_change(opts: Options, repo: GitRepo, decision: Decision) -> tuple[Gi
         return None, decision.reason
     tree = CommitTree(repo, span.to_rev)
     try:
-        manifest_path = find_manifest_at(tree, opts.manifest, os.environ, repo.top)
+        manifest_path = find_manifest_at(tree, opts.manifest, opts.environ, repo.top)
     except UsageError:
         where = opts.manifest or MANIFEST_NAME
         return None, f"the pushed commit {short(span.to_rev)} has no kamsync manifest ({where})"
@@ -159,7 +158,3 @@ def _maps_new(found: RangeChanges, tree: CommitTree, manifest_path: Path) -> boo
     except KamsyncError:
         return True  # the check that follows says why it cannot be read
     return found.maps_new(manifest)
-
-
-def _has_credentials(environ: Mapping[str, str]) -> bool:
-    return bool(environ.get("KAMELEOON_CLIENT_ID")) and bool(environ.get("KAMELEOON_CLIENT_SECRET"))

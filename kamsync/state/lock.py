@@ -23,8 +23,7 @@ WAIT_ENV = "KAMSYNC_LOCK_WAIT"
 _DEFAULT_WAIT = 5.0
 
 
-def _default_wait() -> float:
-    raw = os.environ.get(WAIT_ENV)
+def _parse_wait(raw: str | None) -> float:
     if raw is None or not raw.strip():
         return _DEFAULT_WAIT
     try:
@@ -56,11 +55,12 @@ def _write_holder(fd: int, text: str) -> None:
 
 
 @contextmanager
-def repo_lock(state_dir: Path, command: str, wait: float | None = None) -> Iterator[None]:
+def repo_lock(state_dir: Path, command: str, wait: float | str | None = None) -> Iterator[None]:
     """Hold the repository's kamsync lock for the ``with`` block, waiting up to ``wait`` seconds for it
-    (default: ``$KAMSYNC_LOCK_WAIT``, else 5). ``command`` is shown to a process that has to wait.
+    (given as seconds, or as ``$KAMSYNC_LOCK_WAIT``'s text; default 5). ``command`` is shown to a process that
+    has to wait.
     ``LocalWriteError`` when the lock file cannot be created or opened (no write access, disk full)."""
-    limit = _default_wait() if wait is None else wait
+    limit = wait if isinstance(wait, float | int) else _parse_wait(wait)
     path = state_dir / "lock"
     try:
         state_dir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.remote import read_remote
-from kamsync.api.settings import resolve_api_url
 from kamsync.budget.pricing import clock_time
 from kamsync.budget.quota import run_quota as quota_report_for
 from kamsync.core.errors import CredentialsError, Exit, GitError, KamsyncError, UsageError
@@ -40,15 +39,15 @@ if TYPE_CHECKING:
 def run_quota(opts: Options, console: Console, *, reset: bool = False) -> int:
     """Requests used and left in each window for this credential, from the ledger; ``reset`` first forgets the
     wait a server imposed on it. Sends nothing."""
-    url = resolve_api_url(opts.api_url, os.environ)
-    client_id = os.environ.get("KAMELEOON_CLIENT_ID", "")
+    url = opts.api_url_resolved()
+    client_id = opts.client_id
     if not client_id:
         raise CredentialsError("set KAMELEOON_CLIENT_ID: the quota is kept per API client")
     manifest_rate_limit = None
     # Outside a kamsync repository the environment or the default spec applies.
     with suppress(UsageError, GitError):
-        manifest_rate_limit = Workspace.open(opts.manifest, os.environ, Path.cwd()).manifest.rate_limit
-    text, payload = quota_report_for(url, client_id, rate_limit_spec(manifest_rate_limit), reset=reset)
+        manifest_rate_limit = Workspace.open(opts.manifest, opts.environ, Path.cwd()).manifest.rate_limit
+    text, payload = quota_report_for(url, client_id, rate_limit_spec(opts, manifest_rate_limit), reset=reset)
     console.emit_json(payload)
     console.out(text)
     return int(Exit.OK)
@@ -161,7 +160,7 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
             return _report_pull(console, PullResult(), 0, manifest_path)
     from kamsync.manifest.edit import ManifestEditor  # ruamel, only for the commands that edit the manifest
 
-    with repo_lock(repo.state_dir(), "kamsync pull"):
+    with repo_lock(repo.state_dir(), "kamsync pull", opts.lock_wait):
         result = PullResult()
         mapped: set[int] = set()
         if manifest_path.exists():
@@ -239,11 +238,11 @@ def _into_history(console: Console, repo: GitRepo, manifest_path: Path, result: 
 
 def _manifest_for_pull(opts: Options, repo: GitRepo, cwd: Path, *, creating: bool) -> Path:
     try:
-        return find_manifest(opts.manifest, os.environ, cwd, stop_at=repo.top)
+        return find_manifest(opts.manifest, opts.environ, cwd, stop_at=repo.top)
     except UsageError:
         if not creating:
             raise
-        explicit = opts.manifest or os.environ.get("KAMSYNC_MANIFEST")
+        explicit = opts.manifest_given
         path = (cwd / explicit).resolve() if explicit else repo.top / MANIFEST_NAME
         if path.is_dir():
             path = path / MANIFEST_NAME

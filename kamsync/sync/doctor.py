@@ -35,7 +35,7 @@ HookState = Callable[[GitRepo], tuple[Path, str | None]]
 
 
 def run_doctor(opts: Options, console: Console, hook_state: HookState) -> int:
-    checks = diagnose(opts, console, os.environ, Path.cwd(), hook_state)
+    checks = diagnose(opts, console, opts.environ, Path.cwd(), hook_state)
     console.emit_json(doctor_payload(checks))
     for parts in doctor_text(checks):
         console.out(*parts)
@@ -122,7 +122,7 @@ def _ledger(opts: Options, environ: Mapping[str, str], rate_limit: str | None) -
     client_id = environ.get(CLIENT_ID_VAR, "").strip()
     try:
         url = resolve_api_url(opts.api_url, environ).rstrip("/")
-        windows = parse_rate_limit(rate_limit_spec(rate_limit))
+        windows = parse_rate_limit(rate_limit_spec(opts, rate_limit))
     except KamsyncError as error:
         return Check("rate budget", False, str(error))
     if not client_id:

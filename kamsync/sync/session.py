@@ -7,7 +7,6 @@ or more than the credential's quota window has left, the work is refused (exit 3
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -17,7 +16,6 @@ from pathlib import Path
 from kamsync.api.auth import RENEW_MARGIN
 from kamsync.api.client import KameleoonClient
 from kamsync.api.exchange import Exchange
-from kamsync.api.settings import credentials_from_env, resolve_api_url, retry_policy_from_env
 from kamsync.budget.ledger import Ledger, default_state_dir, read_arrivals
 from kamsync.budget.pricing import cap_problem, clock_time, quote, read_cost, refusal_text
 from kamsync.budget.quota import quota_report
@@ -47,8 +45,8 @@ def max_wait(windows: Sequence[Window]) -> float:
     return max([60.0, *pacing])
 
 
-def rate_limit_spec(manifest_rate_limit: str | None) -> str:
-    return os.environ.get("KAMSYNC_RATE_LIMIT") or manifest_rate_limit or DEFAULT_RATE_LIMIT
+def rate_limit_spec(opts: Options, manifest_rate_limit: str | None) -> str:
+    return opts.rate_limit_spec(manifest_rate_limit, DEFAULT_RATE_LIMIT)
 
 
 @dataclass(slots=True)
@@ -124,11 +122,11 @@ class Run:
 def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
     """Everything checked before the first request: URL, credentials, rate-limit spec. Waits are shown on the
     live progress line on a terminal, else as one message each."""
-    url = resolve_api_url(opts.api_url, os.environ)
-    credentials = credentials_from_env(os.environ)
-    windows = parse_rate_limit(rate_limit_spec(rate_limit))
-    retry = retry_policy_from_env(os.environ)
-    progress = Progress.create(json_mode=opts.json or opts.quiet)  # -q: no live line either
+    url = opts.api_url_resolved()
+    credentials = opts.credentials()
+    windows = parse_rate_limit(rate_limit_spec(opts, rate_limit))
+    retry = opts.retry_policy()
+    progress = Progress.create(json_mode=opts.json or opts.quiet, environ=opts.environ)  # -q: no live line either
 
     def say_wait(seconds: float, reason: str) -> None:
         # Pacing by the rate windows is normal and mostly short; every other wait (a 429, a retry) is news.
@@ -181,10 +179,10 @@ def locked(opts: Options, command: str, *, reader: Console | None = None) -> Ite
     ``reader`` is given by commands that only read (status, diff, push --dry-run): someone who cannot write
     ``.git`` (or whose disk is full) may still run them, so when the lock cannot be taken they go on without
     it, after one warning on ``reader``. Another process holding the lock still makes them wait."""
-    ws = Workspace.open(opts.manifest, os.environ, Path.cwd(), rev=opts.to_rev or ("HEAD" if opts.from_rev else None))
+    ws = Workspace.open(opts.manifest, opts.environ, Path.cwd(), rev=opts.to_rev or ("HEAD" if opts.from_rev else None))
     with ExitStack() as held:
         try:
-            held.enter_context(repo_lock(ws.repo.state_dir(), command))
+            held.enter_context(repo_lock(ws.repo.state_dir(), command, opts.lock_wait))
         except LocalWriteError as error:
             if reader is None:
                 raise

@@ -10,7 +10,6 @@ are files written to disk.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -80,8 +79,7 @@ class Console:
     above: Callable[[str], None] | None = None
 
     @classmethod
-    def create(cls, *, json_mode: bool, no_color: bool, quiet: bool = False) -> Console:
-        environ = os.environ
+    def create(cls, *, json_mode: bool, no_color: bool, environ: Mapping[str, str], quiet: bool = False) -> Console:
         color, err_color = wants_color(no_color, environ, sys.stdout), wants_color(no_color, environ, sys.stderr)
         return cls(json_mode, color, err_color, quiet)
 

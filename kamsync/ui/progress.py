@@ -182,7 +182,7 @@ class Progress:
     ) -> Progress:
         """A status line on ``stream`` (stderr) when ``wants_progress`` says so, else a disabled one."""
         out = sys.stderr if stream is None else stream
-        env = os.environ if environ is None else environ
+        env = {} if environ is None else environ
         try:
             isatty = out.isatty()
         except (OSError, ValueError):  # a closed or detached stream
