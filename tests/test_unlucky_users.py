@@ -511,3 +511,21 @@ def test_a_fresh_clone_of_main_keeps_a_pushed_but_undeployed_commit_when_the_ui_
     assert "line ONE (committed, not deployed)" in (mate / RED_JS).read_text(), (
         f"pull ({verdict}) dropped the committed work: {pull.output}"
     )
+
+
+def test_a_pending_pull_whose_commit_is_gone_is_no_base_and_no_crash(kamsync, repo, sandbox):
+    """The record names the commit of a pull that was aborted and then pruned from the object store (or a
+    record copied from another clone): that commit carries nothing, and status judges the field from git."""
+    assert kamsync("status").code == 0
+    sandbox.store.ui_edit_variation(200001, jsCode="// from the UI")
+    assert kamsync("pull").code == 0
+    pulled = git(repo, "rev-parse", "MERGE_HEAD").strip()
+    git(repo, "merge", "--abort")
+    git(repo, "update-ref", "-d", f"refs/kamsync/pulled/{pulled}")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    git(repo, "gc", "-q", "--prune=now")
+    assert run_git(repo, "cat-file", "-e", pulled).returncode != 0, "the pull's commit is gone"
+
+    status = kamsync("status", "--json")
+    assert status.code == 0, status.output
+    assert states(status)[RED] == "remote-changed"

@@ -163,16 +163,22 @@ def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-def _pending_pull(repo: GitRepo) -> str | None:
-    """The K of an earlier pull that ``MERGE_HEAD`` still names (its merge not committed yet), if any."""
+def merge_head(repo: GitRepo) -> str | None:
+    """The one commit ``MERGE_HEAD`` names in this work tree (a merge in progress), if any."""
     try:
         merging = repo.git_path("MERGE_HEAD").read_text(encoding="ascii").split()
     except (OSError, UnicodeDecodeError):
         return None
-    if len(merging) != 1:
+    return merging[0] if len(merging) == 1 else None
+
+
+def _pending_pull(repo: GitRepo) -> str | None:
+    """The K of an earlier pull that ``MERGE_HEAD`` still names (its merge not committed yet), if any."""
+    merging = merge_head(repo)
+    if merging is None:
         return None
-    ours = repo.try_run("rev-parse", "-q", "--verify", f"{PULLED_REFS}{merging[0]}^{{commit}}")
-    return merging[0] if ours and ours.strip() == merging[0] else None
+    ours = repo.try_run("rev-parse", "-q", "--verify", f"{PULLED_REFS}{merging}^{{commit}}")
+    return merging if ours and ours.strip() == merging else None
 
 
 def _store(repo: GitRepo, folder: Path, contents: Sequence[bytes]) -> list[str]:

@@ -15,7 +15,7 @@ from kamsync.core.normalize import fingerprint, normalize
 from kamsync.core.states import Base, Basis, Evidence, Seen, Verdict, classify
 from kamsync.git.history import History
 from kamsync.git.lineage import Lineage, lineage
-from kamsync.git.pulled import pulled_commits
+from kamsync.git.pulled import merge_head, pulled_commits
 from kamsync.git.repo import GitRepo
 from kamsync.git.tree import CommitTree
 from kamsync.git.workspace import Workspace
@@ -81,8 +81,10 @@ def _bases(
     pulls = {mf: p for mf in local if (p := record.pending(mf.ref)) is not None}
     commits = {p.commit for p in pulls.values() if p.commit is not None}
     head = ws.repo.head() if ws.tree is None else ws.tree.commit
-    integrated = {c for c in commits if head is not None and ws.repo.merge_base(c, head) == c}
-    merging = _merge_head(ws) if ws.tree is None else None
+    # A commit this clone no longer has (the record came from elsewhere, refs were pruned) carries nothing.
+    known = {c for c in commits if ws.repo.commit_exists(c)}
+    integrated = {c for c in known if head is not None and ws.repo.merge_base(c, head) == c}
+    merging = merge_head(ws.repo) if ws.tree is None else None
     out: dict[MappedFile, str | None] = {}
     for mf, text in local.items():
         pull = pulls.get(mf)
@@ -102,14 +104,6 @@ def _bases(
         if commit in pulled:
             out[mf] = fingerprint(remote[mf] or "")
     return out
-
-
-def _merge_head(ws: Workspace) -> str | None:
-    try:
-        names = ws.repo.git_path("MERGE_HEAD").read_text(encoding="ascii").split()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return names[0] if len(names) == 1 else None
 
 
 def _in_head_or_unseen(seen: Seen | None) -> bool:
