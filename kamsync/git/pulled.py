@@ -127,7 +127,7 @@ def _start_merge(
         lines = "".join(f"{modes.get(v.path, '100644')} {oid}\t{v.path}\0" for v, oid in clean)
         repo.run_bytes("update-index", "-z", "--add", "--index-info", input=_encode(lines))
         # Entries staged by id carry no file stat: refresh them, or `git merge --abort` takes them for changed.
-        repo.try_run("update-index", "-q", "--refresh", "--", *(v.path for v, _ in clean))
+        repo.try_run("update-index", "-q", "--refresh")
     conflicted = [(v, oid) for v, oid in zip(values, blobs, strict=True) if v.base is not None]
     if conflicted:
         ours = repo.run_bytes("ls-tree", "-z", "--full-tree", head, "--", *(v.path for v, _ in conflicted))
@@ -199,15 +199,17 @@ def _store_plain(repo: GitRepo, contents: Sequence[bytes]) -> list[str]:
 
 def _modes(repo: GitRepo, index: Path | None, paths: Sequence[str]) -> dict[str, str]:
     """The file mode each path has in the index (an executable file stays executable); ``index``: another
-    index file than the repository's."""
-    out = repo.run_bytes("ls-files", "-s", "-z", "--", *paths, extra=None if index is None else _index(index))
+    index file than the repository's. The whole index is listed and filtered here: thousands of paths on a
+    command line would pass the argument limit (32 K characters on Windows)."""
+    wanted = set(paths)
+    out = repo.run_bytes("ls-files", "-s", "-z", extra=None if index is None else _index(index))
     modes = {}
     for entry in out.split(b"\0"):
         if entry:
-            meta, _, path = entry.partition(b"\t")
-            mode = meta.split(b" ")[0].decode("ascii")
-            if mode in ("100644", "100755"):
-                modes[path.decode("utf-8", "surrogateescape")] = mode
+            meta, _, raw = entry.partition(b"\t")
+            mode, path = meta.split(b" ")[0].decode("ascii"), raw.decode("utf-8", "surrogateescape")
+            if path in wanted and mode in ("100644", "100755"):
+                modes[path] = mode
     return modes
 
 
