@@ -80,9 +80,10 @@ def blob_id(data: bytes, *, length: int) -> str:
 
 
 def uncommitted(repo: GitRepo, texts: Mapping[str, str | None]) -> set[str]:
-    """Those of ``texts`` (top-relative path -> the work tree's text, ``None`` when absent) whose content is
-    not HEAD's: changed, staged, untracked, deleted, or hidden from ``git status`` by a flag or an ignore rule.
-    Contents equal after normalising count as committed (kamsync compares normalised values)."""
+    """Those of ``texts`` (top-relative path -> the work tree's text, ``None`` when absent) whose work-tree
+    content is not HEAD's: changed (staged or not), untracked, deleted, or hidden from ``git status`` by a flag
+    or an ignore rule. Contents equal after normalising count as committed (kamsync compares normalised values).
+    A staged version the work tree does not show is pull's own check (``pulled.check_can_merge``)."""
     if not texts:
         return set()
     head = repo.head()
