@@ -9,6 +9,7 @@ import sys
 import click
 
 from kamsync import __version__
+from kamsync.cli.github_commands import drift
 from kamsync.cli.hook_commands import hook
 from kamsync.cli.options import EPILOG, global_options
 from kamsync.cli.sandbox_command import sandbox
@@ -43,7 +44,7 @@ def cli() -> None:
     """
 
 
-for command in (status, diff, push, apply, pull, quota, doctor, hook, sandbox):
+for command in (status, diff, push, apply, pull, quota, doctor, drift, hook, sandbox):
     cli.add_command(command)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from kamsync.cli.github_commands import github_mode
 from kamsync.cli.options import (
     EPILOG,
     budget_options,
@@ -22,6 +23,7 @@ __all__ = ["apply", "diff", "doctor", "pull", "push", "quota", "status"]
 
 
 @click.command(epilog=EPILOG)
+@github_mode("status")
 @exit_code_option
 @click.option("--changed", is_flag=True, help="List only the fields that are not in-sync.")
 @range_options
@@ -64,6 +66,7 @@ def diff(ctx: click.Context, exit_code: bool, paths: tuple[str, ...]) -> int:
 
 
 @click.command(epilog=EPILOG)
+@github_mode("push")
 @click.option("--dry-run", is_flag=True, help="Show the plan; send nothing.")
 @exit_code_option
 @click.option(

@@ -24,7 +24,7 @@ from kamsync.sync.writes import Outcome, execute, save_backup
 from kamsync.ui.console import Console
 from kamsync.ui.render import refusal_entry, write_entry
 
-__all__ = ["announce", "drift_refusals", "execute_plan", "payload_of", "run_push"]
+__all__ = ["announce", "drift_refusals", "execute_plan", "payload_of", "run_push", "save_plan"]
 
 
 def run_push(
@@ -113,7 +113,7 @@ def _push(
             console.out(f"would update {write.describe()}: {', '.join(write.body)} ({_paths(write)})")
         console.out(f"{plan.requests} write request(s) planned")
         if out is not None:
-            _save_plan(console, ws, run, plan, out, force=force, allow_live=allow_live, reads=reads)
+            save_plan(console, ws, run, plan, out, force=force, allow_live=allow_live, reads=reads)
             payload["out"] = out
         payload["requests"] = run.client.requests_sent
         console.emit_json(payload)
@@ -225,7 +225,7 @@ def _refuse(console: Console, run: Run, payload: dict[str, object], refusals: Se
     return int(Exit.REFUSED)
 
 
-def _save_plan(
+def save_plan(
     console: Console, ws: Workspace, run: Run, plan: Plan, out: str, *, force: bool, allow_live: bool, reads: int
 ) -> None:
     document = to_document(

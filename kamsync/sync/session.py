@@ -157,6 +157,7 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
         sleep=sleep,
         max_requests=opts.max_requests,
         on_response=_request_log(console, url, credentials.client_id, windows) if opts.verbose else None,
+        on_token=console.secret,
     )
     return Run(opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, sleep)
 

@@ -134,6 +134,9 @@ class Console:
         """An error (stderr), in every mode, ``-q`` included."""
         self._say((Styled("error:", "error"), " ", text))
 
+    def secret(self, value: str) -> None:
+        """A secret kamsync just obtained (an access token): a console that can hide it from its log does so."""
+
     def emit_json(self, payload: object) -> None:
         if self.json_mode:
             click.echo(json.dumps(payload, indent=2, sort_keys=False))
