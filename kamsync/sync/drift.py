@@ -64,8 +64,8 @@ def text_drift(opts: Options, console: Console, *, exit_code: bool) -> int:
 
 def _pull_onto(opts: Options, console: Console, repo: GitRepo, branch: str) -> None:
     """Pull Kameleoon's edits onto ``branch`` (made afresh from HEAD), commit them, push it, come back."""
-    back = repo.try_run("symbolic-ref", "-q", "--short", "HEAD") or repo.resolve("HEAD")
-    identity = {} if repo.try_run("config", "user.email") else _IDENTITY
+    back = (repo.try_run("symbolic-ref", "-q", "--short", "HEAD") or repo.resolve("HEAD")).strip()
+    identity = {} if (repo.try_run("config", "user.email") or "").strip() else _IDENTITY
     repo.run("checkout", "-q", "-B", branch)
     try:
         run_pull(opts, console, (), experiments=(), force=False)

@@ -202,10 +202,17 @@ def failed_report(command: str, manifest: str, error: KamsyncError, top: Path | 
     """A run that stopped on ``error``: one problem, on the manifest line when it is a manifest error."""
     problem = Problem(str(error))
     if isinstance(error, ManifestError) and top is not None:
-        where = Path(error.path)
-        where = where if where.is_absolute() else Path.cwd() / where
-        problem = Problem(str(error), Path(os.path.relpath(where, top)).as_posix(), error.line)
+        problem = Problem(str(error), _error_file(error.path, top), error.line)
     return RunReport(command, manifest, problems=(problem,), exit_code=int(error.exit_code))
+
+
+def _error_file(path: str, top: Path) -> str:
+    """A manifest error's file relative to the top: read at a commit it is ``REV:path`` (already relative)."""
+    at_commit = re.match(r"^([^:/\\]{2,}):(.+)$", path)
+    if at_commit and not Path(path).exists():
+        return at_commit[2]
+    where = Path(path) if Path(path).is_absolute() else Path.cwd() / path
+    return Path(os.path.relpath(where, top)).as_posix()
 
 
 def _with_code(report: RunReport, code: int) -> RunReport:
