@@ -23,6 +23,7 @@ class Token:
     login: str
     workflow: bool = True  # the workflow token: GET /user refused
     read_only: bool = False  # writes refused (a fork pull request's token)
+    broken: bool = False  # every answer a 502 echoing the Authorization header (to prove it is scrubbed)
 
 
 @dataclass
@@ -62,8 +63,11 @@ class FakeGitHub:
         self.server.shutdown()
         self.server.server_close()
 
-    def token(self, value: str, login: str = WORKFLOW_LOGIN, *, workflow: bool = True, read_only: bool = False) -> str:
-        self.state.tokens[value] = Token(login, workflow, read_only)
+    def token(
+        self, value: str, login: str = WORKFLOW_LOGIN, *, workflow: bool = True, read_only: bool = False,
+        broken: bool = False,
+    ) -> str:  # fmt: skip
+        self.state.tokens[value] = Token(login, workflow, read_only, broken)
         return value
 
 
@@ -115,6 +119,9 @@ class _Handler(BaseHTTPRequestHandler):
             token = self._token()
             if token is None:
                 self._answer(401, {"message": "Bad credentials"})
+                return
+            if token.broken:
+                self._answer(502, {"message": f"proxy error for {self.headers.get('Authorization')}"})
                 return
             if method != "GET" and token.read_only:
                 self._answer(403, {"message": "Resource not accessible by integration"})

@@ -315,6 +315,7 @@ def test_drift_opens_one_pull_request_then_updates_it(act, repo, sandbox, github
     assert second.outputs["drifted"] == "2"
     assert len(github.state.pulls) == 1, "the same pull request, updated"
     assert "ui hotfix" in git(origin, "show", f"kamsync/drift:{RED_JS}")
+    assert ".ui { color: teal; }" in git(origin, "show", f"kamsync/drift:{BIG_CSS}"), "the first edit is kept"
     assert "200001" in github.state.pulls[0]["body"]
     assert git(origin, "rev-parse", "main") == main_before, "never pushes the deployed branch: no push loop"
     assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "main", "the checkout is back where it was"

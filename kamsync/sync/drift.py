@@ -37,15 +37,16 @@ _IDENTITY = {
 
 
 def drift_report(opts: Options, console: Console, env: ActionsEnv, *, open_pr: bool, branch: str) -> RunReport:
-    if opts.ranged:
-        raise UsageError("drift looks at the whole manifest: leave --from and --to out")
-    report = status_report(opts, console, (), command="drift")
     if not open_pr:
-        return report
+        return status_report(opts, console, (), command="drift")
+    if not env.token or not env.repository:
+        raise UsageError("--open-pr needs GITHUB_TOKEN and GITHUB_REPOSITORY (the action passes them)")
+    repo = GitRepo.discover(Path.cwd())
+    _forget_branch(repo, branch)
+    report = status_report(opts, console, (), command="drift")
     if not any(r.state in PULLABLE for r in report.rows):
         console.info("no edit made in Kameleoon to pull: no drift pull request to open or update")
         return report
-    repo = GitRepo.discover(Path.cwd())
     _pull_onto(opts, console, repo, branch)
     url = _open_or_update(env, report, branch)
     console.info(f"the edits made in Kameleoon are on branch {branch}: {url}")
@@ -60,6 +61,14 @@ def text_drift(opts: Options, console: Console, *, exit_code: bool) -> int:
             console.out(Styled(row.state, row.state), f"  {row.file}  ({row.field})")
     console.summary(f"{report.drifted} field(s) drifted from git, of {report.changes} that differ")
     return int(Exit.DIFFERENCES) if exit_code and report.drifted else int(Exit.OK)
+
+
+def _forget_branch(repo: GitRepo, branch: str) -> None:
+    """Drop this clone's copies of the drift branch: the values it holds were pulled from Kameleoon, and seen
+    there they would make the edits look like code of another branch (remote-ahead), which a pull leaves alone.
+    The branch is made afresh and pushed again anyway."""
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+        repo.try_run("update-ref", "-d", ref)
 
 
 def _pull_onto(opts: Options, console: Console, repo: GitRepo, branch: str) -> None:
@@ -83,8 +92,7 @@ def _pull_onto(opts: Options, console: Console, repo: GitRepo, branch: str) -> N
 
 
 def _open_or_update(env: ActionsEnv, report: RunReport, branch: str) -> str:
-    if not env.token or not env.repository:
-        raise UsageError("--open-pr needs GITHUB_TOKEN and GITHUB_REPOSITORY (the action passes them)")
+    assert env.repository is not None
     marker = comment_marker("drift", report.manifest)
     body = document(replace(report, pull_request=None), limit=COMMENT_LIMIT, marker=marker)
     title = f"kamsync: adopt the edits made in Kameleoon ({report.manifest})"

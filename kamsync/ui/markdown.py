@@ -153,10 +153,15 @@ def _notes(report: RunReport) -> str:
     parts.extend(f"> **error**: {inline(p.message)}\n" for p in report.problems)
     parts.extend(f"> warning: {inline(w)}\n" for w in report.warnings)
     if report.pull_request:
-        parts.append(f"Pull request with the edits made in Kameleoon: {inline(report.pull_request)}\n")
+        parts.append(f"Pull request with the edits made in Kameleoon: {_link(report.pull_request)}\n")
     if report.plan_path:
         parts.append(f"The plan is saved as {code_span(report.plan_path)} (`kamsync apply` sends exactly it).\n")
     return "\n".join(parts) + ("\n" if parts else "")
+
+
+def _link(url: str) -> str:
+    """A URL GitHub gave (a pull request's): linked when it is a plain https URL, else shown inert."""
+    return f"<{url}>" if re.fullmatch(r"https://[\w.-]+/[\w./%-]*", url) else inline(url)
 
 
 def _cost(report: RunReport) -> str:

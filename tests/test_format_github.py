@@ -1,0 +1,186 @@
+"""``--format github`` from the command line, in and outside Actions: the real kamsync against the sandbox,
+with a loopback GitHub (tests/github_fake.py) where a run talks to it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.action_runner import obeyed, read_outputs
+from tests.github_fake import WORKFLOW_LOGIN, FakeGitHub
+from tests.gitutil import commit, git
+from tests.test_action import BIG_CSS, RED_JS, pr_event
+
+TOKEN = "ghs_" + "Zr4" * 12
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as fake:
+        fake.token(TOKEN)
+        yield fake
+
+
+@pytest.fixture
+def in_actions(tmp_path: Path, github: FakeGitHub):  # type: ignore[no-untyped-def]
+    """The variables the runner sets for a step, for an event of the given payload."""
+
+    def make(event: dict) -> dict[str, str]:  # type: ignore[type-arg]
+        event_path = tmp_path / "event.json"
+        event_path.write_text(json.dumps(event))
+        for name in ("output", "summary"):
+            (tmp_path / name).write_text("")
+        return {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_OUTPUT": str(tmp_path / "output"),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+            "GITHUB_EVENT_PATH": str(event_path),
+            "GITHUB_API_URL": github.url,
+            "GITHUB_REPOSITORY": "acme/site",
+            "GITHUB_REF_NAME": "main",
+            "GITHUB_TOKEN": TOKEN,
+        }
+
+    return make
+
+
+def test_outside_actions_the_plan_prints_its_summary_and_outputs_in_the_log(kamsync, repo, tmp_path):
+    (repo / RED_JS).write_text("console.log('local');\n")
+    commit(repo, {RED_JS: "console.log('local');\n"})
+
+    result = kamsync("push", "--dry-run", "--format", "github", "--from", "HEAD^1", "--out", str(tmp_path / "p.json"))
+
+    assert result.code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("::add-mask::"), "masking comes first"
+    assert obeyed(result.stdout) == [lines[0]], "everything else is inert text"
+    assert "### kamsync plan: ` kamsync.yaml `" in result.stdout
+    assert (
+        "outputs: changes=1 refused=0 conflicts=0" in result.stdout and f"plan={tmp_path / 'p.json'}" in result.stdout
+    )
+    assert json.loads((tmp_path / "p.json").read_text())["requests"]["writes"] == 1
+    assert result.stderr == ""
+
+
+def test_a_plan_with_fail_on_changes_exits_1_and_writes_the_runner_files(kamsync, repo, in_actions, tmp_path):
+    commit(repo, {RED_JS: "console.log('changed');\n"})
+    environ = in_actions({"ref": "refs/heads/main"})
+
+    result = kamsync("push", "--dry-run", "--format", "github", "--from", "HEAD^1", "--exit-code", extra_env=environ)
+
+    assert result.code == 1, result.output
+    outputs = read_outputs(Path(environ["GITHUB_OUTPUT"]))
+    assert outputs["changes"] == "1" and outputs["plan"] == ""
+    assert "changed" in Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_a_manifest_error_is_annotated_on_its_line(kamsync, repo, in_actions):
+    manifest = repo / "kamsync.yaml"
+    manifest.write_text(manifest.read_text().replace("dir: red-button", "dir: red-button\n        colour: red"))
+
+    result = kamsync("status", "--format", "github", extra_env=in_actions({}))
+
+    assert result.code == 2, result.output
+    (error,) = [c for c in obeyed(result.stdout) if c.startswith("::error")]
+    assert error.startswith("::error file=kamsync.yaml,line=10,title=kamsync::") and "colour" in error
+
+
+def test_status_lists_what_differs_and_fails_on_changes_when_asked(kamsync, repo, sandbox, in_actions):
+    sandbox.store.ui_edit_variation(200002, cssCode=".ui { color: plum; }")
+    environ = in_actions({})
+
+    shown = kamsync("status", "--format", "github", extra_env=environ)
+    failed = kamsync("status", "--format", "github", "--exit-code", extra_env=environ)
+
+    assert shown.code == 0 and failed.code == 1, shown.output + failed.output
+    summary = Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "remote-changed" in summary and "200002 Big headline" in summary and "color: plum" in summary
+    assert not [c for c in obeyed(shown.stdout) if c.startswith("::error")], "a difference is no error"
+
+
+def test_the_comment_is_created_as_the_tokens_user_and_a_broken_github_is_an_error_without_the_token(
+    kamsync, repo, github, in_actions
+):
+    commit(repo, {RED_JS: "console.log('reviewed');\n"})
+    environ = in_actions(pr_event(4))
+
+    made = kamsync("push", "--dry-run", "--format", "github", "--from", "HEAD^1", extra_env=environ)
+    github.token("ghs_broken_token_0123456789abcdef", broken=True)
+    broken = kamsync(
+        "push", "--dry-run", "--format", "github", "--from", "HEAD^1",
+        extra_env={**environ, "GITHUB_TOKEN": "ghs_broken_token_0123456789abcdef"},
+    )  # fmt: skip
+    skipped = kamsync("push", "--dry-run", "--format", "github", "--from", "HEAD^1", "--no-comment", extra_env=environ)
+
+    assert made.code == 0, made.output
+    (comment,) = github.state.comments[4]
+    assert comment["user"]["login"] == WORKFLOW_LOGIN and "reviewed" in comment["body"]
+    assert broken.code == 4, broken.output
+    (error,) = [c for c in obeyed(broken.stdout) if c.startswith("::error")]
+    assert "502" in error and "ghs_broken_token" not in broken.output and "<hidden>" in error
+    assert skipped.code == 0 and len(github.state.comments[4]) == 1
+
+
+def test_push_reports_each_write_and_a_locked_entity(kamsync, repo, sandbox, in_actions):
+    commit(repo, {RED_JS: "console.log('one');\n", BIG_CSS: ".two {}\n"})
+    sandbox.store.set_locked("variation", 200002, True)
+    environ = in_actions({"ref": "refs/heads/main"})
+
+    result = kamsync("push", "--format", "github", extra_env=environ)
+
+    assert result.code == 4, result.output
+    summary = Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "| written |" in summary and "skipped \\(locked in Kameleoon\\)" in summary
+
+
+def test_drift_in_text_lists_the_fields_edited_in_kameleoon(kamsync, repo, sandbox):
+    sandbox.store.ui_edit_variation(200002, cssCode=".ui { color: navy; }")
+    commit(repo, {RED_JS: "console.log('not deployed yet');\n"})
+
+    listed = kamsync("drift")
+    failing = kamsync("drift", "--exit-code")
+    refused = kamsync("drift", "--open-pr")
+
+    assert listed.code == 0 and failing.code == 1, listed.output
+    assert listed.stdout.splitlines() == [f"remote-changed  {BIG_CSS}  (cssCode)"]
+    assert "1 field(s) drifted from git, of 2 that differ" in listed.stderr
+    assert refused.code == 2 and "--format github" in refused.stderr
+
+
+def test_drift_opens_a_pull_request_and_asks_for_a_token_when_there_is_none(
+    kamsync, repo, sandbox, github, in_actions, tmp_path
+):
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "-q", "origin", "main")
+    sandbox.store.ui_edit_variation(200001, jsCode="console.log('ui');")
+    environ = in_actions({"schedule": "0 3 * * *"})
+
+    opened = kamsync("drift", "--format", "github", "--open-pr", extra_env=environ)
+    tokenless = kamsync("drift", "--format", "github", "--open-pr", extra_env={**environ, "GITHUB_TOKEN": ""})
+
+    assert opened.code == 0, opened.output
+    (pull,) = github.state.pulls
+    assert pull["html_url"] in Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "console.log('ui')" in git(origin, "show", f"kamsync/drift:{RED_JS}")
+    assert tokenless.code == 2 and "GITHUB_TOKEN" in tokenless.stdout
+
+
+def test_the_action_entry_point_refuses_an_unknown_command(repo, env):
+    proc = subprocess.run(
+        [sys.executable, "-m", "kamsync.cli.action"],
+        cwd=repo,
+        env={**env, "KAMSYNC_INPUT_COMMAND": "deploy\n::set-output name=x::1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout.startswith("::error title=kamsync%3A bad input::input command: 'deploy\\n::set-output")
+    assert obeyed(proc.stdout) == [proc.stdout.strip()]
