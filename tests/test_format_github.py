@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,9 @@ import pytest
 from tests.action_runner import obeyed, read_outputs
 from tests.github_fake import WORKFLOW_LOGIN, FakeGitHub
 from tests.gitutil import commit, git
-from tests.test_action import BIG_CSS, RED_JS, pr_event
+from tests.test_action import BIG_CSS, RED_JS, TOKEN, github, pr_event
 
-TOKEN = "ghs_" + "Zr4" * 12
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as fake:
-        fake.token(TOKEN)
-        yield fake
+__all__ = ["github"]  # the loopback GitHub fixture, shared with the action's tests
 
 
 @pytest.fixture
@@ -145,11 +137,21 @@ def test_drift_in_text_lists_the_fields_edited_in_kameleoon(kamsync, repo, sandb
     listed = kamsync("drift")
     failing = kamsync("drift", "--exit-code")
     refused = kamsync("drift", "--open-pr")
+    as_json = kamsync("drift", "--json").json()
 
     assert listed.code == 0 and failing.code == 1, listed.output
     assert listed.stdout.splitlines() == [f"remote-changed  {BIG_CSS}  (cssCode)"]
     assert "1 field(s) drifted from git, of 2 that differ" in listed.stderr
     assert refused.code == 2 and "--format github" in refused.stderr
+    assert as_json["drifted"] == [
+        {
+            "path": BIG_CSS,
+            "experiment_id": 100001,
+            "variation_id": 200002,
+            "field": "cssCode",
+            "state": "remote-changed",
+        }
+    ]
 
 
 def test_drift_opens_a_pull_request_and_asks_for_a_token_when_there_is_none(

@@ -83,8 +83,10 @@ def _run_github(command: str, *, comment: bool, **kwargs: Any) -> int:
 @global_options
 @click.pass_context
 def drift(ctx: click.Context, open_pr: bool, branch: str, exit_code: bool) -> int:
-    """The status of the whole manifest: fields edited in Kameleoon (remote-changed, conflict) and fields
-    holding code from commits the checked-out branch lacks (remote-ahead).
+    """What drifted from git in Kameleoon, across the whole manifest.
+
+    Fields edited in Kameleoon (remote-changed, conflict) and fields holding code from commits the checked-out
+    branch lacks (remote-ahead).
 
     --open-pr needs --format github (it opens the pull request through GitHub's API).
 

@@ -56,9 +56,19 @@ def drift_report(opts: Options, console: Console, env: ActionsEnv, *, open_pr: b
 def text_drift(opts: Options, console: Console, *, exit_code: bool) -> int:
     """``kamsync drift`` in text: one line per drifted field; exit 1 with ``exit_code`` when any drifted."""
     report = drift_report(opts, console, ActionsEnv.of({}), open_pr=False, branch="")
-    for row in report.rows:
-        if row.state in DRIFTED:
-            console.out(Styled(row.state, row.state), f"  {row.file}  ({row.field})")
+    drifted = [r for r in report.rows if r.state in DRIFTED]
+    console.emit_json(
+        {
+            "drifted": [
+                {"path": r.file, "experiment_id": r.experiment_id, "variation_id": r.variation_id,
+                 "field": r.field, "state": r.state}
+                for r in drifted
+            ],
+            "requests": report.requests,
+        }
+    )  # fmt: skip
+    for row in drifted:
+        console.out(Styled(row.state, row.state), f"  {row.file}  ({row.field})")
     console.summary(f"{report.drifted} field(s) drifted from git, of {report.changes} that differ")
     return int(Exit.DIFFERENCES) if exit_code and report.drifted else int(Exit.OK)
 
