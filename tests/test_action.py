@@ -5,6 +5,7 @@ comment and pull-request endpoints (tests/github_fake.py)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -58,7 +59,7 @@ def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pip_offline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     wheels = build_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
-    return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_CONFIG_FILE": "/dev/null"}
+    return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_CONFIG_FILE": os.devnull}
 
 
 @pytest.fixture

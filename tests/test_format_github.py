@@ -82,6 +82,18 @@ def test_a_manifest_error_is_annotated_on_its_line(kamsync, repo, in_actions):
     assert error.startswith("::error file=kamsync.yaml,line=10,title=kamsync::") and "colour" in error
 
 
+def test_an_error_holding_the_github_token_shows_it_hidden(kamsync, repo, in_actions):
+    manifest = repo / "kamsync.yaml"
+    manifest.write_text(manifest.read_text().replace("dir: red-button", f"dir: red-button\n        {TOKEN}: 1"))
+
+    environ = in_actions({})
+    result = kamsync("status", "--format", "github", extra_env=environ)
+
+    assert result.code == 2 and TOKEN not in result.output
+    summary = Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "unknown key '<hidden>'" in result.stdout and "&lt;hidden&gt;" in summary and TOKEN not in summary
+
+
 def test_status_lists_what_differs_and_fails_on_changes_when_asked(kamsync, repo, sandbox, in_actions):
     sandbox.store.ui_edit_variation(200002, cssCode=".ui { color: plum; }")
     environ = in_actions({})

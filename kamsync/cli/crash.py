@@ -37,11 +37,12 @@ _BEARER = re.compile(r"(?i)(\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}")
 
 
 def hidden_values(environ: Mapping[str, str]) -> set[str]:
-    """The secrets of this run: the client secret, the secret-bearing Basic credential, and the access token
-    cached for this credential (the one a request would have carried)."""
+    """The secrets of this run: the client secret, the secret-bearing Basic credential, the access token
+    cached for this credential (the one a request would have carried), and the GitHub token of an Action."""
     secret = environ.get(CLIENT_SECRET_VAR, "").strip()
     client_id = environ.get(CLIENT_ID_VAR, "").strip()
     values = {secret, f"{client_id}:{secret}"} if secret else set()
+    values.add(environ.get("GITHUB_TOKEN", "").strip())
     try:
         cached = TokenCache.open(resolve_api_url(None, environ), client_id, secret=secret).load()
     except (KamsyncError, OSError, ValueError):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from kamsync.api.scrub import scrub_or_withhold
 from kamsync.core.errors import KamsyncError
 from kamsync.core.runreport import RunReport
 from kamsync.git.repo import GitRepo
@@ -43,7 +44,15 @@ def run_actions(opts: Options, console: ActionsConsole, asked: Asked) -> int:
         report = _report(opts, console, env, asked)
     except KamsyncError as error:
         report = failed_report(asked.command, _manifest_guess(opts), error, _top())
+        report = replace(report, problems=tuple(replace(p, message=_hidden(opts, p.message)) for p in report.problems))
     return publish(report, console, env, comment=asked.comment)
+
+
+def _hidden(opts: Options, message: str) -> str:
+    """An error's message with the run's secrets hidden, as the CLI hides them from every other message."""
+    secrets = {opts.environ.get("KAMELEOON_CLIENT_SECRET", "").strip(), opts.environ.get("GITHUB_TOKEN", "").strip()}
+    hidden = scrub_or_withhold(message, secrets)
+    return hidden if hidden is not None else "the error's message held a secret too short to hide; left out"
 
 
 def _report(opts: Options, console: ActionsConsole, env: ActionsEnv, asked: Asked) -> RunReport:
