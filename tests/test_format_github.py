@@ -198,3 +198,20 @@ def test_the_action_entry_point_refuses_an_unknown_command(repo, env):
     assert proc.returncode == 2
     assert proc.stdout.startswith("::error title=kamsync%3A bad input::input command: 'deploy\\n::set-output")
     assert obeyed(proc.stdout) == [proc.stdout.strip()]
+
+
+def test_a_new_variation_in_the_manifest_is_refused_in_actions_and_nothing_is_sent(kamsync, repo, sandbox, in_actions):
+    manifest = repo / "kamsync.yaml"
+    old = "        dir: big-headline\n"
+    manifest.write_text(manifest.read_text().replace(old, old + "      - name: Green button\n"))
+    (repo / "experiments/100001-homepage-hero/variations/green-button").mkdir()
+    (repo / "experiments/100001-homepage-hero/variations/green-button/variation.js").write_text("green();\n")
+    commit(repo, {RED_JS: "console.log('with a new variation');\n"})
+    sandbox.store.clear_requests()
+
+    result = kamsync("push", "--format", "github", extra_env=in_actions({"ref": "refs/heads/main"}))
+
+    assert result.code == 3, result.output
+    (error,) = [c for c in obeyed(result.stdout) if c.startswith("::error")]
+    assert "GitHub Actions never creates them" in error
+    assert sandbox.store.requests == [], "refused before any request"

@@ -24,7 +24,7 @@ from kamsync.git.ranges import nothing_changed, pick_files
 from kamsync.git.workspace import Workspace
 from kamsync.state.journal import Command, Journal
 from kamsync.sync.options import Options
-from kamsync.sync.push import execute_plan, payload_of, save_plan
+from kamsync.sync.push import execute_plan, payload_of, refuse_creation_here, save_plan
 from kamsync.sync.session import Run, connected, locked
 from kamsync.sync.survey import Survey, survey
 from kamsync.ui.console import Console
@@ -127,6 +127,7 @@ def plan_report(
     Without credentials (a fork pull request gets no secrets), Kameleoon is not read and that is all it says."""
     with locked(opts, "kamsync push", reader=console) as ws:
         name = manifest_name(ws)
+        refuse_creation_here(opts, ws.select_new(paths), out)
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
             console.info(nothing_changed(ws, opts.from_rev))
@@ -150,6 +151,7 @@ def push_report(opts: Options, console: Console, paths: Sequence[str], *, force:
     """``push``: every local-changed field (of the range, when given); nothing at all when a field is refused."""
     with locked(opts, "kamsync push") as ws:
         name = manifest_name(ws)
+        refuse_creation_here(opts, ws.select_new(paths), None)
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
             console.info(nothing_changed(ws, opts.from_rev))

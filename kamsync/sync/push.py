@@ -26,7 +26,7 @@ from kamsync.ui.console import Console
 from kamsync.ui.creation import created_line, plan_lines
 from kamsync.ui.render import refusal_entry, write_entry
 
-__all__ = ["announce", "drift_refusals", "execute_plan", "payload_of", "run_push", "save_plan"]
+__all__ = ["announce", "drift_refusals", "execute_plan", "payload_of", "refuse_creation_here", "run_push", "save_plan"]
 
 
 def run_push(
