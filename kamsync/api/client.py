@@ -116,7 +116,6 @@ class KameleoonClient:
         jitter: Callable[[], float] = random.random,
         max_requests: int | None = None,
         on_response: Callable[[Exchange], None] | None = None,
-        on_token: Callable[[str], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.requests_sent = 0
@@ -129,7 +128,6 @@ class KameleoonClient:
         self._jitter = jitter
         self._max_requests = max_requests
         self._on_response = on_response  # -v: told of every answer (or failure), after the budget settled
-        self._on_token = on_token  # told of each access token as soon as it is obtained (to mask it)
         self._clock = clock
         self._wall_clock = wall_clock
         self._token: AccessToken | None = None
@@ -398,8 +396,6 @@ class KameleoonClient:
         if cached is None or cached[0] == self._rejected_token or not is_sendable_token(cached[0]):
             return None
         self._secrets.add(cached[0])
-        if self._on_token is not None:
-            self._on_token(cached[0])
         return token_from_cache(cached[0], cached[1], self._wall_clock().timestamp(), now)
 
     def _new_token(self, now: float) -> AccessToken:
@@ -414,8 +410,6 @@ class KameleoonClient:
         )
         grant = parse_token(response.content)
         self._secrets.add(grant.access_token)
-        if self._on_token is not None:
-            self._on_token(grant.access_token)
         if self._token_cache is not None:
             self._token_cache.store(grant.access_token, token_expires_at(grant, requested_at_wall))
         return token_from_grant(grant, now)

@@ -13,7 +13,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from kamsync.api.auth import RENEW_MARGIN
+from kamsync.api.auth import RENEW_MARGIN, TokenStore
 from kamsync.api.client import KameleoonClient
 from kamsync.api.exchange import Exchange
 from kamsync.budget.ledger import Ledger, default_state_dir, read_arrivals
@@ -151,15 +151,36 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
         url,
         credentials,
         budget=budget,
-        token_cache=tokens,
+        token_cache=_Shown(tokens, console.secret),
         retry=retry,
         on_wait=on_wait,
         sleep=sleep,
         max_requests=opts.max_requests,
         on_response=_request_log(console, url, credentials.client_id, windows) if opts.verbose else None,
-        on_token=console.secret,
     )
     return Run(opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, sleep)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """The token cache, telling the console of every token the client takes from it or puts in it: the moment
+    a token is obtained, so that a console that can hide it from its log (``--format github``) does so."""
+
+    cache: TokenStore
+    obtained: Callable[[str], None]
+
+    def load(self) -> tuple[str, float] | None:
+        cached = self.cache.load()
+        if cached is not None:
+            self.obtained(cached[0])
+        return cached
+
+    def store(self, token: str, expires_at: float) -> None:
+        self.obtained(token)
+        self.cache.store(token, expires_at)
+
+    def clear(self) -> None:
+        self.cache.clear()
 
 
 def _request_log(console: Console, url: str, client_id: str, windows: Sequence[Window]) -> Callable[[Exchange], None]:
