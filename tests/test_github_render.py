@@ -4,6 +4,7 @@ the size limits, the action's inputs as a command line, and GitHub's pagination 
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from kamsync.api.github import WORKFLOW_TOKEN_USER, Item, check_api_url, next_link, own_marked
 from kamsync.cli.action import ActionInputError, action_args
@@ -24,6 +25,7 @@ from kamsync.ui.markdown import (
     trim_middle,
     utf8_size,
 )
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize(
@@ -274,3 +276,25 @@ def test_the_actions_console_shows_text_only_inside_stop_commands_and_obeys_only
         "after",
         "::t2::",
     ]
+
+
+def test_the_example_workflow_keeps_the_rules_the_readme_gives():
+    workflow = yaml.safe_load((ROOT / "examples/workflows/kamsync.yml").read_text())
+    jobs = workflow["jobs"]
+    assert workflow["permissions"] == {}
+    assert jobs["plan"]["concurrency"] == {
+        "group": "kamsync-plan-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": True,
+    }
+    assert jobs["push"]["concurrency"]["cancel-in-progress"] is False
+    assert jobs["drift"]["concurrency"]["group"] != jobs["push"]["concurrency"]["group"]
+    assert jobs["plan"]["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert jobs["push"]["permissions"] == {"contents": "read"}
+    assert jobs["drift"]["permissions"] == {"contents": "write", "pull-requests": "write"}
+    for name, job in jobs.items():
+        checkout = job["steps"][0]
+        assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
+        assert checkout["with"]["persist-credentials"] is (name == "drift"), "only the job that pushes keeps them"
+        (kamsync,) = [s for s in job["steps"] if s["uses"].startswith("kamsync/kamsync@")]
+        assert kamsync["with"]["command"] == {"plan": "plan", "push": "push", "drift": "drift"}[name]
+    assert "pull_request_target" not in workflow[True]  # YAML 1.1 reads the key `on` as true

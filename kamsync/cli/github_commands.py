@@ -7,6 +7,8 @@ stdout, the job summary, the step outputs and, for a plan on a pull request, the
 from __future__ import annotations
 
 import functools
+import io
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -52,6 +54,8 @@ def _run_github(command: str, *, comment: bool, **kwargs: Any) -> int:
     from kamsync.sync.actions import Asked, run_actions
     from kamsync.ui.actions_console import ActionsConsole
 
+    if isinstance(sys.stdout, io.TextIOWrapper):  # the runner reads UTF-8 (a Windows pipe would be cp1252)
+        sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
     opts, _ = options(click.get_current_context())
     if kwargs.get("discard_journal"):
         raise click.UsageError("--discard-journal is not for --format github: run `kamsync push` to resume")
