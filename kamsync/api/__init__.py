@@ -1,5 +1,6 @@
 """Talking to Kameleoon: the pure protocol (queries, payloads, responses, retry policy, scrubbing secrets),
-OAuth2 auth, the one HTTP client, and reading the remote state of mapped fields (``remote``).
+OAuth2 auth, the one HTTP client, and reading the remote state of mapped fields (``remote``); and the little
+of GitHub's REST API the Action uses: its sticky comment and the drift pull request (``github``).
 
 May import ``core``, ``state`` and ``budget``.
 """

@@ -3,7 +3,8 @@
 messages and exit codes here and only here (``main``); an unexpected one leaves a crash file (``crash``).
 
 ``options`` holds the options every command shares (global ones are accepted before and after the command);
-``sync_commands``, ``hook_commands`` and ``sandbox_command`` the commands; ``main`` the group and the translator.
+``sync_commands``, ``hook_commands``, ``github_commands`` and ``sandbox_command`` the commands; ``main`` the group and
+the translator; ``action`` the GitHub Action's entry point (its inputs as one command line).
 
 May import every other sub-package; nothing imports it.
 """
