@@ -215,3 +215,17 @@ def test_a_new_variation_in_the_manifest_is_refused_in_actions_and_nothing_is_se
     (error,) = [c for c in obeyed(result.stdout) if c.startswith("::error")]
     assert "GitHub Actions never creates them" in error
     assert sandbox.store.requests == [], "refused before any request"
+
+
+def test_a_pull_request_changing_no_mapped_file_gets_no_comment_until_it_does(kamsync, repo, github, in_actions):
+    commit(repo, {"docs/notes.md": "no code here\n"})
+    environ = in_actions(pr_event(9))
+
+    quiet = kamsync("push", "--dry-run", "--format", "github", "--from", "HEAD^1", extra_env=environ)
+    commit(repo, {RED_JS: "console.log('now code');\n"})
+    commented = kamsync("push", "--dry-run", "--format", "github", "--from", "HEAD~2", extra_env=environ)
+
+    assert quiet.code == 0 and commented.code == 0, quiet.output + commented.output
+    assert "no plan comment" in quiet.stdout
+    (comment,) = github.state.comments[9]
+    assert "now code" in comment["body"]

@@ -163,6 +163,10 @@ def _comment(report: RunReport, console: ActionsConsole, env: ActionsEnv, number
         with GitHub(env.api_url, env.token, env.repository) as github:
             login = github.login()
             mine = own_marked(github.comments(number), marker, login)
+            quiet = not (report.rows or report.problems or report.not_read)
+            if mine is None and quiet:
+                console.text("the pull request changes no mapped file: no plan comment")
+                return int(Exit.OK)
             if mine is None:
                 github.create_comment(number, body)
             else:
