@@ -229,3 +229,15 @@ def test_a_pull_request_changing_no_mapped_file_gets_no_comment_until_it_does(ka
     assert "no plan comment" in quiet.stdout
     (comment,) = github.state.comments[9]
     assert "now code" in comment["body"]
+
+
+def test_a_github_api_url_in_clear_beyond_loopback_is_refused_and_the_summary_kept(kamsync, repo, in_actions):
+    commit(repo, {RED_JS: "console.log('x');\n"})
+    environ = {**in_actions(pr_event(5)), "GITHUB_API_URL": "http://github.example.com/api"}
+
+    result = kamsync("push", "--dry-run", "--format", "github", "--from", "HEAD^1", extra_env=environ)
+
+    assert result.code == 2, result.output
+    (error,) = [c for c in obeyed(result.stdout) if c.startswith("::error")]
+    assert "use https" in error and TOKEN not in result.output
+    assert "console.log('x')" in Path(environ["GITHUB_STEP_SUMMARY"]).read_text()

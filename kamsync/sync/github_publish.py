@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kamsync.api.github import GitHub, GitHubError, own_marked
-from kamsync.core.errors import Exit, worst
+from kamsync.core.errors import Exit, KamsyncError, worst
 from kamsync.core.runreport import RunReport
 from kamsync.ui.actions_console import ActionsConsole
 from kamsync.ui.github import Annotation, annotation_lines, output_entry
@@ -179,5 +179,8 @@ def _comment(report: RunReport, console: ActionsConsole, env: ActionsEnv, number
             return int(Exit.OK)
         console.command(Annotation("error", str(error), "kamsync: comment failed").command())
         return int(Exit.API)
+    except KamsyncError as error:  # GITHUB_API_URL unusable: said once, the summary still holds the plan
+        console.command(Annotation("error", str(error), "kamsync: comment failed").command())
+        return int(error.exit_code)
     console.text(f"{'created' if mine is None else 'updated'} the plan comment on pull request #{number}")
     return int(Exit.OK)
