@@ -241,3 +241,18 @@ def test_a_github_api_url_in_clear_beyond_loopback_is_refused_and_the_summary_ke
     (error,) = [c for c in obeyed(result.stdout) if c.startswith("::error")]
     assert "use https" in error and TOKEN not in result.output
     assert "console.log('x')" in Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_the_action_entry_point_runs_the_command_its_inputs_name(repo, env, in_actions):
+    environ = in_actions({})
+    proc = subprocess.run(
+        [sys.executable, "-m", "kamsync.cli.action"],
+        cwd=repo,
+        env={**env, **environ, "KAMSYNC_INPUT_COMMAND": "status", "KAMSYNC_INPUT_FAIL_ON_CHANGES": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert read_outputs(Path(environ["GITHUB_OUTPUT"]))["changes"] == "0"
+    assert "### kamsync status" in Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
