@@ -26,6 +26,7 @@ HERO = "experiments/100001-homepage-hero"
 RED_JS = f"{HERO}/variations/red-button/variation.js"
 RED_CSS = f"{HERO}/variations/red-button/variation.css"
 BIG_CSS = f"{HERO}/variations/big-headline/variation.css"
+SHARED_CSS = "shared/red-button.css"
 BADGES_JS = "experiments/100002-checkout-trust-badges/variations/badges-above-total/variation.js"  # live
 TOKEN = "ghs_" + "Qx7" * 12  # the workflow token of these runs
 MARKER = "<!-- kamsync:plan manifest=kamsync.yaml -->"
@@ -123,19 +124,28 @@ def the_comment(github: FakeGitHub, number: int = 7) -> list[dict]:  # type: ign
     return [c for c in github.state.comments.get(number, []) if c["user"]["login"] == WORKFLOW_LOGIN]
 
 
-def test_plan_reports_a_change_a_conflict_and_a_live_experiment(act, repo, sandbox, github):
+def test_plan_reports_a_change_a_refused_ui_edit_a_conflict_and_a_live_experiment(act, repo, sandbox, github):
+    commit(repo, {SHARED_CSS: (repo / RED_CSS).read_text()}, "A shared copy of the red button's CSS")
+    manifest = (repo / "kamsync.yaml").read_text()
+    remapped = manifest.replace("        dir: red-button\n", f"        dir: red-button\n        css: {SHARED_CSS}\n")
     on_merge_commit(
         repo,
-        {RED_JS: "console.log('red v2');\n", BIG_CSS: ".headline { font-size: 4rem; }\n", BADGES_JS: "x();\n"},
+        {
+            RED_JS: "console.log('red v2');\n",  # a change
+            "kamsync.yaml": remapped,  # maps the red button's CSS to the shared file, unchanged since main
+            BIG_CSS: ".headline { font-size: 4rem; }\n",  # also edited in the UI: a conflict
+            BADGES_JS: "x();\n",  # of a live experiment
+        },
     )
-    sandbox.store.ui_edit_variation(200002, cssCode=".headline { color: hotpink; }")  # edited in the UI too
+    sandbox.store.ui_edit_variation(200001, cssCode=".cta { color: lime; }")  # a UI edit git never held
+    sandbox.store.ui_edit_variation(200002, cssCode=".headline { color: hotpink; }")
     before = dict(sandbox.store.variation(200001))
 
     run = act("pull_request", pr_event())
 
     assert run.code == 3, run.log  # refusals fail the check
-    assert run.outputs["changes"] == "3"
-    assert run.outputs["refused"] == "2"
+    assert run.outputs["changes"] == "4"
+    assert run.outputs["refused"] == "3"
     assert run.outputs["conflicts"] == "1"
     assert int(run.outputs["requests"]) >= 2
     assert run.outputs["plan"] == ""  # a refused plan is not saved for apply
@@ -146,10 +156,13 @@ def test_plan_reports_a_change_a_conflict_and_a_live_experiment(act, repo, sandb
     assert "` conflict `" in conflict and "**refused**" in conflict and "200002 Big headline" in conflict
     live = rows[f"`jsCode`<br>` {BADGES_JS} `"]
     assert "**live**" in live and "is live" in live
+    ui_edit = rows[f"`cssCode`<br>` {SHARED_CSS} `"]
+    assert "` remote-changed `" in ui_edit and "edited in Kameleoon outside git" in ui_edit
     assert "Requests: **" in run.summary and "in the last 1s for this credential" in run.summary
-    assert run.summary.count("<details>") == 3 and "```diff" in run.summary
+    assert run.summary.count("<details>") == 4 and "```diff" in run.summary
     errors = [c for c in obeyed(run.log) if c.startswith("::error")]
-    assert len(errors) == 2
+    assert len(errors) == 3
+    assert any(f"file={SHARED_CSS},line=1" in e and "edited in Kameleoon" in e for e in errors)
     assert any(f"file={BIG_CSS},line=1" in e for e in errors)
     assert any(f"file={BADGES_JS},line=1" in e and "live" in e for e in errors)
     assert not any(RED_JS in e for e in errors), "a planned change is no error"

@@ -139,6 +139,4 @@ def test_a_plan_read_at_another_commit_is_not_saved_since_it_could_never_be_appl
 def test_a_usage_error_under_json_prints_an_error_object_too(kamsync, repo):
     result = kamsync("status", "--json", "--zzz")
     assert result.code == 2
-    assert result.json() == {
-        "error": {"kind": "UsageError", "message": "No such option '--zzz'.", "exit_code": 2}
-    }
+    assert result.json() == {"error": {"kind": "UsageError", "message": "No such option '--zzz'.", "exit_code": 2}}
