@@ -6,7 +6,6 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kamsync.api.client import KameleoonClient
@@ -14,30 +13,13 @@ from kamsync.core.errors import ApiError, LocalWriteError, LockedInApp, WriteMis
 from kamsync.core.model import EXPERIMENT_FIELDS, VARIATION_FIELDS, Entity, FieldRef
 from kamsync.core.normalize import file_text, normalize
 from kamsync.core.plan import Plan, Write, forced_overwrites
+from kamsync.core.reports import Outcome
 from kamsync.state.files import write_atomic
 from kamsync.state.journal import Command, Journal, JournalField, JournalWrite, digest
 from kamsync.state.record import Record
 
 RESOURCE = {Entity.EXPERIMENT: "experiments", Entity.VARIATION: "variations"}
 CODE_FIELDS = (*EXPERIMENT_FIELDS, *VARIATION_FIELDS)
-
-
-@dataclass(slots=True)
-class Outcome:
-    written: list[Write] = field(default_factory=list)
-    # Locked in the Kameleoon app (423): left alone, the rest went on.
-    skipped: list[tuple[Write, ApiError]] = field(default_factory=list)
-    failed: list[tuple[Write, ApiError]] = field(default_factory=list)
-    not_attempted: list[Write] = field(default_factory=list)
-    # Set when Ctrl-C arrived while this write was in flight: Kameleoon may or may not have applied it.
-    interrupted: Write | None = None
-    cancelled: bool = False  # Ctrl-C stopped the run (in flight or between writes)
-    warnings: list[str] = field(default_factory=list)  # each once
-
-    @property
-    def complete(self) -> bool:
-        """Every write went through."""
-        return not (self.skipped or self.failed or self.not_attempted or self.interrupted or self.cancelled)
 
 
 def backup_name(ref: FieldRef) -> str:
