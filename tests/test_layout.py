@@ -82,3 +82,59 @@ def test_only_the_cli_reads_the_process_environment(path):
         and node.value.id == "os"
     ]
     assert not reads, f"{rel} reads os.environ at line(s) {reads}: take it from the settings (Options.environ)"
+
+
+# Use cases return values and report events; what a person or a program sees is made in ui/ and written there.
+SAYS_NOTHING = {"sync", "hook"}
+WRITERS = {"kamsync.ui.console", "kamsync.ui.progress", "kamsync.ui.view", "click"}
+
+
+def output_written(path: Path) -> list[str]:
+    """Every place ``path`` imports a writer of output or writes to the process's streams itself."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            found += [f"line {node.lineno}: imports {n}" for n in names if n in WRITERS]
+        elif isinstance(node, ast.Import):
+            found += [f"line {node.lineno}: imports {a.name}" for a in node.names if a.name in WRITERS]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            found.append(f"line {node.lineno}: print()")
+        elif isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr", "echo", "secho"):
+            found.append(f"line {node.lineno}: .{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in modules() if p.relative_to(PACKAGE).parts[0] in SAYS_NOTHING], ids=lambda p: p.name
+)
+def test_use_cases_write_no_output(path):
+    written = output_written(path)
+    assert not written, f"{path.relative_to(PACKAGE)} writes output: {written}; return a value or report an event"
+
+
+def test_the_output_check_sees_a_writer():
+    # The check above would pass vacuously if it could not see the console being used.
+    assert output_written(PACKAGE / "ui" / "status.py")
+    assert output_written(PACKAGE / "cli" / "main.py")
+
+
+# A function longer than this is split into named steps; one that reads better whole says why, here.
+MAX_FUNCTION_LINES = 60
+WHOLE_FUNCTIONS: dict[str, str] = {}
+
+
+def long_functions() -> dict[str, int]:
+    found = {}
+    for path in modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                name = f"{path.relative_to(PACKAGE).as_posix()}:{node.name}"
+                if length > MAX_FUNCTION_LINES and name not in WHOLE_FUNCTIONS:
+                    found[name] = length
+    return found
+
+
+def test_functions_stay_short_enough_to_read_at_a_glance():
+    assert not long_functions(), f"split these functions into named steps: {long_functions()}"

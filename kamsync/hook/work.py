@@ -14,6 +14,7 @@ from kamsync.sync.survey import survey
 
 __all__ = ["check_range", "push_range"]
 
+
 def check_range(opts: Options, report: Report, *, head: str | None = None) -> CheckReport:
     """Block (exit 3) when a mapped field changed in the range was edited in Kameleoon or holds code from
     commits outside the pushed history; warn about live experiments and vanished entities."""
