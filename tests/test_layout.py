@@ -120,20 +120,33 @@ def test_the_output_check_sees_a_writer():
 
 
 # A function longer than this is split into named steps; one that reads better whole says why, here.
-MAX_FUNCTION_LINES = 60
+MAX_FUNCTION_LINES = 50
 WHOLE_FUNCTIONS: dict[str, str] = {}
+
+
+def function_lengths(source: str) -> list[tuple[str, int]]:
+    """Lines of every function and method in ``source`` (a nested one counts in its parent too)."""
+    return [
+        (node.name, (node.end_lineno or node.lineno) - node.lineno + 1)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
 
 
 def long_functions() -> dict[str, int]:
     found = {}
     for path in modules():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                length = (node.end_lineno or node.lineno) - node.lineno + 1
-                name = f"{path.relative_to(PACKAGE).as_posix()}:{node.name}"
-                if length > MAX_FUNCTION_LINES and name not in WHOLE_FUNCTIONS:
-                    found[name] = length
+        for name, length in function_lengths(path.read_text(encoding="utf-8")):
+            where = f"{path.relative_to(PACKAGE).as_posix()}:{name}"
+            if length > MAX_FUNCTION_LINES and where not in WHOLE_FUNCTIONS:
+                found[where] = max(length, found.get(where, 0))
     return found
+
+
+def test_the_length_check_counts_each_function_whole():
+    body = "".join(f"        x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    source = "class A:\n    def run(self):\n" + body + "class B:\n    def run(self):\n        pass\n"
+    assert function_lengths(source) == [("run", MAX_FUNCTION_LINES + 1), ("run", 2)]
 
 
 def test_functions_stay_short_enough_to_read_at_a_glance():

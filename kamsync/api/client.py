@@ -267,12 +267,7 @@ class KameleoonClient:
             answer = self._send(
                 method, path, subject, params=params, json=json, form=form, headers=headers, on_send=on_send
             )
-            if isinstance(answer, _Lost):
-                outcome: int | Failure = answer.failure
-                message, problem = None, answer.problem
-            else:
-                outcome, problem = answer.status_code, None
-                message = None if 200 <= outcome < 300 else server_message(answer.content, self._secrets)
+            outcome, message, problem = self._read_answer(answer)
             elapsed = self._clock() - started
             step = decide(
                 outcome,
@@ -288,16 +283,26 @@ class KameleoonClient:
                 return answer
             if step in (Step.FAIL, Step.GIVE_UP, Step.UNKNOWN, Step.DONE):  # DONE without an answer: cannot happen
                 raise self._error(step, outcome, message, problem, subject, attempts, sent, elapsed)
-            if step is Step.RENEW_TOKEN:
-                if self._token is not None:
-                    self._rejected_token = self._token.value
-                self._token = None
-            elif step is Step.WAIT_AND_RETRY and isinstance(answer, httpx.Response):
-                wait = parse_retry_after(answer.headers.get("Retry-After"), self._wall_clock())
-                self._budget.note_server_wait(wait)
+            self._before_retry(step, answer)
             attempts = attempts.after(step)
             if step is Step.BACKOFF:
                 self._back_off(outcome, subject, attempts.retries, elapsed)
+
+    def _read_answer(self, answer: httpx.Response | _Lost) -> tuple[int | Failure, str | None, str | None]:
+        """The outcome ``decide`` judges, the server's message (scrubbed) for a failure, and why none arrived."""
+        if isinstance(answer, _Lost):
+            return answer.failure, None, answer.problem
+        status = answer.status_code
+        return status, None if 200 <= status < 300 else server_message(answer.content, self._secrets), None
+
+    def _before_retry(self, step: Step, answer: httpx.Response | _Lost) -> None:
+        """Forget a rejected token, or note the wait a 429 asked for, before the next attempt."""
+        if step is Step.RENEW_TOKEN:
+            if self._token is not None:
+                self._rejected_token = self._token.value
+            self._token = None
+        elif step is Step.WAIT_AND_RETRY and isinstance(answer, httpx.Response):
+            self._budget.note_server_wait(parse_retry_after(answer.headers.get("Retry-After"), self._wall_clock()))
 
     def _back_off(self, outcome: int | Failure, subject: str, retry: int, elapsed: float) -> None:
         delay = retry_wait(self._retry, retry, self._jitter(), elapsed)

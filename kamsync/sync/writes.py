@@ -122,12 +122,7 @@ def execute(
             )
             check_stored(write, answer)
         except KeyboardInterrupt:
-            outcome.cancelled = True
-            if sent:
-                outcome.interrupted = write
-            else:  # still waiting for the rate budget: nothing of it left
-                outcome.not_attempted.append(write)
-            outcome.not_attempted.extend(plan.writes[index + 1 :])
+            _cancelled(outcome, plan.writes, index, sent=sent)
             break
         except LockedInApp as error:
             _mark(journal, index, "failed")
@@ -138,17 +133,32 @@ def execute(
             outcome.failed.append((write, error))
             outcome.not_attempted.extend(plan.writes[index + 1 :])
             break
-        for status in write.fields:
-            record.remember(status.mapped.ref, status.local or "")
-        warning = record.save()
-        if warning is not None and warning not in outcome.warnings:
-            outcome.warnings.append(warning)
-        _mark(journal, index, "done")
-        outcome.written.append(write)
+        _confirmed(outcome, record, journal, index, write)
         on_written(write)
     if journal is not None and outcome.complete:
         journal.clear()
     return outcome
+
+
+def _cancelled(outcome: Outcome, writes: tuple[Write, ...], index: int, *, sent: bool) -> None:
+    """Ctrl-C during write ``index``: in doubt once it was sent, else not attempted, like every write after it."""
+    outcome.cancelled = True
+    if sent:
+        outcome.interrupted = writes[index]
+    else:  # still waiting for the rate budget: nothing of it left
+        outcome.not_attempted.append(writes[index])
+    outcome.not_attempted.extend(writes[index + 1 :])
+
+
+def _confirmed(outcome: Outcome, record: Record, journal: Journal | None, index: int, write: Write) -> None:
+    """Write ``index`` is stored: its values become the fields' base, and the journal says it is done."""
+    for status in write.fields:
+        record.remember(status.mapped.ref, status.local or "")
+    warning = record.save()
+    if warning is not None and warning not in outcome.warnings:
+        outcome.warnings.append(warning)
+    _mark(journal, index, "done")
+    outcome.written.append(write)
 
 
 def _mark(journal: Journal | None, index: int, status: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from kamsync.ui.console import Console
 
-__all__ = ["renders", "show"]
+__all__ = ["rendered", "renders", "show"]
 
 T = TypeVar("T")
 _RENDERERS: dict[type, Callable[[Console, Any], None]] = {}
@@ -36,3 +36,8 @@ def show(console: Console, value: object) -> None:
     if render is None:
         raise TypeError(f"no renderer for {type(value).__name__}: add an @renders function in kamsync/ui/")
     render(console, value)
+
+
+def rendered(kind: type) -> bool:
+    """Whether values of ``kind`` have a renderer (once the families are imported: ``kamsync.ui.view``)."""
+    return kind in _RENDERERS
