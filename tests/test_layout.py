@@ -151,3 +151,15 @@ def test_the_length_check_counts_each_function_whole():
 
 def test_functions_stay_short_enough_to_read_at_a_glance():
     assert not long_functions(), f"split these functions into named steps: {long_functions()}"
+
+
+def test_one_clock_time_formatter():
+    # Every "until 10:42:13" and "since 12:01:03" reads the same way: core/durations.clock_time says it.
+    formatting = [
+        f"{path.relative_to(PACKAGE).as_posix()}:{node.lineno}"
+        for path in modules()
+        if path.relative_to(PACKAGE).parts[0] != "sandbox"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value == "%H:%M:%S"
+    ]
+    assert formatting == ["core/durations.py:42"]

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kamsync.budget.ledger import Ledger, default_state_dir, ledger_path, read_arrivals
-from kamsync.budget.pricing import clock_time
 from kamsync.budget.windows import Window, next_send_time, parse_rate_limit
-from kamsync.core.durations import in_words
+from kamsync.core.durations import clock_time, in_words
 
 __all__ = [
     "Forgotten",

@@ -17,10 +17,10 @@ from kamsync.api.auth import RENEW_MARGIN
 from kamsync.api.client import KameleoonClient
 from kamsync.api.exchange import Exchange
 from kamsync.budget.ledger import Ledger, default_state_dir, read_arrivals
-from kamsync.budget.pricing import cap_problem, clock_time, quote, read_cost, refusal_text
+from kamsync.budget.pricing import cap_problem, quote, read_cost, refusal_text
 from kamsync.budget.quota import quota_report
 from kamsync.budget.windows import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
-from kamsync.core.durations import in_words
+from kamsync.core.durations import clock_time, in_words
 from kamsync.core.errors import LocalWriteError, RefusedError
 from kamsync.core.events import BudgetPacing, BudgetWaiting, LockSkipped, RequestDone, Waiting
 from kamsync.core.model import MappedFile

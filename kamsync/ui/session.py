@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from kamsync.budget.pricing import clock_time
-from kamsync.core.durations import in_words
+from kamsync.core.durations import clock_time, in_words
 from kamsync.core.events import BudgetPacing, BudgetWaiting, LockSkipped, NothingChanged, RequestDone, Waiting, Warned
 from kamsync.git.ranges import GitRange
 from kamsync.ui.console import Console

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kamsync.budget.pricing import clock_time
+from kamsync.core.durations import clock_time
 from kamsync.core.plan import describe_base
 from kamsync.core.reports import DiffReport, StatusReport
 from kamsync.core.states import DIFFERING, State
