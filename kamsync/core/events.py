@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kamsync.core.creation import Created, CreationPlan
 from kamsync.core.plan import Write
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "BudgetPacing",
     "BudgetWaiting",
     "CheckingAll",
+    "CreationPlanned",
     "Examining",
     "HookSkipped",
     "Included",
@@ -28,6 +30,7 @@ __all__ = [
     "StoppedBefore",
     "Unchecked",
     "Unfinished",
+    "VariationCreated",
     "Waiting",
     "Warned",
     "Written",
@@ -155,6 +158,19 @@ class Written:
     """A write confirmed, said as it happens: a run killed later still said what it had written."""
 
     write: Write
+
+
+@dataclass(frozen=True, slots=True)
+class CreationPlanned:
+    """The manifest's new variations, planned before the push (create or adopt, and the traffic split)."""
+
+    plan: CreationPlan
+    dry_run: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VariationCreated:
+    made: Created
 
 
 # -- the pre-push hook ------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 from kamsync.core.errors import Exit, RefusedError, UsageError
 from kamsync.core.events import (
     BackupSaved,
+    CreationPlanned,
     Included,
     JournalForgotten,
     NothingChanged,
@@ -18,10 +19,11 @@ from kamsync.core.events import (
     PushingUncommitted,
     Resuming,
     Unfinished,
+    VariationCreated,
     Warned,
     Written,
 )
-from kamsync.core.model import MappedFile
+from kamsync.core.model import ExperimentSpec, MappedFile, NewVariationSpec
 from kamsync.core.plan import Plan, Refusal, Write, plan_push
 from kamsync.core.reports import PlanReport
 from kamsync.core.savedplan import to_document
@@ -31,12 +33,13 @@ from kamsync.git.workspace import Workspace
 from kamsync.state.files import write_atomic
 from kamsync.state.journal import Command, FieldKey, Interrupted, Journal, drift
 from kamsync.state.record import Record
+from kamsync.sync.create import execute_creations, plan_creations
 from kamsync.sync.report import Report
 from kamsync.sync.session import Options, Run, connected, locked
 from kamsync.sync.survey import survey
 from kamsync.sync.writes import execute, save_backup
 
-__all__ = ["drift_refusals", "execute_plan", "resuming", "run_push"]
+__all__ = ["drift_refusals", "execute_plan", "refuse_creation_here", "resuming", "run_push"]
 
 
 def run_push(
@@ -50,6 +53,7 @@ def run_push(
     allow_live: bool,
     out: str | None = None,
     discard_journal: bool = False,
+    allow_traffic_change: bool = False,
 ) -> PlanReport:
     if out is not None and not dry_run:
         raise UsageError("--out saves a plan without sending it: use it with --dry-run, then `kamsync apply FILE`")
@@ -59,13 +63,78 @@ def run_push(
             "commit could never be applied; check that commit out and leave --to out"
         )
     with locked(opts, "kamsync push", reader=report if dry_run else None) as ws:
+        wanted = ws.select_new(paths)
+        refuse_creation_here(opts, wanted, out)
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
             skipped = NothingChanged(opts.from_rev, ws.head)
             return PlanReport(str(Command.PUSH), dry_run, Plan((), ()), 0, int(Exit.OK), skipped=skipped)
         with connected(opts, ws, report) as run:
+            if wanted:
+                ws = _create_first(
+                    report,
+                    ws,
+                    run,
+                    wanted,
+                    dry_run=dry_run,
+                    allow_traffic_change=allow_traffic_change,
+                    allow_live=allow_live,
+                )
+                files = pick_files(ws, paths, opts.from_rev)
             push = _Push(report, ws, run, dry_run=dry_run, force=force, allow_live=allow_live)
             return push.push(files, exit_code=exit_code, out=out, discard_journal=discard_journal)
+
+
+def refuse_creation_here(
+    opts: Options, wanted: Sequence[tuple[ExperimentSpec, NewVariationSpec]], out: str | None
+) -> None:
+    """Creations are made from a working copy, then committed: a range (the pre-push hook, ``--from/--to``),
+    the GitHub Action and a saved plan could never commit the ids they would write into the manifest."""
+    if not wanted:
+        return
+    names = ", ".join(f"{new.name!r} of experiment {exp.id}" for exp, new in wanted)
+    where = (
+        "a push of a git range (the pre-push hook, --from/--to)"
+        if opts.ranged
+        else "GitHub Actions"
+        if not opts.creations_allowed
+        else "a saved plan (--out)"
+        if out is not None
+        else None
+    )
+    if where is not None:
+        raise RefusedError(
+            f"the manifest has new variations (entries without id: {names}), and {where} never creates them: "
+            "run `kamsync push --allow-traffic-change` from a working copy, then commit the ids it writes into "
+            "the manifest; nothing was sent"
+        )
+
+
+def _create_first(
+    report: Report,
+    ws: Workspace,
+    run: Run,
+    wanted: Sequence[tuple[ExperimentSpec, NewVariationSpec]],
+    *,
+    dry_run: bool,
+    allow_traffic_change: bool,
+    allow_live: bool,
+) -> Workspace:
+    """Plan the new variations, refuse or show them, create them (unless ``dry_run``), and return the
+    workspace as the manifest now maps it."""
+    run.charge(run.read_cost(len({exp.id for exp, _ in wanted}), 1), "reading what the new variations need")
+    plan = plan_creations(ws, run.client, wanted, allow_traffic_change=allow_traffic_change, allow_live=allow_live)
+    report(CreationPlanned(plan, dry_run))
+    if plan.refusals:
+        raise RefusedError(
+            f"nothing was written: {len(plan.refusals)} creation(s) refused" + (" (dry run)" if dry_run else "")
+        )
+    if dry_run:
+        return ws
+    run.charge(plan.requests, "creating the new variations")
+    for made in execute_creations(ws, run.client, plan):
+        report(VariationCreated(made))
+    return Workspace.open(run.opts.manifest, run.opts.environ, ws.cwd)
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ from kamsync.ui.show import show
 __all__ = ["FAMILIES", "View"]
 
 # The modules holding the renderers, one per command family (importing one registers its renderers).
-FAMILIES = ("session", "status", "push", "pull", "quota", "doctor", "hook")
+FAMILIES = ("session", "status", "push", "creation", "pull", "quota", "doctor", "hook")
 for _family in FAMILIES:
     importlib.import_module(f"kamsync.ui.{_family}")
 
