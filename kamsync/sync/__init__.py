@@ -3,5 +3,5 @@ budget). They decide with ``core``, read and write through the edges, and return
 while they run goes to the ``Report`` port (``report``) as event values. They print nothing: ``kamsync.ui`` shows
 both.
 
-May import every sub-package but ``hook`` and ``cli``.
+May import every sub-package but ``ui``, ``hook`` and ``cli``: what it says goes through the port.
 """

@@ -46,13 +46,12 @@ class View:
     @contextmanager
     def showing(self, line: object) -> Iterator[object]:
         """Route the console's messages above the progress line while it is shown; erase it at the end."""
-        if not isinstance(line, Progress):
-            yield line
-            return
-        if line.enabled:
-            self.console.above = line.note
+        progress = line if isinstance(line, Progress) else None
+        if progress is not None and progress.enabled:
+            self.console.above = progress.note
         try:
-            with line:
-                yield line
+            yield line
         finally:
             self.console.above = None
+            if progress is not None:
+                progress.close()
