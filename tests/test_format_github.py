@@ -183,7 +183,7 @@ def test_drift_opens_a_pull_request_and_asks_for_a_token_when_there_is_none(
     (pull,) = github.state.pulls
     assert pull["html_url"] in Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
     assert "console.log('ui')" in git(origin, "show", f"kamsync/drift:{RED_JS}")
-    assert tokenless.code == 2 and "GITHUB_TOKEN" in tokenless.stdout
+    assert tokenless.code == 2 and "GITHUB_TOKEN" in tokenless.stderr
 
 
 def test_the_action_entry_point_refuses_an_unknown_command(repo, env):

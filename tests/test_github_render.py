@@ -10,7 +10,6 @@ from kamsync.api.github import WORKFLOW_TOKEN_USER, Item, check_api_url, next_li
 from kamsync.cli.action import ActionInputError, action_args
 from kamsync.core.errors import UsageError
 from kamsync.core.runreport import FieldRow, Problem, RunReport, diff_counts
-from kamsync.sync.github_publish import ActionsEnv, not_read_reason, pull_request_of
 from kamsync.ui.actions_console import ActionsConsole
 from kamsync.ui.github import Annotation, annotation_lines, escape_data, escape_property, output_entry
 from kamsync.ui.markdown import (
@@ -25,6 +24,7 @@ from kamsync.ui.markdown import (
     trim_middle,
     utf8_size,
 )
+from kamsync.ui.publish import ActionsEnv, not_read_reason, pull_request_of
 from tests.conftest import ROOT
 
 

@@ -10,11 +10,19 @@ import functools
 import io
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from kamsync.cli.options import EPILOG, budget_options, exit_code_option, global_options, options
+from kamsync.core.errors import Exit, KamsyncError
+
+if TYPE_CHECKING:
+    from kamsync.core.runreport import RunReport
+    from kamsync.sync.options import Options
+    from kamsync.sync.report import Report
 
 __all__ = ["drift", "github_mode"]
 
@@ -51,8 +59,9 @@ def github_mode(command: str) -> Callable[[F], F]:
 
 
 def _run_github(command: str, *, comment: bool, **kwargs: Any) -> int:
-    from kamsync.sync.actions import Asked, run_actions
     from kamsync.ui.actions_console import ActionsConsole
+    from kamsync.ui.publish import ActionsEnv
+    from kamsync.ui.view import View
 
     if isinstance(sys.stdout, io.TextIOWrapper):  # the runner reads UTF-8 (a Windows pipe would be cp1252)
         sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
@@ -60,18 +69,54 @@ def _run_github(command: str, *, comment: bool, **kwargs: Any) -> int:
     if kwargs.get("discard_journal"):
         raise click.UsageError("--discard-journal is not for --format github: run `kamsync push` to resume")
     name = "plan" if command == "push" and kwargs.get("dry_run") else command
-    asked = Asked(
-        name,
-        paths=kwargs.get("paths", ()),
-        force=bool(kwargs.get("force")),
-        allow_live=bool(kwargs.get("allow_live")),
-        out=kwargs.get("out"),
-        fail_on_changes=bool(kwargs.get("exit_code")),
-        comment=comment,
-        open_pr=bool(kwargs.get("open_pr")),
-        branch=kwargs.get("branch") or "kamsync/drift",
-    )
-    return run_actions(opts, ActionsConsole(quiet=opts.quiet), asked)
+    env = ActionsEnv.of(opts.environ)
+    if kwargs.get("open_pr") and not (env.token and env.repository):
+        raise click.UsageError("--open-pr needs GITHUB_TOKEN and GITHUB_REPOSITORY (the action passes them)")
+    console = ActionsConsole(quiet=opts.quiet)
+    view = View(console, {**opts.environ, "KAMSYNC_PROGRESS": "0"})  # no live line in a log
+    try:
+        report = _report(name, opts, view, env, kwargs)
+    except KamsyncError as error:
+        report = _failed(name, opts, error)
+    from kamsync.ui.publish import publish
+
+    return publish(report, console, env, comment=comment)
+
+
+def _report(name: str, opts: Options, view: Report, env: Any, kwargs: dict[str, Any]) -> RunReport:
+    from kamsync.sync.drift import drift_report
+    from kamsync.sync.github import plan_report, push_report, status_report
+    from kamsync.ui.publish import not_read_reason
+
+    paths, force, allow_live = kwargs.get("paths", ()), bool(kwargs.get("force")), bool(kwargs.get("allow_live"))
+    if name == "plan":
+        return plan_report(
+            opts, view, paths, force=force, allow_live=allow_live, out=kwargs.get("out"),
+            fail_on_changes=bool(kwargs.get("exit_code")), not_read=not_read_reason(env),
+        )  # fmt: skip
+    if name == "push":
+        return push_report(opts, view, paths, force=force, allow_live=allow_live)
+    if name == "drift":
+        found = drift_report(opts, view, open_pr=bool(kwargs.get("open_pr")), branch=kwargs.get("branch") or "")
+    else:
+        found = status_report(opts, view, paths)
+    return replace(found, exit_code=1) if kwargs.get("exit_code") and found.changes else found
+
+
+def _failed(name: str, opts: Options, error: KamsyncError) -> RunReport:
+    """A run stopped by ``error``: reported like any result, its message with this run's secrets hidden."""
+    from kamsync.cli.crash import hidden_values, scrub_everywhere
+    from kamsync.git.repo import GitRepo
+    from kamsync.sync.github import failed_report
+
+    try:
+        top: Path | None = GitRepo.discover(Path.cwd()).top
+    except KamsyncError:
+        top = None
+    report = failed_report(name, opts.manifest_given or "kamsync.yaml", error, top)
+    hidden = hidden_values(opts.environ)
+    problems = tuple(replace(p, message=scrub_everywhere(p.message, hidden)) for p in report.problems)
+    return replace(report, problems=problems)
 
 
 @click.command(epilog=EPILOG)
@@ -96,9 +141,11 @@ def drift(ctx: click.Context, open_pr: bool, branch: str, exit_code: bool) -> in
 
     Example: kamsync drift --format github --open-pr
     """
-    from kamsync.sync.drift import text_drift
+    from kamsync.sync.drift import drift_report
 
     if open_pr:
         raise click.UsageError("--open-pr opens a pull request through GitHub: use it with --format github")
-    opts, console = options(ctx)
-    return text_drift(opts, console, exit_code=exit_code)
+    opts, view = options(ctx)
+    found = drift_report(opts, view, open_pr=False, branch=branch)
+    view(found)
+    return int(Exit.DIFFERENCES) if exit_code and found.drifted else int(Exit.OK)

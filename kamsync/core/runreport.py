@@ -6,15 +6,26 @@ untrusted: the renderers make them inert wherever they go.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from kamsync.core.states import State
 
-__all__ = ["DRIFTED", "FieldRow", "Problem", "RunReport", "diff_counts"]
+__all__ = ["DRIFTED", "FieldRow", "Problem", "RunReport", "TokenObtained", "diff_counts", "kameleoon_to_local"]
 
 # What `drift` reports: edited in Kameleoon (remote-changed, conflict) or holding code from commits the default
 # branch lacks (remote-ahead).
 DRIFTED = frozenset({State.REMOTE_CHANGED.value, State.CONFLICT.value, State.REMOTE_AHEAD.value})
+
+
+@dataclass(frozen=True, slots=True)
+class TokenObtained:
+    """An access token, the moment the client obtained it: a view that can hide it from its log does so."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "TokenObtained(<hidden>)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +77,7 @@ class RunReport:
     warnings: tuple[str, ...] = ()
     exit_code: int = 0
     pull_request: str | None = None  # drift: the pull request opened or updated
+    drift_branch: str | None = None  # drift: the branch holding Kameleoon's edits, pushed for a pull request
 
     @property
     def changes(self) -> int:
@@ -93,6 +105,12 @@ class RunReport:
             "drifted": str(self.drifted),
             "plan": self.plan_path or "",
         }
+
+
+def kameleoon_to_local(remote: str | None, local: str | None, path: str) -> str:
+    """A field's unified diff, Kameleoon → local, named as ``kamsync diff`` names its sides."""
+    lines = (remote or "").splitlines(), (local or "").splitlines()
+    return "\n".join(difflib.unified_diff(*lines, f"kameleoon/{path}", f"local/{path}", lineterm=""))
 
 
 def diff_counts(diff: str) -> tuple[int, int]:

@@ -7,6 +7,7 @@ summary, the comment and the outputs show: names, diffs, refusals and outcomes p
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -16,19 +17,22 @@ from pathlib import Path
 
 from kamsync.budget.ledger import read_arrivals
 from kamsync.core.errors import Exit, KamsyncError, ManifestError, RefusedError
+from kamsync.core.events import NothingChanged, PlanSaved
 from kamsync.core.model import MappedFile
-from kamsync.core.plan import Plan, plan_push
-from kamsync.core.runreport import FieldRow, Problem, RunReport
+from kamsync.core.plan import Plan, Write, plan_push
+from kamsync.core.reports import Outcome
+from kamsync.core.runreport import FieldRow, Problem, RunReport, kameleoon_to_local
+from kamsync.core.savedplan import to_document
 from kamsync.core.states import FieldStatus, State
-from kamsync.git.ranges import nothing_changed, pick_files
+from kamsync.git.ranges import pick_files
 from kamsync.git.workspace import Workspace
+from kamsync.state.files import write_atomic
 from kamsync.state.journal import Command, Journal
 from kamsync.sync.options import Options
-from kamsync.sync.push import execute_plan, payload_of, refuse_creation_here, save_plan
+from kamsync.sync.push import execute_plan, refuse_creation_here
+from kamsync.sync.report import Report
 from kamsync.sync.session import Run, connected, locked
 from kamsync.sync.survey import Survey, survey
-from kamsync.ui.console import Console
-from kamsync.ui.render import unified_diff
 
 __all__ = ["failed_report", "manifest_name", "plan_report", "push_report", "status_report"]
 
@@ -71,7 +75,8 @@ def _row(
     ref = status.mapped.ref
     experiment = found.remote.experiments.get(ref.experiment_id)
     variation = found.remote.variations.get(ref.variation_id) if ref.variation_id is not None else None
-    diff = unified_diff(status) if status.state is not State.REMOTE_MISSING else ""
+    missing = status.state is State.REMOTE_MISSING
+    diff = "" if missing else kameleoon_to_local(status.remote, status.local, status.path)
     return FieldRow(
         file=_in_repo(ws, Path(ws.manifest.root) / status.path),
         experiment_id=ref.experiment_id,
@@ -119,85 +124,98 @@ def _planned(
     return found, plan_push(found.statuses, force=force, allow_live=allow_live), reads
 
 
+def _chosen(opts: Options, report: Report, ws: Workspace, paths: Sequence[str]) -> tuple[MappedFile, ...] | None:
+    """The mapped files to look at; ``None`` (after saying so) when a range holds no mapped change."""
+    files = tuple(pick_files(ws, paths, opts.from_rev))
+    if opts.ranged and not files:
+        report(NothingChanged(opts.from_rev, ws.head))
+        return None
+    return files
+
+
 def plan_report(
-    opts: Options, console: Console, paths: Sequence[str], *, force: bool, allow_live: bool, out: str | None,
+    opts: Options, report: Report, paths: Sequence[str], *, force: bool, allow_live: bool, out: str | None,
     fail_on_changes: bool, not_read: str,
 ) -> RunReport:  # fmt: skip
     """``push --dry-run --out``: what the push would send and refuse, the plan saved for ``kamsync apply``.
     Without credentials (a fork pull request gets no secrets), Kameleoon is not read and that is all it says."""
-    with locked(opts, "kamsync push", reader=console) as ws:
+    with locked(opts, "kamsync push", reader=report) as ws:
         name = manifest_name(ws)
         refuse_creation_here(opts, ws.select_new(paths), out)
-        files = pick_files(ws, paths, opts.from_rev)
-        if opts.ranged and not files:
-            console.info(nothing_changed(ws, opts.from_rev))
+        files = _chosen(opts, report, ws, paths)
+        if files is None:
             return RunReport("plan", name)
         if not opts.has_credentials:
             return RunReport("plan", name, not_read=not_read)
-        with connected(opts, ws, console) as run:
+        with connected(opts, ws, report) as run:
             found, plan, reads = _planned(ws, run, files, force=force, allow_live=allow_live)
             saved = None
             # A plan read at another commit than the checked-out one could never be applied: not saved.
             if out is not None and opts.to_rev is None and plan.writes and not plan.refusals:
-                save_plan(console, ws, run, plan, out, force=force, allow_live=allow_live, reads=reads)
+                _save(ws, run, plan, out, force=force, allow_live=allow_live, reads=reads)
+                report(PlanSaved(out))
                 saved = out
             outcomes = {f.path: "planned" for w in plan.writes for f in w.fields}
-            report = _finished("plan", name, _rows(ws, found, plan, outcomes), run, found, saved)
-    code = Exit.REFUSED if report.refused else Exit.DIFFERENCES if fail_on_changes and report.changes else Exit.OK
-    return _with_code(report, int(code))
+            result = _finished("plan", name, _rows(ws, found, plan, outcomes), run, found, saved)
+    code = Exit.REFUSED if result.refused else Exit.DIFFERENCES if fail_on_changes and result.changes else Exit.OK
+    return _with_code(result, int(code))
 
 
-def push_report(opts: Options, console: Console, paths: Sequence[str], *, force: bool, allow_live: bool) -> RunReport:
+def _save(ws: Workspace, run: Run, plan: Plan, out: str, *, force: bool, allow_live: bool, reads: int) -> None:
+    """The plan as ``push --dry-run --out`` saves it, for ``kamsync apply``."""
+    manifest = Path(ws.manifest.path).relative_to(ws.repo.top).as_posix()
+    document = to_document(
+        plan, api_url=run.url, head=ws.repo.head(), manifest=manifest, force=force, allow_live=allow_live, reads=reads
+    )
+    write_atomic(Path(os.path.abspath(out)), json.dumps(document, indent=2) + "\n")
+
+
+def push_report(opts: Options, report: Report, paths: Sequence[str], *, force: bool, allow_live: bool) -> RunReport:
     """``push``: every local-changed field (of the range, when given); nothing at all when a field is refused."""
     with locked(opts, "kamsync push") as ws:
         name = manifest_name(ws)
         refuse_creation_here(opts, ws.select_new(paths), None)
-        files = pick_files(ws, paths, opts.from_rev)
-        if opts.ranged and not files:
-            console.info(nothing_changed(ws, opts.from_rev))
+        files = _chosen(opts, report, ws, paths)
+        if files is None:
             return RunReport("push", name)
         journal = Journal.at(ws.repo.state_dir())
         if journal.load() is not None:
             raise RefusedError("an interrupted push or apply has not finished: run `kamsync push` to resume it")
-        with connected(opts, ws, console) as run:
+        with connected(opts, ws, report) as run:
             found, plan, _ = _planned(ws, run, files, force=force, allow_live=allow_live)
             outcomes: dict[str, str] = {}
             code = int(Exit.REFUSED) if plan.refusals else int(Exit.OK)
             if plan.writes and not plan.refusals:
                 run.charge(plan.requests, "this push")
-                payload = payload_of(False, plan)
-                code = execute_plan(console, ws, run, plan, payload, journal, Command.PUSH)
-                outcomes = _outcomes(payload)
-            rows = _rows(ws, found, plan, outcomes)
-            report = _finished("push", name, rows, run, found)
-    return _with_code(report, code)
+                done = execute_plan(report, ws, run, plan, journal, Command.PUSH)
+                code = done.code
+                outcomes = _outcomes(done.outcome) if done.outcome is not None else {}
+            result = _finished("push", name, _rows(ws, found, plan, outcomes), run, found)
+    return _with_code(result, code)
 
 
-def _outcomes(payload: Mapping[str, object]) -> dict[str, str]:
+def _outcomes(outcome: Outcome) -> dict[str, str]:
     """Each written path's outcome, from the push's own account of it."""
-    outcomes: dict[str, str] = {}
-    for key, word in (("written", "written"), ("skipped", "skipped (locked in Kameleoon)"),
-                      ("failed", "failed"), ("not_attempted", "not attempted")):  # fmt: skip
-        entries = payload.get(key)
-        for write in entries if isinstance(entries, list) else ():
-            for path in write["paths"]:
-                outcomes[path] = word
-    return outcomes
+    done: list[tuple[str, Sequence[Write]]] = [
+        ("written", outcome.written),
+        ("skipped (locked in Kameleoon)", [w for w, _ in outcome.skipped]),
+        ("failed", [w for w, _ in outcome.failed]),
+        ("not attempted", outcome.not_attempted),
+    ]
+    return {f.path: word for word, writes in done for w in writes for f in w.fields}
 
 
-def status_report(opts: Options, console: Console, paths: Sequence[str], command: str = "status") -> RunReport:
+def status_report(opts: Options, report: Report, paths: Sequence[str], command: str = "status") -> RunReport:
     """``status``: every mapped field that is not in sync, with its diff."""
-    with locked(opts, f"kamsync {command}", reader=console) as ws:
+    with locked(opts, f"kamsync {command}", reader=report) as ws:
         name = manifest_name(ws)
-        files = pick_files(ws, paths, opts.from_rev)
-        if opts.ranged and not files:
-            console.info(nothing_changed(ws, opts.from_rev))
+        files = _chosen(opts, report, ws, paths)
+        if files is None:
             return RunReport(command, name)
-        with connected(opts, ws, console) as run:
+        with connected(opts, ws, report) as run:
             run.charge_reads(files, f"kamsync {command}")
             found = survey(ws, files, run.client, from_rev=opts.from_rev)
-            rows = _rows(ws, found, Plan((), ()), {})
-            return _finished(command, name, rows, run, found)
+            return _finished(command, name, _rows(ws, found, Plan((), ()), {}), run, found)
 
 
 def failed_report(command: str, manifest: str, error: KamsyncError, top: Path | None) -> RunReport:

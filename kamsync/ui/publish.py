@@ -1,5 +1,5 @@
 """Where a ``--format github`` report goes: the log (remote code inert), annotations, the job summary, the
-step outputs, and the one sticky pull-request comment.
+step outputs, the one sticky pull-request comment, and the one drift pull request.
 
 What the runner provides is read from the settings' environment once (``ActionsEnv``); outside Actions, where
 none of it is set, the summary and the outputs are printed to the log instead, so the mode can be tried anywhere.
@@ -16,7 +16,7 @@ from typing import Any
 
 from kamsync.api.github import GitHub, GitHubError, own_marked
 from kamsync.core.errors import Exit, KamsyncError, worst
-from kamsync.core.runreport import RunReport
+from kamsync.core.runreport import Problem, RunReport
 from kamsync.ui.actions_console import ActionsConsole
 from kamsync.ui.github import Annotation, annotation_lines, output_entry
 from kamsync.ui.markdown import COMMENT_LIMIT, SUMMARY_LIMIT, comment_marker, document, utf8_size
@@ -104,6 +104,8 @@ def not_read_reason(env: ActionsEnv) -> str:
 def publish(report: RunReport, console: ActionsConsole, env: ActionsEnv, *, comment: bool) -> int:
     """Write the report everywhere it goes; the exit code, worse when the comment failed for another reason
     than a read-only token."""
+    if report.drift_branch is not None:
+        report = _with_pull_request(report, console, env)
     _log(report, console)
     _annotate(report, console)
     summary = document(report, limit=SUMMARY_LIMIT, measure=utf8_size)
@@ -184,3 +186,27 @@ def _comment(report: RunReport, console: ActionsConsole, env: ActionsEnv, number
         return int(error.exit_code)
     console.text(f"{'created' if mine is None else 'updated'} the plan comment on pull request #{number}")
     return int(Exit.OK)
+
+
+def _with_pull_request(report: RunReport, console: ActionsConsole, env: ActionsEnv) -> RunReport:
+    """Open, or update in place, the one pull request of the drift branch, found by its marker."""
+    branch = report.drift_branch or ""
+    if not env.token or not env.repository:
+        problem = Problem(f"--open-pr: no GitHub token or repository to open the pull request of branch {branch}")
+        return replace(report, problems=(*report.problems, problem), exit_code=worst(report.exit_code, 2))
+    marker = comment_marker("drift", report.manifest)
+    body = document(report, limit=COMMENT_LIMIT, marker=marker)
+    title = f"kamsync: adopt the edits made in Kameleoon ({report.manifest})"
+    owner = env.repository.split("/", 1)[0]
+    try:
+        with GitHub(env.api_url, env.token, env.repository) as github:
+            mine = own_marked(github.open_pulls(owner, branch), marker, github.login())
+            if mine is None:
+                made = github.create_pull(head=branch, base=env.base_branch, title=title, body=body)
+            else:
+                made = github.update_pull(mine.number, title=title, body=body)
+    except KamsyncError as error:
+        return replace(report, problems=(*report.problems, Problem(str(error))), exit_code=worst(report.exit_code, 4))
+    url = made.url if made is not None and made.url else branch
+    console.text(f"the edits made in Kameleoon are on branch {branch}: {url}")
+    return replace(report, pull_request=url)
