@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from kamsync.core.runreport import RunReport
     from kamsync.sync.options import Options
     from kamsync.sync.report import Report
+    from kamsync.ui.publish import ActionsEnv
 
 __all__ = ["drift", "github_mode"]
 
@@ -60,7 +61,7 @@ def github_mode(command: str) -> Callable[[F], F]:
 
 def _run_github(command: str, *, comment: bool, **kwargs: Any) -> int:
     from kamsync.ui.actions_console import ActionsConsole
-    from kamsync.ui.publish import ActionsEnv
+    from kamsync.ui.publish import ActionsEnv, publish
     from kamsync.ui.view import View
 
     if isinstance(sys.stdout, io.TextIOWrapper):  # the runner reads UTF-8 (a Windows pipe would be cp1252)
@@ -78,12 +79,10 @@ def _run_github(command: str, *, comment: bool, **kwargs: Any) -> int:
         report = _report(name, opts, view, env, kwargs)
     except KamsyncError as error:
         report = _failed(name, opts, error)
-    from kamsync.ui.publish import publish
-
     return publish(report, console, env, comment=comment)
 
 
-def _report(name: str, opts: Options, view: Report, env: Any, kwargs: dict[str, Any]) -> RunReport:
+def _report(name: str, opts: Options, view: Report, env: ActionsEnv, kwargs: dict[str, Any]) -> RunReport:
     from kamsync.sync.drift import drift_report
     from kamsync.sync.github import plan_report, push_report, status_report
     from kamsync.ui.publish import not_read_reason
