@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -294,3 +294,23 @@ class RemoteState:
         """The experiment or personalization ``ident``."""
         found = self.personalizations if kind is Entity.PERSONALIZATION else self.experiments
         return found.get(ident)
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What reading the remote state of some mapped files asks Kameleoon for, by kind."""
+
+    experiments: tuple[int, ...]
+    personalizations: tuple[int, ...]
+    variations: tuple[int, ...]
+    sites: tuple[str, ...]
+
+    @classmethod
+    def of(cls, files: Iterable[MappedFile]) -> Wanted:
+        refs = [f.ref for f in files]
+        return cls(
+            tuple(sorted({r.root_id for r in refs if r.root is Entity.EXPERIMENT})),
+            tuple(sorted({r.root_id for r in refs if r.root is Entity.PERSONALIZATION})),
+            tuple(sorted({r.entity_id for r in refs if r.entity.owner is not None})),
+            tuple(sorted({r.site_code for r in refs if r.entity is Entity.SITE and r.site_code})),
+        )
