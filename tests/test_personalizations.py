@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kamsync.api.payloads import personalization_from_payload
 from kamsync.core.normalize import file_text, normalize
 from tests.gitutil import git, run_git
 from tests.helpers import api_requests, commit_all
@@ -246,3 +247,48 @@ def test_the_pre_push_hook_blocks_a_push_over_a_personalization_edited_in_the_ui
     assert done.returncode != 0
     assert f"{css} (variation {mapped['top']} (personalization {mapped['draft']}) cssCode): edited in" in done.stderr
     assert git(bare, "rev-parse", "refs/heads/main", env=env) == before, "git did not push"
+
+
+def test_pull_maps_a_variation_added_to_a_personalization_in_kameleoon_and_follows_a_rename(
+    kamsync, repo, sandbox, mapped
+):
+    store = sandbox.store
+    new = store.create_variation(
+        {"name": "Side panel", "siteId": 1, "personalizationId": mapped["draft"], "jsCode": "// side"}
+    )["id"]
+    store.ui_edit_personalization(mapped["draft"], variationIds=[mapped["top"], mapped["footer"], new])
+    store.ui_edit_variation(mapped["top"], name="Top banner")
+    status = kamsync("status", "--json")
+    assert status.json()["new_variations"] == [
+        {"experiment_id": None, "personalization_id": mapped["draft"], "variation_id": new, "name": "Side panel"}
+    ]
+    human = kamsync("status").stdout
+    assert f"new in Kameleoon: variation {new} 'Side panel' of personalization {mapped['draft']}" in human
+
+    pulled = kamsync("pull", "--json")
+    assert pulled.code == 0, pulled.output
+    payload = pulled.json()
+    assert payload["added_variations"] == [
+        {"experiment_id": None, "personalization_id": mapped["draft"], "variation_id": new, "dir": "side-panel"}
+    ]
+    assert payload["renamed"] == [{"variation_id": mapped["top"], "name": "Top banner"}]
+    folder = repo / mapped["folder"] / "variations" / "side-panel"
+    assert (folder / "variation.js").read_text() == "// side\n"
+    manifest = (repo / "kamsync.yaml").read_text()
+    assert f"      - id: {new}\n        name: Side panel\n        dir: side-panel\n" in manifest
+    assert "name: Top banner\n        dir: top-bar\n" in manifest, "a rename never moves the files"
+    git(repo, "commit", "-q", "-m", "Map the side panel")
+    after = kamsync("status", "--json")
+    assert {e["state"] for e in after.json()["entries"]} == {"in-sync"} and after.json()["new_variations"] == []
+
+
+def test_a_legacy_personalization_with_a_single_variation_id_maps_that_variation() -> None:
+    legacy = personalization_from_payload({"id": "5", "status": "ACTIVE", "variationId": "77", "javaScriptCode": None})
+    assert legacy is not None
+    assert (legacy.id, legacy.variation_ids, legacy.code, legacy.is_live) == (5, (77,), {"javaScriptCode": ""}, True)
+    none = personalization_from_payload({"id": 6, "variationId": None})
+    assert none is not None and none.variation_ids == ()
+    newer = personalization_from_payload({"id": 7, "variationIds": [8, "9", {"id": 10}], "globalScript": 3})
+    assert newer is not None and (newer.variation_ids, newer.code) == ((8, 9, 10), {})
+    unlisted = personalization_from_payload({"id": 8})
+    assert unlisted is not None and unlisted.variation_ids is None

@@ -28,6 +28,7 @@ class PullResult:
     left_alone: list[FieldStatus] = field(default_factory=list)
     added_experiments: list[int] = field(default_factory=list)
     added_variations: list[tuple[int, int, str]] = field(default_factory=list)  # experiment, variation, dir
+    added_personalization_variations: list[tuple[int, int, str]] = field(default_factory=list)  # the same
     renamed: list[tuple[int, str]] = field(default_factory=list)  # variation id, new name
     missing: list[FieldStatus] = field(default_factory=list)  # gone from Kameleoon: reported, never deleted here
     manifest_changed: bool = False

@@ -81,8 +81,10 @@ class ManifestEditor:
         """Append a personalization with its variations, each given as ``(id, name, dir)``."""
         self.add_experiment(personalization_id, dir, variations, key="personalizations")
 
-    def add_variation(self, experiment_id: int, variation_id: int, name: str, dir: str) -> None:
-        experiment = self._require_experiment(experiment_id)
+    def add_variation(
+        self, experiment_id: int, variation_id: int, name: str, dir: str, *, key: str = "experiments"
+    ) -> None:
+        experiment = self._require_experiment(experiment_id, key)
         self._refuse_known_variation(variation_id)
         seq = experiment.get("variations")
         if not isinstance(seq, CommentedSeq):
@@ -93,10 +95,18 @@ class ManifestEditor:
         seq.append(_variation(variation_id, name, dir))
         self._changed = True
 
-    def set_variation_name(self, experiment_id: int, variation_id: int, name: str, keep_dir: str | None = None) -> None:
+    def set_variation_name(
+        self,
+        experiment_id: int,
+        variation_id: int,
+        name: str,
+        keep_dir: str | None = None,
+        *,
+        key: str = "experiments",
+    ) -> None:
         """Record a new name. ``keep_dir`` pins the variation's current folder first when the entry has no
         ``dir:`` (its folder came from the old name), so a rename never moves the mapping."""
-        experiment = self._require_experiment(experiment_id)
+        experiment = self._require_experiment(experiment_id, key)
         seq = experiment.get("variations")
         for item in seq if isinstance(seq, CommentedSeq) else ():
             if isinstance(item, CommentedMap) and _same_id(item.get("id"), variation_id):
@@ -110,7 +120,9 @@ class ManifestEditor:
                         item.insert(1, "name", name)  # after `id:`, where a person would write it
                     self._changed = True
                 return
-        raise UsageError(f"variation {variation_id} of experiment {experiment_id} is not in {display_path(self.path)}")
+        raise UsageError(
+            f"variation {variation_id} of {_KINDS[key]} {experiment_id} is not in {display_path(self.path)}"
+        )
 
     def text(self) -> str:
         """The manifest as ``save()`` would write it."""
@@ -151,10 +163,10 @@ class ManifestEditor:
                 return item
         return None
 
-    def _require_experiment(self, experiment_id: int) -> CommentedMap:
-        found = self._find_experiment(experiment_id)
+    def _require_experiment(self, experiment_id: int, key: str = "experiments") -> CommentedMap:
+        found = self._find_experiment(experiment_id, key)
         if found is None:
-            raise UsageError(f"experiment {experiment_id} is not in {display_path(self.path)}")
+            raise UsageError(f"{_KINDS[key]} {experiment_id} is not in {display_path(self.path)}")
         return found
 
     def _refuse_known_variation(self, variation_id: int) -> None:
