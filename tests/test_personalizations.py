@@ -292,3 +292,20 @@ def test_a_legacy_personalization_with_a_single_variation_id_maps_that_variation
     assert newer is not None and (newer.variation_ids, newer.code) == ((8, 9, 10), {})
     unlisted = personalization_from_payload({"id": 8})
     assert unlisted is not None and unlisted.variation_ids is None
+
+
+def test_a_saved_plan_of_a_personalization_is_applied_and_refused_once_it_changed(
+    kamsync, repo, sandbox, mapped, tmp_path
+):
+    (repo / mapped["folder"] / "code.css").write_text(".banner { top: 8px }\n")
+    commit_all(repo, "css")
+    plan = tmp_path / "plan.json"
+    assert kamsync("push", "--dry-run", "--out", str(plan)).code == 0
+    sandbox.store.ui_edit_personalization(mapped["draft"], status="ACTIVE")
+    went_live = kamsync("apply", str(plan))
+    assert went_live.code == 3, went_live.output
+    assert f"personalization {mapped['draft']} went live (status active) since the plan was made" in went_live.stderr
+    sandbox.store.ui_edit_personalization(mapped["draft"], status="DRAFT")
+    applied = kamsync("apply", str(plan))
+    assert applied.code == 0, applied.output
+    assert sandbox.store.personalization(mapped["draft"])["cssCode"] == ".banner { top: 8px }\n"

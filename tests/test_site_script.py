@@ -4,6 +4,9 @@ only ever pushed with --allow-live, since every visitor of the site runs it."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -175,3 +178,46 @@ def test_the_sandbox_put_replaces_the_whole_site_so_a_partial_body_loses_the_res
         [],
     )
     assert "captureEventMethod" not in after
+
+
+def test_a_site_push_killed_after_kameleoon_applied_it_resumes_without_writing_twice(kamsync, repo, env, site, sandbox):
+    (repo / SCRIPT).write_text("// v3\n")
+    commit_all(repo, "v3")
+    (held,) = sandbox.faults.arm("PUT 1=hold")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kamsync", "push", "--allow-live"],
+        cwd=repo,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sandbox.faults.reached(held).wait(timeout=60), "the push never reached its write"
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        sandbox.faults.release_all()
+        sandbox.faults.clear()
+    assert proc.returncode == -signal.SIGKILL
+
+    rerun = kamsync("push", "--allow-live")
+    assert rerun.code == 0, rerun.output
+    assert "resuming the kamsync push interrupted" in rerun.stderr
+    assert "the interrupted push had finished: Kameleoon holds every value it was sending" in rerun.stderr
+    assert len(api_requests(sandbox, "PUT")) == 1
+    assert sandbox.store.get("site", 1)["captureEventMethod"] == OTHERS["captureEventMethod"]
+
+
+def test_a_saved_plan_of_the_site_script_is_applied_exactly(kamsync, repo, site, sandbox, tmp_path):
+    (repo / SCRIPT).write_text("// planned\n")
+    commit_all(repo, "planned")
+    plan = tmp_path / "plan.json"
+    assert kamsync("push", "--dry-run", "--allow-live", "--out", str(plan)).code == 0
+    sandbox.store.ui_edit_site(1, name="Renamed meanwhile")  # not the script: the plan still holds
+    applied = kamsync("apply", str(plan), "--json")
+    assert applied.code == 0, applied.output
+    assert applied.json()["written"][0]["site_code"] == "demoshop01"
+    after = sandbox.store.get("site", 1)
+    assert (normalize(after["trackingScript"]), after["name"]) == ("// planned", "Renamed meanwhile")
