@@ -309,3 +309,8 @@ def test_a_saved_plan_of_a_personalization_is_applied_and_refused_once_it_change
     applied = kamsync("apply", str(plan))
     assert applied.code == 0, applied.output
     assert sandbox.store.personalization(mapped["draft"])["cssCode"] == ".banner { top: 8px }\n"
+
+
+def test_doctor_counts_the_personalizations_it_maps(kamsync, mapped):
+    result = kamsync("doctor")
+    assert "kamsync.yaml is valid: 2 experiment(s), 2 personalization(s), 22 field(s) mapped" in result.stdout
