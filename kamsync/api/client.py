@@ -66,7 +66,7 @@ from kamsync.api.retry import (
     retry_wait,
 )
 from kamsync.api.scrub import basic_credential, scrub_or_withhold
-from kamsync.api.settings import Credentials
+from kamsync.api.settings import Credentials, tls_verification
 from kamsync.budget.windows import RequestBudget
 from kamsync.core.errors import ApiError
 
@@ -136,6 +136,7 @@ class KameleoonClient:
             follow_redirects=False,
             headers={"User-Agent": user_agent, "Accept": "application/json"},
             transport=transport,
+            verify=tls_verification(self.base_url),
         )
 
     def __repr__(self) -> str:
