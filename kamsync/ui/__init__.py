@@ -5,7 +5,7 @@ Use cases return report values (``kamsync.core.reports``) and hand events (``kam
 ``Report`` port; ``view.View`` is that port on the console. Each value type has one renderer, in the module of
 its command family (``status``, ``push``, ``creation``, ``pull``, ``quota``, ``doctor``, ``hook``; ``session``
 for the events every command shares), registered with ``show.renders``; ``render`` holds the pieces they share.
-A new command family adds a module with its ``@renders`` functions and its name in ``view.FAMILIES``.
+A new command family adds a module with its ``@renders`` functions and its name in ``show.FAMILIES``.
 
 For GitHub Actions (``--format github``): workflow commands (``github``), inert Markdown within GitHub's size
 limits (``markdown``), the console that keeps remote text from being obeyed as a command (``actions_console``)
