@@ -220,6 +220,10 @@ class KameleoonClient:
             )
         return data
 
+    def get_text(self, path: str, *, subject: str) -> str:
+        """A GET answered with plain text (a simulation URL)."""
+        return self._request("GET", path, subject=subject).text
+
     def patch(
         self,
         resource: str,

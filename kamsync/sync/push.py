@@ -24,7 +24,7 @@ from kamsync.sync.writes import Outcome, execute, save_backup
 from kamsync.ui.console import Console
 from kamsync.ui.render import refusal_entry, write_entry
 
-__all__ = ["announce", "drift_refusals", "execute_plan", "payload_of", "run_push"]
+__all__ = ["announce", "drift_refusals", "execute_plan", "payload_of", "refuse", "run_push"]
 
 
 def run_push(
@@ -93,7 +93,7 @@ def _push(
         plan = Plan(plan.writes, plan.refusals + drift_refusals(interrupted, found.statuses))
     payload = payload_of(dry_run, plan)
     if plan.refusals:
-        return _refuse(console, run, payload, plan.refusals, dry_run)
+        return refuse(console, run, payload, plan.refusals, dry_run)
     uncommitted = [f.path for w in plan.writes for f in w.fields if f.uncommitted]
     if uncommitted:
         console.warn(
@@ -214,7 +214,8 @@ def payload_of(dry_run: bool, plan: Plan) -> dict[str, object]:
     }
 
 
-def _refuse(console: Console, run: Run, payload: dict[str, object], refusals: Sequence[Refusal], dry: bool) -> int:
+def refuse(console: Console, run: Run, payload: dict[str, object], refusals: Sequence[Refusal], dry: bool) -> int:
+    """Name every refused field with its way out; nothing is written (exit 3)."""
     for refusal in refusals:
         ref = refusal.status.mapped.ref
         console.error(f"refused: {ref.describe()} ({refusal.status.path}): {refusal.reason}")

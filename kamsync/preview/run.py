@@ -1,0 +1,145 @@
+"""``kamsync preview``: serve one variation's local code on 127.0.0.1 and follow every save. Reads files only:
+no lock (git and other kamsync commands go on while it runs), no credentials, no request to Kameleoon."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from kamsync.core.errors import Exit, KamsyncError, UsageError
+from kamsync.core.model import ExperimentSpec, MappedFile, VariationSpec
+from kamsync.core.preview import PARTS, Bundle, choose_variation, part_files
+from kamsync.git.workspace import Workspace
+from kamsync.manifest.code import read_codes
+from kamsync.preview.scripts import console_snippet
+from kamsync.preview.server import PreviewServer
+from kamsync.preview.watching import FileWatch, watch_files
+from kamsync.sync.options import Options
+from kamsync.ui.console import Console
+from kamsync.ui.preview import show_saved, show_start
+
+__all__ = ["Preview", "check_matches", "run_preview"]
+
+# A userscript @match pattern: one token of printable characters, so it cannot end the userscript's header.
+_MATCH = re.compile(r"[!-~]+")
+
+
+def check_matches(matches: Sequence[str]) -> None:
+    for pattern in matches:
+        if not _MATCH.fullmatch(pattern) or "==" in pattern:
+            raise UsageError(f"--match {pattern!r}: give a userscript @match pattern such as 'https://shop.example/*'")
+
+
+class Preview:
+    """A running preview of one variation: the server, and the watch that re-reads its files on each save."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        experiment: ExperimentSpec,
+        variation: VariationSpec,
+        *,
+        port: int = 0,
+        matches: Sequence[str] = (),
+        poll: bool = False,
+        on_save: Callable[[Bundle, list[str]], None] = lambda _bundle, _changed: None,
+        on_error: Callable[[str], None] = lambda _message: None,
+    ) -> None:
+        self.ws = ws
+        self.files: tuple[MappedFile | None, ...] = part_files(experiment, variation)
+        self.on_save = on_save
+        self.on_error = on_error
+        self.poll = poll
+        self.server = PreviewServer(Bundle(experiment.id, variation.id, self.read()), port=port, matches=matches)
+        self._watch: FileWatch | None = None
+        self._reading = threading.Lock()
+
+    @property
+    def paths(self) -> list[str]:
+        """The mapped files served, relative to the manifest's folder."""
+        return [f.path for f in self.files if f is not None]
+
+    def read(self) -> tuple[str, ...]:
+        """Each part's code as on disk ("" for a part with no mapped file, or whose file does not exist)."""
+        present = [f for f in self.files if f is not None]
+        codes = read_codes(self.ws.manifest, present, self.ws.repo.top, self.ws.repo.git_dirs)
+        return tuple((codes.get(f) or "") if f is not None else "" for f in self.files)
+
+    def reread(self) -> Bundle | None:
+        """Read the files again; publish and report them when they changed (an unchanged save sends nothing)."""
+        with self._reading:
+            try:
+                codes = self.read()
+            except KamsyncError as error:  # a file made unreadable mid-edit: say so, keep serving the last code
+                self.on_error(str(error))
+                return None
+            before = self.server.bundle
+            after = self.server.publish(codes)
+        if after is not None:
+            self.on_save(
+                after, [p.name for p, old, new in zip(PARTS, before.codes, after.codes, strict=True) if old != new]
+            )
+        return after
+
+    def start(self) -> Preview:
+        self.server.start()
+        files = [self.ws.absolute(f.path) for f in self.files if f is not None]
+        self._watch = watch_files(files, self.reread, poll=self.poll)
+        return self
+
+    def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+        self.server.close()
+
+    def __enter__(self) -> Preview:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def run_preview(
+    opts: Options,
+    console: Console,
+    *,
+    experiment_id: int | None,
+    variation_id: int | None,
+    port: int,
+    matches: Sequence[str],
+    poll: bool,
+    stop: threading.Event | None = None,
+) -> int:
+    check_matches(matches)
+    ws = Workspace.open(opts.manifest, opts.environ, Path.cwd())
+    experiment, variation = choose_variation(ws.manifest, experiment_id, variation_id)
+    preview = Preview(
+        ws,
+        experiment,
+        variation,
+        port=port,
+        matches=matches,
+        poll=poll,
+        on_save=lambda bundle, changed: show_saved(console, bundle.version, changed),
+        on_error=console.error,
+    )
+    stop = stop or threading.Event()
+    with preview:
+        server = preview.server
+        show_start(
+            console,
+            server.urls(),
+            what=f"variation {variation.id} ({variation.name or variation.dir}) of experiment {experiment.id}",
+            snippet=console_snippet(server.base, server.origin).replace("\n", " "),
+            files=preview.paths,
+            matched=bool(matches),
+        )
+        try:
+            while not stop.wait(0.5):  # a timeout, so Ctrl-C is seen on every platform
+                pass
+        except KeyboardInterrupt:
+            pass
+    console.summary("preview stopped")
+    return int(Exit.OK)
