@@ -58,7 +58,8 @@ def chromium_binary() -> str:
 class Browser:
     """A headless Chromium process and the one websocket connection to it."""
 
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, *, resolve: dict[str, str] | None = None) -> None:
+        """``resolve`` maps host names to addresses inside this browser only (as a DNS answer would)."""
         self.profile = tempfile.mkdtemp(prefix="kamsync-chromium-")
         args = [
             binary,
@@ -76,12 +77,16 @@ class Browser:
             "--password-store=basic",
             "about:blank",
         ]
+        if resolve:
+            rules = ", ".join(f"MAP {name} {address}" for name, address in resolve.items())
+            args.insert(1, f"--host-resolver-rules={rules}")
         if sys.platform.startswith("linux") and os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # Chromium refuses to start its sandbox as root
         self.process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        threading.Thread(target=self._drain, daemon=True).start()  # a full stderr pipe would stall the browser
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()  # a full stderr pipe would stall the browser
         self.ws = websocket.create_connection(self._endpoint(), timeout=30, suppress_origin=True)
         self.ws.settimeout(None)
         self._ids = iter(range(1, 1 << 62))
@@ -161,6 +166,9 @@ class Browser:
             self.process.kill()
             self.process.wait()
         self.ws.close()
+        self._drainer.join(timeout=5)
+        assert self.process.stderr is not None
+        self.process.stderr.close()
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
