@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+from contextlib import suppress
 from typing import Any
 
 import httpx
@@ -102,7 +103,5 @@ class UserscriptManager:
         except httpx.HTTPError as error:
             status, text = 0, str(error)
         done = f"__userscriptManagerDone({call['id']}, {status}, {json.dumps(text)})"
-        try:
+        with suppress(Exception):  # the page navigated away meanwhile: its request has no one left to answer
             self.tab.evaluate(done, context=call["context"])
-        except Exception:  # the page navigated away meanwhile: its request has no one left to answer
-            pass
