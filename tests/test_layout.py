@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "kamsync"
 # Lowest first: a sub-package may import those before it, never those after it.
-LAYERS = ("core", "state", "budget", "manifest", "git", "api", "ui", "sync", "preview", "hook", "cli")
+LAYERS = ("core", "state", "budget", "manifest", "git", "watch", "api", "ui", "sync", "preview", "hook", "cli")
 # The sandbox imitates the API on its own: it shares only pure values with kamsync.
 SANDBOX_MAY_IMPORT = {"core", "state", "budget", "sandbox"}
 
