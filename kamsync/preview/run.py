@@ -1,5 +1,6 @@
 """``kamsync preview``: serve one variation's local code on 127.0.0.1 and follow every save. Reads files only:
-no lock (git and other kamsync commands go on while it runs), no credentials, no request to Kameleoon."""
+no lock (git and other kamsync commands go on while it runs), no credentials, no request to Kameleoon. Saves
+are seen by the shared file watcher (``kamsync.watch.files``)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from kamsync.git.workspace import Workspace
 from kamsync.manifest.code import read_codes
 from kamsync.preview.scripts import console_snippet
 from kamsync.preview.server import PreviewServer
-from kamsync.preview.watching import FileWatch, watch_files
 from kamsync.sync.options import Options
 from kamsync.ui.console import Console
 from kamsync.ui.preview import show_saved, show_start
+from kamsync.watch.files import FileWatcher
 
 __all__ = ["Preview", "check_matches", "run_preview"]
 
@@ -51,9 +52,10 @@ class Preview:
         self.files: tuple[MappedFile | None, ...] = part_files(experiment, variation)
         self.on_save = on_save
         self.on_error = on_error
-        self.poll = poll
         self.server = PreviewServer(Bundle(experiment.id, variation.id, self.read()), port=port, matches=matches)
-        self._watch: FileWatch | None = None
+        files = [ws.absolute(f.path) for f in self.files if f is not None]
+        # Whichever of them a save touched, all are read again: the content decides what changed, not the event.
+        self.watcher = FileWatcher(files, lambda _touched: self.reread(), poll=poll, on_notice=on_error)
         self._reading = threading.Lock()
 
     @property
@@ -67,14 +69,14 @@ class Preview:
         codes = read_codes(self.ws.manifest, present, self.ws.repo.top, self.ws.repo.git_dirs)
         return tuple((codes.get(f) or "") if f is not None else "" for f in self.files)
 
-    def reread(self) -> Bundle | None:
+    def reread(self) -> None:
         """Read the files again; publish and report them when they changed (an unchanged save sends nothing)."""
         with self._reading:
             try:
                 codes = self.read()
             except KamsyncError as error:  # a file made unreadable mid-edit: say so, keep serving the last code
                 self.on_error(str(error))
-                return None
+                return
             before = self.server.bundle
             after = self.server.publish(codes)
         if after is not None:
@@ -85,13 +87,11 @@ class Preview:
 
     def start(self) -> Preview:
         self.server.start()
-        files = [self.ws.absolute(f.path) for f in self.files if f is not None]
-        self._watch = watch_files(files, self.reread, poll=self.poll)
+        self.watcher.start()
         return self
 
     def close(self) -> None:
-        if self._watch is not None:
-            self._watch.close()
+        self.watcher.stop()
         self.server.close()
 
     def __enter__(self) -> Preview:
