@@ -83,7 +83,6 @@ class Preview:
             self.on_save(
                 after, [p.name for p, old, new in zip(PARTS, before.codes, after.codes, strict=True) if old != new]
             )
-        return after
 
     def start(self) -> Preview:
         self.server.start()
