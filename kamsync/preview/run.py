@@ -131,7 +131,7 @@ def run_preview(
             console,
             server.urls(),
             what=f"variation {variation.id} ({variation.name or variation.dir}) of experiment {experiment.id}",
-            snippet=console_snippet(server.base, server.origin).replace("\n", " "),
+            snippet=console_snippet(server.base, server.origin),
             files=preview.paths,
             matched=bool(matches),
         )

@@ -183,20 +183,21 @@ def loader(base: str, bundle: Bundle) -> str:
 
 
 def console_snippet(base: str, origin: str) -> str:
-    """What to paste into the browser's console: loads the loader, or says plainly why it cannot."""
-    return _fill(
+    """What to paste into the browser's console, on one line: loads the loader, or says plainly why it cannot
+    (its statements all end in ``;`` or ``}``, and it has no line comment, so its lines join safely)."""
+    text = _fill(
         _BOOKMARKLET,
         LOADER=js_literal(base + "loader.js"),
         ORIGIN=js_literal(origin),
         USERSCRIPT_HINT=js_literal("install it from the URL `kamsync preview` printed"),
         MESSAGE_ID=js_literal(MESSAGE_ID),
     )
+    return " ".join(line.strip() for line in text.splitlines())
 
 
 def bookmarklet(base: str, origin: str) -> str:
     """The console snippet as a ``javascript:`` URL (percent-encoded where a browser would decode it)."""
-    body = " ".join(line.strip() for line in console_snippet(base, origin).splitlines())
-    return "javascript:" + quote(body, safe="!$&'()*+,;=:@/?[]{}<>|^~`.-_")
+    return "javascript:" + quote(console_snippet(base, origin), safe="!$&'()*+,;=:@/?[]{}<>|^~`.-_")
 
 
 def userscript(base: str, bundle: Bundle, matches: Sequence[str]) -> str:
