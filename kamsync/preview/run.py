@@ -25,6 +25,7 @@ __all__ = ["Preview", "check_matches", "run_preview"]
 
 # A userscript @match pattern: one token of printable characters, so it cannot end the userscript's header.
 _MATCH = re.compile(r"[!-~]+")
+SETTLE_SECONDS = 0.05  # a save is read once its events have paused this long
 
 
 def check_matches(matches: Sequence[str]) -> None:
@@ -54,9 +55,11 @@ class Preview:
         self.on_error = on_error
         self.server = PreviewServer(Bundle(experiment.id, variation.id, self.read()), port=port, matches=matches)
         files = [ws.absolute(f.path) for f in self.files if f is not None]
-        # Whichever of them a save touched, all are read again: the content decides what changed, not the event.
-        self.watcher = FileWatcher(files, lambda _touched: self.reread(), poll=poll, on_notice=on_error)
+        # Whichever of them a save touched, all are read again once the events pause (an editor writing in place
+        # truncates first): the content decides what changed, not the event.
+        self.watcher = FileWatcher(files, lambda _touched: self._settle(), poll=poll, on_notice=on_error)
         self._reading = threading.Lock()
+        self._timer: threading.Timer | None = None
 
     @property
     def paths(self) -> list[str]:
@@ -84,6 +87,14 @@ class Preview:
                 after, [p.name for p, old, new in zip(PARTS, before.codes, after.codes, strict=True) if old != new]
             )
 
+    def _settle(self) -> None:
+        with self._reading:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(SETTLE_SECONDS, self.reread)
+            self._timer.daemon = True
+            self._timer.start()
+
     def start(self) -> Preview:
         self.server.start()
         self.watcher.start()
@@ -91,6 +102,9 @@ class Preview:
 
     def close(self) -> None:
         self.watcher.stop()
+        with self._reading:
+            if self._timer is not None:
+                self._timer.cancel()
         self.server.close()
 
     def __enter__(self) -> Preview:

@@ -105,7 +105,8 @@ class PreviewServer:
         with self._changed:
             self._closed = True
             self._changed.notify_all()
-        self._http.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a serve_forever that was never started
+            self._http.shutdown()
         self._http.server_close()
 
     def __enter__(self) -> PreviewServer:
