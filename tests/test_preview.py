@@ -139,7 +139,9 @@ def events(url: str, within: float = 20) -> Iterator[dict[str, object]]:
 
 
 def start_preview(env: dict[str, str], repo: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    proc = subprocess.Popen(
+    # On Windows, Ctrl-Break reaches only a process of its own group; elsewhere a signal reaches the process.
+    group = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if sys.platform == "win32" else {}
+    proc = subprocess.Popen(  # type: ignore[call-overload]
         [sys.executable, "-m", "kamsync", "preview", "--json", *args],
         cwd=repo,
         env=env,
@@ -147,6 +149,7 @@ def start_preview(env: dict[str, str], repo: Path, *args: str) -> tuple[subproce
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
+        **group,
     )
     assert proc.stdout is not None
     first = proc.stdout.readline()
@@ -154,8 +157,9 @@ def start_preview(env: dict[str, str], repo: Path, *args: str) -> tuple[subproce
     return proc, json.loads(first)
 
 
-def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
-    proc.send_signal(signal.SIGINT)
+def stop(proc: subprocess.Popen[str], how: str) -> tuple[int, str]:
+    """Stop the preview as a person (Ctrl-C: SIGINT) or a service manager (SIGTERM) does."""
+    proc.send_signal(getattr(signal, "CTRL_BREAK_EVENT", None) or getattr(signal, how))
     _out, err = proc.communicate(timeout=20)
     return proc.returncode, err
 
@@ -177,7 +181,7 @@ def test_the_command_prints_its_urls_first_and_streams_each_save(
         assert saved["version"] in (2, 3)
         assert saved["parts"][3] == {"name": "variation-js", "kind": "js", "code": "console.log('saved');\n"}  # type: ignore[index]
     finally:
-        code, err = stop(proc)
+        code, err = stop(proc, "SIGTERM" if poll else "SIGINT")
     assert code == 0 and "preview stopped" in err
     assert sandbox.store.requests == []
 

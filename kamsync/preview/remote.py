@@ -13,7 +13,7 @@ from kamsync.sync.push import execute_plan, payload_of, refuse
 from kamsync.sync.session import Options, connected, locked
 from kamsync.sync.survey import survey
 from kamsync.ui.console import Console
-from kamsync.ui.preview import show_simulation
+from kamsync.ui.preview import show_in_sync, show_simulation
 
 __all__ = ["run_remote"]
 
@@ -46,9 +46,8 @@ def run_remote(opts: Options, console: Console, *, experiment_id: int | None, va
             url = simulation_url(run.client, experiment.id)
             payload["simulation"] = url
             if plan.is_empty:
-                console.out("nothing to push: Kameleoon holds this variation's local code")
                 payload["requests"] = run.client.requests_sent
-                console.emit_json(payload)
+                show_in_sync(console, payload)
                 code = int(Exit.OK)
             else:
                 code = execute_plan(console, ws, run, plan, payload, journal, Command.PUSH)

@@ -5,6 +5,7 @@ are seen by the shared file watcher (``kamsync.watch.files``)."""
 from __future__ import annotations
 
 import re
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from kamsync.preview.scripts import console_snippet
 from kamsync.preview.server import PreviewServer
 from kamsync.sync.options import Options
 from kamsync.ui.console import Console
-from kamsync.ui.preview import show_saved, show_start
+from kamsync.ui.preview import show_saved, show_start, show_stopped
 from kamsync.watch.files import FileWatcher
 
 __all__ = ["Preview", "check_matches", "run_preview"]
@@ -114,6 +115,21 @@ class Preview:
         self.close()
 
 
+def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
+    """Make SIGTERM (and Windows' Ctrl-Break) end the preview as Ctrl-C does; returns what puts the old handlers
+    back. Only the main thread may set handlers: elsewhere (an embedding program) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    chosen = [getattr(signal, name) for name in ("SIGTERM", "SIGBREAK") if hasattr(signal, name)]
+    previous = {sig: signal.signal(sig, lambda _sig, _frame: stop.set()) for sig in chosen}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
 def run_preview(
     opts: Options,
     console: Console,
@@ -149,10 +165,13 @@ def run_preview(
             files=preview.paths,
             matched=bool(matches),
         )
+        restore = _stop_on_signals(stop)
         try:
             while not stop.wait(0.5):  # a timeout, so Ctrl-C is seen on every platform
                 pass
         except KeyboardInterrupt:
             pass
-    console.summary("preview stopped")
+        finally:
+            restore()
+    show_stopped(console)
     return int(Exit.OK)

@@ -10,7 +10,7 @@ import click
 
 from kamsync.ui.console import Console
 
-__all__ = ["emit_line", "show_saved", "show_simulation", "show_start"]
+__all__ = ["emit_line", "show_in_sync", "show_saved", "show_simulation", "show_start", "show_stopped"]
 
 
 def emit_line(console: Console, payload: object) -> None:
@@ -50,6 +50,16 @@ def show_start(
 def show_saved(console: Console, version: int, changed: Sequence[str]) -> None:
     emit_line(console, {"version": version, "changed": list(changed)})
     console.info(f"saved: {', '.join(changed)} (version {version}) sent to the open pages")
+
+
+def show_stopped(console: Console) -> None:
+    console.summary("preview stopped")
+
+
+def show_in_sync(console: Console, payload: dict[str, object]) -> None:
+    """``--remote`` found nothing to push: Kameleoon already holds the local code."""
+    console.out("nothing to push: Kameleoon holds this variation's local code")
+    console.emit_json(payload)
 
 
 def show_simulation(console: Console, url: str, variation: str) -> None:
