@@ -39,9 +39,15 @@ class CdpError(Exception):
     """The browser answered a command with an error, or did not answer in time."""
 
 
+def _windows_installs() -> list[str]:
+    """Where Chrome installs itself on Windows (not on PATH)."""
+    roots = [os.environ.get(name) for name in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")]
+    return [os.path.join(root, "Google", "Chrome", "Application", "chrome.exe") for root in roots if root]
+
+
 def find_chromium() -> str | None:
     found = next((p for p in map(shutil.which, NAMES) if p), None)
-    return found or next((p for p in MAC_APPS if os.path.exists(p)), None)
+    return found or next((p for p in (*MAC_APPS, *_windows_installs()) if os.path.exists(p)), None)
 
 
 def chromium_binary() -> str:
@@ -221,7 +227,7 @@ class Tab:
             raise CdpError(json.dumps(result["exceptionDetails"])[:2000])
         return result["result"].get("value")
 
-    def wait_for(self, condition: str, timeout: float = 10) -> Any:
+    def wait_for(self, condition: str, timeout: float = 20) -> Any:
         """The value of the JavaScript ``condition`` once it is truthy; ``CdpError`` naming it after ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:

@@ -21,6 +21,9 @@ from kamsync.sandbox import Sandbox
 from tests.cdp import Browser, Tab, chromium_binary
 from tests.userscripts import UserscriptManager
 
+# One Chromium per run: every browser test goes to the same xdist worker (pyproject's --dist=loadgroup).
+pytestmark = pytest.mark.xdist_group("chromium")
+
 STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'"
 # A stand-in for Kameleoon's engine: until startEngine() runs, kameleoonQueue is the array the install tag makes.
 ENGINE = """<script>
