@@ -64,8 +64,9 @@ def chromium_binary() -> str:
 class Browser:
     """A headless Chromium process and the one websocket connection to it."""
 
-    def __init__(self, binary: str, *, resolve: dict[str, str] | None = None) -> None:
-        """``resolve`` maps host names to addresses inside this browser only (as a DNS answer would)."""
+    def __init__(self, binary: str, *, resolve: dict[str, str] | None = None, any_certificate: bool = False) -> None:
+        """``resolve`` maps host names to addresses inside this browser only (as a DNS answer would);
+        ``any_certificate`` accepts the test pages' self-signed certificate."""
         self.profile = tempfile.mkdtemp(prefix="kamsync-chromium-")
         args = [
             binary,
@@ -83,6 +84,8 @@ class Browser:
             "--password-store=basic",
             "about:blank",
         ]
+        if any_certificate:
+            args.insert(1, "--ignore-certificate-errors")
         if resolve:
             rules = ", ".join(f"MAP {name} {address}" for name, address in resolve.items())
             args.insert(1, f"--host-resolver-rules={rules}")
@@ -218,8 +221,21 @@ class Tab:
                     raise CdpError(f"no {method} event within {timeout} s")
                 self._changed.wait(left)
 
-    def evaluate(self, expression: str, *, context: int | None = None, await_promise: bool = False) -> Any:
-        params: Json = {"expression": expression, "returnByValue": True, "awaitPromise": await_promise}
+    def seen(self, method: str) -> list[Json]:
+        """Every ``method`` event received so far and not consumed by ``wait_event``."""
+        with self._changed:
+            return [params for name, params in self._events if name == method]
+
+    def evaluate(
+        self, expression: str, *, context: int | None = None, await_promise: bool = False, gesture: bool = False
+    ) -> Any:
+        """The value of ``expression``; ``gesture`` runs it as a click would (a pop-up may open)."""
+        params: Json = {
+            "expression": expression,
+            "returnByValue": True,
+            "awaitPromise": await_promise,
+            "userGesture": gesture,
+        }
         if context is not None:
             params["contextId"] = context
         result = self.send("Runtime.evaluate", params)

@@ -4,6 +4,8 @@ userscript. Saves are real file writes seen by the real watch; the sandbox API m
 
 from __future__ import annotations
 
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,7 +77,7 @@ class _Pages(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    started = Browser(chromium_binary(), resolve={"rebind.test": "127.0.0.1"})
+    started = Browser(chromium_binary(), resolve={"rebind.test": "127.0.0.1"}, any_certificate=True)
     yield started
     started.close()
 
@@ -85,6 +87,28 @@ def pages() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def https_pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same pages over https, with a certificate made for this run."""
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+    subprocess.run(
+        [*request, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
 
@@ -120,9 +144,10 @@ def preview(repo: Path, env: dict[str, str], variation_files: dict[str, Path], s
 
 
 def run_bookmarklet(tab: Tab, bookmarklet: str) -> None:
-    """Run a bookmarklet as the browser does when it is clicked: its URL decoded, its code run on the page."""
+    """Run a bookmarklet as the browser does when it is clicked: its URL decoded, its code run on the page, with
+    the click's user activation."""
     assert bookmarklet.startswith("javascript:")
-    tab.evaluate(unquote(bookmarklet.removeprefix("javascript:")))
+    tab.evaluate(unquote(bookmarklet.removeprefix("javascript:")), gesture=True)
 
 
 def style_of(selector: str, prop: str) -> str:
@@ -204,3 +229,26 @@ def preview_file(preview: Preview, name: str) -> Path:
     mapped = preview.files[kinds[name]]
     assert mapped is not None
     return preview.ws.absolute(mapped.path)
+
+
+def test_on_an_https_page_the_bookmarklet_works_through_the_preview_window_without_mixed_content(
+    browser: Browser, tab: Tab, https_pages: str, preview: Preview
+):
+    tab.send("Network.enable")
+    tab.navigate(f"{https_pages}/plain")
+    run_bookmarklet(tab, preview.server.urls()["bookmarklet"])
+    try:
+        tab.wait_for("document.documentElement.getAttribute('data-kamsync-preview') === '1'")
+        assert tab.evaluate(style_of("#cta", "background-color")) == "rgb(2, 2, 2)"
+        tab.evaluate("startEngine()")
+        assert tab.evaluate("window.__order") == ["common", "variation"]
+        assert tab.evaluate("document.getElementById('cta').textContent") == HOSTILE
+        save(preview_file(preview, "variation.css"), "#cta { color: rgb(0, 0, 128); }\n")
+        tab.wait_for(f"{style_of('#cta', 'color')} === 'rgb(0, 0, 128)'")
+        # The https page itself never asked http://127.0.0.1 for anything: the preview window did.
+        asked = [e["request"]["url"] for e in tab.seen("Network.requestWillBeSent")]
+        assert asked and not [url for url in asked if url.startswith(preview.server.origin)]
+    finally:
+        for target in browser.send("Target.getTargets")["targetInfos"]:
+            if "bridge.html" in target["url"]:
+                browser.send("Target.closeTarget", {"targetId": target["targetId"]})

@@ -44,7 +44,7 @@ def preview(
 
     Serves the experiment's common CSS and JS, then the variation's CSS and JS, on 127.0.0.1, and prints a
     bookmarklet and a console snippet (pages without a strict Content-Security-Policy) and a userscript
-    (Tampermonkey, Violentmonkey: pages with one, and https pages). With --json the first stdout line is
+    (Tampermonkey, Violentmonkey: pages with one). With --json the first stdout line is
     {"loader", "bookmarklet", "userscript", "events"}.
 
     \b

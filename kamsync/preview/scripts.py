@@ -70,15 +70,24 @@ _LOADER = r"""(function () {
       s.remove();
     }
   });
-  apply(first);
-  var events = new EventSource(base + "events");
-  events.addEventListener("bundle", function (e) { apply(JSON.parse(e.data)); });
-  window.__kamsyncPreview = events;
+  if (first) apply(first);
+  __TRANSPORT__
 })();
 """
 
+# How the loader hears of saves: the event stream, or, on an https page, messages from the preview window.
+_EVENTS = r"""var events = new EventSource(base + "events");
+  events.addEventListener("bundle", function (e) { apply(JSON.parse(e.data)); });
+  window.__kamsyncPreview = events;"""
+_MESSAGES = r"""var origin = __ORIGIN__;
+  function listen(e) { if (e.origin === origin && e.data && e.data.kamsyncPreview) apply(e.data.kamsyncPreview); }
+  window.addEventListener("message", listen);
+  window.__kamsyncPreview = { close: function () { window.removeEventListener("message", listen); } };"""
+
 _BOOKMARKLET = r"""(function () {
-  var loader = __LOADER__, origin = __ORIGIN__, userscript = __USERSCRIPT_HINT__, d = document;
+  var loader = __LOADER__, bridge = __BRIDGE__, origin = __ORIGIN__, userscript = __USERSCRIPT_HINT__;
+  var d = document, blockedText = "kamsync preview: this page's Content-Security-Policy blocks the preview " +
+    "code, and kamsync never strips it. Use the userscript instead: " + userscript;
   function say(text) {
     console.error(text);
     var e = d.getElementById(__MESSAGE_ID__);
@@ -94,16 +103,32 @@ _BOOKMARKLET = r"""(function () {
     e.textContent = text;
   }
   if (location.protocol === "https:") {
-    say("kamsync preview: this page is https; loading code from " + origin + " into it would be mixed content. " +
-      "Use the userscript instead: " + userscript);
+    var popup = window.open(bridge + "#" + encodeURIComponent(location.origin), "kamsync-preview",
+      "popup,width=480,height=160");
+    if (!popup) {
+      say("kamsync preview: the browser blocked the preview window; allow pop-ups here, or use the userscript: " +
+        userscript);
+      return;
+    }
+    var started = false;
+    window.addEventListener("message", function (e) {
+      if (started || e.origin !== origin || e.source !== popup || !e.data || typeof e.data.kamsyncLoader !== "string") {
+        return;
+      }
+      started = true;
+      var before = window.__kamsyncPreview, s = d.createElement("script");
+      s.textContent = e.data.kamsyncLoader;
+      (d.head || d.documentElement).appendChild(s);
+      s.remove();
+      if (window.__kamsyncPreview === before) say(blockedText);
+    });
     return;
   }
   var blocked = false;
   d.addEventListener("securitypolicyviolation", function (v) {
     if (String(v.blockedURI).indexOf(origin) !== 0) return;
     blocked = true;
-    say("kamsync preview: this page's Content-Security-Policy (" + v.effectiveDirective + ") blocks the " +
-      "preview loader from " + origin + ", and kamsync never strips it. Use the userscript instead: " + userscript);
+    say(blockedText);
   });
   var s = d.createElement("script");
   s.src = loader;
@@ -177,9 +202,17 @@ def _fill(template: str, **values: str) -> str:
     return template
 
 
-def loader(base: str, bundle: Bundle) -> str:
-    """The loader: applies ``bundle`` and follows the event stream at ``base`` + ``events``."""
-    return _fill(_LOADER, RUNTIME=_RUNTIME.strip(), BASE=js_literal(base), BUNDLE=bundle.json())
+def loader(base: str, bundle: Bundle | None, *, origin: str | None = None) -> str:
+    """The loader: applies ``bundle`` and follows the event stream at ``base`` + ``events``; with ``origin``
+    instead, it follows the messages the preview window on that origin posts (``bundle`` may then be None)."""
+    return _fill(
+        _LOADER,
+        RUNTIME=_RUNTIME.strip(),
+        TRANSPORT=_EVENTS if origin is None else _MESSAGES,
+        BASE=js_literal(base),
+        ORIGIN=js_literal(origin or ""),
+        BUNDLE="null" if bundle is None else bundle.json(),
+    )
 
 
 def console_snippet(base: str, origin: str) -> str:
@@ -188,6 +221,7 @@ def console_snippet(base: str, origin: str) -> str:
     text = _fill(
         _BOOKMARKLET,
         LOADER=js_literal(base + "loader.js"),
+        BRIDGE=js_literal(base + "bridge.html"),
         ORIGIN=js_literal(origin),
         USERSCRIPT_HINT=js_literal("install it from the URL `kamsync preview` printed"),
         MESSAGE_ID=js_literal(MESSAGE_ID),

@@ -14,6 +14,7 @@ from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from kamsync.core.preview import Bundle, Verdict, judge_request, query_int
+from kamsync.preview.bridge import bridge_page
 from kamsync.preview.scripts import bookmarklet, loader, userscript
 
 __all__ = ["LOOPBACK", "PreviewServer"]
@@ -22,7 +23,7 @@ LOOPBACK = "127.0.0.1"
 KEEPALIVE_SECONDS = 15.0  # a comment on each idle event stream, so a closed tab's connection is noticed
 LONG_POLL_SECONDS = 25.0  # the userscript's request waits this long for a save, then asks again
 USERSCRIPT_NAME = "kamsync-preview.user.js"  # userscript managers offer to install a URL ending in .user.js
-NAMES = ("loader.js", USERSCRIPT_NAME, "events", "bundle.json")
+NAMES = ("loader.js", USERSCRIPT_NAME, "events", "bundle.json", "bridge.html")
 
 
 class PreviewServer:
@@ -140,6 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "text/javascript; charset=utf-8", loader(server.base, bundle).encode())
         elif name == USERSCRIPT_NAME:
             self._send(200, "text/javascript; charset=utf-8", userscript(server.base, bundle, server.matches).encode())
+        elif name == "bridge.html":
+            html, policy = bridge_page(server.base, server.origin)
+            self._send(200, "text/html; charset=utf-8", html.encode(), {"Content-Security-Policy": policy})
         elif name == "bundle.json":
             after = query_int(parse_qs(target.query), "after")
             if after is not None and after >= bundle.version:
@@ -153,8 +157,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_POST
 
-    def _headers(self, code: int, content_type: str) -> None:
+    def _headers(self, code: int, content_type: str, extra: dict[str, str] | None = None) -> None:
         self.send_response(code)
+        for header, value in (extra or {}).items():
+            self.send_header(header, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
@@ -162,8 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
         if code == 200:  # the page previewed may be on any origin; without the token nothing is answered
             self.send_header("Access-Control-Allow-Origin", "*")
 
-    def _send(self, code: int, content_type: str, body: bytes) -> None:
-        self._headers(code, content_type)
+    def _send(self, code: int, content_type: str, body: bytes, extra: dict[str, str] | None = None) -> None:
+        self._headers(code, content_type, extra)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

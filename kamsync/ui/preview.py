@@ -33,12 +33,13 @@ def show_start(
     for path in files:
         console.out(f"  {path}")
     console.out("")
-    console.out("Pages without a strict Content-Security-Policy (plain http pages): bookmark this and click it there,")
+    console.out("Pages without a strict Content-Security-Policy: bookmark this and click it there (on an https page it")
+    console.out("opens a small preview window: keep it open),")
     console.out(f"  {urls['bookmarklet']}")
     console.out("or paste this into the browser's console:")
     console.out(f"  {snippet}")
     console.out("")
-    console.out("Pages with a strict Content-Security-Policy, and https pages: open this URL to install the userscript")
+    console.out("Pages with a strict Content-Security-Policy: open this URL to install the userscript")
     console.out("(Tampermonkey or Violentmonkey):")
     console.out(f"  {urls['userscript']}")
     if not matched:
