@@ -111,6 +111,12 @@ def test_the_server_answers_the_token_only_on_its_own_host(server: PreviewServer
         assert httpx.get(urls["loader"], headers={"Host": host}).status_code == 403
     assert httpx.post(urls["loader"]).status_code == 405
     assert httpx.get(server.base + "missing").status_code == 404
+    window = httpx.get(server.base + "bridge.html")
+    policy = window.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    assert window.text.count(f'nonce="{nonce}"') == 1 and window.text.count("</script>") == 1  # the code's is escaped
+    assert httpx.get(server.base + "bridge.html").headers["content-security-policy"] != policy  # a nonce each time
     installed = httpx.get(urls["userscript"]).text
     assert installed.startswith("// ==UserScript==") and "@grant       GM_xmlhttpRequest" in installed
 
