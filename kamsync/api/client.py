@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from types import TracebackType
 
 import httpx
 
@@ -153,9 +152,7 @@ class KameleoonClient:
     def __enter__(self) -> KameleoonClient:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -220,8 +217,7 @@ class KameleoonClient:
             )
         return data
 
-    def get_text(self, path: str, *, subject: str) -> str:
-        """A GET answered with plain text (a simulation URL)."""
+    def get_text(self, path: str, *, subject: str) -> str:  # a simulation URL comes as plain text
         return self._request("GET", path, subject=subject).text
 
     def patch(
