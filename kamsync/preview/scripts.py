@@ -133,7 +133,8 @@ _BOOKMARKLET = r"""(function () {
   var s = d.createElement("script");
   s.src = loader;
   s.onerror = function () {
-    if (!blocked) say("kamsync preview: could not load the loader from " + origin + ": is `kamsync preview` running?");
+    if (!blocked) say("kamsync preview: could not load the loader from " + origin + ": is `kamsync preview` " +
+      "running? (A browser may also refuse a page on the internet any request to 127.0.0.1: use the userscript.)");
   };
   (d.head || d.documentElement).appendChild(s);
 })();"""
