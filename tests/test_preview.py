@@ -185,6 +185,9 @@ def test_the_command_prints_its_urls_first_and_streams_each_save(
         # The save arrives (a loaded machine may split the in-place write into two events: never more)
         saved = next(b for b in stream if b["parts"][3]["code"] == "console.log('saved');\n")  # type: ignore[index]
         assert saved["version"] in (2, 3)
+        assert proc.stdout is not None
+        said = [json.loads(proc.stdout.readline()) for _ in range(int(saved["version"]) - 1)]  # type: ignore[call-overload]
+        assert said[-1] == {"version": saved["version"], "changed": ["variation-js"]}
         assert saved["parts"][3] == {"name": "variation-js", "kind": "js", "code": "console.log('saved');\n"}  # type: ignore[index]
     finally:
         code, err = stop(proc, "SIGTERM" if poll else "SIGINT")
