@@ -53,13 +53,14 @@ def preview(
       kamsync preview --variation 200001 --match 'https://shop.example/*'
       kamsync preview --variation 200001 --remote
     """
-    opts, console = options(ctx)
+    opts, view = options(ctx)
     if remote:
         from kamsync.preview.remote import run_remote
 
-        return run_remote(opts, console, experiment_id=experiment_id, variation_id=variation_id)
+        return view.result(run_remote(opts, view, experiment_id=experiment_id, variation_id=variation_id))
     from kamsync.preview.run import run_preview
 
-    return run_preview(
-        opts, console, experiment_id=experiment_id, variation_id=variation_id, port=port, matches=matches, poll=poll
+    stopped = run_preview(
+        opts, view, experiment_id=experiment_id, variation_id=variation_id, port=port, matches=matches, poll=poll
     )
+    return view.result(stopped)

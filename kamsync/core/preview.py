@@ -1,5 +1,6 @@
 """What ``kamsync preview`` serves and to whom, decided without I/O: which variation, which of its files in which
-order (the bundle), whether a request may be answered, and how text becomes a safe JavaScript literal."""
+order (the bundle), whether a request may be answered, how text becomes a safe JavaScript literal, and the values
+the preview reports (shown by ``kamsync.ui.preview``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from enum import Enum
 
 from kamsync.core.errors import UsageError
 from kamsync.core.model import ExperimentSpec, Manifest, MappedFile, VariationSpec
+from kamsync.core.reports import PlanReport
 
 __all__ = [
     "PARTS",
     "Bundle",
     "Part",
+    "PreviewSaved",
+    "PreviewStarted",
+    "PreviewStopped",
+    "RemoteReport",
     "Verdict",
     "choose_variation",
     "js_literal",
@@ -137,3 +143,42 @@ def query_int(query: Mapping[str, Sequence[str]], name: str) -> int | None:
         return int(values[0]) if values else None
     except ValueError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewStarted:
+    """The preview serves: what to paste where (every URL carrying the token)."""
+
+    urls: Mapping[str, str]
+    what: str  # "variation 200001 (Red button) of experiment 100001"
+    snippet: str  # the console snippet
+    files: tuple[str, ...]  # the mapped files served, relative to the manifest's folder
+    matched: bool  # the userscript was given --match patterns
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewSaved:
+    """A save changed the code served: its version and the parts that changed."""
+
+    version: int
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewStopped:
+    """The preview ended (Ctrl-C, SIGTERM): its result."""
+
+    code: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteReport:
+    """``--remote``: the push of the variation's fields, and the simulation URL once Kameleoon holds them."""
+
+    push: PlanReport
+    simulation: str | None
+    variation: str  # "variation 200001 of experiment 100001"
+
+    @property
+    def code(self) -> int:
+        return self.push.code

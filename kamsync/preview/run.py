@@ -10,16 +10,24 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kamsync.core.errors import Exit, KamsyncError, UsageError
+from kamsync.core.errors import KamsyncError, UsageError
+from kamsync.core.events import Warned
 from kamsync.core.model import ExperimentSpec, MappedFile, VariationSpec
-from kamsync.core.preview import PARTS, Bundle, choose_variation, part_files
+from kamsync.core.preview import (
+    PARTS,
+    Bundle,
+    PreviewSaved,
+    PreviewStarted,
+    PreviewStopped,
+    choose_variation,
+    part_files,
+)
 from kamsync.git.workspace import Workspace
 from kamsync.manifest.code import read_codes
 from kamsync.preview.scripts import console_snippet
 from kamsync.preview.server import PreviewServer
 from kamsync.sync.options import Options
-from kamsync.ui.console import Console
-from kamsync.ui.preview import show_saved, show_start, show_stopped
+from kamsync.sync.report import Report
 from kamsync.watch.files import FileWatcher
 
 __all__ = ["Preview", "check_matches", "run_preview"]
@@ -132,7 +140,7 @@ def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
 
 def run_preview(
     opts: Options,
-    console: Console,
+    report: Report,
     *,
     experiment_id: int | None,
     variation_id: int | None,
@@ -140,7 +148,7 @@ def run_preview(
     matches: Sequence[str],
     poll: bool,
     stop: threading.Event | None = None,
-) -> int:
+) -> PreviewStopped:
     check_matches(matches)
     ws = Workspace.open(opts.manifest, opts.environ, Path.cwd())
     experiment, variation = choose_variation(ws.manifest, experiment_id, variation_id)
@@ -151,19 +159,20 @@ def run_preview(
         port=port,
         matches=matches,
         poll=poll,
-        on_save=lambda bundle, changed: show_saved(console, bundle.version, changed),
-        on_error=console.error,
+        on_save=lambda bundle, changed: report(PreviewSaved(bundle.version, tuple(changed))),
+        on_error=lambda text: report(Warned(text)),
     )
     stop = stop or threading.Event()
     with preview:
         server = preview.server
-        show_start(
-            console,
-            server.urls(),
-            what=f"variation {variation.id} ({variation.name or variation.dir}) of experiment {experiment.id}",
-            snippet=console_snippet(server.base, server.origin),
-            files=preview.paths,
-            matched=bool(matches),
+        report(
+            PreviewStarted(
+                server.urls(),
+                f"variation {variation.id} ({variation.name or variation.dir}) of experiment {experiment.id}",
+                console_snippet(server.base, server.origin),
+                tuple(preview.paths),
+                matched=bool(matches),
+            )
         )
         restore = _stop_on_signals(stop)
         try:
@@ -173,5 +182,4 @@ def run_preview(
             pass
         finally:
             restore()
-    show_stopped(console)
-    return int(Exit.OK)
+    return PreviewStopped()
