@@ -11,7 +11,6 @@ import random
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
-from types import TracebackType
 
 import httpx
 
@@ -145,9 +144,7 @@ class KameleoonClient:
     def __enter__(self) -> KameleoonClient:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -211,6 +208,9 @@ class KameleoonClient:
                 subject=subject,
             )
         return data
+
+    def get_text(self, path: str, *, subject: str) -> str:  # a simulation URL comes as plain text
+        return self._request("GET", path, subject=subject).text
 
     def patch(
         self,

@@ -12,6 +12,7 @@ from kamsync import __version__
 from kamsync.cli.github_commands import drift
 from kamsync.cli.hook_commands import hook
 from kamsync.cli.options import EPILOG, global_options
+from kamsync.cli.preview_command import preview
 from kamsync.cli.sandbox_command import sandbox
 from kamsync.cli.sync_commands import apply, diff, doctor, pull, push, quota, status
 from kamsync.core.errors import Exit, KamsyncError
@@ -39,12 +40,13 @@ def cli() -> None:
       kamsync push --dry-run             what a push would send
       kamsync push                       send local changes (refuses UI edits and live experiments)
       kamsync hook install               check Kameleoon on every git push to the default branch
+      kamsync preview --variation ID     try a variation's local code on a page, live on every save
       kamsync quota                      what is left of the credential's rate budget
       kamsync doctor                     what a support request asks for, checked
     """
 
 
-for command in (status, diff, push, apply, pull, quota, doctor, drift, hook, sandbox):
+for command in (status, diff, push, apply, pull, quota, doctor, preview, drift, hook, sandbox):
     cli.add_command(command)
 
 
