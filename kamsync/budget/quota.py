@@ -10,11 +10,13 @@ and the text says so.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from kamsync.budget.ledger import Ledger, default_state_dir, ledger_path, read_arrivals
+from kamsync.budget.backend import LocalLedger, SharedLedger, Spent, open_ledger
+from kamsync.budget.ledger import default_state_dir, ledger_path
+from kamsync.budget.ledgerurl import LedgerUrl
 from kamsync.budget.pricing import clock_time
 from kamsync.budget.windows import Window, next_send_time, parse_rate_limit
 from kamsync.core.durations import in_words
@@ -52,6 +54,9 @@ class QuotaReport:
     windows: tuple[WindowQuota, ...]
     not_before_in: float | None = None  # seconds until the wait a 429 imposed ends; None when there is none
     reason: str = ""
+    ledger: tuple[str, str] | None = None  # (kind, where) of the ledger read: ("redis", masked URL)
+    spent: tuple[Spent, ...] = ()  # in the quota window, per machine and command
+    reserved: int = 0  # requests priced runs hold in the quota window, not sent yet
 
 
 def quota_report(
@@ -102,11 +107,25 @@ def render_json(report: QuotaReport, api_url: str, client_id: str) -> dict[str, 
         "not_before": None
         if report.not_before_in is None
         else {"in": round(report.not_before_in, 3), "reason": report.reason},
+        **_ledger_json(report),
+    }
+
+
+def _ledger_json(report: QuotaReport) -> dict[str, object]:
+    if report.ledger is None:
+        return {}
+    kind, where = report.ledger
+    return {
+        "ledger": {"kind": kind, "where": where},
+        "spent": [{"machine": s.machine, "command": s.command, "requests": s.requests} for s in report.spent],
+        "reserved": report.reserved,
     }
 
 
 def render_text(report: QuotaReport, api_url: str, client_id: str) -> str:
-    lines = [f"Requests of client {client_id} to {api_url}, by kamsync on this machine:"]
+    shared = report.ledger is not None and report.ledger[0] == "redis"
+    who = f"every machine sharing the ledger at {report.ledger[1]}" if shared and report.ledger else "this machine"
+    lines = [f"Requests of client {client_id} to {api_url}, by kamsync on {who}:"]
     width = max((len(row.spec) for row in report.windows), default=0)
     for row in report.windows:
         line = f"  {row.spec + ':':<{width + 1}} {row.used} used, {row.left} left"
@@ -117,8 +136,25 @@ def render_text(report: QuotaReport, api_url: str, client_id: str) -> str:
         lines.append(line)
     if report.not_before_in is not None:
         lines.append(f"No request before {report.not_before_in:.1f} s from now: {report.reason}")
-    lines.append("Other machines and tools using the same credential count too, but are not shown.")
+    lines += _ledger_lines(report)
+    others = "Other tools" if shared else "Other machines and tools"
+    lines.append(f"{others} using the same credential count too, but are not shown.")
     return "\n".join(lines) + "\n"
+
+
+def _ledger_lines(report: QuotaReport) -> list[str]:
+    if report.ledger is None:
+        return []
+    kind, where = report.ledger
+    lines = [f"Ledger: {'Redis at ' if kind == 'redis' else 'this machine' + chr(39) + 's file '}{where}"]
+    quota = max(report.windows, key=lambda row: (row.seconds, -row.limit), default=None)
+    span = f"the last {in_words(quota.seconds)}" if quota else "the quota window"
+    lines.append(f"Spent in {span}:" if report.spent else f"Spent in {span}: nothing")
+    for spent in report.spent:
+        lines.append(f"  {spent.machine}{f' ({spent.command})' if spent.command else ''}: {spent.requests}")
+    if report.reserved:
+        lines.append(f"Reserved by runs under way: {report.reserved}")
+    return lines
 
 
 # -- quota --reset ----------------------------------------------------------------------------------------------
@@ -132,15 +168,13 @@ class Forgotten:
     reason: str
 
 
-def forget_server_wait(
-    state_dir: Path, api_url: str, client_id: str, windows: Sequence[Window], now: float
-) -> Forgotten | None:
+def forget_server_wait(ledger: SharedLedger, now: float) -> Forgotten | None:
     """Forget the wait a server imposed on this credential, in the shared ledger; None when there was none.
 
-    A credential without a ledger has nothing to forget, and gets no ledger file from asking."""
-    if not ledger_path(state_dir, api_url, client_id).exists():
+    A credential without a ledger file has nothing to forget, and gets no ledger file from asking."""
+    if isinstance(ledger, LocalLedger) and not ledger.path.exists():
         return None
-    forgot = Ledger.open(state_dir, api_url, client_id, windows, clock=lambda: now).forget_server_wait()
+    forgot = ledger.forget_server_wait()
     return None if forgot is None else Forgotten(*forgot)
 
 
@@ -150,7 +184,7 @@ def render_forgotten(forgot: Forgotten | None, now: float) -> tuple[str, dict[st
         return "No wait imposed by Kameleoon to forget: runs were not held back.\n", {"forgot": None}
     left = max(0.0, forgot.until - now)
     text = (
-        f"Forgot the wait imposed on this credential: no request before {clock_time(forgot.until)} (in "
+        f"Forgot the wait imposed on this credential: no request before {clock_time(time.time() + left)} (in "
         f"{in_words(left)}), because {forgot.reason or 'Kameleoon asked to wait'}. Runs may send again now.\n"
     )
     return text, {"forgot": {"in": round(left, 3), "reason": forgot.reason}}
@@ -164,17 +198,36 @@ def run_quota(
     state_dir: Path | None = None,
     now: float | None = None,
     reset: bool = False,
+    location: LedgerUrl | None = None,
+    fallback_local: bool = False,
+    warn: Callable[[str], None] = lambda _text: None,
 ) -> tuple[str, dict[str, object]]:
     """The text and the JSON payload of `kamsync quota` (``--reset`` first forgets the server's wait, and says
-    what it forgot). ``UsageError`` for a bad ``spec``; sends nothing."""
+    what it forgot), from the ledger at ``location`` (``None``: this machine's file). ``UsageError`` for a bad
+    ``spec``, ``LedgerUnavailable`` for a ledger that cannot be read; sends nothing to Kameleoon."""
     windows = parse_rate_limit(spec)
     url = api_url.rstrip("/")
-    at = time.time() if now is None else now
     folder = default_state_dir() if state_dir is None else state_dir
-    said, reset_payload = "", {}
-    if reset:
-        said, forgot = render_forgotten(forget_server_wait(folder, url, client_id, windows, at), at)
-        reset_payload = {"reset": forgot}
-    snapshot = read_arrivals(folder, url, client_id, windows, now=at)
-    report = quota_report(snapshot.arrivals, windows, at, not_before=snapshot.not_before, reason=snapshot.reason)
+    ledger: SharedLedger
+    if location is None:  # read without creating anything
+        ledger = LocalLedger(ledger_path(folder, url, client_id), url, client_id, windows, clock=_clock(now))
+    else:
+        ledger = open_ledger(
+            location, url, client_id, windows, state_dir=folder, fallback_local=fallback_local, warn=warn
+        )
+    try:
+        said, reset_payload = "", {}
+        if reset:
+            at = ledger.view().now
+            said, forgot = render_forgotten(forget_server_wait(ledger, at), at)
+            reset_payload = {"reset": forgot}
+        view = ledger.view()
+    finally:
+        ledger.close()
+    report = quota_report(view.arrivals, windows, view.now, not_before=view.not_before, reason=view.reason)
+    report = replace(report, ledger=(ledger.kind, ledger.where), spent=view.spent, reserved=view.reserved)
     return said + render_text(report, url, client_id), {**render_json(report, url, client_id), **reset_payload}
+
+
+def _clock(now: float | None) -> Callable[[], float]:
+    return time.time if now is None else (lambda: now)

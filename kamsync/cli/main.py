@@ -48,15 +48,17 @@ for command in (status, diff, push, apply, pull, quota, doctor, hook, sandbox):
 
 
 def _redact(text: str) -> str:
-    secret = os.environ.get("KAMELEOON_CLIENT_SECRET", "")
-    if not secret:
-        return text
+    secrets = {os.environ.get("KAMELEOON_CLIENT_SECRET", "")}
     try:
-        from kamsync.cli.crash import scrub_everywhere
+        from kamsync.cli.crash import ledger_secrets, scrub_everywhere
 
-        return scrub_everywhere(text, {secret})
-    except Exception:  # whatever broke kamsync may break this too: the plain secret at least stays hidden
-        return text.replace(secret, "<hidden>")
+        secrets |= ledger_secrets(os.environ)
+        secrets.discard("")
+        return scrub_everywhere(text, secrets) if secrets else text
+    except Exception:  # whatever broke kamsync may break this too: the plain secrets at least stay hidden
+        for secret in secrets - {""}:
+            text = text.replace(secret, "<hidden>")
+        return text
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -149,5 +149,6 @@ def options(ctx: click.Context) -> tuple[Options, Console]:
         verbose=verbose,
         quiet=quiet,
         environ=dict(os.environ),  # read here, once: every other module asks the settings
+        command=ctx.command_path,
     )
     return opts, Console.create(json_mode=opts.json, no_color=opts.no_color, quiet=opts.quiet, environ=opts.environ)

@@ -47,7 +47,15 @@ def run_quota(opts: Options, console: Console, *, reset: bool = False) -> int:
     # Outside a kamsync repository the environment or the default spec applies.
     with suppress(UsageError, GitError):
         manifest_rate_limit = Workspace.open(opts.manifest, opts.environ, Path.cwd()).manifest.rate_limit
-    text, payload = quota_report_for(url, client_id, rate_limit_spec(opts, manifest_rate_limit), reset=reset)
+    text, payload = quota_report_for(
+        url,
+        client_id,
+        rate_limit_spec(opts, manifest_rate_limit),
+        reset=reset,
+        location=opts.ledger_location(),
+        fallback_local=opts.ledger_fallback_local,
+        warn=console.warn,
+    )
     console.emit_json(payload)
     console.out(text)
     return int(Exit.OK)

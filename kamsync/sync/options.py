@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from kamsync.api.retry import RetryPolicy
     from kamsync.api.settings import Credentials
+    from kamsync.budget.ledgerurl import LedgerUrl
 
 MANIFEST_ENV = "KAMSYNC_MANIFEST"
 RATE_LIMIT_ENV = "KAMSYNC_RATE_LIMIT"
@@ -33,6 +34,7 @@ class Options:
     verbose: bool = False  # -v: each request on stderr
     quiet: bool = False  # -q: only errors and the final summary
     environ: Mapping[str, str] = field(default_factory=dict)  # the process environment, read once
+    command: str = "kamsync"  # as the shared ledger names who spent what: "kamsync push"
 
     @property
     def ranged(self) -> bool:
@@ -77,3 +79,22 @@ class Options:
     def lock_wait(self) -> str | None:
         """``$KAMSYNC_LOCK_WAIT`` as given (the lock parses it), ``None`` when unset."""
         return self.environ.get(LOCK_WAIT_ENV)
+
+    def ledger_location(self) -> LedgerUrl | None:
+        """``$KAMSYNC_LEDGER_URL`` checked (``UsageError`` naming it with its password masked); ``None``: unset,
+        the ledger is this machine's file."""
+        from kamsync.budget.ledgerurl import LEDGER_URL_ENV, parse_ledger_url
+
+        raw = self.environ.get(LEDGER_URL_ENV, "").strip()
+        return parse_ledger_url(raw) if raw else None
+
+    @property
+    def ledger_fallback_local(self) -> bool:
+        """``$KAMSYNC_LEDGER_FALLBACK=local``: when the shared ledger cannot be used, warn and use the file."""
+        from kamsync.budget.ledgerurl import LEDGER_FALLBACK_ENV
+        from kamsync.core.errors import UsageError
+
+        value = self.environ.get(LEDGER_FALLBACK_ENV, "").strip()
+        if value.lower() not in ("", "local"):
+            raise UsageError(f"bad {LEDGER_FALLBACK_ENV} {value!r}: the one fallback is local (or leave it unset)")
+        return value.lower() == "local"

@@ -10,14 +10,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kamsync.api.auth import RENEW_MARGIN
 from kamsync.api.client import KameleoonClient
 from kamsync.api.exchange import Exchange
-from kamsync.budget.ledger import Ledger, default_state_dir, read_arrivals
-from kamsync.budget.pricing import cap_problem, clock_time, quote, read_cost, refusal_text
+from kamsync.budget.backend import LedgerView, SharedLedger, open_ledger
+from kamsync.budget.ledger import default_state_dir
+from kamsync.budget.pricing import Quote, cap_problem, clock_time, quote, read_cost, refusal_text
 from kamsync.budget.quota import quota_report
 from kamsync.budget.windows import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
 from kamsync.core.durations import in_words
@@ -62,8 +63,8 @@ class Run:
     tokens: TokenCache
     progress: Progress
     on_wait: Callable[[float, str], None]
+    budget: SharedLedger
     sleep: Callable[[float], None] = time.sleep
-    state_dir: Path = field(default_factory=default_state_dir)
 
     def charge_reads(self, files: Sequence[MappedFile], what: str) -> int:
         """Price reading the remote state of ``files`` (known from the manifest) before sending anything."""
@@ -88,35 +89,56 @@ class Run:
         problem = cap_problem(self.client.requests_sent, needed, self.opts.max_requests)
         if problem is not None:
             raise BudgetRefused(f"{what}: {problem}; nothing was written")
-        now = time.time()
-        snapshot = read_arrivals(self.state_dir, self.url, self.client_id, self.windows, now=now)
-        held = snapshot.not_before is not None and snapshot.not_before - now > max_wait(self.windows)
-        if held and not self.opts.wait:
-            assert snapshot.not_before is not None
-            raise BudgetRefused(
-                f"{what}: {snapshot.reason or 'Kameleoon asked to wait'}; no request may be sent before "
-                f"{clock_time(snapshot.not_before)} (in {in_words(snapshot.not_before - now)}): run it again then, "
-                "pass --wait to wait here, or, if that wait is wrong, forget it with kamsync quota --reset; "
-                "nothing was written"
-            )
-        q = quote(needed, snapshot.arrivals, self.windows, now)
-        if q.fits:
-            return needed
-        if not self.opts.wait:
-            raise BudgetRefused(refusal_text(what, q, self.windows, now) + "; nothing was written")
-        if q.runnable_at is None:
+        while True:
+            view = self.budget.view()
+            now = view.now  # the ledger's clock: on Redis the server's, which every machine shares
+            if not self.opts.wait:
+                self._refuse_if_held(view, what)
+            # Requests other runs reserved are spent from now on, at the earliest.
+            q = quote(needed, (*view.arrivals, *(now for _ in range(view.reserved))), self.windows, now)
+            if q.fits:
+                if self.budget.reserve(needed):
+                    return needed
+                continue  # another run reserved those requests first: price again
+            if not self.opts.wait:
+                raise BudgetRefused(
+                    refusal_text(what, _localised(q, now), self.windows, time.time()) + "; nothing was written"
+                )
+            if q.runnable_at is None:
+                self.console.info(
+                    f"{what} needs {needed} requests, more than a whole {q.quota} window: pacing them across "
+                    f"{q.windows_needed} windows, finishing about {clock_time(_local(q.finish_at, now))}"
+                )
+                return needed
             self.console.info(
-                f"{what} needs {needed} requests, more than a whole {q.quota} window: pacing them across "
-                f"{q.windows_needed} windows, finishing about {clock_time(q.finish_at)}"
+                f"{what} needs {needed} requests and {q.left} of {q.quota} are left: waiting "
+                f"{in_words(q.runnable_at - now)}, until {clock_time(_local(q.runnable_at, now))}"
             )
-            return needed
-        self.console.info(
-            f"{what} needs {needed} requests and {q.left} of {q.quota} are left: waiting "
-            f"{in_words(q.runnable_at - now)}, until {clock_time(q.runnable_at)}"
+            self.on_wait(q.runnable_at - now, f"{needed} requests of {q.quota} to be free for {what}")
+            self.sleep(max(0.0, q.runnable_at - now))
+            if self.budget.reserve(needed):
+                return needed
+
+    def _refuse_if_held(self, view: LedgerView, what: str) -> None:
+        """Refuse at once when Kameleoon asked every client of the credential to wait longer than a run may."""
+        if view.not_before is None or view.not_before - view.now <= max_wait(self.windows):
+            return
+        raise BudgetRefused(
+            f"{what}: {view.reason or 'Kameleoon asked to wait'}; no request may be sent before "
+            f"{clock_time(_local(view.not_before, view.now))} (in {in_words(view.not_before - view.now)}): run it "
+            "again then, pass --wait to wait here, or, if that wait is wrong, forget it with kamsync quota --reset; "
+            "nothing was written"
         )
-        self.on_wait(q.runnable_at - now, f"{needed} requests of {q.quota} to be free for {what}")
-        self.sleep(max(0.0, q.runnable_at - time.time()))
-        return needed
+
+
+def _local(at: float, ledger_now: float) -> float:
+    """A time of the ledger's clock as this machine's wall clock shows it (they differ by any skew)."""
+    return time.time() + (at - ledger_now)
+
+
+def _localised(q: Quote, ledger_now: float) -> Quote:
+    runnable = None if q.runnable_at is None else _local(q.runnable_at, ledger_now)
+    return replace(q, runnable_at=runnable, finish_at=_local(q.finish_at, ledger_now))
 
 
 def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
@@ -136,12 +158,16 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
 
     on_wait = progress.waiting if progress.enabled else say_wait
     sleep = progress.sleeper()
-    # One ledger per credential on this machine: every kamsync process shares the rate budget.
-    budget = Ledger.open(
-        default_state_dir(),
+    # One ledger per credential: every kamsync process shares the rate budget (on Redis, every machine's).
+    budget = open_ledger(
+        opts.ledger_location(),
         url,
         credentials.client_id,
         windows,
+        state_dir=default_state_dir(),
+        fallback_local=opts.ledger_fallback_local,
+        warn=console.warn,
+        command=opts.command,
         on_wait=on_wait,
         sleep=sleep,
         max_wait=None if opts.wait else max_wait(windows),
@@ -156,18 +182,19 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
         on_wait=on_wait,
         sleep=sleep,
         max_requests=opts.max_requests,
-        on_response=_request_log(console, url, credentials.client_id, windows) if opts.verbose else None,
+        on_response=_request_log(console, budget, windows) if opts.verbose else None,
     )
-    return Run(opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, sleep)
+    return Run(
+        opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, budget, sleep
+    )
 
 
-def _request_log(console: Console, url: str, client_id: str, windows: Sequence[Window]) -> Callable[[Exchange], None]:
+def _request_log(console: Console, budget: SharedLedger, windows: Sequence[Window]) -> Callable[[Exchange], None]:
     """``-v``: each request on stderr, with what the rate windows of this credential hold right after it."""
 
     def log(exchange: Exchange) -> None:
-        now = time.time()
-        snapshot = read_arrivals(default_state_dir(), url, client_id, windows, now=now)
-        console.info(request_line(exchange, quota_report(snapshot.arrivals, windows, now)))
+        view = budget.view()
+        console.info(request_line(exchange, quota_report(view.arrivals, windows, view.now)))
 
     return log
 
@@ -195,8 +222,11 @@ def locked(opts: Options, command: str, *, reader: Console | None = None) -> Ite
 def connected(opts: Options, ws: Workspace, console: Console) -> Iterator[Run]:
     """An open client with its budget and progress line; credentials are checked here, not before."""
     run = open_run(opts, ws.manifest.rate_limit, console)
-    with run.client, showing(run.progress, console):
-        yield run
+    try:
+        with run.client, showing(run.progress, console):
+            yield run
+    finally:
+        run.budget.close()  # what the run reserved and did not use is free for others again
 
 
 @contextmanager
