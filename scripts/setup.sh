@@ -14,6 +14,3 @@ if [ ! -x "$VENV_PYTHON" ]; then
 fi
 "$VENV_PYTHON" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
 "$VENV_PYTHON" -m pip install --quiet -e '.[test]'
-
-# What the tests need outside Python: a Redis server for the shared ledger's tests.
-bash scripts/install-test-deps.sh
