@@ -4,6 +4,7 @@ server runs: the script mirrors ``budget.windows.grant`` exactly."""
 from __future__ import annotations
 
 import pytest
+
 from kamsync.budget.redisscript import DECIDE_ONLY
 from kamsync.budget.windows import POLL, Grant, grant, parse_rate_limit, quota_index
 from tests.redisutil import RedisServer
