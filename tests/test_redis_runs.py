@@ -206,3 +206,21 @@ def test_the_local_fallback_warns_and_counts_on_this_machine(tmp_path: Path, lim
     assert nobody.split("@")[0].split(":")[-1] not in result.output
     assert ledger_path(one.home / ".state" / "kamsync", limited.url, DEFAULT_CLIENT_ID).exists()
     assert rejected(limited) == 0
+
+
+def test_doctor_names_the_redis_ledger_and_a_wrong_password_fails_its_check(
+    tmp_path: Path, limited: Sandbox, redis_server: RedisServer, redis_db: int
+) -> None:
+    one = machine(tmp_path, "one", limited, redis_server.url(redis_db), variations=1)
+    checks = {c["name"]: c for c in one.run("doctor", "--json").json()["checks"]}
+    assert checks["rate budget"]["ok"]
+    assert f"(shared through redis://:***@127.0.0.1:{redis_server.port}/{redis_db})" in checks["rate budget"]["detail"]
+    limited.store.clear_requests()
+    wrong = "Wr0ng-" + os.urandom(6).hex()
+    result = one.run("doctor", "--json", extra={"KAMSYNC_LEDGER_URL": redis_server.url(redis_db, password=wrong)})
+    assert result.code == 2
+    checks = {c["name"]: c for c in result.json()["checks"]}
+    assert not checks["rate budget"]["ok"]
+    assert "refused the user name or password" in checks["rate budget"]["detail"]
+    assert wrong not in result.output and redis_server.password not in result.output
+    assert limited.store.requests == [], "doctor's token request waits for a ledger that works"

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from kamsync.budget.ledger import PENDING_TIMEOUT, Ledger, read_arrivals
+from kamsync.budget.ledger import PENDING_TIMEOUT, Ledger, ledger_path, read_arrivals
 from kamsync.budget.ledgerurl import LEDGER_FALLBACK_ENV, LedgerUrl
 from kamsync.budget.windows import RequestBudget, Window, quota_index
 from kamsync.core.errors import LedgerUnavailable
 
-__all__ = ["LedgerView", "LocalLedger", "SharedLedger", "Spent", "machine_name", "open_ledger"]
+__all__ = ["LedgerView", "LocalLedger", "SharedLedger", "Spent", "machine_name", "open_ledger", "reading_ledger"]
 
 
 def machine_name() -> str:
@@ -145,3 +145,23 @@ def open_ledger(
         max_wait=max_wait,
         pending_timeout=pending_timeout,
     )
+
+
+def reading_ledger(
+    location: LedgerUrl | None,
+    api_url: str,
+    client_id: str,
+    windows: Sequence[Window],
+    *,
+    state_dir: Path,
+    fallback_local: bool = False,
+    warn: Callable[[str], None] = lambda _text: None,
+    clock: Callable[[], float] = time.time,
+) -> SharedLedger:
+    """The ledger ``open_ledger`` would choose, to read (``kamsync quota``, ``doctor``): a file ledger that does
+    not exist yet is not created."""
+    if location is not None:
+        return open_ledger(
+            location, api_url, client_id, windows, state_dir=state_dir, fallback_local=fallback_local, warn=warn
+        )
+    return LocalLedger(ledger_path(state_dir, api_url, client_id), api_url, client_id, windows, clock=clock)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from kamsync.budget.backend import LocalLedger, SharedLedger, Spent, open_ledger
-from kamsync.budget.ledger import default_state_dir, ledger_path
+from kamsync.budget.backend import LocalLedger, SharedLedger, Spent, reading_ledger
+from kamsync.budget.ledger import default_state_dir
 from kamsync.budget.ledgerurl import LedgerUrl
 from kamsync.budget.pricing import clock_time
 from kamsync.budget.windows import Window, next_send_time, parse_rate_limit
@@ -208,13 +208,9 @@ def run_quota(
     windows = parse_rate_limit(spec)
     url = api_url.rstrip("/")
     folder = default_state_dir() if state_dir is None else state_dir
-    ledger: SharedLedger
-    if location is None:  # read without creating anything
-        ledger = LocalLedger(ledger_path(folder, url, client_id), url, client_id, windows, clock=_clock(now))
-    else:
-        ledger = open_ledger(
-            location, url, client_id, windows, state_dir=folder, fallback_local=fallback_local, warn=warn
-        )
+    ledger = reading_ledger(
+        location, url, client_id, windows, state_dir=folder, fallback_local=fallback_local, warn=warn, clock=_clock(now)
+    )
     try:
         said, reset_payload = "", {}
         if reset:

@@ -9,17 +9,18 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kamsync import __version__
 from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR, credentials_from_env, resolve_api_url
-from kamsync.budget.ledger import default_state_dir, read_arrivals
+from kamsync.budget.backend import reading_ledger
+from kamsync.budget.ledger import default_state_dir
+from kamsync.budget.ledgerurl import LEDGER_URL_ENV
 from kamsync.budget.quota import quota_report
 from kamsync.budget.windows import parse_rate_limit
 from kamsync.core.checks import Check, failed
-from kamsync.core.errors import AuthError, Exit, KamsyncError
+from kamsync.core.errors import AuthError, Exit, KamsyncError, LedgerUnavailable
 from kamsync.git.repo import GitRepo, git_version
 from kamsync.git.workspace import Workspace
 from kamsync.sync.options import Options
@@ -127,10 +128,21 @@ def _ledger(opts: Options, environ: Mapping[str, str], rate_limit: str | None) -
         return Check("rate budget", False, str(error))
     if not client_id:
         return Check("rate budget", False, "not read: it is kept per API client", f"set {CLIENT_ID_VAR}")
-    snapshot = read_arrivals(default_state_dir(), url, client_id, windows)
-    report = quota_report(snapshot.arrivals, windows, time.time(), not_before=snapshot.not_before)
+    try:
+        ledger = reading_ledger(opts.ledger_location(), url, client_id, windows, state_dir=default_state_dir())
+    except LedgerUnavailable as error:
+        return Check("rate budget", False, error.problem, f"fix {LEDGER_URL_ENV}, or start that Redis server")
+    except KamsyncError as error:
+        return Check("rate budget", False, str(error))
+    try:
+        view = ledger.view()
+    finally:
+        ledger.close()
+    report = quota_report(view.arrivals, windows, view.now, not_before=view.not_before)
     used = ", ".join(f"{w.spec} {w.used} used, {w.left} left" for w in report.windows)
+    if ledger.kind == "redis":
+        used = f"{used} (shared through {ledger.where})"
     if report.not_before_in is not None:
-        wait = f"{used}; Kameleoon asked to wait {report.not_before_in:.0f} s more ({snapshot.reason})"
+        wait = f"{used}; Kameleoon asked to wait {report.not_before_in:.0f} s more ({view.reason})"
         return Check("rate budget", False, wait, "wait, or forget that wait with `kamsync quota --reset`")
     return Check("rate budget", True, used)
