@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,6 +203,28 @@ def test_a_server_that_is_not_redis_is_a_clear_error(tmp_path: Path) -> None:
         location = parse_ledger_url(http.url.replace("http://", "redis://:pw-98765432@") + "/0")
         with pytest.raises(LedgerUnavailable, match="does not answer as Redis does"):
             RedisLedger.connect(location, URL, CLIENT, parse_rate_limit("50/10s"))
+
+
+class _Garbage(socketserver.BaseRequestHandler):
+    """Answers every command as a broken server might: PING is "OK", a script's reply a plain string."""
+
+    def handle(self) -> None:
+        while data := self.request.recv(65536):
+            self.request.sendall(b"+OK\r\n" * max(1, data.count(b"*")))
+
+
+def test_a_server_answering_garbage_is_a_clear_error() -> None:
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Garbage) as garbage:
+        garbage.daemon_threads = True
+        threading.Thread(target=garbage.serve_forever, daemon=True).start()
+        try:
+            port = garbage.server_address[1]
+            location = parse_ledger_url(f"redis://:pw-98765432@127.0.0.1:{port}/0")
+            with pytest.raises(LedgerUnavailable, match="does not answer as Redis does") as raised:
+                RedisLedger.connect(location, URL, CLIENT, parse_rate_limit("50/10s"))
+            assert "pw-98765432" not in str(raised.value)
+        finally:
+            garbage.shutdown()
 
 
 def test_the_fallback_warns_and_counts_in_this_machine_file(tmp_path: Path) -> None:

@@ -224,3 +224,22 @@ def test_doctor_names_the_redis_ledger_and_a_wrong_password_fails_its_check(
     assert "refused the user name or password" in checks["rate budget"]["detail"]
     assert wrong not in result.output and redis_server.password not in result.output
     assert limited.store.requests == [], "doctor's token request waits for a ledger that works"
+
+
+def test_a_429_one_machine_receives_holds_every_machine_until_reset(
+    tmp_path: Path, limited: Sandbox, redis_server: RedisServer, redis_db: int
+) -> None:
+    url = redis_server.url(redis_db)
+    hit, other = (machine(tmp_path, name, limited, url, variations=2) for name in ("hit", "other"))
+    limited.faults.arm("GET 1=429-retry-after=100000")  # someone else spent the credential: an absurd wait
+    first = hit.run("push")
+    assert first.code == 4, first.output
+    held = other.run("push")
+    assert held.code == 3, held.output
+    assert "asked to wait 100000 s; kamsync waits at most 3600 s, its longest rate window (1000/1h)" in held.stderr
+    assert "forget it with kamsync quota --reset" in held.stderr
+    forgot = other.run("quota", "--reset")
+    assert forgot.code == 0 and forgot.stdout.startswith("Forgot the wait imposed on this credential")
+    assert hit.run("push").code == 0
+    assert other.run("push").code == 0
+    assert rejected(limited) == 1

@@ -83,6 +83,8 @@ SCRIPT = (
     DECIDE
     + r"""
 local LOG, PENDING, RESV, RESV_EXP, HOLD, META = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+-- Redis before 5 replicates a script by its text unless told otherwise, and then refuses writes after TIME.
+if redis.replicate_commands then redis.replicate_commands() end
 local op = ARGV[1]
 local timeout = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -90,7 +92,7 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 
 local keep = math.max(tonumber(ARGV[3]), tonumber(redis.call('HGET', META, 'keep_seconds') or 0))
 local keep_count = math.max(tonumber(ARGV[4]), tonumber(redis.call('HGET', META, 'keep_count') or 0))
-redis.call('HSET', META, 'keep_seconds', num(keep), 'keep_count', keep_count)
+redis.call('HMSET', META, 'keep_seconds', num(keep), 'keep_count', keep_count)
 
 -- Settle: overdue requests count as arrived at their grant plus the timeout (later than the server can have
 -- counted them: the safe side), old arrivals go, expired reservations and holds are forgotten.
@@ -157,7 +159,7 @@ elseif op == 'hold' then
   -- ARGV: 5 seconds to wait from now, 6 reason
   local wanted = now + tonumber(ARGV[5])
   if not until_ or wanted > until_ then
-    redis.call('HSET', HOLD, 'until', num(wanted), 'reason', ARGV[6])
+    redis.call('HMSET', HOLD, 'until', num(wanted), 'reason', ARGV[6])
     result = {1, num(now)}
   else
     result = {0, num(now)}
