@@ -24,9 +24,10 @@ from kamsync.budget.ledger import default_state_dir
 from kamsync.budget.ledgerurl import LEDGER_URL_ENV, parse_ledger_url
 from kamsync.core.errors import KamsyncError
 from kamsync.state.files import write_atomic
+from kamsync.state.logins import LoginStore
 from kamsync.state.tokencache import TokenCache
 
-__all__ = ["WITHHELD", "hidden_values", "ledger_secrets", "save_crash", "scrub_everywhere"]
+__all__ = ["WITHHELD", "hidden_values", "ledger_secrets", "login_secrets", "save_crash", "scrub_everywhere"]
 
 WITHHELD = "<line withheld: it held a secret too short to hide safely>"
 # Token-shaped values next to the names OAuth and HTTP give them, whatever their value.
@@ -49,7 +50,19 @@ def hidden_values(environ: Mapping[str, str]) -> set[str]:
         cached = None
     if cached is not None:
         values.add(cached[0])
-    return {v for v in values | ledger_secrets(environ) if v}
+    return {v for v in values | ledger_secrets(environ) | login_secrets(environ) if v}
+
+
+def login_secrets(environ: Mapping[str, str]) -> set[str]:
+    """What the partner login stored for this API URL holds: its secret, both tokens, the Basic pair."""
+    try:
+        login = LoginStore.open(resolve_api_url(None, environ)).read()
+    except (KamsyncError, OSError, ValueError):
+        return set()
+    if login is None:
+        return set()
+    pair = f"{login.client_id}:{login.client_secret}"
+    return {login.client_secret, login.refresh_token, login.access_token, pair} - {""}
 
 
 def ledger_secrets(environ: Mapping[str, str]) -> set[str]:

@@ -10,6 +10,7 @@ import click
 
 from kamsync import __version__
 from kamsync.cli.hook_commands import hook
+from kamsync.cli.login_commands import login, logout
 from kamsync.cli.options import EPILOG, global_options
 from kamsync.cli.sandbox_command import sandbox
 from kamsync.cli.sync_commands import apply, diff, doctor, pull, push, quota, status
@@ -43,16 +44,16 @@ def cli() -> None:
     """
 
 
-for command in (status, diff, push, apply, pull, quota, doctor, hook, sandbox):
+for command in (status, diff, push, apply, pull, quota, doctor, hook, login, logout, sandbox):
     cli.add_command(command)
 
 
 def _redact(text: str) -> str:
     secrets = {os.environ.get("KAMELEOON_CLIENT_SECRET", "")}
     try:
-        from kamsync.cli.crash import ledger_secrets, scrub_everywhere
+        from kamsync.cli.crash import ledger_secrets, login_secrets, scrub_everywhere
 
-        secrets |= ledger_secrets(os.environ)
+        secrets |= ledger_secrets(os.environ) | login_secrets(os.environ)
         secrets.discard("")
         return scrub_everywhere(text, secrets) if secrets else text
     except Exception:  # whatever broke kamsync may break this too: the plain secrets at least stay hidden

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.remote import read_remote
+from kamsync.api.settings import describe_credential
 from kamsync.budget.pricing import clock_time
 from kamsync.budget.quota import run_quota as quota_report_for
 from kamsync.core.errors import CredentialsError, Exit, GitError, KamsyncError, UsageError
@@ -42,7 +43,10 @@ def run_quota(opts: Options, console: Console, *, reset: bool = False) -> int:
     url = opts.api_url_resolved()
     client_id = opts.client_id
     if not client_id:
-        raise CredentialsError("set KAMELEOON_CLIENT_ID: the quota is kept per API client")
+        raise CredentialsError(
+            "set KAMELEOON_CLIENT_ID (or log in with kamsync login): the quota is kept per API client"
+        )
+    login = not opts.environ.get("KAMELEOON_CLIENT_ID", "").strip()
     manifest_rate_limit = None
     # Outside a kamsync repository the environment or the default spec applies.
     with suppress(UsageError, GitError):
@@ -56,8 +60,8 @@ def run_quota(opts: Options, console: Console, *, reset: bool = False) -> int:
         fallback_local=opts.ledger_fallback_local,
         warn=console.warn,
     )
-    console.emit_json(payload)
-    console.out(text)
+    console.emit_json({**payload, "credential": {"kind": "login" if login else "client_credentials", "id": client_id}})
+    console.out(f"{text}Credential: {describe_credential(client_id, login=login)}")
     return int(Exit.OK)
 
 

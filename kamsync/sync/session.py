@@ -13,9 +13,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kamsync.api.auth import RENEW_MARGIN
+from kamsync.api.auth import RENEW_MARGIN, TokenStore
 from kamsync.api.client import KameleoonClient
 from kamsync.api.exchange import Exchange
+from kamsync.api.responses import TokenGrant
+from kamsync.api.settings import Credentials
 from kamsync.budget.backend import LedgerView, SharedLedger, open_ledger
 from kamsync.budget.ledger import default_state_dir
 from kamsync.budget.pricing import Quote, cap_problem, clock_time, quote, read_cost, refusal_text
@@ -26,6 +28,7 @@ from kamsync.core.errors import LocalWriteError, RefusedError
 from kamsync.core.model import MappedFile
 from kamsync.git.workspace import Workspace
 from kamsync.state.lock import repo_lock
+from kamsync.state.logins import LoginStore
 from kamsync.state.tokencache import TokenCache
 from kamsync.sync.options import Options
 from kamsync.ui.console import Console
@@ -60,7 +63,7 @@ class Run:
     url: str
     client_id: str
     windows: tuple[Window, ...]
-    tokens: TokenCache
+    tokens: TokenStore
     progress: Progress
     on_wait: Callable[[float, str], None]
     budget: SharedLedger
@@ -141,11 +144,11 @@ def _localised(q: Quote, ledger_now: float) -> Quote:
     return replace(q, runnable_at=runnable, finish_at=_local(q.finish_at, ledger_now))
 
 
-def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
-    """Everything checked before the first request: URL, credentials, rate-limit spec. Waits are shown on the
-    live progress line on a terminal, else as one message each."""
+def open_run(opts: Options, rate_limit: str | None, console: Console, credentials: Credentials | None = None) -> Run:
+    """Everything checked before the first request: URL, credentials (``opts``', unless given), rate-limit spec.
+    Waits are shown on the live progress line on a terminal, else as one message each."""
     url = opts.api_url_resolved()
-    credentials = opts.credentials()
+    credentials = opts.credentials() if credentials is None else credentials
     windows = parse_rate_limit(rate_limit_spec(opts, rate_limit))
     retry = opts.retry_policy()
     progress = Progress.create(json_mode=opts.json or opts.quiet, environ=opts.environ)  # -q: no live line either
@@ -172,7 +175,11 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
         sleep=sleep,
         max_wait=None if opts.wait else max_wait(windows),
     )
-    tokens = TokenCache.open(url, credentials.client_id, secret=credentials.client_secret)
+    tokens: TokenStore = TokenCache.open(url, credentials.client_id, secret=credentials.client_secret)
+    on_refresh = None
+    if credentials.is_login:  # a partner login keeps its tokens with it, and each refresh replaces both
+        tokens = logins = LoginStore.open(url)
+        on_refresh = _keeping_refresh(logins)
     client = KameleoonClient(
         url,
         credentials,
@@ -183,10 +190,18 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
         sleep=sleep,
         max_requests=opts.max_requests,
         on_response=_request_log(console, budget, windows) if opts.verbose else None,
+        on_refresh=on_refresh,
     )
     return Run(
         opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, budget, sleep
     )
+
+
+def _keeping_refresh(logins: LoginStore) -> Callable[[TokenGrant], None]:
+    def keep(grant: TokenGrant) -> None:
+        logins.replace_refresh(grant.refresh_token or "")
+
+    return keep
 
 
 def _request_log(console: Console, budget: SharedLedger, windows: Sequence[Window]) -> Callable[[Exchange], None]:
