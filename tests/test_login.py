@@ -62,6 +62,13 @@ def test_login_use_refresh_logout(kamsync: Kamsync, sandbox: Sandbox, home: Path
     assert f"Credential: the partner login of client {PARTNER} (kamsync login)" in quota.stdout
     payload = kamsync("quota", "--json", extra_env=NO_CREDENTIALS).json()
     assert payload["credential"] == {"kind": "login", "id": PARTNER}
+    doctor = kamsync("doctor", "--json", extra_env=NO_CREDENTIALS)
+    checks = {c["name"]: c for c in doctor.json()["checks"]}
+    assert checks["credentials found"]["detail"] == f"the partner login of client {PARTNER} (kamsync login)"
+    assert checks["credentials accepted"]["ok"], "a refresh grant proves the login works"
+    third = store.read()
+    assert third is not None and third.refresh_token != second.refresh_token
+    seen.append(third.refresh_token)
 
     out = kamsync("logout", extra_env=NO_CREDENTIALS)
     assert out.code == 0 and f"the stored partner login of client {PARTNER} and its tokens are deleted" in out.stdout
@@ -71,7 +78,7 @@ def test_login_use_refresh_logout(kamsync: Kamsync, sandbox: Sandbox, home: Path
     again = kamsync("logout", extra_env=NO_CREDENTIALS)
     assert again.code == 0 and "No partner login stored" in again.stdout
 
-    everything = "".join(r.output for r in (logged, used, renewed, quota, out, gone)) + json.dumps(payload)
+    everything = "".join(r.output for r in (logged, used, renewed, quota, doctor, out, gone)) + json.dumps(payload)
     for secret in (PARTNER_SECRET, *seen, *sandbox.store.issued_tokens(), *sandbox.oauth.refresh_tokens()):
         assert secret not in everything
 

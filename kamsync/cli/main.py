@@ -29,7 +29,7 @@ def cli() -> None:
 
     \b
     Credentials come from KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET (an API client of your Kameleoon
-    account). Try everything locally first with `kamsync sandbox`.
+    account), else from a partner app's `kamsync login`. Try everything locally first with `kamsync sandbox`.
 
     \b
     Typical day:

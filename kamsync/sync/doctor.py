@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kamsync import __version__
-from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR, credentials_from_env, resolve_api_url
+from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR, resolve_api_url
 from kamsync.budget.backend import reading_ledger
 from kamsync.budget.ledger import default_state_dir
 from kamsync.budget.ledgerurl import LEDGER_URL_ENV
@@ -94,12 +94,11 @@ def _api(opts: Options, console: Console, environ: Mapping[str, str], rate_limit
     untried = "not tried", "fix the line above, then run `kamsync doctor` again"
     try:
         url = resolve_api_url(opts.api_url, environ)
-        credentials_from_env(environ)
+        credentials = opts.credentials()
     except KamsyncError as error:
         return Check("credentials found", False, str(error)), Check("API", False, *untried), _accepted(None)
-    found = Check(
-        "credentials found", True, f"{CLIENT_ID_VAR}={environ[CLIENT_ID_VAR].strip()}, {CLIENT_SECRET_VAR} set"
-    )
+    detail = f"{CLIENT_ID_VAR}={credentials.client_id}, {CLIENT_SECRET_VAR} set"
+    found = Check("credentials found", True, credentials.described if credentials.is_login else detail)
     try:
         run = open_run(opts, rate_limit, console)
         with run.client as client:
@@ -120,7 +119,7 @@ def _accepted(outcome: AuthError | bool | None) -> Check:
 
 
 def _ledger(opts: Options, environ: Mapping[str, str], rate_limit: str | None) -> Check:
-    client_id = environ.get(CLIENT_ID_VAR, "").strip()
+    client_id = opts.client_id
     try:
         url = resolve_api_url(opts.api_url, environ).rstrip("/")
         windows = parse_rate_limit(rate_limit_spec(opts, rate_limit))
