@@ -375,9 +375,11 @@ class KameleoonClient:
     def _new_token(self, now: float) -> AccessToken:
         requested_at_wall = self._wall_clock().timestamp()
         form, auth = token_request(self._credentials)
-        # Asking for a token twice only issues two tokens (a refresh token replaced twice: the last one counts).
+        # Asking for a token twice only issues two tokens; a refresh that may have arrived may also have replaced
+        # the refresh token it used, so it is never sent again blindly.
+        again = not self._credentials.is_login
         response = self._request(
-            "POST", TOKEN_PATH, subject=TOKEN_SUBJECT, form=form, auth=auth, uses_token=False, idempotent=True
+            "POST", TOKEN_PATH, subject=TOKEN_SUBJECT, form=form, auth=auth, uses_token=False, idempotent=again
         )
         return token_from_grant(self._granted(response, requested_at_wall), now)
 
