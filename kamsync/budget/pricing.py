@@ -10,24 +10,14 @@ from __future__ import annotations
 
 import bisect
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kamsync.budget.windows import Window, describe_windows, next_send_time
-from kamsync.core.durations import in_words
+from kamsync.core.durations import clock_time, in_words
 from kamsync.core.errors import LongWait
 
-__all__ = [
-    "PER_PAGE",
-    "Quote",
-    "cap_problem",
-    "clock_time",
-    "long_wait",
-    "quote",
-    "read_cost",
-    "refusal_text",
-]
+__all__ = ["PER_PAGE", "Quote", "cap_problem", "long_wait", "quote", "read_cost", "refusal_text"]
 
 PER_PAGE = 200  # the largest page the API serves: one list request reads up to 200 objects
 
@@ -129,8 +119,3 @@ def long_wait(wait: float, reason: str, *, imposed: bool, wall_now: float) -> Lo
         f"the rate budget has no room until {clock_time(wall_now + wait)} (in {in_words(wait)}): {reason}; "
         f"run the same command again then, or pass --wait to wait here{way_out}"
     )
-
-
-def clock_time(wall: float) -> str:
-    """A wall-clock time as the user's local ``HH:MM:SS``."""
-    return time.strftime("%H:%M:%S", time.localtime(wall))

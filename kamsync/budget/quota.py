@@ -17,18 +17,20 @@ from pathlib import Path
 from kamsync.budget.backend import LocalLedger, SharedLedger, Spent, reading_ledger
 from kamsync.budget.ledger import default_state_dir
 from kamsync.budget.ledgerurl import LedgerUrl
-from kamsync.budget.pricing import clock_time
 from kamsync.budget.windows import Window, next_send_time, parse_rate_limit
-from kamsync.core.durations import in_words
+from kamsync.core.durations import clock_time, in_words
 
 __all__ = [
     "Forgotten",
     "QuotaReport",
+    "QuotaResult",
     "WindowQuota",
     "forget_server_wait",
     "quota_report",
+    "read_quota",
     "render_forgotten",
     "render_json",
+    "render_result",
     "render_text",
     "run_quota",
 ]
@@ -190,7 +192,23 @@ def render_forgotten(forgot: Forgotten | None, now: float) -> tuple[str, dict[st
     return text, {"forgot": {"in": round(left, 3), "reason": forgot.reason}}
 
 
-def run_quota(
+@dataclass(frozen=True, slots=True)
+class QuotaResult:
+    """What `kamsync quota` found (and, with ``--reset``, forgot); ``credential`` says which one is in use and
+    ``credential_kind`` how it is given (``client_credentials`` or ``login``)."""
+
+    report: QuotaReport
+    api_url: str
+    client_id: str
+    now: float
+    reset: bool = False
+    forgot: Forgotten | None = None
+    code: int = 0
+    credential: str = ""
+    credential_kind: str = ""
+
+
+def read_quota(
     api_url: str,
     client_id: str,
     spec: str,
@@ -201,29 +219,50 @@ def run_quota(
     location: LedgerUrl | None = None,
     fallback_local: bool = False,
     warn: Callable[[str], None] = lambda _text: None,
-) -> tuple[str, dict[str, object]]:
-    """The text and the JSON payload of `kamsync quota` (``--reset`` first forgets the server's wait, and says
-    what it forgot), from the ledger at ``location`` (``None``: this machine's file). ``UsageError`` for a bad
-    ``spec``, ``LedgerUnavailable`` for a ledger that cannot be read; sends nothing to Kameleoon."""
+) -> QuotaResult:
+    """The use of each window from the ledger at ``location`` (``None``: this machine's file; ``reset`` first
+    forgets the server's wait). ``UsageError`` for a bad ``spec``, ``LedgerUnavailable`` for a ledger that cannot
+    be read; sends nothing to Kameleoon."""
     windows = parse_rate_limit(spec)
     url = api_url.rstrip("/")
     folder = default_state_dir() if state_dir is None else state_dir
+    clock = time.time if now is None else (lambda: now)
     ledger = reading_ledger(
-        location, url, client_id, windows, state_dir=folder, fallback_local=fallback_local, warn=warn, clock=_clock(now)
+        location, url, client_id, windows, state_dir=folder, fallback_local=fallback_local, warn=warn, clock=clock
     )
     try:
-        said, reset_payload = "", {}
-        if reset:
-            at = ledger.view().now
-            said, forgot = render_forgotten(forget_server_wait(ledger, at), at)
-            reset_payload = {"reset": forgot}
+        forgot = forget_server_wait(ledger, ledger.view().now) if reset else None
         view = ledger.view()
     finally:
         ledger.close()
     report = quota_report(view.arrivals, windows, view.now, not_before=view.not_before, reason=view.reason)
     report = replace(report, ledger=(ledger.kind, ledger.where), spent=view.spent, reserved=view.reserved)
-    return said + render_text(report, url, client_id), {**render_json(report, url, client_id), **reset_payload}
+    return QuotaResult(report, url, client_id, view.now, reset, forgot)
 
 
-def _clock(now: float | None) -> Callable[[], float]:
-    return time.time if now is None else (lambda: now)
+def render_result(result: QuotaResult) -> tuple[str, dict[str, object]]:
+    """The text and the JSON document of `kamsync quota`."""
+    said, reset_payload = "", {}
+    if result.reset:
+        said, forgot = render_forgotten(result.forgot, result.now)
+        reset_payload = {"reset": forgot}
+    document = {**render_json(result.report, result.api_url, result.client_id), **reset_payload}
+    text = said + render_text(result.report, result.api_url, result.client_id)
+    if result.credential:
+        document["credential"] = {"kind": result.credential_kind, "id": result.client_id}
+        text += f"Credential: {result.credential}\n"
+    return text, document
+
+
+def run_quota(
+    api_url: str,
+    client_id: str,
+    spec: str,
+    *,
+    state_dir: Path | None = None,
+    now: float | None = None,
+    reset: bool = False,
+) -> tuple[str, dict[str, object]]:
+    """The text and the JSON payload of `kamsync quota` from this machine's file (``--reset`` first forgets the
+    server's wait, and says what it forgot). ``UsageError`` for a bad ``spec``; sends nothing."""
+    return render_result(read_quota(api_url, client_id, spec, state_dir=state_dir, now=now, reset=reset))

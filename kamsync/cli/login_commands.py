@@ -53,9 +53,9 @@ def login(ctx: click.Context, client_id: str, redirect_uri: str | None) -> int:
     """
     from kamsync.sync.login import run_login
 
-    opts, console = options(ctx)
+    opts, view = options(ctx)
     secret = _secret(opts.environ.get("KAMELEOON_CLIENT_SECRET", "").strip(), client_id.strip())
-    return run_login(opts, console, client_id.strip(), secret, redirect_uri, open_browser)
+    return view.result(run_login(opts, view, client_id.strip(), secret, redirect_uri, open_browser))
 
 
 @click.command(epilog=EPILOG)
@@ -65,5 +65,5 @@ def logout(ctx: click.Context) -> int:
     """Forget the partner login stored by kamsync login for this API URL (its secret and tokens)."""
     from kamsync.sync.login import run_logout
 
-    opts, console = options(ctx)
-    return run_logout(opts, console)
+    opts, view = options(ctx)
+    return view.result(run_logout(opts))

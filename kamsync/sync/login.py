@@ -16,11 +16,13 @@ from kamsync.api.auth import token_expires_at
 from kamsync.api.callback import CallbackServer
 from kamsync.api.login import authorize_url, code_form, code_from_callback, parse_redirect
 from kamsync.api.settings import Credentials
-from kamsync.core.errors import AuthError, Exit
+from kamsync.core.errors import AuthError
+from kamsync.core.events import LoginPage
+from kamsync.core.reports import LoginReport
 from kamsync.state.logins import Login, LoginStore
 from kamsync.sync.options import Options
+from kamsync.sync.report import Report
 from kamsync.sync.session import open_run
-from kamsync.ui.console import Console
 
 __all__ = ["LOGIN_TIMEOUT", "run_login", "run_logout"]
 
@@ -29,21 +31,21 @@ LOGIN_TIMEOUT = 300.0  # seconds for the person to approve kamsync in the browse
 
 def run_login(
     opts: Options,
-    console: Console,
+    report: Report,
     client_id: str,
     secret: str,
     redirect_uri: str | None,
     open_browser: Callable[[str], None],
-) -> int:
+) -> LoginReport:
     url = opts.api_url_resolved()
     state = secrets.token_urlsafe(24)
     with CallbackServer(parse_redirect(redirect_uri), state) as callback:
         page = authorize_url(url, client_id, callback.redirect_uri, state)
-        console.info(f"approve kamsync for client {client_id} on this page (opening it in your browser):\n  {page}")
+        report(LoginPage(page, client_id))
         open_browser(page)
         code = code_from_callback(callback.wait(LOGIN_TIMEOUT), state)
         redirect = callback.redirect_uri
-    run = open_run(opts, None, console, credentials=Credentials(client_id, secret, login=True))
+    run = open_run(opts, None, report, credentials=Credentials(client_id, secret, login=True))
     try:
         with run.client:
             requested = time.time()
@@ -54,20 +56,14 @@ def run_login(
         raise AuthError("Kameleoon answered the login without a refresh token: nothing was stored")
     store = LoginStore.open(url)
     store.save(Login(client_id, secret, grant.refresh_token, grant.access_token, token_expires_at(grant, requested)))
-    console.out(
-        f"Logged in to {url} as the partner client {client_id}; commands use this login when KAMELEOON_CLIENT_ID "
-        "is not set (kamsync logout forgets it)"
-    )
-    return int(Exit.OK)
+    return LoginReport(url, client_id, logged_in=True)
 
 
-def run_logout(opts: Options, console: Console) -> int:
+def run_logout(opts: Options) -> LoginReport:
+    """Delete the stored login; which client's it was (``""``: unreadable), ``None`` when there was none."""
     url = opts.api_url_resolved()
     store = LoginStore.open(url)
     login = store.read()
-    if store.delete():
-        who = f" of client {login.client_id}" if login is not None else ""
-        console.out(f"Logged out of {url}: the stored partner login{who} and its tokens are deleted")
-    else:
-        console.out(f"No partner login stored for {url}: nothing to delete")
-    return int(Exit.OK)
+    if not store.delete():
+        return LoginReport(url, None, logged_in=False)
+    return LoginReport(url, "" if login is None else login.client_id, logged_in=False)

@@ -20,20 +20,19 @@ from kamsync.api.responses import TokenGrant
 from kamsync.api.settings import Credentials
 from kamsync.budget.backend import LedgerView, SharedLedger, open_ledger
 from kamsync.budget.ledger import default_state_dir
-from kamsync.budget.pricing import Quote, cap_problem, clock_time, quote, read_cost, refusal_text
+from kamsync.budget.pricing import Quote, cap_problem, quote, read_cost, refusal_text
 from kamsync.budget.quota import quota_report
 from kamsync.budget.windows import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
-from kamsync.core.durations import in_words
+from kamsync.core.durations import clock_time, in_words
 from kamsync.core.errors import LocalWriteError, RefusedError
+from kamsync.core.events import BudgetPacing, BudgetWaiting, LockSkipped, RequestDone, Waiting, Warned
 from kamsync.core.model import MappedFile
 from kamsync.git.workspace import Workspace
 from kamsync.state.lock import repo_lock
 from kamsync.state.logins import LoginStore
 from kamsync.state.tokencache import TokenCache
 from kamsync.sync.options import Options
-from kamsync.ui.console import Console
-from kamsync.ui.progress import Progress
-from kamsync.ui.render import request_line
+from kamsync.sync.report import LiveLine, Report
 
 __all__ = ["BudgetRefused", "Options", "Run", "connected", "locked", "open_run", "rate_limit_spec", "session"]
 
@@ -58,13 +57,13 @@ class Run:
     """An open client with its budget, for one command."""
 
     opts: Options
-    console: Console
+    report: Report
     client: KameleoonClient
     url: str
     client_id: str
     windows: tuple[Window, ...]
     tokens: TokenStore
-    progress: Progress
+    progress: LiveLine
     on_wait: Callable[[float, str], None]
     budget: SharedLedger
     sleep: Callable[[float], None] = time.sleep
@@ -104,21 +103,16 @@ class Run:
                     return needed
                 continue  # another run reserved those requests first: price again
             if not self.opts.wait:
-                raise BudgetRefused(
-                    refusal_text(what, _localised(q, now), self.windows, time.time()) + "; nothing was written"
-                )
+                refusal = refusal_text(what, _localised(q, now), self.windows, time.time())
+                raise BudgetRefused(f"{refusal}; nothing was written")
             if q.runnable_at is None:
-                self.console.info(
-                    f"{what} needs {needed} requests, more than a whole {q.quota} window: pacing them across "
-                    f"{q.windows_needed} windows, finishing about {clock_time(_local(q.finish_at, now))}"
-                )
+                finish = _local(q.finish_at, now)
+                self.report(BudgetPacing(what, needed, str(q.quota), q.windows_needed, finish))
                 return needed
-            self.console.info(
-                f"{what} needs {needed} requests and {q.left} of {q.quota} are left: waiting "
-                f"{in_words(q.runnable_at - now)}, until {clock_time(_local(q.runnable_at, now))}"
-            )
+            until = _local(q.runnable_at, now)
+            self.report(BudgetWaiting(what, needed, q.left, str(q.quota), q.runnable_at - now, until))
             self.on_wait(q.runnable_at - now, f"{needed} requests of {q.quota} to be free for {what}")
-            self.sleep(max(0.0, q.runnable_at - now))
+            self.sleep(max(0.0, until - time.time()))
             if self.budget.reserve(needed):
                 return needed
 
@@ -144,37 +138,24 @@ def _localised(q: Quote, ledger_now: float) -> Quote:
     return replace(q, runnable_at=runnable, finish_at=_local(q.finish_at, ledger_now))
 
 
-def open_run(opts: Options, rate_limit: str | None, console: Console, credentials: Credentials | None = None) -> Run:
+def open_run(opts: Options, rate_limit: str | None, report: Report, credentials: Credentials | None = None) -> Run:
     """Everything checked before the first request: URL, credentials (``opts``', unless given), rate-limit spec.
     Waits are shown on the live progress line on a terminal, else as one message each."""
     url = opts.api_url_resolved()
     credentials = opts.credentials() if credentials is None else credentials
     windows = parse_rate_limit(rate_limit_spec(opts, rate_limit))
     retry = opts.retry_policy()
-    progress = Progress.create(json_mode=opts.json or opts.quiet, environ=opts.environ)  # -q: no live line either
+    progress = report.live_line()
 
     def say_wait(seconds: float, reason: str) -> None:
         # Pacing by the rate windows is normal and mostly short; every other wait (a 429, a retry) is news.
         pacing = reason.startswith("rate limit")
         if not pacing or (seconds >= 1 and not opts.json):
-            console.info(f"waiting {in_words(seconds)}: {reason}")
+            report(Waiting(seconds, reason))
 
     on_wait = progress.waiting if progress.enabled else say_wait
     sleep = progress.sleeper()
-    # One ledger per credential: every kamsync process shares the rate budget (on Redis, every machine's).
-    budget = open_ledger(
-        opts.ledger_location(),
-        url,
-        credentials.client_id,
-        windows,
-        state_dir=default_state_dir(),
-        fallback_local=opts.ledger_fallback_local,
-        warn=console.warn,
-        command=opts.command,
-        on_wait=on_wait,
-        sleep=sleep,
-        max_wait=None if opts.wait else max_wait(windows),
-    )
+    budget = _budget(opts, url, credentials.client_id, windows, report, on_wait, sleep)
     tokens: TokenStore = TokenCache.open(url, credentials.client_id, secret=credentials.client_secret)
     on_refresh = None
     if credentials.is_login:  # a partner login keeps its tokens with it, and each refresh replaces both
@@ -189,11 +170,36 @@ def open_run(opts: Options, rate_limit: str | None, console: Console, credential
         on_wait=on_wait,
         sleep=sleep,
         max_requests=opts.max_requests,
-        on_response=_request_log(console, budget, windows) if opts.verbose else None,
+        on_response=_request_log(report, budget, windows) if opts.verbose else None,
         on_refresh=on_refresh,
     )
     return Run(
-        opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, budget, sleep
+        opts, report, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, budget, sleep
+    )
+
+
+def _budget(
+    opts: Options,
+    url: str,
+    client_id: str,
+    windows: Sequence[Window],
+    report: Report,
+    on_wait: Callable[[float, str], None],
+    sleep: Callable[[float], None],
+) -> SharedLedger:
+    """One ledger per credential: every kamsync process shares the rate budget (on Redis, every machine's)."""
+    return open_ledger(
+        opts.ledger_location(),
+        url,
+        client_id,
+        windows,
+        state_dir=default_state_dir(),
+        fallback_local=opts.ledger_fallback_local,
+        warn=lambda text: report(Warned(text)),
+        command=opts.command,
+        on_wait=on_wait,
+        sleep=sleep,
+        max_wait=None if opts.wait else max_wait(windows),
     )
 
 
@@ -204,18 +210,20 @@ def _keeping_refresh(logins: LoginStore) -> Callable[[TokenGrant], None]:
     return keep
 
 
-def _request_log(console: Console, budget: SharedLedger, windows: Sequence[Window]) -> Callable[[Exchange], None]:
+def _request_log(report: Report, ledger: SharedLedger, windows: Sequence[Window]) -> Callable[[Exchange], None]:
     """``-v``: each request on stderr, with what the rate windows of this credential hold right after it."""
 
     def log(exchange: Exchange) -> None:
-        view = budget.view()
-        console.info(request_line(exchange, quota_report(view.arrivals, windows, view.now)))
+        view = ledger.view()
+        budget = quota_report(view.arrivals, windows, view.now)
+        shown = tuple((w.spec, w.used, w.left) for w in budget.windows)
+        report(RequestDone(exchange.method, exchange.target, exchange.outcome, exchange.seconds, shown))
 
     return log
 
 
 @contextmanager
-def locked(opts: Options, command: str, *, reader: Console | None = None) -> Iterator[Workspace]:
+def locked(opts: Options, command: str, *, reader: Report | None = None) -> Iterator[Workspace]:
     """The workspace (at ``--to`` when given), held against other kamsync processes.
 
     ``reader`` is given by commands that only read (status, diff, push --dry-run): someone who cannot write
@@ -228,36 +236,24 @@ def locked(opts: Options, command: str, *, reader: Console | None = None) -> Ite
         except LocalWriteError as error:
             if reader is None:
                 raise
-            reader.warn(f"{error.problem}; `{command}` goes on without it, as it only reads")
+            reader(LockSkipped(error.problem, command))
             ws = replace(ws, read_only=True)
         yield ws
 
 
 @contextmanager
-def connected(opts: Options, ws: Workspace, console: Console) -> Iterator[Run]:
+def connected(opts: Options, ws: Workspace, report: Report) -> Iterator[Run]:
     """An open client with its budget and progress line; credentials are checked here, not before."""
-    run = open_run(opts, ws.manifest.rate_limit, console)
+    run = open_run(opts, ws.manifest.rate_limit, report)
     try:
-        with run.client, showing(run.progress, console):
+        with run.client, report.showing(run.progress):
             yield run
     finally:
         run.budget.close()  # what the run reserved and did not use is free for others again
 
 
 @contextmanager
-def session(opts: Options, command: str, console: Console) -> Iterator[tuple[Workspace, Run]]:
+def session(opts: Options, command: str, report: Report) -> Iterator[tuple[Workspace, Run]]:
     """The workspace, held against other kamsync processes, and an open client."""
-    with locked(opts, command) as ws, connected(opts, ws, console) as run:
+    with locked(opts, command) as ws, connected(opts, ws, report) as run:
         yield ws, run
-
-
-@contextmanager
-def showing(progress: Progress, console: Console) -> Iterator[Progress]:
-    """Route the console's messages above the progress line while it is shown; erase it at the end."""
-    if progress.enabled:
-        console.above = progress.note
-    try:
-        with progress:
-            yield progress
-    finally:
-        console.above = None
