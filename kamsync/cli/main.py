@@ -11,6 +11,7 @@ import click
 from kamsync import __version__
 from kamsync.cli.github_commands import drift
 from kamsync.cli.hook_commands import hook
+from kamsync.cli.login_commands import login, logout
 from kamsync.cli.options import EPILOG, global_options
 from kamsync.cli.preview_command import preview
 from kamsync.cli.sandbox_command import sandbox
@@ -30,7 +31,7 @@ def cli() -> None:
 
     \b
     Credentials come from KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET (an API client of your Kameleoon
-    account). Try everything locally first with `kamsync sandbox`.
+    account), else from a partner app's `kamsync login`. Try everything locally first with `kamsync sandbox`.
 
     \b
     Typical day:
@@ -46,20 +47,22 @@ def cli() -> None:
     """
 
 
-for command in (status, diff, push, apply, pull, quota, doctor, preview, drift, hook, sandbox):
+for command in (status, diff, push, apply, pull, quota, doctor, preview, drift, hook, login, logout, sandbox):
     cli.add_command(command)
 
 
 def _redact(text: str) -> str:
-    secret = os.environ.get("KAMELEOON_CLIENT_SECRET", "")
-    if not secret:
-        return text
+    secrets = {os.environ.get("KAMELEOON_CLIENT_SECRET", "")}
     try:
-        from kamsync.cli.crash import scrub_everywhere
+        from kamsync.cli.crash import ledger_secrets, login_secrets, scrub_everywhere
 
-        return scrub_everywhere(text, {secret})
-    except Exception:  # whatever broke kamsync may break this too: the plain secret at least stays hidden
-        return text.replace(secret, "<hidden>")
+        secrets |= ledger_secrets(os.environ) | login_secrets(os.environ)
+        secrets.discard("")
+        return scrub_everywhere(text, secrets) if secrets else text
+    except Exception:  # whatever broke kamsync may break this too: the plain secrets at least stay hidden
+        for secret in secrets - {""}:
+            text = text.replace(secret, "<hidden>")
+        return text
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -109,6 +109,17 @@ class PullReport:
 
 
 @dataclass(frozen=True, slots=True)
+class LoginReport:
+    """``kamsync login`` stored a partner login (``logged_in``), or ``kamsync logout`` deleted one (``client_id``
+    ``None``: there was none)."""
+
+    api_url: str
+    client_id: str | None
+    logged_in: bool
+    code: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class DoctorReport:
     checks: tuple[Check, ...]
     code: int

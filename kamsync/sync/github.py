@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from kamsync.budget.ledger import read_arrivals
 from kamsync.core.errors import Exit, KamsyncError, ManifestError, RefusedError
 from kamsync.core.events import NothingChanged, PlanSaved
 from kamsync.core.model import MappedFile
@@ -100,9 +98,8 @@ def _finished(
     """The report of a run that read Kameleoon, with this credential's use of its longest rate window as the
     shared ledger holds it after the run."""
     window = max(run.windows, key=lambda w: w.seconds)
-    now = time.time()
-    arrivals = read_arrivals(run.state_dir, run.url, run.client_id, run.windows, now=now).arrivals
-    used = sum(1 for t in arrivals if t > now - window.seconds)
+    view = run.budget.view()
+    used = sum(1 for t in view.arrivals if t > view.now - window.seconds)
     return RunReport(
         command,
         name,
