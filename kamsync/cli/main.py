@@ -13,6 +13,7 @@ from kamsync.cli.hook_commands import hook
 from kamsync.cli.options import EPILOG, global_options
 from kamsync.cli.sandbox_command import sandbox
 from kamsync.cli.sync_commands import apply, diff, doctor, pull, push, quota, status
+from kamsync.cli.watch_command import watch
 from kamsync.core.errors import Exit, KamsyncError
 from kamsync.ui.console import Console
 
@@ -37,13 +38,14 @@ def cli() -> None:
       kamsync diff                       Kameleoon → local, per field
       kamsync push --dry-run             what a push would send
       kamsync push                       send local changes (refuses UI edits and live experiments)
+      kamsync watch                      push each save as you work (Ctrl-C stops)
       kamsync hook install               check Kameleoon on every git push to the default branch
       kamsync quota                      what is left of the credential's rate budget
       kamsync doctor                     what a support request asks for, checked
     """
 
 
-for command in (status, diff, push, apply, pull, quota, doctor, hook, sandbox):
+for command in (status, diff, push, apply, pull, watch, quota, doctor, hook, sandbox):
     cli.add_command(command)
 
 
