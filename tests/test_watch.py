@@ -227,7 +227,7 @@ def test_ctrl_c_during_a_write_reports_it_and_the_journal_keeps_it(  # type: ign
     repo: Path, sandbox: Sandbox, watch, kamsync
 ) -> None:
     proc = watch()
-    sandbox.faults.arm("PATCH 1=stall=30")
+    sandbox.faults.arm("PATCH 1=stall=5")
     (repo / RED_JS).write_text("// in flight\n")
     journal = repo / ".git/kamsync/journal.jsonl"
     wait_until(lambda: journal.exists() and '"sending"' in journal.read_text(), "the write to be in flight")

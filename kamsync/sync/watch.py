@@ -116,7 +116,11 @@ class _Loop:
 
     def _batch(self, *, approved: bool) -> None:
         batch = self.batcher.take()
-        verdict = self.pusher.process(batch, approved=approved)
+        try:
+            verdict = self.pusher.process(batch, approved=approved)
+        except KeyboardInterrupt:  # what this batch did not write stays to be named as not sent
+            self.batcher.paths |= batch.paths - self.pusher.sent_paths
+            raise
         if verdict is Verdict.HELD:
             until = self.pusher.held_until
             wait = BUSY_RETRY if until is None else max(0.0, until - time.time())
@@ -124,6 +128,7 @@ class _Loop:
         elif verdict is Verdict.PAUSED:
             self.is_paused = True
             self.paused |= batch.paths
+            self.pusher.show_pause()
             if self.settings.follow_head:
                 self._resume()
 

@@ -79,6 +79,8 @@ class Pusher:
     last_sent: float | None = None  # wall time
     in_flight: str | None = None
     held_until: float | None = None
+    pause_reason: str | None = None
+    sent_paths: set[str] = field(default_factory=set)  # the paths the batch being processed has written
 
     def by_path(self) -> dict[str, MappedFile]:
         return {str(self.ws.absolute(mf.path)): mf for mf in self.files}
@@ -97,6 +99,7 @@ class Pusher:
         return checkout_state(self.ws.repo, [self.ws.top_relative(mf.path) for mf in self.files])
 
     def process(self, batch: Batch, *, approved: bool = False) -> Verdict:
+        self.sent_paths = set()
         changed = self.changed(batch)
         if not changed:
             mapped = self.by_path()
@@ -105,9 +108,7 @@ class Pusher:
         now = self.checkout()
         reason = None if approved else pause_reason(self.baseline, now, len(changed), max_files=self.settings.max_files)
         if reason is not None:
-            self.view.paused(
-                reason, self._plan_all(), can_resume=self.settings.follow_head or self.settings.interactive
-            )
+            self.pause_reason = reason  # shown by ``show_pause`` once the loop holds the batch
             return Verdict.PAUSED
         self.baseline = now
         until = self._budget_hold(changed)
@@ -122,6 +123,11 @@ class Pusher:
         except LockedRepository as error:
             self.view.notice(f"{error}; trying again in {BUSY_RETRY:g} s")
             return Verdict.HELD
+
+    def show_pause(self) -> None:
+        """Say why pushing paused, and the plan the working tree as it is now would cause."""
+        can_resume = self.settings.follow_head or self.settings.interactive
+        self.view.paused(self.pause_reason or "", self._plan_all(), can_resume=can_resume)
 
     def coalesced(self, paths: set[str]) -> None:
         """A save joined the batch the budget holds back: say what is held now, and until when."""
@@ -187,6 +193,7 @@ class Pusher:
             for status in write.fields:
                 self.echoes.seen[status.mapped.ref] = status.local or ""
                 self.written[status.mapped.ref] = (status.mapped, status.local or "")
+                self.sent_paths.add(str(self.ws.absolute(status.mapped.path)))
         for write, error in (*outcome.skipped, *outcome.failed):
             self.view.failed(write.describe(), str(error))
         if outcome.interrupted is not None:
