@@ -168,8 +168,10 @@ def test_staged_entries_pause_but_an_index_refresh_does_not(  # type: ignore[no-
     proc = watch()
     os.utime(repo / HERO_CSS)  # git status now rewrites the index (stat data), changing no entry
     git(repo, "status", "--porcelain", env=env)
+    index = (repo / ".git/index").stat().st_mtime_ns
     (repo / HERO_CSS).write_text("body { color: green }\n")
     proc.wait_for(r"experiment 100001 commonCssCode  1 field")
+    assert (repo / ".git/index").stat().st_mtime_ns == index, "kamsync's git reads never rewrite the index"
     (repo / RED_JS).write_text("// staged\n")
     git(repo, "add", str(RED_JS), env=env)
     proc.wait_for(r"^paused: what is staged for the mapped files changed")

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from kamsync.core.errors import Exit
 from kamsync.core.watching import Batcher, Uncommitted, WatchSummary, WatchView
-from kamsync.git.checkout import checkout_state
 from kamsync.git.lineage import uncommitted
 from kamsync.git.workspace import Workspace
 from kamsync.state.journal import Journal
@@ -46,16 +45,14 @@ def run_watch(
     files = ws.select(settings.paths)
     run = open_run(opts, ws.manifest.rate_limit, console)  # credentials and rate limit checked before watching
     events: queue.Queue[Event] = queue.Queue()
-    watcher = FileWatcher(
-        [ws.absolute(mf.path) for mf in files],
-        lambda paths: events.put(("saved", paths)),
-        poll=settings.poll,
-        on_notice=view.notice,
-    )
     started = time.monotonic()
     with run.client, showing(run.progress, console):
-        pusher = Pusher(
-            ws, run, view, settings, files, checkout_state(ws.repo, [ws.top_relative(f.path) for f in files])
+        pusher = Pusher(ws, run, view, settings, files)
+        watcher = FileWatcher(
+            list(pusher.by_path()),
+            lambda paths: events.put(("saved", paths)),
+            poll=settings.poll,
+            on_notice=view.notice,
         )
         interrupted = Journal.at(ws.repo.state_dir()).load()
         if interrupted is not None:

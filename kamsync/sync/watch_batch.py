@@ -3,6 +3,7 @@ budget, then the same plan and writes as ``kamsync push``, under the repository 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ class Pusher:
     view: WatchView
     settings: WatchSettings
     files: tuple[MappedFile, ...]
-    baseline: Checkout
+    baseline: Checkout = field(init=False)
     clock: Callable[[], float] = time.monotonic
     echoes: Echoes = field(default_factory=Echoes)
     written: dict[FieldRef, tuple[MappedFile, str]] = field(default_factory=dict)
@@ -81,9 +82,19 @@ class Pusher:
     held_until: float | None = None
     pause_reason: str | None = None
     sent_paths: set[str] = field(default_factory=set)  # the paths the batch being processed has written
+    _by_path: dict[str, MappedFile] | None = None
+    _top_paths: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self._top_paths = tuple(self.ws.top_relative(mf.path) for mf in self.files)
+        self.baseline = self.checkout()  # what pauses are judged against: the checkout when watching began
 
     def by_path(self) -> dict[str, MappedFile]:
-        return {str(self.ws.absolute(mf.path)): mf for mf in self.files}
+        """Each watched file by the absolute path the file watcher names it by (made once: thousands of paths)."""
+        if self._by_path is None:
+            root = str(self.ws.root)
+            self._by_path = {os.path.join(root, *mf.path.split("/")): mf for mf in self.files}
+        return self._by_path
 
     def changed(self, batch: Batch) -> tuple[MappedFile, ...]:
         """The batch's files whose content is not what Kameleoon last echoed (a missing file never is)."""
@@ -96,7 +107,7 @@ class Pusher:
         )
 
     def checkout(self) -> Checkout:
-        return checkout_state(self.ws.repo, [self.ws.top_relative(mf.path) for mf in self.files])
+        return checkout_state(self.ws.repo, self._top_paths)
 
     def process(self, batch: Batch, *, approved: bool = False) -> Verdict:
         self.sent_paths = set()
@@ -193,7 +204,7 @@ class Pusher:
             for status in write.fields:
                 self.echoes.seen[status.mapped.ref] = status.local or ""
                 self.written[status.mapped.ref] = (status.mapped, status.local or "")
-                self.sent_paths.add(str(self.ws.absolute(status.mapped.path)))
+                self.sent_paths.add(os.path.join(str(self.ws.root), *status.mapped.path.split("/")))
         for write, error in (*outcome.skipped, *outcome.failed):
             self.view.failed(write.describe(), str(error))
         if outcome.interrupted is not None:

@@ -1,5 +1,5 @@
 """What a person or a program sees: the console (every human line, made visible, coloured on a terminal),
-the progress line, and rendering results as text and JSON (``render``).
+the progress line, rendering results as text and JSON (``render``), and the watch view (``watch``).
 
-May import ``core``, ``state``, ``budget``, ``manifest``, ``git`` and ``api``.
+May import ``core``, ``state``, ``budget``, ``manifest``, ``git``, ``watch`` and ``api``.
 """
