@@ -248,3 +248,25 @@ def test_poll_watches_without_file_system_events(repo: Path, sandbox: Sandbox, w
     (repo / RED_JS).write_text("// polled\n")
     proc.wait_for(r"variation 200001 \(experiment 100001\) jsCode  1 field")
     assert patches(sandbox) == 1
+
+
+def test_a_batch_waits_for_the_lock_another_command_holds(repo: Path, sandbox: Sandbox, watch) -> None:  # type: ignore[no-untyped-def]
+    from kamsync.state.lock import repo_lock
+
+    proc = watch(extra={"KAMSYNC_LOCK_WAIT": "0.2"})
+    with repo_lock(repo / ".git/kamsync", "kamsync push"):
+        (repo / RED_JS).write_text("// after the lock\n")
+        proc.wait_for(r"another kamsync process .*kamsync push.* is working on this repository; .*trying again in 1 s")
+        assert patches(sandbox) == 0
+    proc.wait_for(r"variation 200001 \(experiment 100001\) jsCode  1 field")
+
+
+def test_an_entity_locked_in_the_kameleoon_app_is_reported_and_watching_goes_on(  # type: ignore[no-untyped-def]
+    repo: Path, sandbox: Sandbox, watch
+) -> None:
+    sandbox.store.set_locked("variation", 200001, True)
+    proc = watch()
+    (repo / RED_JS).write_text("// locked\n")
+    proc.wait_for(r"^error: not written: variation 200001 \(experiment 100001\): .*watching goes on")
+    (repo / HERO_CSS).write_text("body { color: navy }\n")
+    proc.wait_for(r"experiment 100001 commonCssCode  1 field")

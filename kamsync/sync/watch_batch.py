@@ -84,6 +84,7 @@ class Pusher:
     sent_paths: set[str] = field(default_factory=set)  # the paths the batch being processed has written
     _by_path: dict[str, MappedFile] | None = None
     _top_paths: tuple[str, ...] = ()
+    _journal_said: str | None = None  # the unfinished journal already reported
 
     def __post_init__(self) -> None:
         self._top_paths = tuple(self.ws.top_relative(mf.path) for mf in self.files)
@@ -181,12 +182,13 @@ class Pusher:
     def _send(self, batch: Batch, changed: Sequence[MappedFile]) -> Verdict:
         journal = Journal.at(self.ws.repo.state_dir())
         interrupted = journal.load()
-        if interrupted is not None:
-            self.view.notice(
-                f"an interrupted {interrupted.command} has not finished: run `kamsync push` to finish it; "
-                f"holding {', '.join(mf.path for mf in changed)} until then"
-            )
+        if interrupted is not None:  # its writes may be in doubt: push resumes them with its drift checks
+            said = f"an interrupted {interrupted.command} has not finished: run `kamsync push` to finish it"
+            if said != self._journal_said:
+                self.view.notice(f"{said}; saves are held until then (no request is sent meanwhile)")
+                self._journal_said = said
             return Verdict.HELD
+        self._journal_said = None
         before = self.run.client.requests_sent
         found = survey(self.ws, changed, self.run.client)
         for warning in found.warnings:
@@ -209,6 +211,8 @@ class Pusher:
             self.view.failed(write.describe(), str(error))
         if outcome.interrupted is not None:
             self.in_flight = outcome.interrupted.describe()
+        elif outcome.skipped and not outcome.failed and not outcome.not_attempted and not outcome.cancelled:
+            journal.clear()  # 423: Kameleoon applied none of those; the next save of each tries again
         if outcome.cancelled:
             raise KeyboardInterrupt
         if plan.writes or self.run.client.requests_sent != before:
