@@ -101,6 +101,19 @@ class ManifestEditor:
                 return
         raise UsageError(f"variation {variation_id} of experiment {experiment_id} is not in {display_path(self.path)}")
 
+    def set_new_variation_id(self, experiment_id: int, name: str, variation_id: int) -> None:
+        """Give the entry named ``name`` without an id (a variation kamsync created) its id, first in the entry."""
+        self._refuse_known_variation(variation_id)
+        seq = self._require_experiment(experiment_id).get("variations")
+        for item in seq if isinstance(seq, CommentedSeq) else ():
+            if isinstance(item, CommentedMap) and "id" not in item and item.get("name") == name:
+                item.insert(0, "id", variation_id)
+                self._changed = True
+                return
+        raise UsageError(
+            f"experiment {experiment_id} in {display_path(self.path)} has no new variation named {name!r} any more"
+        )
+
     def text(self) -> str:
         """The manifest as ``save()`` would write it."""
         yaml = round_trip_yaml()
