@@ -270,3 +270,19 @@ def test_an_entity_locked_in_the_kameleoon_app_is_reported_and_watching_goes_on(
     proc.wait_for(r"^error: not written: variation 200001 \(experiment 100001\): .*watching goes on")
     (repo / HERO_CSS).write_text("body { color: navy }\n")
     proc.wait_for(r"experiment 100001 commonCssCode  1 field")
+
+
+def test_json_gives_one_object_per_batch_and_the_summary(repo: Path, sandbox: Sandbox, watch) -> None:  # type: ignore[no-untyped-def]
+    proc = watch("--json")
+    (repo / RED_JS).write_text("// as json\n")
+    [line] = proc.wait_for(r'^\{"batch": ')
+    batch = json.loads(line)["batch"]
+    assert batch["fields"] == ["variation 200001 (experiment 100001) jsCode"]
+    assert batch["requests"] == 4 and batch["limit"] == 200
+    assert proc.interrupt() == 0
+    [end] = proc.matching(r'^\{"summary": ')
+    summary = json.loads(end)["summary"]
+    assert (summary["batches"], summary["fields_written"], summary["not_sent"]) == (1, 1, [])
+    assert summary["uncommitted"] == [
+        {"field": "variation 200001 (experiment 100001) jsCode", "path": str(RED_JS.as_posix())}
+    ]

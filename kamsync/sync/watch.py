@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kamsync.core.errors import Exit
+from kamsync.core.errors import Exit, UsageError
 from kamsync.core.watching import Batcher, Uncommitted, WatchSummary, WatchView
 from kamsync.git.lineage import uncommitted
 from kamsync.git.workspace import Workspace
@@ -43,6 +43,11 @@ def run_watch(
     """Watch until Ctrl-C; ``read_line`` reads a line from the terminal (Enter resumes a pause)."""
     ws = Workspace.open(opts.manifest, opts.environ, Path.cwd())
     files = ws.select(settings.paths)
+    if not files:
+        raise UsageError(
+            "no mapped file to watch there: a variation entry without id is created by "
+            "`kamsync push --allow-traffic-change` first, then watched"
+        )
     run = open_run(opts, ws.manifest.rate_limit, console)  # credentials and rate limit checked before watching
     events: queue.Queue[Event] = queue.Queue()
     started = time.monotonic()

@@ -5,9 +5,12 @@ Every text from Kameleoon or the file system goes through the console, which mak
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import click
 
 from kamsync.budget.pricing import clock_time
 from kamsync.core.durations import in_words
@@ -39,6 +42,29 @@ def plan_lines(plan: Plan) -> list[str]:
     ]
     lines += [f"  would refuse {r.status.mapped.ref.describe()} ({r.status.path}): {r.reason}" for r in plan.refusals]
     return lines or ["  nothing: every watched field is in sync with Kameleoon"]
+
+
+def batch_payload(report: BatchReport) -> dict[str, object]:
+    return {
+        "at": report.at,
+        "fields": list(report.fields),
+        "requests": report.requests,
+        "latency_ms": round(report.latency * 1000),
+        "left": report.left,
+        "limit": report.limit,
+    }
+
+
+def summary_payload(summary: WatchSummary) -> dict[str, object]:
+    return {
+        "seconds": round(summary.seconds, 3),
+        "batches": summary.batches,
+        "fields_written": summary.fields_written,
+        "requests": summary.requests,
+        "not_sent": list(summary.unsent),
+        "in_flight": summary.in_flight,
+        "uncommitted": [{"field": u.field, "path": u.path} for u in summary.uncommitted],
+    }
 
 
 def summary_lines(summary: WatchSummary) -> list[str]:
@@ -79,6 +105,8 @@ class WatchConsole:
         self.console.info(text)
 
     def sent(self, report: BatchReport) -> None:
+        if self.console.json_mode:  # one JSON object per line: a log a program follows as it grows
+            click.echo(json.dumps({"batch": batch_payload(report)}))
         self.console.out(batch_line(report))
 
     def unchanged(self, paths: Sequence[str]) -> None:
@@ -124,5 +152,7 @@ class WatchConsole:
         self.console.info("resumed: pushing saves again from the working tree as it is now")
 
     def finished(self, summary: WatchSummary) -> None:
+        if self.console.json_mode:
+            click.echo(json.dumps({"summary": summary_payload(summary)}))
         for line in summary_lines(summary):
             self.console.summary(line)
