@@ -286,3 +286,13 @@ def test_json_gives_one_object_per_batch_and_the_summary(repo: Path, sandbox: Sa
     assert summary["uncommitted"] == [
         {"field": "variation 200001 (experiment 100001) jsCode", "path": str(RED_JS.as_posix())}
     ]
+
+
+def test_a_stash_pauses_pushing(repo: Path, sandbox: Sandbox, watch, env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    proc = watch()
+    (repo / RED_JS).write_text("// work in progress\n")
+    proc.wait_for(r"variation 200001 \(experiment 100001\) jsCode  1 field")
+    git(repo, "stash", "-q", env=env)  # the file goes back to HEAD's content, nothing staged changes
+    proc.wait_for(r"^paused: the stash changed")
+    assert patches(sandbox) == 1
+    assert sandbox.store.variation(200001)["jsCode"] == "// work in progress\n"

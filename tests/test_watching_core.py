@@ -89,6 +89,9 @@ PAUSES = [
     pytest.param(
         Checkout("a" * 40, "s2"), 1, "what is staged for the mapped files changed (stash, reset or add)", id="staged"
     ),
+    pytest.param(
+        Checkout("a" * 40, "s1", "c" * 40), 1, "the stash changed (git stash, stash pop or apply)", id="stash"
+    ),
 ]
 
 

@@ -97,11 +97,13 @@ def budget_hold(needed: int, allowance: Allowance, now: float, last_sent: float 
 
 @dataclass(frozen=True, slots=True)
 class Checkout:
-    """What the watcher compares to notice a checkout, commit, rebase, stash, reset or add: HEAD and the staged
-    entries (mode, blob, stage) of the mapped files — the entries themselves, not the index file's timestamps."""
+    """What the watcher compares to notice a checkout, commit, rebase, stash, reset or add: HEAD, the staged
+    entries (mode, blob, stage) of the mapped files — the entries themselves, not the index file's timestamps —
+    and the stash."""
 
     head: str | None
     staged: str  # a digest of the staged entries
+    stash: str | None = None  # refs/stash: ``git stash`` takes work-tree changes away without staging anything
 
 
 def pause_reason(baseline: Checkout, now: Checkout, files: int, *, max_files: int = MAX_BATCH_FILES) -> str | None:
@@ -110,6 +112,8 @@ def pause_reason(baseline: Checkout, now: Checkout, files: int, *, max_files: in
         return f"HEAD moved from {_short(baseline.head)} to {_short(now.head)}"
     if baseline.staged != now.staged:
         return "what is staged for the mapped files changed (stash, reset or add)"
+    if baseline.stash != now.stash:
+        return "the stash changed (git stash, stash pop or apply)"
     if files > max_files:
         return f"this batch would touch {files} files, more than {max_files}"
     return None

@@ -23,4 +23,5 @@ def checkout_state(repo: GitRepo, top_paths: Collection[str]) -> Checkout:
         for entry in raw.split(b"\0")
         if entry and entry.split(b"\t", 1)[-1].decode("utf-8", "surrogateescape") in wanted
     )
-    return Checkout(repo.head(), hashlib.sha256(b"\0".join(entries)).hexdigest())
+    stash = repo.try_run("rev-parse", "-q", "--verify", "refs/stash")
+    return Checkout(repo.head(), hashlib.sha256(b"\0".join(entries)).hexdigest(), stash.strip() if stash else None)
