@@ -296,3 +296,17 @@ def test_a_stash_pauses_pushing(repo: Path, sandbox: Sandbox, watch, env: dict[s
     proc.wait_for(r"^paused: the stash changed")
     assert patches(sandbox) == 1
     assert sandbox.store.variation(200001)["jsCode"] == "// work in progress\n"
+
+
+def test_a_failed_batch_is_reported_and_its_file_goes_with_the_next_save(  # type: ignore[no-untyped-def]
+    repo: Path, sandbox: Sandbox, watch
+) -> None:
+    proc = watch(extra={"KAMSYNC_RETRIES": "0"})
+    sandbox.faults.arm("GET *=503")
+    (repo / RED_JS).write_text("// while Kameleoon fails\n")
+    proc.wait_for(r"^error: not written: this batch: .*503.*its files go with the next save")
+    sandbox.faults.clear()
+    (repo / HERO_CSS).write_text("body { color: olive }\n")
+    line = proc.wait_for(BATCH)[0]
+    assert "variation 200001 (experiment 100001) jsCode" in line and "experiment 100001 commonCssCode" in line
+    assert patches(sandbox) == 2

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kamsync.core.errors import Exit, UsageError
+from kamsync.core.errors import Exit, KamsyncError, UsageError
 from kamsync.core.watching import Batcher, Uncommitted, WatchSummary, WatchView
 from kamsync.git.lineage import uncommitted
 from kamsync.git.workspace import Workspace
@@ -91,6 +91,7 @@ class _Loop:
         self.events = events
         self.settings = settings
         self.paused: set[str] = set()  # saves kept while paused
+        self.retry: set[str] = set()  # saves of a batch that failed, sent with the next save
         self.is_paused = False
 
     def forever(self) -> None:
@@ -111,7 +112,8 @@ class _Loop:
         elif self.is_paused:
             self.paused |= {str(p) for p in paths}
         else:
-            new = {str(p) for p in paths} - self.batcher.paths
+            new = ({str(p) for p in paths} | self.retry) - self.batcher.paths
+            self.retry = set()
             self.batcher.add(new, self.pusher.clock())
             if new and self.pusher.held_until is not None and self.batcher.not_before is not None:
                 self.pusher.coalesced(self.batcher.paths)  # say so: it joins a batch the budget holds back
@@ -123,6 +125,10 @@ class _Loop:
         except KeyboardInterrupt:  # what this batch did not write stays to be named as not sent
             self.batcher.paths |= batch.paths - self.pusher.sent_paths
             raise
+        except KamsyncError as error:  # a file unreadable mid-save, the network gone: say so, keep watching
+            self.retry |= batch.paths - self.pusher.sent_paths
+            self.pusher.view.failed("this batch", f"{error}; its files go with the next save")
+            return
         if verdict is Verdict.HELD:
             until = self.pusher.held_until
             wait = BUSY_RETRY if until is None else max(0.0, until - time.time())
@@ -146,7 +152,7 @@ class _Loop:
         self._batch(approved=True)  # at once: the developer said go
 
     def unsent(self) -> set[str]:
-        return self.paused | self.batcher.paths
+        return self.paused | self.batcher.paths | self.retry
 
 
 def _summary(pusher: Pusher, loop: _Loop | None, seconds: float) -> WatchSummary:
