@@ -148,10 +148,11 @@ class Pusher:
             held = sorted(mapped[p].path for p in paths if p in mapped)
             self.view.held(held, self.held_until, self._left())
 
-    def _needed(self, files: Sequence[MappedFile]) -> int:
+    def _needed(self, files: Sequence[MappedFile], *, writes: bool = True) -> int:
+        """Requests to read ``files``' remote state, and to write each of their entities once with ``writes``."""
         experiments = {mf.ref.experiment_id for mf in files}
         variations = {mf.ref.variation_id for mf in files if mf.ref.variation_id is not None}
-        entities = {(mf.ref.entity, mf.ref.entity_id) for mf in files}
+        entities = {(mf.ref.entity, mf.ref.entity_id) for mf in files} if writes else set()
         return self.run.read_cost(len(experiments), len(variations)) + len(entities)
 
     def _snapshot_quote(self, needed: int) -> Allowance:
@@ -170,8 +171,9 @@ class Pusher:
 
     def _plan_all(self) -> Plan | None:
         """The plan the working tree as it is now would cause, for every watched file (reads only)."""
-        if budget_hold(self._needed(self.files), self._snapshot_quote(self._needed(self.files)), time.time(), None):
-            return None
+        needed = self._needed(self.files, writes=False)
+        if budget_hold(needed, self._snapshot_quote(needed), time.time(), None) is not None:
+            return None  # the reads would not fit: the pause is shown without its plan
         try:
             with repo_lock(self.ws.repo.state_dir(), "kamsync watch", self.run.opts.lock_wait):
                 found = survey(self.ws, self.files, self.run.client)
