@@ -14,8 +14,8 @@ from kamsync.git.repo import GitRepo
 
 
 def checkout_state(repo: GitRepo, top_paths: Collection[str]) -> Checkout:
-    """HEAD and a digest of the staged entries of ``top_paths`` (relative to the work-tree top, as git names
-    them); other files may be staged and unstaged freely without the watcher noticing."""
+    """HEAD, a digest of the staged entries of ``top_paths`` (relative to the work-tree top, as git names them)
+    and the stash; other files may be staged and unstaged freely without the watcher noticing."""
     wanted = set(top_paths)
     raw = repo.run_bytes("--no-optional-locks", "ls-files", "--stage", "-z")
     entries = sorted(
@@ -23,5 +23,16 @@ def checkout_state(repo: GitRepo, top_paths: Collection[str]) -> Checkout:
         for entry in raw.split(b"\0")
         if entry and entry.split(b"\t", 1)[-1].decode("utf-8", "surrogateescape") in wanted
     )
-    stash = repo.try_run("rev-parse", "-q", "--verify", "refs/stash")
-    return Checkout(repo.head(), hashlib.sha256(b"\0".join(entries)).hexdigest(), stash.strip() if stash else None)
+    refs = _head_and_stash(repo)
+    return Checkout(refs.get("HEAD"), hashlib.sha256(b"\0".join(entries)).hexdigest(), refs.get("refs/stash"))
+
+
+def _head_and_stash(repo: GitRepo) -> dict[str, str]:
+    """HEAD's commit and the stash's, in one git process (neither, on an unborn branch with no stash)."""
+    out = repo.try_run("--no-optional-locks", "show-ref", "--head", "refs/stash") or ""
+    refs: dict[str, str] = {}
+    for line in out.splitlines():
+        commit, _, name = line.partition(" ")
+        if name in ("HEAD", "refs/stash"):  # the pattern also matches refs/heads/refs/stash: names compared whole
+            refs[name] = commit
+    return refs
