@@ -62,9 +62,8 @@ def watch(
     Example: kamsync watch experiments/homepage-hero
     """
     from kamsync.sync.watch import WatchSettings, run_watch
-    from kamsync.ui.watch import WatchConsole
 
-    opts, console = options(ctx)
+    opts, view = options(ctx)
     if hasattr(signal, "SIGBREAK"):  # Windows: Ctrl-Break stops a watch as Ctrl-C does
         signal.signal(signal.SIGBREAK, signal.default_int_handler)
     interactive = sys.stdin is not None and sys.stdin.isatty()
@@ -77,10 +76,4 @@ def watch(
         allow_live=allow_live,
         interactive=interactive,
     )
-    return run_watch(
-        opts,
-        console,
-        WatchConsole(console, verbose=opts.verbose),
-        settings,
-        read_line=sys.stdin.readline if interactive else None,
-    )
+    return view.result(run_watch(opts, view, settings, read_line=sys.stdin.readline if interactive else None))

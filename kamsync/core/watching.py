@@ -1,5 +1,6 @@
 """What ``kamsync watch`` decides, without I/O: when a burst of saves becomes a batch, when the budget holds one
-back, when the watcher pauses, and the values it reports (pure; the clock is whatever ``now`` the caller passes).
+back, when the watcher pauses, and the values it reports — its events and its summary (pure; the clock is
+whatever ``now`` the caller passes).
 
 A batch is due ``quiet`` seconds after its last save, or ``cap`` seconds after its first, whichever comes first:
 a developer saving continuously still sees Kameleoon follow at least every ``cap`` seconds.
@@ -7,10 +8,10 @@ a developer saving continuously still sees Kameleoon follow at least every ``cap
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
 
+from kamsync.core.errors import Exit
 from kamsync.core.plan import Plan, Refusal
 
 DEFAULT_QUIET = 0.3
@@ -145,6 +146,8 @@ class Uncommitted:
 
 @dataclass(frozen=True, slots=True)
 class WatchSummary:
+    """What a watch did, once Ctrl-C ended it: the result the CLI shows, with the exit code."""
+
     seconds: float
     batches: int
     fields_written: int
@@ -153,26 +156,66 @@ class WatchSummary:
     in_flight: str | None  # the write Ctrl-C interrupted, when one was in flight
     uncommitted: tuple[Uncommitted, ...]
 
+    @property
+    def code(self) -> int:
+        # A write in doubt makes an interrupted run; otherwise Ctrl-C is how a watch ends.
+        return int(Exit.INTERRUPTED) if self.in_flight else int(Exit.OK)
 
-class WatchView(Protocol):
-    """Where the watcher reports what happens (``kamsync.ui.watch`` renders it for a person)."""
 
-    def started(self, files: int, folders: int, polling: bool, missing: Sequence[str]) -> None: ...
+# -- what happens while watching, handed to the watch's Report port as it happens (kamsync.ui.watch shows it) --
 
-    def notice(self, text: str) -> None: ...
 
-    def sent(self, report: BatchReport) -> None: ...
+@dataclass(frozen=True, slots=True)
+class WatchStarted:
+    files: int
+    folders: int
+    polling: bool
+    missing: tuple[str, ...]  # folders that do not exist: not watched
 
-    def unchanged(self, paths: Sequence[str]) -> None: ...
 
-    def refused(self, refusals: Sequence[Refusal]) -> None: ...
+@dataclass(frozen=True, slots=True)
+class WatchNotice:
+    """Something the developer should know, with what to do (a fallback to polling, a busy repository)."""
 
-    def failed(self, what: str, error: str) -> None: ...
+    text: str
 
-    def held(self, paths: Sequence[str], until: float, left: tuple[int, int]) -> None: ...
 
-    def paused(self, reason: str, plan: Plan | None, *, can_resume: bool) -> None: ...
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """Saves that held what Kameleoon has: no request (reported with ``-v``)."""
 
-    def resumed(self) -> None: ...
+    at: float
+    paths: tuple[str, ...]
 
-    def finished(self, summary: WatchSummary) -> None: ...
+
+@dataclass(frozen=True, slots=True)
+class WatchRefused:
+    refusals: tuple[Refusal, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFailed:
+    what: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The budget holds a batch back: what, until when, and what is left of the quota window."""
+
+    paths: tuple[str, ...]
+    until: float
+    left: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    reason: str
+    plan: Plan | None  # the plan the working tree now causes; None when it could not be read
+    can_resume: bool  # Enter on a terminal, or --follow-head
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """Pushing goes on, from the working tree as it is now."""

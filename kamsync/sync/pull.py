@@ -63,45 +63,62 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
             result.left_alone.append(status)
     if candidates or found.new_variations:
         check_can_merge(ws.repo)
-    planned: list[tuple[FieldStatus, str, PulledFile]] = []  # every merge is made before any file is written
-    for status in candidates:
-        if status.uncommitted:
-            what = "merged" if status.state is State.CONFLICT and not force else "overwritten"
-            result.refused.append(
-                (
-                    status,
-                    f"the file has uncommitted changes, which would be {what}; commit them, then pull again",
-                )
-            )
-            continue
-        remote = file_text(status.remote).encode("utf-8")
-        if status.state is State.CONFLICT and not force:
-            base = (status.base.text if status.base else None) or ""
-            try:
-                merged = merge3(ws.repo, base, status.local or "", status.remote or "")
-            except GitError as error:
-                result.refused.append((status, f"cannot be merged ({error}); resolve it by hand, then pull again"))
-                continue
-            pulled = PulledFile(
-                status.path,
-                status.mapped.ref,
-                status.state.value,
-                merge="conflicted" if merged.conflicts else "clean",
-                remote=remote,
-                base=file_text(base).encode("utf-8") if merged.conflicts else None,
-                written=merged.text.encode("utf-8"),
-            )
-            planned.append((status, merged.text, pulled))
-        else:
-            pulled = PulledFile(status.path, status.mapped.ref, status.state.value, remote=remote)
-            planned.append((status, file_text(status.remote), pulled))
+    planned = _planned_files(ws, candidates, result, force=force)  # every merge is made before any file is written
     for status, text, pulled in planned:
         disk = _write_file(ws.repo, ws.root, status.path, text)
         result.written.append(replace(pulled, disk=disk))
-
+    _map_new_variations(ws, found, editor, result)
     manifest = ws.manifest
+    result.renamed.extend(_renames(manifest, found))
+    for variation_id, name in result.renamed:
+        experiment = next(e for e in manifest.experiments for v in e.variations if v.id == variation_id)
+        mapped = next(v for v in experiment.variations if v.id == variation_id)
+        editor.set_variation_name(experiment.id, variation_id, name, keep_dir=mapped.dir)
+        result.manifest_changed = True
+    result.missing.extend(s for s in found.statuses if s.state is State.REMOTE_MISSING)
+    return result
+
+
+def _planned_files(
+    ws: Workspace, candidates: list[FieldStatus], result: PullResult, *, force: bool
+) -> list[tuple[FieldStatus, str, PulledFile]]:
+    """What each field to adopt becomes on disk (Kameleoon's value, or a three-way merge); the ones that cannot
+    be taken are refused in ``result``."""
+    planned: list[tuple[FieldStatus, str, PulledFile]] = []
+    for status in candidates:
+        if status.uncommitted:
+            what = "merged" if status.state is State.CONFLICT and not force else "overwritten"
+            reason = f"the file has uncommitted changes, which would be {what}; commit them, then pull again"
+            result.refused.append((status, reason))
+            continue
+        remote = file_text(status.remote).encode("utf-8")
+        if status.state is not State.CONFLICT or force:
+            pulled = PulledFile(status.path, status.mapped.ref, status.state.value, remote=remote)
+            planned.append((status, file_text(status.remote), pulled))
+            continue
+        base = (status.base.text if status.base else None) or ""
+        try:
+            merged = merge3(ws.repo, base, status.local or "", status.remote or "")
+        except GitError as error:
+            result.refused.append((status, f"cannot be merged ({error}); resolve it by hand, then pull again"))
+            continue
+        pulled = PulledFile(
+            status.path,
+            status.mapped.ref,
+            status.state.value,
+            merge="conflicted" if merged.conflicts else "clean",
+            remote=remote,
+            base=file_text(base).encode("utf-8") if merged.conflicts else None,
+            written=merged.text.encode("utf-8"),
+        )
+        planned.append((status, merged.text, pulled))
+    return planned
+
+
+def _map_new_variations(ws: Workspace, found: Survey, editor: ManifestEditor, result: PullResult) -> None:
+    """Map each variation created in Kameleoon under a mapped experiment, in a folder of its own, with its files."""
     for experiment_id, variations in sorted(found.new_variations.items()):
-        spec = manifest.experiment(experiment_id)
+        spec = ws.manifest.experiment(experiment_id)
         if spec is None:
             continue
         taken = {v.dir for v in spec.variations} | _existing_dirs(ws.root / spec.dir / "variations")
@@ -113,14 +130,6 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
             files = _write_variation(ws.repo, ws.root, spec.dir, folder, experiment_id, variation)
             result.written.extend(files)
             result.manifest_changed = True
-    result.renamed.extend(_renames(manifest, found))
-    for variation_id, name in result.renamed:
-        experiment = next(e for e in manifest.experiments for v in e.variations if v.id == variation_id)
-        mapped = next(v for v in experiment.variations if v.id == variation_id)
-        editor.set_variation_name(experiment.id, variation_id, name, keep_dir=mapped.dir)
-        result.manifest_changed = True
-    result.missing.extend(s for s in found.statuses if s.state is State.REMOTE_MISSING)
-    return result
 
 
 def _renames(manifest: Manifest, found: Survey) -> list[tuple[int, str]]:

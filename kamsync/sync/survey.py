@@ -86,9 +86,46 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
     experiment_ids = {mf.ref.experiment_id for mf in files}
     variation_ids = {mf.ref.variation_id for mf in files if mf.ref.variation_id is not None}
     remote = read_remote(client, sorted(experiment_ids), sorted(variation_ids))  # type: ignore[arg-type]
-
-    values: dict[MappedFile, str | None] = {}
     warnings: list[str] = []
+    values = _remote_values(files, remote, warnings)
+    local = {mf: (None if raw is None else normalize(raw)) for mf, raw in raw_local.items()}
+    record = Record.load(ws.repo.state_dir())
+    verdicts = judge(ws, local, values, record, from_rev)
+    dirty: set[str] = set()
+    if ws.tree is None:
+        dirty = uncommitted(ws.repo, {ws.top_relative(mf.path): raw_local[mf] for mf in values})
+    statuses: list[FieldStatus] = []
+    for mf, value in values.items():
+        judged = verdicts.get(mf)
+        if judged is None:
+            continue
+        verdict, seen, base = judged
+        committed = ws.top_relative(mf.path) not in dirty  # a value only the working tree holds is no base yet
+        if verdict.state is State.IN_SYNC and value is not None and committed and not record.knows(mf.ref, value):
+            record.remember(mf.ref, value)
+        experiment = remote.experiments.get(mf.ref.experiment_id)
+        live = bool(experiment and experiment.is_live)
+        raw = raw_local[mf]
+        statuses.append(
+            FieldStatus(mf, verdict.state, local[mf], value, live, seen, raw, base, uncommitted=not committed)
+        )
+    if not ws.read_only:
+        save_quietly(record, warnings)
+    if ws.repo.is_shallow():
+        warnings.append(
+            "this is a shallow clone: values from commits it lacks look like edits made in Kameleoon, so verdicts "
+            "may be wrong; run `git fetch --unshallow`"
+        )
+    new = unmapped_variations(manifest, remote, _whole_experiments(manifest, files))
+    return Survey(tuple(statuses), remote, new, tuple(warnings))
+
+
+def _remote_values(
+    files: Sequence[MappedFile], remote: RemoteState, warnings: list[str]
+) -> dict[MappedFile, str | None]:
+    """The remote value of each field that can be judged; a warning for each one Kameleoon did not return
+    usably."""
+    values: dict[MappedFile, str | None] = {}
     for mf in files:
         value = remote_value(mf, remote)
         if value is UNKNOWN:
@@ -101,49 +138,15 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
             )
             continue
         values[mf] = value  # type: ignore[assignment]
+    return values
 
-    local = {mf: (None if raw is None else normalize(raw)) for mf, raw in raw_local.items()}
-    record = Record.load(ws.repo.state_dir())
-    verdicts = judge(ws, local, values, record, from_rev)
-    dirty: set[str] = set()
-    if ws.tree is None:
-        dirty = uncommitted(ws.repo, {ws.top_relative(mf.path): raw_local[mf] for mf in values})
 
-    statuses: list[FieldStatus] = []
-    for mf, value in values.items():
-        judged = verdicts.get(mf)
-        if judged is None:
-            continue
-        verdict, seen, base = judged
-        committed = ws.top_relative(mf.path) not in dirty  # a value only the working tree holds is no base yet
-        if verdict.state is State.IN_SYNC and value is not None and committed and not record.knows(mf.ref, value):
-            record.remember(mf.ref, value)
-        experiment = remote.experiments.get(mf.ref.experiment_id)
-        statuses.append(
-            FieldStatus(
-                mapped=mf,
-                state=verdict.state,
-                local=local[mf],
-                remote=value,
-                live=bool(experiment and experiment.is_live),
-                seen=seen,
-                raw_local=raw_local[mf],
-                base=base,
-                uncommitted=ws.top_relative(mf.path) in dirty,
-            )
-        )
-    if not ws.read_only:
-        save_quietly(record, warnings)
-    if ws.repo.is_shallow():
-        warnings.append(
-            "this is a shallow clone: values from commits it lacks look like edits made in Kameleoon, so verdicts "
-            "may be wrong; run `git fetch --unshallow`"
-        )
-    # New variations are only looked for under experiments the command covers whole (PATHS may restrict it).
+def _whole_experiments(manifest: Manifest, files: Sequence[MappedFile]) -> set[int]:
+    """The experiments every file of which is surveyed: new variations are only looked for under those (PATHS
+    may restrict a command to part of one)."""
     chosen = set(files)
-    whole = {
+    return {
         e.id
         for e in manifest.experiments
         if all(f in chosen for f in (*e.files, *(f for v in e.variations for f in v.files)))
     }
-    return Survey(tuple(statuses), remote, unmapped_variations(manifest, remote, whole), tuple(warnings))

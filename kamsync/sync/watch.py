@@ -15,14 +15,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kamsync.core.errors import Exit, KamsyncError, UsageError
-from kamsync.core.watching import Batcher, Uncommitted, WatchSummary, WatchView
+from kamsync.core.errors import KamsyncError, UsageError
+from kamsync.core.watching import Batcher, BatchFailed, Resumed, Uncommitted, WatchNotice, WatchStarted, WatchSummary
 from kamsync.git.lineage import uncommitted
 from kamsync.git.workspace import Workspace
 from kamsync.state.journal import Journal
-from kamsync.sync.session import Options, open_run, showing
+from kamsync.sync.report import Report
+from kamsync.sync.session import Options, open_run
 from kamsync.sync.watch_batch import BUSY_RETRY, Pusher, Verdict, WatchSettings
-from kamsync.ui.console import Console
 from kamsync.watch.files import FileWatcher
 
 __all__ = ["WatchSettings", "run_watch"]
@@ -34,13 +34,13 @@ Event = tuple[str, frozenset[Path]]
 
 def run_watch(
     opts: Options,
-    console: Console,
-    view: WatchView,
+    report: Report,
     settings: WatchSettings,
     *,
     read_line: Callable[[], str] | None = None,
-) -> int:
-    """Watch until Ctrl-C; ``read_line`` reads a line from the terminal (Enter resumes a pause)."""
+) -> WatchSummary:
+    """Watch until Ctrl-C, reporting each batch as it goes; what it did. ``read_line`` reads a line from the
+    terminal (Enter resumes a pause)."""
     ws = Workspace.open(opts.manifest, opts.environ, Path.cwd())
     files = ws.select(settings.paths)
     if not files:
@@ -48,30 +48,29 @@ def run_watch(
             "no mapped file to watch there: a variation entry without id is created by "
             "`kamsync push --allow-traffic-change` first, then watched"
         )
-    run = open_run(opts, ws.manifest.rate_limit, console)  # credentials and rate limit checked before watching
+    run = open_run(opts, ws.manifest.rate_limit, report)  # credentials and rate limit checked before watching
     events: queue.Queue[Event] = queue.Queue()
     started = time.monotonic()
-    with run.client, showing(run.progress, console):
-        pusher = Pusher(ws, run, view, settings, files)
+    with run.client, report.showing(run.progress):
+        pusher = Pusher(ws, run, report, settings, files)
         watcher = FileWatcher(
             list(pusher.by_path()),
             lambda paths: events.put(("saved", paths)),
             poll=settings.poll,
-            on_notice=view.notice,
+            on_notice=lambda text: report(WatchNotice(text)),
         )
         interrupted = Journal.at(ws.repo.state_dir()).load()
         if interrupted is not None:
-            view.notice(f"an interrupted {interrupted.command} has not finished: `kamsync push` finishes it")
+            report(WatchNotice(f"an interrupted {interrupted.command} has not finished: `kamsync push` finishes it"))
         with watcher:
-            view.started(len(files), len(watcher.folders), watcher.polling, [str(f) for f in sorted(watcher.missing)])
+            missing = tuple(str(f) for f in sorted(watcher.missing))
+            report(WatchStarted(len(files), len(watcher.folders), watcher.polling, missing))
             if read_line is not None and settings.interactive:
                 _read_lines(read_line, events)
             loop = _Loop(pusher, Batcher(settings.quiet, settings.cap), events, settings)
             with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a watch ends
                 loop.forever()
-        summary = _summary(pusher, loop, time.monotonic() - started)
-    view.finished(summary)
-    return int(Exit.INTERRUPTED) if summary.in_flight else int(Exit.OK)
+        return _summary(pusher, loop, time.monotonic() - started)
 
 
 def _read_lines(read_line: Callable[[], str], events: queue.Queue[Event]) -> None:
@@ -127,7 +126,7 @@ class _Loop:
             raise
         except KamsyncError as error:  # a file unreadable mid-save, the network gone: say so, keep watching
             self.retry |= batch.paths - self.pusher.sent_paths
-            self.pusher.view.failed("this batch", f"{error}; its files go with the next save")
+            self.pusher.report(BatchFailed("this batch", f"{error}; its files go with the next save"))
             return
         if verdict is Verdict.HELD:
             until = self.pusher.held_until
@@ -145,7 +144,7 @@ class _Loop:
             return
         self.is_paused = False
         self.pusher.baseline = self.pusher.checkout()
-        self.pusher.view.resumed()
+        self.pusher.report(Resumed())
         now = self.pusher.clock()
         self.batcher.add(self.paused, now)
         self.paused = set()

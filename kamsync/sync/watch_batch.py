@@ -15,13 +15,27 @@ from kamsync.core.errors import LockedRepository
 from kamsync.core.model import FieldRef, MappedFile
 from kamsync.core.normalize import fingerprint, normalize
 from kamsync.core.plan import Plan, plan_push
-from kamsync.core.watching import Allowance, Batch, BatchReport, Checkout, WatchView, budget_hold, pause_reason
+from kamsync.core.watching import (
+    Allowance,
+    Batch,
+    BatchFailed,
+    BatchReport,
+    Checkout,
+    Held,
+    Paused,
+    Unchanged,
+    WatchNotice,
+    WatchRefused,
+    budget_hold,
+    pause_reason,
+)
 from kamsync.git.checkout import checkout_state
 from kamsync.git.workspace import Workspace
 from kamsync.manifest.code import read_codes
 from kamsync.state.journal import Command, Journal
 from kamsync.state.lock import repo_lock
 from kamsync.state.record import Record
+from kamsync.sync.report import Report
 from kamsync.sync.session import Run
 from kamsync.sync.survey import survey
 from kamsync.sync.writes import execute
@@ -69,7 +83,7 @@ class Echoes:
 class Pusher:
     ws: Workspace
     run: Run
-    view: WatchView
+    report: Report
     settings: WatchSettings
     files: tuple[MappedFile, ...]
     baseline: Checkout = field(init=False)
@@ -115,7 +129,8 @@ class Pusher:
         changed = self.changed(batch)
         if not changed:
             mapped = self.by_path()
-            self.view.unchanged([mapped[p].path for p in sorted(batch.paths) if p in mapped])
+            if self.run.opts.verbose:
+                self.report(Unchanged(time.time(), tuple(mapped[p].path for p in sorted(batch.paths) if p in mapped)))
             return Verdict.NOTHING
         now = self.checkout()
         reason = None if approved else pause_reason(self.baseline, now, len(changed), max_files=self.settings.max_files)
@@ -126,27 +141,27 @@ class Pusher:
         until = self._budget_hold(changed)
         if until is not None:
             self.held_until = until
-            self.view.held([mf.path for mf in changed], until, self._left())
+            self.report(Held(tuple(mf.path for mf in changed), until, *self._left()))
             return Verdict.HELD
         self.held_until = None
         try:
             with repo_lock(self.ws.repo.state_dir(), "kamsync watch", self.run.opts.lock_wait):
                 return self._send(batch, changed)
         except LockedRepository as error:
-            self.view.notice(f"{error}; trying again in {BUSY_RETRY:g} s")
+            self.report(WatchNotice(f"{error}; trying again in {BUSY_RETRY:g} s"))
             return Verdict.HELD
 
     def show_pause(self) -> None:
         """Say why pushing paused, and the plan the working tree as it is now would cause."""
         can_resume = self.settings.follow_head or self.settings.interactive
-        self.view.paused(self.pause_reason or "", self._plan_all(), can_resume=can_resume)
+        self.report(Paused(self.pause_reason or "", self._plan_all(), can_resume))
 
     def coalesced(self, paths: set[str]) -> None:
         """A save joined the batch the budget holds back: say what is held now, and until when."""
         mapped = self.by_path()
         if self.held_until is not None:
             held = sorted(mapped[p].path for p in paths if p in mapped)
-            self.view.held(held, self.held_until, self._left())
+            self.report(Held(tuple(held), self.held_until, *self._left()))
 
     def _needed(self, files: Sequence[MappedFile], *, writes: bool = True) -> int:
         """Requests to read ``files``' remote state, and to write each of their entities once with ``writes``."""
@@ -187,20 +202,20 @@ class Pusher:
         if interrupted is not None:  # its writes may be in doubt: push resumes them with its drift checks
             said = f"an interrupted {interrupted.command} has not finished: run `kamsync push` to finish it"
             if said != self._journal_said:
-                self.view.notice(f"{said}; saves are held until then (no request is sent meanwhile)")
+                self.report(WatchNotice(f"{said}; saves are held until then (no request is sent meanwhile)"))
                 self._journal_said = said
             return Verdict.HELD
         self._journal_said = None
         before = self.run.client.requests_sent
         found = survey(self.ws, changed, self.run.client)
         for warning in found.warnings:
-            self.view.notice(warning)
+            self.report(WatchNotice(warning))
         for status in found.statuses:
             if status.local is not None and status.local == status.remote:
                 self.echoes.seen[status.mapped.ref] = status.remote
         plan = plan_push(found.statuses, allow_live=self.settings.allow_live)
         if plan.refusals:
-            self.view.refused(plan.refusals)
+            self.report(WatchRefused(plan.refusals))
         outcome = execute(
             plan, self.run.client, Record.load(self.ws.repo.state_dir()), journal=journal, command=Command.PUSH
         )
@@ -210,7 +225,7 @@ class Pusher:
                 self.written[status.mapped.ref] = (status.mapped, status.local or "")
                 self.sent_paths.add(os.path.join(str(self.ws.root), *status.mapped.path.split("/")))
         for write, error in (*outcome.skipped, *outcome.failed):
-            self.view.failed(write.describe(), str(error))
+            self.report(BatchFailed(write.describe(), str(error)))
         if outcome.interrupted is not None:
             self.in_flight = outcome.interrupted.describe()
         elif outcome.skipped and not outcome.failed and not outcome.not_attempted and not outcome.cancelled:
@@ -224,5 +239,5 @@ class Pusher:
             fields = tuple(s.mapped.ref.describe() for w in outcome.written for s in w.fields)
             requests = self.run.client.requests_sent - before
             latency = self.clock() - batch.last
-            self.view.sent(BatchReport(time.time(), fields, requests, latency, left, limit))
+            self.report(BatchReport(time.time(), fields, requests, latency, left, limit))
         return Verdict.SENT

@@ -7,16 +7,25 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import click
 
-from kamsync.budget.pricing import clock_time
-from kamsync.core.durations import in_words
-from kamsync.core.plan import Plan, Refusal
-from kamsync.core.watching import BatchReport, WatchSummary
+from kamsync.core.durations import clock_time, in_words
+from kamsync.core.plan import Plan
+from kamsync.core.watching import (
+    BatchFailed,
+    BatchReport,
+    Held,
+    Paused,
+    Resumed,
+    Unchanged,
+    WatchNotice,
+    WatchRefused,
+    WatchStarted,
+    WatchSummary,
+)
 from kamsync.ui.console import Console
+from kamsync.ui.show import renders
 
 UNCOMMITTED_ADVICE = (
     "other clones and CI will see them as edited outside git until that exact value is committed: commit it "
@@ -85,74 +94,84 @@ def summary_lines(summary: WatchSummary) -> list[str]:
     return lines
 
 
-@dataclass(slots=True)
-class WatchConsole:
-    """The watch view of a person at a terminal (or a log)."""
+@renders(WatchStarted)
+def _started(console: Console, event: WatchStarted) -> None:
+    how = "by polling" if event.polling else "by file-system events"
+    for folder in event.missing:
+        console.warn(f"{folder} does not exist: files created there are not seen until watch restarts")
+    console.info(
+        f"watching {event.files} mapped file(s) in {event.folders} folder(s) {how}; nothing is sent until you "
+        "save; Ctrl-C stops"
+    )
 
-    console: Console
-    verbose: bool = False  # -v: saves that send nothing are named too
 
-    def started(self, files: int, folders: int, polling: bool, missing: Sequence[str]) -> None:
-        how = "by polling" if polling else "by file-system events"
-        for folder in missing:
-            self.console.warn(f"{folder} does not exist: files created there are not seen until watch restarts")
-        self.console.info(
-            f"watching {files} mapped file(s) in {folders} folder(s) {how}; nothing is sent until you save; "
-            "Ctrl-C stops"
+@renders(WatchNotice)
+def _notice(console: Console, event: WatchNotice) -> None:
+    console.info(event.text)
+
+
+@renders(BatchReport)
+def _sent(console: Console, report: BatchReport) -> None:
+    if console.json_mode:  # one JSON object per line: a log a program follows as it grows
+        click.echo(json.dumps({"batch": batch_payload(report)}))
+    console.out(batch_line(report))
+
+
+@renders(Unchanged)
+def _unchanged(console: Console, event: Unchanged) -> None:
+    if event.paths:
+        console.info(
+            f"{clock_time(event.at)}  unchanged: {', '.join(event.paths)} hold what Kameleoon has; no request sent"
         )
 
-    def notice(self, text: str) -> None:
-        self.console.info(text)
 
-    def sent(self, report: BatchReport) -> None:
-        if self.console.json_mode:  # one JSON object per line: a log a program follows as it grows
-            click.echo(json.dumps({"batch": batch_payload(report)}))
-        self.console.out(batch_line(report))
+@renders(WatchRefused)
+def _refused(console: Console, event: WatchRefused) -> None:
+    for refusal in event.refusals:
+        console.error(f"refused: {refusal.status.mapped.ref.describe()} ({refusal.status.path}): {refusal.reason}")
+        console.info(f"  way out: {refusal.fix}; watching goes on")
 
-    def unchanged(self, paths: Sequence[str]) -> None:
-        if self.verbose and paths:
-            self.console.info(
-                f"{clock_time(time.time())}  unchanged: {', '.join(paths)} hold what Kameleoon has; no request sent"
-            )
 
-    def refused(self, refusals: Sequence[Refusal]) -> None:
-        for refusal in refusals:
-            self.console.error(
-                f"refused: {refusal.status.mapped.ref.describe()} ({refusal.status.path}): {refusal.reason}"
-            )
-            self.console.info(f"  way out: {refusal.fix}; watching goes on")
+@renders(BatchFailed)
+def _failed(console: Console, event: BatchFailed) -> None:
+    console.error(f"not written: {event.what}: {event.error}; watching goes on (the next save tries again)")
 
-    def failed(self, what: str, error: str) -> None:
-        self.console.error(f"not written: {what}: {error}; watching goes on (the next save tries again)")
 
-    def held(self, paths: Sequence[str], until: float, left: tuple[int, int]) -> None:
-        wait = max(0.0, until - time.time())
-        self.console.info(
-            f"the rate budget runs low ({left[0]} of {left[1]} left): coalescing changes of {', '.join(paths)}; "
-            f"sending them at {clock_time(until)} (in {in_words(wait)})"
+@renders(Held)
+def _held(console: Console, event: Held) -> None:
+    wait = max(0.0, event.until - time.time())
+    console.info(
+        f"the rate budget runs low ({event.left} of {event.limit} left): coalescing changes of "
+        f"{', '.join(event.paths)}; sending them at {clock_time(event.until)} (in {in_words(wait)})"
+    )
+
+
+@renders(Paused)
+def _paused(console: Console, event: Paused) -> None:
+    console.info(f"paused: {event.reason}; nothing is pushed until you say so")
+    if event.plan is None:
+        console.info("  (the plan of the working tree is not shown: the repository or the budget is busy)")
+    else:
+        console.info("the working tree as it is now would cause:")
+        for line in plan_lines(event.plan):
+            console.info(line)
+    if event.can_resume:
+        console.info("press Enter to resume pushing (or restart with --follow-head to follow HEAD)")
+    else:
+        console.info(
+            "stdin is not a terminal, so Enter cannot resume: restart `kamsync watch --follow-head` to push what "
+            "HEAD and the working tree now hold"
         )
 
-    def paused(self, reason: str, plan: Plan | None, *, can_resume: bool) -> None:
-        self.console.info(f"paused: {reason}; nothing is pushed until you say so")
-        if plan is None:
-            self.console.info("  (the plan of the working tree is not shown: the repository or the budget is busy)")
-        else:
-            self.console.info("the working tree as it is now would cause:")
-            for line in plan_lines(plan):
-                self.console.info(line)
-        if can_resume:
-            self.console.info("press Enter to resume pushing (or restart with --follow-head to follow HEAD)")
-        else:
-            self.console.info(
-                "stdin is not a terminal, so Enter cannot resume: restart `kamsync watch --follow-head` to push "
-                "what HEAD and the working tree now hold"
-            )
 
-    def resumed(self) -> None:
-        self.console.info("resumed: pushing saves again from the working tree as it is now")
+@renders(Resumed)
+def _resumed(console: Console, _event: Resumed) -> None:
+    console.info("resumed: pushing saves again from the working tree as it is now")
 
-    def finished(self, summary: WatchSummary) -> None:
-        if self.console.json_mode:
-            click.echo(json.dumps({"summary": summary_payload(summary)}))
-        for line in summary_lines(summary):
-            self.console.summary(line)
+
+@renders(WatchSummary)
+def _finished(console: Console, summary: WatchSummary) -> None:
+    if console.json_mode:
+        click.echo(json.dumps({"summary": summary_payload(summary)}))
+    for line in summary_lines(summary):
+        console.summary(line)
