@@ -66,7 +66,7 @@ from kamsync.api.retry import (
     retry_wait,
 )
 from kamsync.api.scrub import basic_credential, scrub_or_withhold
-from kamsync.api.settings import Credentials
+from kamsync.api.settings import Credentials, tls_verification
 from kamsync.budget.windows import RequestBudget
 from kamsync.core.errors import ApiError
 
@@ -136,6 +136,7 @@ class KameleoonClient:
             follow_redirects=False,
             headers={"User-Agent": user_agent, "Accept": "application/json"},
             transport=transport,
+            verify=tls_verification(self.base_url),
         )
 
     def __repr__(self) -> str:
@@ -219,13 +220,13 @@ class KameleoonClient:
         *,
         subject: str,
         on_send: Callable[[], None] | None = None,
+        method: str = "PATCH",
     ) -> JsonObject | None:
-        """Send a partial update; the updated object when the answer is one (the API sends it), else None.
-
+        """Send a partial update (``PUT``: the whole object); the updated object when the answer is one, else None.
         ``on_send`` is called right before each attempt leaves (after any wait for the rate budget), so a
         journal can tell a write that was sent from one still waiting."""
         path = f"/{resource.strip('/')}/{item_id}"
-        response = self._request("PATCH", path, subject=subject, json=dict(body), on_send=on_send)
+        response = self._request(method, path, subject=subject, json=dict(body), on_send=on_send)
         return as_object(decode_json(response.content))
 
     def post(self, resource: str, body: Mapping[str, object], *, subject: str) -> JsonObject | None:

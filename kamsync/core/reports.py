@@ -33,6 +33,7 @@ class PullResult:
     left_alone: list[FieldStatus] = field(default_factory=list)
     added_experiments: list[int] = field(default_factory=list)
     added_variations: list[tuple[int, int, str]] = field(default_factory=list)  # experiment, variation, dir
+    added_personalization_variations: list[tuple[int, int, str]] = field(default_factory=list)  # the same
     renamed: list[tuple[int, str]] = field(default_factory=list)  # variation id, new name
     missing: list[FieldStatus] = field(default_factory=list)  # gone from Kameleoon: reported, never deleted here
     manifest_changed: bool = False
@@ -70,6 +71,8 @@ class StatusReport:
     interrupted: Unfinished | None = None
     changed_only: bool = False
     skipped: NothingChanged | None = None  # a range without mapped change: nothing was read
+    # Variations Kameleoon lists under a surveyed personalization that the manifest does not map yet.
+    new_personalization_variations: Mapping[int, tuple[RemoteVariation, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from kamsync.api.remote import read_remote
 from kamsync.budget.quota import QuotaResult, read_quota
 from kamsync.core.errors import CredentialsError, Exit, GitError, KamsyncError, UsageError
 from kamsync.core.events import NothingChanged, Unfinished, Warned
+from kamsync.core.model import Entity
 from kamsync.core.reports import DiffReport, PullReport, PullResult, StatusReport
 from kamsync.core.states import DIFFERING, State
 from kamsync.git.pulled import PulledValue, check_can_merge, record_pulled
@@ -70,7 +71,15 @@ def run_status(
         interrupted = _unfinished(ws)
     changed = any(s.state is not State.IN_SYNC for s in found.statuses)
     code = int(Exit.DIFFERENCES) if exit_code and changed else int(Exit.OK)
-    return StatusReport(found.statuses, found.new_variations, found.warnings, code, interrupted, changed_only)
+    return StatusReport(
+        found.statuses,
+        found.new_variations,
+        found.warnings,
+        code,
+        interrupted,
+        changed_only,
+        new_personalization_variations=found.new_personalization_variations,
+    )
 
 
 def run_diff(opts: Options, report: Report, paths: Sequence[str], exit_code: bool) -> DiffReport:
@@ -129,10 +138,12 @@ class _Pull:
         from kamsync.manifest.edit import ManifestEditor  # ruamel, only for the commands that edit the manifest
 
         mapped: set[int] = set()
+        maps_any = False  # the manifest maps a field (of an experiment, a personalization or the site)
         rate_limit = None
         if self.manifest_path.exists():
             manifest = self._workspace().manifest
             mapped = {e.id for e in manifest.experiments}
+            maps_any = bool(manifest.files())
             editor = ManifestEditor.open(self.manifest_path)
             rate_limit = manifest.rate_limit
         else:
@@ -145,7 +156,7 @@ class _Pull:
                 run.charge(run.read_cost(len(new_ids), len(new_ids)), "mapping the experiments")
                 _add_experiments(client, self.manifest_path.parent, editor, self.repo, new_ids, self.result)
             mapped_asked = [i for i in experiments if i in mapped]
-            if mapped and (not experiments or mapped_asked):
+            if maps_any and (not experiments or mapped_asked):
                 self._bring_in(run, editor, paths, mapped_asked if experiments else None, force=force)
             if self.result.manifest_changed:
                 editor.save()
@@ -161,7 +172,7 @@ class _Pull:
         ws = self._workspace()
         files = pick_files(ws, paths, self.opts.from_rev)
         if only is not None:
-            files = tuple(f for f in files if f.ref.experiment_id in only)
+            files = tuple(f for f in files if f.ref.root_id_of(Entity.EXPERIMENT) in only)
         if self.opts.ranged and not files:
             self.report(NothingChanged(self.opts.from_rev, ws.head))
             return
@@ -264,6 +275,7 @@ def _merge(into: PullResult, other: PullResult) -> None:
     into.left_alone.extend(other.left_alone)
     into.added_experiments.extend(other.added_experiments)
     into.added_variations.extend(other.added_variations)
+    into.added_personalization_variations.extend(other.added_personalization_variations)
     into.renamed.extend(other.renamed)
     into.missing.extend(other.missing)
     into.manifest_changed = into.manifest_changed or other.manifest_changed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING
 from kamsync.core.errors import GitError, UsageError
 from kamsync.core.model import (
     EXPERIMENT_FIELDS,
-    VARIATION_FIELDS,
+    EXPERIMENTS,
+    PERSONALIZATIONS,
+    Campaign,
+    ExperimentSpec,
     FieldRef,
     Manifest,
     RemoteExperiment,
@@ -61,20 +64,16 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
     for status in found.statuses:
         if status.state in {State.LOCAL_CHANGED, State.REMOTE_AHEAD} and status.state not in adopt:
             result.left_alone.append(status)
-    if candidates or found.new_variations:
+    if candidates or found.new_variations or found.new_personalization_variations:
         check_can_merge(ws.repo)
     planned = _planned_files(ws, candidates, result, force=force)  # every merge is made before any file is written
     for status, text, pulled in planned:
         disk = _write_file(ws.repo, ws.root, status.path, text)
         result.written.append(replace(pulled, disk=disk))
-    _map_new_variations(ws, found, editor, result)
-    manifest = ws.manifest
-    result.renamed.extend(_renames(manifest, found))
-    for variation_id, name in result.renamed:
-        experiment = next(e for e in manifest.experiments for v in e.variations if v.id == variation_id)
-        mapped = next(v for v in experiment.variations if v.id == variation_id)
-        editor.set_variation_name(experiment.id, variation_id, name, keep_dir=mapped.dir)
-        result.manifest_changed = True
+    _map_new_variations(ws, EXPERIMENTS, found.new_variations, editor, result)
+    _map_new_variations(ws, PERSONALIZATIONS, found.new_personalization_variations, editor, result)
+    for kind in (EXPERIMENTS, PERSONALIZATIONS):
+        _follow_renames(ws.manifest, found, kind, editor, result)
     result.missing.extend(s for s in found.statuses if s.state is State.REMOTE_MISSING)
     return result
 
@@ -115,28 +114,53 @@ def _planned_files(
     return planned
 
 
-def _map_new_variations(ws: Workspace, found: Survey, editor: ManifestEditor, result: PullResult) -> None:
-    """Map each variation created in Kameleoon under a mapped experiment, in a folder of its own, with its files."""
-    for experiment_id, variations in sorted(found.new_variations.items()):
-        spec = ws.manifest.experiment(experiment_id)
+def _map_new_variations(
+    ws: Workspace,
+    kind: Campaign,
+    new: Mapping[int, Sequence[RemoteVariation]],
+    editor: ManifestEditor,
+    result: PullResult,
+) -> None:
+    """Map each variation created in Kameleoon under a mapped experiment (or personalization), in a folder of its
+    own, with its files."""
+    added = result.added_variations if kind is EXPERIMENTS else result.added_personalization_variations
+    for experiment_id, variations in sorted(new.items()):
+        spec = _entries(ws.manifest, kind).get(experiment_id)
         if spec is None:
             continue
         taken = {v.dir for v in spec.variations} | _existing_dirs(ws.root / spec.dir / "variations")
         for variation in variations:
             folder = unique_dir(variation.name, str(variation.id), taken)
             taken.add(folder)
-            editor.add_variation(experiment_id, variation.id, variation.name, folder)
-            result.added_variations.append((experiment_id, variation.id, folder))
-            files = _write_variation(ws.repo, ws.root, spec.dir, folder, experiment_id, variation)
+            editor.add_variation(experiment_id, variation.id, variation.name, folder, key=kind.manifest_key)
+            added.append((experiment_id, variation.id, folder))
+            files = _write_variation(ws.repo, ws.root, spec.dir, folder, experiment_id, variation, kind)
             result.written.extend(files)
             result.manifest_changed = True
 
 
-def _renames(manifest: Manifest, found: Survey) -> list[tuple[int, str]]:
+def _entries(manifest: Manifest, kind: Campaign) -> dict[int, ExperimentSpec]:
+    return {e.id: e for e in (manifest.experiments if kind is EXPERIMENTS else manifest.personalizations)}
+
+
+def _follow_renames(
+    manifest: Manifest, found: Survey, kind: Campaign, editor: ManifestEditor, result: PullResult
+) -> None:
+    """Record the new names of variations renamed in Kameleoon; their folders stay where they are."""
+    renamed = _renames(manifest, found, kind)
+    for variation_id, name in renamed:
+        owner = next(e for e in _entries(manifest, kind).values() for v in e.variations if v.id == variation_id)
+        mapped = next(v for v in owner.variations if v.id == variation_id)
+        editor.set_variation_name(owner.id, variation_id, name, keep_dir=mapped.dir, key=kind.manifest_key)
+        result.manifest_changed = True
+    result.renamed.extend(renamed)
+
+
+def _renames(manifest: Manifest, found: Survey, kind: Campaign) -> list[tuple[int, str]]:
     """Variations renamed in Kameleoon, among those the survey covered."""
     surveyed = {s.mapped.ref.variation_id for s in found.statuses}
     renamed = []
-    for experiment in manifest.experiments:
+    for experiment in _entries(manifest, kind).values():
         for spec in experiment.variations:
             if spec.id not in surveyed:
                 continue
@@ -157,13 +181,14 @@ def _write_variation(
     folder: str,
     experiment_id: int,
     variation: RemoteVariation,
+    kind: Campaign = EXPERIMENTS,
 ) -> list[PulledFile]:
     written = []
-    for code_field in VARIATION_FIELDS:
+    for code_field in kind.variation_fields:
         path = f"{experiment_dir}/variations/{folder}/{code_field.default_file}"
         code = normalize(variation.code.get(code_field.api_name, ""))
         disk = _write_code(repo, root, path, code)
-        ref = FieldRef.of_variation(experiment_id, variation.id, code_field.api_name)
+        ref = FieldRef(code_field.entity, variation.id, code_field.api_name, experiment_id)
         written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8"), disk=disk))
     return written
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from kamsync.api.client import KameleoonClient
 from kamsync.api.remote import read_remote
-from kamsync.core.model import Manifest, MappedFile, RemoteState, RemoteVariation
+from kamsync.core.model import Entity, Manifest, MappedFile, RemoteState, RemoteVariation, Wanted
 from kamsync.core.normalize import normalize
 from kamsync.core.states import FieldStatus, State
 from kamsync.git.lineage import uncommitted
@@ -24,23 +25,40 @@ class Survey:
     # Variations Kameleoon lists under a surveyed experiment that the manifest does not map yet.
     new_variations: Mapping[int, tuple[RemoteVariation, ...]]
     warnings: tuple[str, ...]
+    # The same under a surveyed personalization.
+    new_personalization_variations: Mapping[int, tuple[RemoteVariation, ...]] = field(default_factory=dict)
 
 
 def remote_value(mapped: MappedFile, remote: RemoteState) -> str | object | None:
     """The normalised remote value of a mapped field; ``None`` when its entity is missing remotely."""
     ref = mapped.ref
-    experiment = remote.experiments.get(ref.experiment_id)
-    if experiment is None:
+    if ref.entity is Entity.SITE:
+        site = remote.sites.get(ref.site_code or "")
+        if site is None:
+            return None
+        return UNKNOWN if site.tracking_script is None else normalize(site.tracking_script)
+    owner = remote.campaign(ref.root, ref.root_id)
+    if owner is None:
         return None
-    code: Mapping[str, str] = experiment.code
+    code: Mapping[str, str] = owner.code
     if ref.variation_id is not None:
         variation = remote.variations.get(ref.variation_id)
-        if variation is None or not belongs(variation, ref.experiment_id, experiment.variation_ids):
+        if variation is None or not belongs(variation, ref.root_id, owner.variation_ids, ref.root):
             return None
         code = variation.code
     if ref.field not in code:
         return UNKNOWN
     return normalize(code[ref.field])
+
+
+def is_live(mapped: MappedFile, remote: RemoteState) -> bool:
+    """Whether visitors run this field's code now: its experiment or personalization is active; the site's
+    global script runs for every visitor of the site, always."""
+    ref = mapped.ref
+    if ref.entity is Entity.SITE:
+        return True
+    owner = remote.campaign(ref.root, ref.root_id)
+    return bool(owner and owner.is_live)
 
 
 def _encodable(text: str) -> bool:
@@ -51,26 +69,36 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def belongs(variation: RemoteVariation, experiment_id: int, listed: Sequence[int] | None) -> bool:
-    if variation.experiment_id is not None:
-        return variation.experiment_id == experiment_id
+def belongs(
+    variation: RemoteVariation, owner_id: int, listed: Sequence[int] | None, kind: Entity = Entity.EXPERIMENT
+) -> bool:
+    """Whether ``variation`` is one of experiment ``owner_id``'s (or, by ``kind``, personalization's): as it
+    says itself, else as its owner lists it."""
+    mine, other = variation.experiment_id, variation.personalization_id
+    if kind is Entity.PERSONALIZATION:
+        mine, other = other, mine
+    if mine is not None:
+        return mine == owner_id
+    if other is not None:
+        return False
     return listed is None or variation.id in listed
 
 
 def unmapped_variations(
-    manifest: Manifest, remote: RemoteState, experiment_ids: set[int]
+    manifest: Manifest, remote: RemoteState, experiment_ids: set[int], kind: Entity = Entity.EXPERIMENT
 ) -> dict[int, tuple[RemoteVariation, ...]]:
+    """The variations of these experiments (or, by ``kind``, personalizations) the manifest does not map: those
+    that name one as theirs, or that it lists without naming an owner."""
     mapped = set(manifest.variation_ids())
     found: dict[int, list[RemoteVariation]] = {}
     for variation in sorted(remote.variations.values(), key=lambda v: v.id):
         if variation.id in mapped:
             continue
+        owner = variation.personalization_id if kind is Entity.PERSONALIZATION else variation.experiment_id
         for experiment_id in experiment_ids:
-            experiment = remote.experiments.get(experiment_id)
+            experiment = remote.campaign(kind, experiment_id)
             listed = experiment.variation_ids if experiment else None
-            if variation.experiment_id == experiment_id or (
-                variation.experiment_id is None and listed is not None and variation.id in listed
-            ):
+            if owner == experiment_id or (owner is None and listed is not None and variation.id in listed):
                 found.setdefault(experiment_id, []).append(variation)
     return {k: tuple(v) for k, v in found.items()}
 
@@ -83,9 +111,7 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
     commit when given. Values seen equal on both sides become the fields' recorded base."""
     manifest = ws.manifest
     raw_local = ws.source.read_codes(manifest, files)
-    experiment_ids = {mf.ref.experiment_id for mf in files}
-    variation_ids = {mf.ref.variation_id for mf in files if mf.ref.variation_id is not None}
-    remote = read_remote(client, sorted(experiment_ids), sorted(variation_ids))  # type: ignore[arg-type]
+    remote = _read(client, files)  # type: ignore[arg-type]
     warnings: list[str] = []
     values = _remote_values(files, remote, warnings)
     local = {mf: (None if raw is None else normalize(raw)) for mf, raw in raw_local.items()}
@@ -103,8 +129,7 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
         committed = ws.top_relative(mf.path) not in dirty  # a value only the working tree holds is no base yet
         if verdict.state is State.IN_SYNC and value is not None and committed and not record.knows(mf.ref, value):
             record.remember(mf.ref, value)
-        experiment = remote.experiments.get(mf.ref.experiment_id)
-        live = bool(experiment and experiment.is_live)
+        live = is_live(mf, remote)
         raw = raw_local[mf]
         statuses.append(
             FieldStatus(mf, verdict.state, local[mf], value, live, seen, raw, base, uncommitted=not committed)
@@ -117,7 +142,21 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
             "may be wrong; run `git fetch --unshallow`"
         )
     new = unmapped_variations(manifest, remote, _whole_experiments(manifest, files))
-    return Survey(tuple(statuses), remote, new, tuple(warnings))
+    whole = _whole_experiments(manifest, files, Entity.PERSONALIZATION)
+    new_p = unmapped_variations(manifest, remote, whole, Entity.PERSONALIZATION)
+    return Survey(tuple(statuses), remote, new, tuple(warnings), new_p)
+
+
+def _read(client: KameleoonClient, files: Sequence[MappedFile]) -> RemoteState:
+    """One read of everything ``files`` map: a filtered list per kind."""
+    wanted = Wanted.of(files)
+    return read_remote(
+        client,
+        wanted.experiments,
+        wanted.variations,
+        personalization_ids=wanted.personalizations,
+        site_codes=wanted.sites,
+    )
 
 
 def _remote_values(
@@ -141,12 +180,9 @@ def _remote_values(
     return values
 
 
-def _whole_experiments(manifest: Manifest, files: Sequence[MappedFile]) -> set[int]:
-    """The experiments every file of which is surveyed: new variations are only looked for under those (PATHS
-    may restrict a command to part of one)."""
+def _whole_experiments(manifest: Manifest, files: Sequence[MappedFile], kind: Entity = Entity.EXPERIMENT) -> set[int]:
+    """The experiments (or, by ``kind``, personalizations) every file of which is surveyed: new variations are
+    only looked for under those (PATHS may restrict a command to part of one)."""
     chosen = set(files)
-    return {
-        e.id
-        for e in manifest.experiments
-        if all(f in chosen for f in (*e.files, *(f for v in e.variations for f in v.files)))
-    }
+    entries = manifest.personalizations if kind is Entity.PERSONALIZATION else manifest.experiments
+    return {e.id for e in entries if all(f in chosen for f in e.all_files())}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kamsync.core.reports import PullReport, PullResult
 from kamsync.core.states import State
 from kamsync.ui.console import Console
-from kamsync.ui.render import entry
+from kamsync.ui.render import entry, ids
 from kamsync.ui.show import renders
 
 __all__ = ["pull_json"]
@@ -17,8 +17,7 @@ def pull_json(report: PullReport) -> dict[str, object]:
         "written": [
             {
                 "path": f.path,
-                "experiment_id": f.ref.experiment_id,
-                "variation_id": f.ref.variation_id,
+                **ids(f.ref),
                 "field": f.ref.field,
                 "state": f.state,
                 "merge": f.merge,
@@ -30,7 +29,11 @@ def pull_json(report: PullReport) -> dict[str, object]:
         "refused": [{**entry(s), "reason": reason} for s, reason in result.refused],
         "left_alone": [entry(s) for s in result.left_alone],
         "added_experiments": result.added_experiments,
-        "added_variations": [{"experiment_id": e, "variation_id": v, "dir": d} for e, v, d in result.added_variations],
+        "added_variations": [{"experiment_id": e, "variation_id": v, "dir": d} for e, v, d in result.added_variations]
+        + [
+            {"experiment_id": None, "personalization_id": p, "variation_id": v, "dir": d}
+            for p, v, d in result.added_personalization_variations
+        ],
         "renamed": [{"variation_id": v, "name": n} for v, n in result.renamed],
         "missing": [entry(s) for s in result.missing],
         "manifest_changed": result.manifest_changed,
@@ -55,6 +58,8 @@ def _mapped(console: Console, result: PullResult, manifest_name: str) -> None:
         console.detail(f"mapped experiment {experiment_id} in {manifest_name}")
     for experiment_id, variation_id, folder in result.added_variations:
         console.detail(f"mapped variation {variation_id} of experiment {experiment_id} as {folder}/")
+    for owner_id, variation_id, folder in result.added_personalization_variations:
+        console.detail(f"mapped variation {variation_id} of personalization {owner_id} as {folder}/")
     for variation_id, name in result.renamed:
         console.detail(f"variation {variation_id} is now named {name!r} in Kameleoon (files stay where they are)")
 

@@ -21,6 +21,11 @@ def status_json(report: StatusReport) -> dict[str, object]:
             {"experiment_id": experiment_id, "variation_id": v.id, "name": v.name}
             for experiment_id, variations in report.new_variations.items()
             for v in variations
+        ]
+        + [
+            {"experiment_id": None, "personalization_id": owner, "variation_id": v.id, "name": v.name}
+            for owner, variations in report.new_personalization_variations.items()
+            for v in variations
         ],
         "warnings": list(report.warnings),
     }
@@ -53,12 +58,14 @@ def _status_lines(console: Console, report: StatusReport) -> None:
     for status in shown:
         state, rest = status_line(status)
         console.out(Styled(state.ljust(width), state), f"  {rest}")
-    for experiment_id, variations in report.new_variations.items():
-        for variation in variations:
-            console.out(
-                f"new in Kameleoon: variation {variation.id} {variation.name!r} of experiment {experiment_id}; "
-                "`kamsync pull` maps it"
-            )
+    news = (("experiment", report.new_variations), ("personalization", report.new_personalization_variations))
+    for kind, new in news:
+        for owner_id, variations in new.items():
+            for variation in variations:
+                console.out(
+                    f"new in Kameleoon: variation {variation.id} {variation.name!r} of {kind} {owner_id}; "
+                    "`kamsync pull` maps it"
+                )
 
 
 def diff_json(report: DiffReport) -> dict[str, object]:
