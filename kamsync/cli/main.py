@@ -16,6 +16,7 @@ from kamsync.cli.options import EPILOG, global_options
 from kamsync.cli.preview_command import preview
 from kamsync.cli.sandbox_command import sandbox
 from kamsync.cli.sync_commands import apply, diff, doctor, pull, push, quota, status
+from kamsync.cli.watch_command import watch
 from kamsync.core.errors import Exit, KamsyncError
 from kamsync.ui.console import Console
 
@@ -40,6 +41,7 @@ def cli() -> None:
       kamsync diff                       Kameleoon → local, per field
       kamsync push --dry-run             what a push would send
       kamsync push                       send local changes (refuses UI edits and live experiments)
+      kamsync watch                      push each save as you work (Ctrl-C stops)
       kamsync hook install               check Kameleoon on every git push to the default branch
       kamsync preview --variation ID     try a variation's local code on a page, live on every save
       kamsync quota                      what is left of the credential's rate budget
@@ -47,7 +49,7 @@ def cli() -> None:
     """
 
 
-for command in (status, diff, push, apply, pull, quota, doctor, preview, drift, hook, login, logout, sandbox):
+for command in (status, diff, push, apply, pull, watch, quota, doctor, preview, drift, hook, login, logout, sandbox):
     cli.add_command(command)
 
 

@@ -1,7 +1,8 @@
 """Pure values and decisions, no I/O: the model of what the manifest maps and what Kameleoon holds, normalising
 code, the error root, field states and their rules, the push plan, the saved-plan format, merge markers, the
 reports use cases return (``reports``), the events they report while they run (``events``), how a length of
-time reads (``durations``), and what a ``--format github`` run found (``runreport``).
+time reads (``durations``), what ``kamsync watch`` decides — batching saves, the budget's hold, pausing —
+with the events it reports (``watching``), and what a ``--format github`` run found (``runreport``).
 
 Imports nothing of kamsync outside ``core``.
 """

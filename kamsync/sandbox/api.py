@@ -271,7 +271,7 @@ class Api:
         conditions = parse_filter(request.param("filter"), fields)
         sort = parse_sort(request.param("sort"), fields)
         page, per_page = parse_page(request.param("page"), request.param("perPage"))
-        chosen = select(self.store.all(kind), conditions, sort, page, per_page)
+        chosen = self.store.picked(kind, lambda items: select(items, conditions, sort, page, per_page))
         if kind == "experiment":
             chosen = [o.experiment_view(item, optional) for item in chosen]
         return json_response(200, chosen)

@@ -19,7 +19,20 @@ from kamsync.ui.console import Console
 __all__ = ["FAMILIES", "rendered", "renders", "show"]
 
 # The modules holding the renderers, one per command family (importing one registers its renderers).
-FAMILIES = ("hook", "session", "status", "push", "creation", "pull", "quota", "doctor", "preview", "login", "runs")
+FAMILIES = (
+    "hook",
+    "session",
+    "status",
+    "push",
+    "creation",
+    "pull",
+    "quota",
+    "doctor",
+    "preview",
+    "login",
+    "watch",
+    "runs",
+)
 
 T = TypeVar("T")
 _RENDERERS: dict[type, Callable[[Console, Any], None]] = {}
