@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from kamsync.sandbox import objects as o
+from kamsync.sandbox.requestlog import RequestLog
 from kamsync.sandbox.state import LOCKABLE, State
 from kamsync.sandbox.wire import Fault, RequestRecord
 
 __all__ = ["Store"]
 
 
-class Store:
+class Store(RequestLog):
     def __init__(self, state_file: Path | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.RLock()
         self._file = state_file
@@ -402,21 +403,6 @@ class Store:
             else:
                 self._locked.discard((kind, obj_id))
             self._save()
-
-    # -- the request log (memory only) -----------------------------------------------------------------------
-
-    def record(self, entry: RequestRecord) -> None:
-        with self._lock:
-            self._requests.append(entry)
-
-    @property
-    def requests(self) -> list[RequestRecord]:
-        with self._lock:
-            return list(self._requests)
-
-    def clear_requests(self) -> None:
-        with self._lock:
-            self._requests.clear()
 
     def snapshot(self) -> dict[str, Any]:
         """The whole state as it would be saved (for ``GET /_sandbox/state``)."""

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from kamsync.budget.ledger import read_arrivals
 from kamsync.budget.pricing import quote
 from kamsync.core.errors import LockedRepository
 from kamsync.core.model import FieldRef, MappedFile
@@ -171,10 +170,11 @@ class Pusher:
         return self.run.read_cost(len(experiments), len(variations)) + len(entities)
 
     def _snapshot_quote(self, needed: int) -> Allowance:
-        now = time.time()
-        snapshot = read_arrivals(self.run.state_dir, self.run.url, self.run.client_id, self.run.windows, now=now)
-        q = quote(needed, snapshot.arrivals, self.run.windows, now)
-        return Allowance(q.quota.limit, q.quota.seconds, q.left, q.runnable_at)
+        view = self.run.budget.view()  # the ledger's clock (on Redis the server's): times come back as this machine's
+        arrivals = (*view.arrivals, *(view.now for _ in range(view.reserved)))
+        q = quote(needed, arrivals, self.run.windows, view.now)
+        runnable = None if q.runnable_at is None else time.time() + (q.runnable_at - view.now)
+        return Allowance(q.quota.limit, q.quota.seconds, q.left, runnable)
 
     def _budget_hold(self, files: Sequence[MappedFile]) -> float | None:
         needed = self._needed(files)
