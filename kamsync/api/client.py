@@ -171,12 +171,14 @@ class KameleoonClient:
         optional_fields: Sequence[str] = (),
         expect_ids: Collection[int] | None = None,
         subject: str,
+        before_page: Callable[[], None] | None = None,
     ) -> builtins.list[JsonObject]:
         """Every object of ``resource`` matching ``filters``, page by page (duplicates dropped).
 
         With ``expect_ids``, no more pages than those ids can fill plus one; without, no full page holding
         nothing the filter asks for: either way the server ignores the filter, and paging on would only burn
-        the rate budget (``ApiError``)."""
+        the rate budget (``ApiError``). ``before_page`` is called before each page after the first: where
+        nothing bounds the pages, it prices each one (and refuses the one the budget lacks)."""
         found: builtins.list[JsonObject] = []
         seen: set[int] = set()
         page = 1
@@ -206,6 +208,8 @@ class KameleoonClient:
                 raise filter_ignored_error(subject, page, PER_PAGE, len(expect_ids))
             if expect_ids is None and filters and not any(matches_filters(item, filters) for item in items):
                 raise unfiltered_page_error(subject, page, len(items))
+            if before_page is not None:
+                before_page()
             page += 1
 
     def get(self, resource: str, item_id: int, *, optional_fields: Sequence[str] = (), subject: str) -> JsonObject:

@@ -13,7 +13,7 @@ from kamsync.api.payloads import as_int, experiment_from_payload, missing_code_f
 from kamsync.api.query import chunked, equal_filter, item_id
 from kamsync.core.model import RemoteExperiment, RemoteState, RemoteVariation
 
-__all__ = ["EXPERIMENT_OPTIONAL_FIELDS", "read_remote", "subject_for"]
+__all__ = ["EXPERIMENT_OPTIONAL_FIELDS", "fill_missing_code", "read_remote", "subject_for"]
 
 # The API omits these unless asked (commonJavaScriptCode/commonCssCode come by default).
 EXPERIMENT_OPTIONAL_FIELDS = ("variations", "globalScript")
@@ -50,6 +50,12 @@ def _read_experiments(client: KameleoonClient, ids: Collection[int]) -> dict[int
             subject=subject_for("experiment", chunk),
         )
         found.update(_by_id(items, set(chunk)))
+    return fill_missing_code(client, found)
+
+
+def fill_missing_code(client: KameleoonClient, found: dict[int, JsonObject]) -> dict[int, JsonObject]:
+    """``found`` with each experiment whose list answer left out a code field read on its own (one request
+    each, spent only when the API leaves something out)."""
     for ident, payload in list(found.items()):
         if missing_code_fields(payload):
             # The list left a code field out; the single-object answer may carry it. Still absent = unknown.

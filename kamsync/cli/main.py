@@ -9,6 +9,7 @@ import sys
 import click
 
 from kamsync import __version__
+from kamsync.cli.discover_commands import list_command
 from kamsync.cli.hook_commands import hook
 from kamsync.cli.options import EPILOG, global_options
 from kamsync.cli.sandbox_command import sandbox
@@ -32,6 +33,7 @@ def cli() -> None:
 
     \b
     Typical day:
+      kamsync list                       the experiments these credentials can see
       kamsync pull --experiment 123456   map an experiment and write its code files
       kamsync status                     what differs, and why
       kamsync diff                       Kameleoon → local, per field
@@ -43,7 +45,7 @@ def cli() -> None:
     """
 
 
-for command in (status, diff, push, apply, pull, quota, doctor, hook, sandbox):
+for command in (status, diff, push, apply, pull, list_command, quota, doctor, hook, sandbox):
     cli.add_command(command)
 
 

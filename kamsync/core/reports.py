@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kamsync.core.catalog import NotMapped
 from kamsync.core.model import FieldRef
 from kamsync.core.states import FieldStatus
 
@@ -31,3 +32,4 @@ class PullResult:
     renamed: list[tuple[int, str]] = field(default_factory=list)  # variation id, new name
     missing: list[FieldStatus] = field(default_factory=list)  # gone from Kameleoon: reported, never deleted here
     manifest_changed: bool = False
+    not_mapped: list[NotMapped] = field(default_factory=list)  # what `pull --site` left out, and why

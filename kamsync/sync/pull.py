@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -159,6 +159,22 @@ def _write_variation(
     return written
 
 
+def experiment_dir_for(root: Path, experiment: RemoteExperiment, taken_dirs: Collection[str]) -> str:
+    """``experiments/<id>-<slug of its name>``: readable, and unique by its id; suffixed when that folder is
+    taken or already holds files."""
+    slug = slugify(experiment.name)
+    base = f"experiments/{experiment.id}-{slug}" if slug else f"experiments/{experiment.id}"
+    experiment_dir = base
+    suffix = 2
+    folded = {t.casefold() for t in taken_dirs}
+    while experiment_dir.casefold() in folded or (
+        (root / experiment_dir).exists() and any((root / experiment_dir).iterdir())
+    ):
+        experiment_dir = f"{base}-{suffix}"
+        suffix += 1
+    return experiment_dir
+
+
 def add_experiment(
     repo: GitRepo,
     root: Path,
@@ -166,16 +182,13 @@ def add_experiment(
     experiment: RemoteExperiment,
     variations: Sequence[RemoteVariation],
     taken_dirs: set[str],
+    experiment_dir: str | None = None,
 ) -> PullResult:
-    """Map a Kameleoon experiment that the manifest does not know yet, and write all its files (empty ones too)."""
+    """Map a Kameleoon experiment that the manifest does not know yet, and write all its files (empty ones too),
+    in ``experiment_dir`` when given (else as ``experiment_dir_for`` picks it)."""
     result = PullResult(added_experiments=[experiment.id], manifest_changed=True)
-    slug = slugify(experiment.name)
-    base = f"experiments/{experiment.id}-{slug}" if slug else f"experiments/{experiment.id}"
-    experiment_dir = base
-    suffix = 2
-    while experiment_dir in taken_dirs or ((root / experiment_dir).exists() and any((root / experiment_dir).iterdir())):
-        experiment_dir = f"{base}-{suffix}"
-        suffix += 1
+    if experiment_dir is None:
+        experiment_dir = experiment_dir_for(root, experiment, taken_dirs)
     for code_field in EXPERIMENT_FIELDS:
         path = f"{experiment_dir}/{code_field.default_file}"
         code = normalize(experiment.code.get(code_field.api_name, ""))

@@ -111,6 +111,9 @@ def pull_payload(result: PullResult, requests: int) -> dict[str, object]:
         "renamed": [{"variation_id": v, "name": n} for v, n in result.renamed],
         "missing": [entry(s) for s in result.missing],
         "manifest_changed": result.manifest_changed,
+        "not_mapped": [
+            {"kind": n.kind.value, "id": n.id, "name": n.name, "reason": n.reason} for n in result.not_mapped
+        ],
         "requests": requests,
     }
 

@@ -1,0 +1,105 @@
+"""``kamsync pull --site CODE``: map every experiment of a site that the manifest does not map yet, and write its
+files through pull's own machinery (the manifest edited keeping its comments, the files checked before they are
+written, Kameleoon's values recorded as a pulled commit).
+
+Requests: the site lookup, then one list per kind (experiments, variations, personalizations) at 200 per page:
+⌊N/200⌋ + 1 pages for N objects, plus the token when none is cached. Entities whose code Kameleoon makes (the
+graphic editor, widgets) or that redirect are left out with a note, whole: files for them would be pushed over
+what the editor made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kamsync.api.catalog import SiteContents, find_site, read_site_contents
+from kamsync.core.catalog import bootstrap_choice, check_site_code, status_matches
+from kamsync.core.errors import UsageError
+from kamsync.core.model import Manifest
+from kamsync.core.paths import escape_problem
+from kamsync.core.reports import PullResult
+from kamsync.git.pulled import check_can_merge
+from kamsync.git.repo import GitRepo
+from kamsync.manifest.parse import load_manifest
+from kamsync.state.lock import repo_lock
+from kamsync.sync.commands import _into_history, _manifest_for_pull, _merge, _report_pull
+from kamsync.sync.discover import UNMAPPABLE, mapped_dirs, page_pricer
+from kamsync.sync.pull import add_experiment, experiment_dir_for
+from kamsync.sync.session import Options, open_run, showing
+from kamsync.sync.survey import belongs
+from kamsync.ui.catalog import not_mapped_line
+from kamsync.ui.console import Console
+
+if TYPE_CHECKING:
+    from kamsync.manifest.edit import ManifestEditor
+
+__all__ = ["run_bootstrap"]
+
+_WHAT = "kamsync pull --site"
+
+
+def run_bootstrap(opts: Options, console: Console, site_code: str, statuses: Collection[str]) -> int:
+    check_site_code(site_code)
+    cwd = Path.cwd()
+    repo = GitRepo.discover(cwd)
+    manifest_path = _manifest_for_pull(opts, repo, cwd, creating=True)
+    from kamsync.manifest.edit import ManifestEditor  # ruamel, only for the commands that edit the manifest
+
+    with repo_lock(repo.state_dir(), _WHAT, opts.lock_wait):
+        manifest = load_manifest(manifest_path, repo.top, repo.git_dirs) if manifest_path.exists() else None
+        editor = ManifestEditor.open(manifest_path) if manifest else ManifestEditor.create(manifest_path)
+        run = open_run(opts, manifest.rate_limit if manifest else None, console)
+        with run.client as client, showing(run.progress, console):
+            # The site, then the first page of each of three lists; every further page is priced as it comes.
+            run.charge(4 + (1 if run.token_needed() else 0), _WHAT)
+            more = page_pricer(run, _WHAT)
+            contents = read_site_contents(client, find_site(client, site_code, more), more)
+            requests = client.requests_sent
+        result = _bootstrap(repo, manifest_path.parent, editor, manifest, contents, statuses)
+        if result.manifest_changed:
+            editor.save()
+        result.pulled_commit = _into_history(console, repo, manifest_path, result)
+    for note in result.not_mapped:
+        console.info(not_mapped_line(note))
+    added = len(result.added_experiments)
+    console.info(
+        f"site {site_code}: {added} experiment{'' if added == 1 else 's'} mapped, {len(result.not_mapped)} left out"
+    )
+    return _report_pull(console, result, requests, manifest_path)
+
+
+def _bootstrap(
+    repo: GitRepo,
+    root: Path,
+    editor: ManifestEditor,
+    manifest: Manifest | None,
+    contents: SiteContents,
+    statuses: Collection[str],
+) -> PullResult:
+    """Decide what to map, check every folder it will write, then write: nothing is written for a bootstrap
+    whose folders would leave the repository."""
+    wanted = [e for e in contents.entities if status_matches(e.status, statuses)]
+    mapped_variations = manifest.variation_ids() if manifest else ()
+    take, notes = bootstrap_choice(wanted, contents.traits, mapped_dirs(manifest), mapped_variations, UNMAPPABLE)
+    result = PullResult(not_mapped=notes)
+    taken = {e.dir for e in manifest.experiments} if manifest else set()
+    planned: list[tuple[int, str]] = []
+    for entity in take:
+        folder = experiment_dir_for(root, contents.experiments[entity.id], taken)
+        problem = escape_problem(root, folder, repo.top, repo.git_dirs)
+        if problem is not None:
+            raise UsageError(f"kamsync pull does not write '{folder}': it {problem}; nothing was written")
+        taken.add(folder)
+        planned.append((entity.id, folder))
+    if planned:
+        check_can_merge(repo)
+    for experiment_id, folder in planned:
+        experiment = contents.experiments[experiment_id]
+        variations = sorted(
+            (v for v in contents.variations.values() if belongs(v, experiment_id, experiment.variation_ids)),
+            key=lambda v: v.id,
+        )
+        _merge(result, add_experiment(repo, root, editor, experiment, variations, taken, folder))
+    return result

@@ -1,0 +1,79 @@
+"""How ``kamsync list`` and the notes of ``kamsync pull --site`` look: JSON payloads (documented in the README) and
+human lines; names come from Kameleoon, so the console shows them made visible."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from kamsync.core.catalog import Listed, Listing, NotMapped
+from kamsync.core.errors import Exit
+from kamsync.core.model import Entity
+from kamsync.ui.console import Console
+
+__all__ = ["listing_payload", "not_mapped_line", "show_listing"]
+
+
+def listing_payload(listing: Listing) -> dict[str, object]:
+    return {
+        "entities": [
+            {
+                "kind": e.kind.value,
+                "id": e.id,
+                "name": e.name,
+                "site_code": e.site_code,
+                "status": e.status,
+                "variation_ids": list(e.variation_ids or ()),
+                "mapped": (e.kind, e.id) in listing.mapped,
+                "dir": listing.mapped.get((e.kind, e.id)),
+            }
+            for e in listing.entities
+        ],
+        "requests": listing.requests,
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _entity_line(entity: Listed, listing: Listing) -> str:
+    variations = "?" if entity.variation_ids is None else str(len(entity.variation_ids))
+    where = listing.mapped.get((entity.kind, entity.id))
+    mapped = f"-> {where}" if where is not None else "not mapped"
+    kind = entity.kind.value.ljust(len(Entity.PERSONALIZATION.value))
+    status = (entity.status or "?").ljust(8)
+    return f"  {kind}  {entity.id:>8}  {status}  {variations:>3} var.  {entity.name!r}  {mapped}"
+
+
+def show_listing(console: Console, listing: Listing) -> int:
+    """The listing, grouped by site, on stdout; what it cost on stderr. Returns the exit code."""
+    console.emit_json(listing_payload(listing))
+    codes = {s.id: s for s in listing.sites}
+    shown: set[int | None] = set()
+    for site_id, group in groupby(listing.entities, key=lambda e: e.site_id):
+        shown.add(site_id)
+        site = codes.get(site_id) if site_id is not None else None
+        console.out(f"site {site.code} {site.name!r} (id {site.id})" if site else f"site id {site_id}")
+        for entity in group:
+            console.out(_entity_line(entity, listing))
+    for site in listing.sites:
+        if site.id not in shown:
+            console.out(f"site {site.code} {site.name!r} (id {site.id}): nothing listed")
+    kinds = [e.kind for e in listing.entities]
+    for kind in sorted(listing.unmappable & set(kinds)):
+        console.info(f"{kind.value}s are listed but cannot be mapped yet: the manifest has no entries for them")
+    if listing.manifest is None:
+        console.info("no kamsync.yaml here: nothing is mapped yet (`kamsync pull --site CODE` maps a whole site)")
+    mapped = sum(1 for e in listing.entities if (e.kind, e.id) in listing.mapped)
+    experiments = _plural(kinds.count(Entity.EXPERIMENT), "experiment")
+    personalizations = _plural(kinds.count(Entity.PERSONALIZATION), "personalization")
+    if not console.json_mode:  # the JSON holds the count of requests: its stderr stays for problems
+        console.summary(
+            f"{experiments}, {personalizations} on {_plural(len(listing.sites), 'site')} ({mapped} mapped); "
+            f"{_plural(listing.requests, 'request')} used"
+        )
+    return int(Exit.OK)
+
+
+def not_mapped_line(note: NotMapped) -> str:
+    return f"not mapped: {note.kind.value} {note.id} {note.name!r}: {note.reason}"
