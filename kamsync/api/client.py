@@ -232,13 +232,15 @@ class KameleoonClient:
         *,
         subject: str,
         on_send: Callable[[], None] | None = None,
+        method: str = "PATCH",
     ) -> JsonObject | None:
-        """Send a partial update; the updated object when the answer is one (the API sends it), else None.
+        """Send a partial update (or, with ``method="PUT"``, the whole object); the updated object when the
+        answer is one (the API sends it), else None.
 
         ``on_send`` is called right before each attempt leaves (after any wait for the rate budget), so a
         journal can tell a write that was sent from one still waiting."""
         path = f"/{resource.strip('/')}/{item_id}"
-        response = self._request("PATCH", path, subject=subject, json=dict(body), on_send=on_send)
+        response = self._request(method, path, subject=subject, json=dict(body), on_send=on_send)
         return as_object(decode_json(response.content))
 
     # -- the edge --

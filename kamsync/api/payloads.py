@@ -1,7 +1,8 @@
 """Pure conversion of API objects into kamsync's models, tolerant of the API's variations.
 
 Ids arrive as ints or numeric strings; an experiment lists its variations as ids, ``{"id": …}`` objects,
-or under the older name ``variationsId``; unknown fields are ignored. A code field the answer does not
+or under the older name ``variationsId``; a personalization under ``variationIds`` or, in older payloads, as a
+single ``variationId``; unknown fields are ignored. A code field the answer does not
 contain stays out of ``code`` (unknown), while a null one becomes "" (empty).
 """
 
@@ -9,13 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from kamsync.core.model import EXPERIMENT_FIELDS, VARIATION_FIELDS, CodeField, RemoteExperiment, RemoteVariation
+from kamsync.core.model import (
+    EXPERIMENT_FIELDS,
+    PERSONALIZATION_FIELDS,
+    VARIATION_FIELDS,
+    CodeField,
+    RemoteExperiment,
+    RemotePersonalization,
+    RemoteSite,
+    RemoteVariation,
+)
 
 __all__ = [
     "as_int",
     "code_of",
     "experiment_from_payload",
     "missing_code_fields",
+    "personalization_from_payload",
+    "site_from_payload",
     "variation_from_payload",
     "variation_ids_of",
 ]
@@ -40,12 +52,15 @@ def _text(value: object) -> str:
 
 
 def variation_ids_of(payload: Mapping[str, object]) -> tuple[int, ...] | None:
-    """The experiment's variation ids, or None when the answer did not list them."""
+    """The experiment's (or personalization's) variation ids, or None when the answer did not list them."""
     for key in _VARIATION_LIST_KEYS:
         value = payload.get(key)
         if isinstance(value, list):
             ids = (as_int(v) for v in value)
             return tuple(dict.fromkeys(i for i in ids if i is not None))
+    if "variationId" in payload:  # an older personalization: one variation, or none (null)
+        single = as_int(payload["variationId"])
+        return () if single is None else (single,)
     return None
 
 
@@ -64,18 +79,39 @@ def missing_code_fields(payload: Mapping[str, object], fields: Sequence[CodeFiel
     return [f.api_name for f in fields if f.api_name not in payload]
 
 
-def experiment_from_payload(payload: Mapping[str, object]) -> RemoteExperiment | None:
+def experiment_from_payload(
+    payload: Mapping[str, object], kind: type[RemoteExperiment] = RemoteExperiment
+) -> RemoteExperiment | None:
     ident = as_int(payload.get("id"))
     if ident is None:
         return None
-    return RemoteExperiment(
+    fields = PERSONALIZATION_FIELDS if kind is RemotePersonalization else EXPERIMENT_FIELDS
+    return kind(
         id=ident,
         name=_text(payload.get("name")),
         status=_text(payload.get("status")),
         site_id=as_int(payload.get("siteId")),
         variation_ids=variation_ids_of(payload),
-        code=code_of(payload, EXPERIMENT_FIELDS),
+        code=code_of(payload, fields),
     )
+
+
+def personalization_from_payload(payload: Mapping[str, object]) -> RemotePersonalization | None:
+    found = experiment_from_payload(payload, RemotePersonalization)
+    return found if isinstance(found, RemotePersonalization) else None
+
+
+def site_from_payload(payload: Mapping[str, object]) -> RemoteSite | None:
+    """A site, keeping the whole object as read (its write replaces the whole object). A ``trackingScript``
+    that is neither text nor null is unknown (``None``), never empty."""
+    ident, code = as_int(payload.get("id")), payload.get("code")
+    if ident is None or not isinstance(code, str):
+        return None
+    script = payload.get("trackingScript")
+    tracking = None
+    if "trackingScript" in payload and (script is None or isinstance(script, str)):
+        tracking = script or ""
+    return RemoteSite(id=ident, code=code, tracking_script=tracking, raw=dict(payload))
 
 
 def variation_from_payload(payload: Mapping[str, object]) -> RemoteVariation | None:
@@ -87,4 +123,5 @@ def variation_from_payload(payload: Mapping[str, object]) -> RemoteVariation | N
         name=_text(payload.get("name")),
         experiment_id=as_int(payload.get("experimentId")),
         code=code_of(payload, VARIATION_FIELDS),
+        personalization_id=as_int(payload.get("personalizationId")),
     )

@@ -1,7 +1,8 @@
 """Reading what Kameleoon holds for a manifest, in as few requests as the rate limit deserves.
 
-Normal cost: one request per 200 experiments plus one per 200 variations (plus the token). Extra requests
-are only spent when the API leaves something out: an experiment without its variation list or a code field.
+Normal cost: one request per 200 experiments, one per 200 personalizations, one per 200 variations (of both),
+one for the site (plus the token). Extra requests are only spent when the API leaves something out: an
+experiment or personalization without its variation list or a code field.
 """
 
 from __future__ import annotations
@@ -9,9 +10,25 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from kamsync.api.client import JsonObject, KameleoonClient
-from kamsync.api.payloads import as_int, experiment_from_payload, missing_code_fields, variation_from_payload
+from kamsync.api.payloads import (
+    as_int,
+    experiment_from_payload,
+    missing_code_fields,
+    personalization_from_payload,
+    site_from_payload,
+    variation_from_payload,
+)
 from kamsync.api.query import chunked, equal_filter, item_id
-from kamsync.core.model import RemoteExperiment, RemoteState, RemoteVariation
+from kamsync.core.model import (
+    EXPERIMENT_FIELDS,
+    PERSONALIZATION_FIELDS,
+    CodeField,
+    RemoteExperiment,
+    RemotePersonalization,
+    RemoteSite,
+    RemoteState,
+    RemoteVariation,
+)
 
 __all__ = ["EXPERIMENT_OPTIONAL_FIELDS", "fill_missing_code", "read_remote", "subject_for"]
 
@@ -39,15 +56,23 @@ def _by_id(items: Iterable[JsonObject], wanted: Collection[int] | None) -> dict[
     return out
 
 
-def _read_experiments(client: KameleoonClient, ids: Collection[int]) -> dict[int, JsonObject]:
+def _read_experiments(
+    client: KameleoonClient,
+    ids: Collection[int],
+    kind: str = "experiment",
+    fields: tuple[CodeField, ...] = EXPERIMENT_FIELDS,
+) -> dict[int, JsonObject]:
+    """Experiments (or, by ``kind``, personalizations) by id: one list per 200, a single read only for an
+    object the list answered without one of its code fields."""
+    optional = EXPERIMENT_OPTIONAL_FIELDS if kind == "experiment" else ()
     found: dict[int, JsonObject] = {}
     for chunk in chunked(ids):
         items = client.list(
-            "experiments",
+            f"{kind}s",
             filters=[equal_filter("id", chunk)],
-            optional_fields=EXPERIMENT_OPTIONAL_FIELDS,
+            optional_fields=optional,
             expect_ids=chunk,
-            subject=subject_for("experiment", chunk),
+            subject=subject_for(kind, chunk),
         )
         found.update(_by_id(items, set(chunk)))
     return fill_missing_code(client, found)
@@ -57,20 +82,33 @@ def fill_missing_code(client: KameleoonClient, found: dict[int, JsonObject]) -> 
     """``found`` with each experiment whose list answer left out a code field read on its own (one request
     each, spent only when the API leaves something out)."""
     for ident, payload in list(found.items()):
-        if missing_code_fields(payload):
+        if missing_code_fields(payload, fields):
             # The list left a code field out; the single-object answer may carry it. Still absent = unknown.
-            single = client.get(
-                "experiments",
-                ident,
-                optional_fields=EXPERIMENT_OPTIONAL_FIELDS,
-                subject=f"experiment {ident}",
-            )
+            single = client.get(f"{kind}s", ident, optional_fields=optional, subject=f"{kind} {ident}")
             found[ident] = {**single, **payload}
     return found
 
 
+def _read_sites(client: KameleoonClient, codes: Collection[str]) -> dict[str, RemoteSite]:
+    """The sites by code, in one list filtered by code (never a code in a URL path); a site the server sends
+    under another code than asked is no answer for it."""
+    if not codes:
+        return {}
+    wanted = sorted(set(codes))
+    items = client.list("sites", filters=[equal_filter("code", wanted)], subject=f"site {', '.join(wanted)}")
+    found: dict[str, RemoteSite] = {}
+    for item in items:
+        site = site_from_payload(item)
+        if site is not None and site.code in wanted:
+            found.setdefault(site.code, site)
+    return found
+
+
 def _read_variations(
-    client: KameleoonClient, ids: Collection[int], unlisted_experiments: Collection[int]
+    client: KameleoonClient,
+    ids: Collection[int],
+    unlisted_experiments: Collection[int],
+    unlisted_personalizations: Collection[int] = (),
 ) -> dict[int, JsonObject]:
     found: dict[int, JsonObject] = {}
     for chunk in chunked(ids):
@@ -92,28 +130,51 @@ def _read_variations(
         for ident, payload in _by_id(items, None).items():
             if as_int(payload.get("experimentId")) in wanted:
                 found.setdefault(ident, payload)
+    for chunk in chunked(unlisted_personalizations):
+        items = client.list(
+            "variations",
+            filters=[equal_filter("personalizationId", chunk)],
+            subject=f"the variations of {subject_for('personalization', chunk)}",
+        )
+        wanted = set(chunk)
+        for ident, payload in _by_id(items, None).items():
+            if as_int(payload.get("personalizationId")) in wanted:
+                found.setdefault(ident, payload)
     return found
 
 
 def read_remote(
-    client: KameleoonClient, experiment_ids: Collection[int], variation_ids: Collection[int]
+    client: KameleoonClient,
+    experiment_ids: Collection[int],
+    variation_ids: Collection[int],
+    *,
+    personalization_ids: Collection[int] = (),
+    site_codes: Collection[str] = (),
 ) -> RemoteState:
-    """What Kameleoon holds for these experiments and variations, plus the variations the experiments list.
+    """What Kameleoon holds for these experiments, personalizations, variations and sites, plus the variations
+    the experiments and personalizations list (in one variation list for both).
 
     Whatever Kameleoon did not return is absent from the state; the caller decides what that means.
     """
-    raw_experiments = _read_experiments(client, experiment_ids)
     experiments: dict[int, RemoteExperiment] = {}
-    for payload in raw_experiments.values():
+    for payload in _read_experiments(client, experiment_ids).values():
         experiment = experiment_from_payload(payload)
         if experiment is not None:
             experiments[experiment.id] = experiment
-    listed = {v for e in experiments.values() for v in (e.variation_ids or ())}
+    personalizations: dict[int, RemotePersonalization] = {}
+    for payload in _read_experiments(client, personalization_ids, "personalization", PERSONALIZATION_FIELDS).values():
+        personalization = personalization_from_payload(payload)
+        if personalization is not None:
+            personalizations[personalization.id] = personalization
+    owners = (*experiments.values(), *personalizations.values())
+    listed = {v for e in owners for v in (e.variation_ids or ())}
     unlisted = [e.id for e in experiments.values() if e.variation_ids is None]
-    raw_variations = _read_variations(client, set(variation_ids) | listed, unlisted)
+    unlisted_personalizations = [p.id for p in personalizations.values() if p.variation_ids is None]
+    raw_variations = _read_variations(client, set(variation_ids) | listed, unlisted, unlisted_personalizations)
     variations: dict[int, RemoteVariation] = {}
     for payload in raw_variations.values():
         variation = variation_from_payload(payload)
         if variation is not None:
             variations[variation.id] = variation
-    return RemoteState(experiments=experiments, variations=variations)
+    sites = _read_sites(client, site_codes)
+    return RemoteState(experiments, variations, personalizations, sites)

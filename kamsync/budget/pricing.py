@@ -22,11 +22,14 @@ __all__ = ["PER_PAGE", "Quote", "cap_problem", "clock_time", "quote", "read_cost
 PER_PAGE = 200  # the largest page the API serves: one list request reads up to 200 objects
 
 
-def read_cost(experiments: int, variations: int, *, token: bool) -> int:
-    """Requests to read ``experiments`` and ``variations`` by id: one list request per 200 of each kind. Reading
-    an experiment also reads the variations it lists, so experiments alone still cost one variation list."""
-    variation_lists = max(math.ceil(variations / PER_PAGE), 1 if experiments else 0)
-    return math.ceil(experiments / PER_PAGE) + variation_lists + (1 if token else 0)
+def read_cost(experiments: int, variations: int, *, token: bool, personalizations: int = 0, sites: int = 0) -> int:
+    """Requests to read ``experiments``, ``personalizations`` and ``variations`` by id: one list request per 200
+    of each kind (the variations of both share their lists), and one for the ``sites`` (by code). Reading an
+    experiment or a personalization also reads the variations it lists, so they alone still cost one
+    variation list."""
+    owners = math.ceil(experiments / PER_PAGE) + math.ceil(personalizations / PER_PAGE)
+    variation_lists = max(math.ceil(variations / PER_PAGE), 1 if owners else 0)
+    return owners + variation_lists + (1 if sites else 0) + (1 if token else 0)
 
 
 @dataclass(frozen=True, slots=True)

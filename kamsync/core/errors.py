@@ -144,5 +144,9 @@ class WriteMismatch(ApiError):
     """Kameleoon accepted a write but stored something other than what was sent."""
 
 
+class ChangedSinceRead(ApiError):
+    """A field changed in Kameleoon between the read its write is based on and the write: nothing was sent."""
+
+
 class LongWait(ApiError):
     """The rate budget has no room for longer than the run may wait (without ``--wait``)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -34,8 +34,11 @@ _OWNERS = {Entity.VARIATION: Entity.EXPERIMENT, Entity.PERSONALIZATION_VARIATION
 
 
 def describe_entity(entity: Entity | str, entity_id: int, owner_id: int | None) -> str:
-    """How messages name an object: ``experiment 1``, ``variation 2 (experiment 1)``, ``site 3``."""
+    """How messages name an object: ``experiment 1``, ``variation 2 (personalization 1)``, ``site 3``; the site
+    a manifest names by its code (id 0 until Kameleoon is asked) is ``site``."""
     kind = Entity(entity)
+    if kind is Entity.SITE and not entity_id:
+        return "site"
     if kind.owner is None or owner_id is None:
         return f"{kind.label} {entity_id}"
     return f"{kind.label} {entity_id} ({kind.owner.label} {owner_id})"
@@ -60,6 +63,42 @@ VARIATION_FIELDS: tuple[CodeField, ...] = (
     CodeField(Entity.VARIATION, "jsCode", "js", "variation.js"),
     CodeField(Entity.VARIATION, "cssCode", "css", "variation.css"),
 )
+PERSONALIZATION_FIELDS: tuple[CodeField, ...] = (
+    CodeField(Entity.PERSONALIZATION, "javaScriptCode", "js", "code.js"),
+    CodeField(Entity.PERSONALIZATION, "cssCode", "css", "code.css"),
+    CodeField(Entity.PERSONALIZATION, "globalScript", "script", "script.js"),
+)
+# A personalization's variations are ordinary variations: the same fields, files and override keys.
+PERSONALIZATION_VARIATION_FIELDS: tuple[CodeField, ...] = tuple(
+    CodeField(Entity.PERSONALIZATION_VARIATION, f.api_name, f.manifest_key, f.default_file) for f in VARIATION_FIELDS
+)
+SITE_FIELDS: tuple[CodeField, ...] = (CodeField(Entity.SITE, "trackingScript", "script", "script.js"),)
+CODE_FIELDS: tuple[CodeField, ...] = (*EXPERIMENT_FIELDS, *VARIATION_FIELDS, *PERSONALIZATION_FIELDS, *SITE_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    """What tells an experiment from a personalization in the manifest: its kind, its fields and its variations'."""
+
+    entity: Entity
+    fields: tuple[CodeField, ...]
+    variation_fields: tuple[CodeField, ...]
+    manifest_key: str  # its list's key at the top of the manifest
+    example_dir: str  # how messages suggest a folder
+
+    @property
+    def variation_entity(self) -> Entity:
+        return self.variation_fields[0].entity
+
+
+EXPERIMENTS = Campaign(Entity.EXPERIMENT, EXPERIMENT_FIELDS, VARIATION_FIELDS, "experiments", "experiments/<folder>")
+PERSONALIZATIONS = Campaign(
+    Entity.PERSONALIZATION,
+    PERSONALIZATION_FIELDS,
+    PERSONALIZATION_VARIATION_FIELDS,
+    "personalizations",
+    "personalizations/<folder>",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +110,7 @@ class FieldRef:
     entity_id: int
     field: str  # the API field name
     owner_id: int | None = None  # a variation's experiment or personalization; None for an object on its own
+    site_code: str | None = None  # the site a manifest names by its code (its id is 0: Kameleoon knows it)
 
     @classmethod
     def of_experiment(cls, experiment_id: int, field: str) -> FieldRef:
@@ -90,15 +130,41 @@ class FieldRef:
         raise ValueError(f"{self.describe()} belongs to no experiment")
 
     @property
+    def root(self) -> Entity:
+        """The kind of the object that stands alone: an experiment, a personalization, or the site."""
+        return self.entity.owner or self.entity
+
+    @property
+    def root_id(self) -> int:
+        """The id of that object (a variation's owner, else the object itself)."""
+        return self.owner_id if self.entity.owner is not None and self.owner_id is not None else self.entity_id
+
+    def root_id_of(self, kind: Entity) -> int | None:
+        """``root_id`` when the root is of ``kind``, else ``None`` (a JSON entry's experiment_id and
+        personalization_id)."""
+        return self.root_id if self.root is kind else None
+
+    @property
+    def key(self) -> str:
+        """The field's name in kamsync's record: entity, id (the site's code) and field."""
+        ident = self.site_code if self.entity is Entity.SITE and self.site_code else str(self.entity_id)
+        return f"{self.entity.value}:{ident}:{self.field}"
+
+    @property
     def variation_id(self) -> int | None:
         """The variation this field belongs to, or ``None`` for a field of the object itself."""
         return self.entity_id if self.entity.owner is not None else None
 
     def with_field(self, field: str) -> FieldRef:
-        return FieldRef(self.entity, self.entity_id, field, self.owner_id)
+        return FieldRef(self.entity, self.entity_id, field, self.owner_id, self.site_code)
+
+    def describe_object(self) -> str:
+        if self.entity is Entity.SITE and self.site_code:
+            return f"site {self.site_code}"
+        return describe_entity(self.entity, self.entity_id, self.owner_id)
 
     def describe(self) -> str:
-        return f"{describe_entity(self.entity, self.entity_id, self.owner_id)} {self.field}"
+        return f"{self.describe_object()} {self.field}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +187,28 @@ class VariationSpec:
 
 @dataclass(frozen=True, slots=True)
 class ExperimentSpec:
+    """An entry of ``experiments:`` or of ``personalizations:`` (the same shape)."""
+
     id: int
     dir: str  # relative to the manifest's folder
     line: int
     files: tuple[MappedFile, ...]  # the experiment's own fields
     variations: tuple[VariationSpec, ...]
+
+    def all_files(self) -> tuple[MappedFile, ...]:
+        return (*self.files, *(f for v in self.variations for f in v.files))
+
+
+PersonalizationSpec = ExperimentSpec
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSpec:
+    """``site: {code, script}``: the site's global custom script (``trackingScript``)."""
+
+    code: str
+    line: int
+    files: tuple[MappedFile, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,20 +220,26 @@ class Manifest:
     version: int
     rate_limit: str | None
     experiments: tuple[ExperimentSpec, ...]
+    personalizations: tuple[PersonalizationSpec, ...] = ()
+    site: SiteSpec | None = None
 
     def files(self) -> tuple[MappedFile, ...]:
         out: list[MappedFile] = []
-        for exp in self.experiments:
-            out.extend(exp.files)
-            for var in exp.variations:
-                out.extend(var.files)
+        for entry in (*self.experiments, *self.personalizations):
+            out.extend(entry.all_files())
+        if self.site is not None:
+            out.extend(self.site.files)
         return tuple(out)
 
     def experiment(self, experiment_id: int) -> ExperimentSpec | None:
         return next((e for e in self.experiments if e.id == experiment_id), None)
 
+    def personalization(self, personalization_id: int) -> PersonalizationSpec | None:
+        return next((p for p in self.personalizations if p.id == personalization_id), None)
+
     def variation_ids(self) -> tuple[int, ...]:
-        return tuple(v.id for e in self.experiments for v in e.variations)
+        """Every mapped variation, of experiments and of personalizations."""
+        return tuple(v.id for e in (*self.experiments, *self.personalizations) for v in e.variations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,16 +257,60 @@ class RemoteExperiment:
 
 
 @dataclass(frozen=True, slots=True)
+class RemotePersonalization(RemoteExperiment):
+    """A personalization: the same shape (its code fields: ``javaScriptCode``, ``cssCode``, ``globalScript``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RemoteVariation:
     id: int
     name: str
     experiment_id: int | None
     code: Mapping[str, str] = field(default_factory=dict)
+    personalization_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteSite:
+    """A site as read: its code, its global script, and the whole object as Kameleoon sent it (a write of the
+    site replaces the whole object, so every field it does not change goes back exactly as read)."""
+
+    id: int
+    code: str
+    tracking_script: str | None  # None: the answer did not hold it
+    raw: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class RemoteState:
-    """What Kameleoon holds for the experiments and variations a command looked at."""
+    """What Kameleoon holds for the experiments, personalizations, variations and site a command looked at."""
 
     experiments: Mapping[int, RemoteExperiment]
     variations: Mapping[int, RemoteVariation]
+    personalizations: Mapping[int, RemotePersonalization] = field(default_factory=dict)
+    sites: Mapping[str, RemoteSite] = field(default_factory=dict)  # by code
+
+    def campaign(self, kind: Entity, ident: int) -> RemoteExperiment | None:
+        """The experiment or personalization ``ident``."""
+        found = self.personalizations if kind is Entity.PERSONALIZATION else self.experiments
+        return found.get(ident)
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What reading the remote state of some mapped files asks Kameleoon for, by kind."""
+
+    experiments: tuple[int, ...]
+    personalizations: tuple[int, ...]
+    variations: tuple[int, ...]
+    sites: tuple[str, ...]
+
+    @classmethod
+    def of(cls, files: Iterable[MappedFile]) -> Wanted:
+        refs = [f.ref for f in files]
+        return cls(
+            tuple(sorted({r.root_id for r in refs if r.root is Entity.EXPERIMENT})),
+            tuple(sorted({r.root_id for r in refs if r.root is Entity.PERSONALIZATION})),
+            tuple(sorted({r.entity_id for r in refs if r.entity.owner is not None})),
+            tuple(sorted({r.site_code for r in refs if r.entity is Entity.SITE and r.site_code})),
+        )

@@ -1,4 +1,7 @@
-"""The push plan: which PATCH requests to send, and which fields are refused and why (pure).
+"""The push plan: which writes to send, and which fields are refused and why (pure).
+
+A write is one PATCH of an experiment, personalization or variation with only its changed code fields; the site
+is written by replacing the whole object, read again just before (so it costs two requests).
 
 A plan is a value: ``push --dry-run`` renders it, ``push`` executes it, ``--exit-code`` asks whether it is empty.
 """
@@ -17,12 +20,17 @@ FORCEABLE = frozenset({State.REMOTE_CHANGED, State.CONFLICT, State.REMOTE_AHEAD}
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """One PATCH: the changed code fields of one experiment or variation."""
+    """One write: the changed code fields of one experiment, personalization, variation or site."""
 
     entity: Entity
     entity_id: int
-    experiment_id: int
+    root_id: int  # the experiment or personalization it is or belongs to (the entity's own id for those)
     fields: tuple[FieldStatus, ...]
+
+    @property
+    def requests(self) -> int:
+        """A site is read again right before its whole object is replaced; the others are one PATCH."""
+        return 2 if self.entity is Entity.SITE else 1
 
     @property
     def body(self) -> dict[str, str]:
@@ -35,7 +43,9 @@ class Write:
         return tuple(f for f in self.fields if f.state in FORCEABLE)
 
     def describe(self) -> str:
-        return describe_entity(self.entity, self.entity_id, self.experiment_id)
+        if self.fields:
+            return self.fields[0].mapped.ref.describe_object()
+        return describe_entity(self.entity, self.entity_id, self.root_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +62,7 @@ class Plan:
 
     @property
     def requests(self) -> int:
-        return len(self.writes)
+        return sum(w.requests for w in self.writes)
 
     @property
     def is_empty(self) -> bool:
@@ -79,7 +89,7 @@ def refusal_for(status: FieldStatus, *, force: bool, allow_live: bool) -> Refusa
         what = ref.entity.label
         return Refusal(
             status,
-            f"the {what} no longer exists in Kameleoon (deleted, or moved to another experiment)",
+            f"the {what} no longer exists in Kameleoon (deleted, or moved to another {ref.root.value})",
             f"remove it from the manifest, or leave {status.path} out of the paths pushed",
         )
     if status.state in {State.LOCAL_CHANGED, *FORCEABLE} and has_markers(status.raw_local or ""):
@@ -111,12 +121,23 @@ def refusal_for(status: FieldStatus, *, force: bool, allow_live: bool) -> Refusa
             "update your branch (git pull / git merge) and push again; or `kamsync push --force` to revert it anyway",
         )
     if status.live and not allow_live and status.state in {State.LOCAL_CHANGED, *FORCEABLE}:
+        return live_refusal(status)
+    return None
+
+
+def live_refusal(status: FieldStatus) -> Refusal:
+    """A live field pushed without ``--allow-live``: the site's global script always is."""
+    if status.mapped.ref.entity is Entity.SITE:
         return Refusal(
             status,
-            "the experiment is live (status active): visitors would run the new code at once",
-            "pause it in Kameleoon first, or pass --allow-live",
+            "the site's global script runs on every page for every visitor of the site: a push of it is always live",
+            "pass --allow-live to push it",
         )
-    return None
+    return Refusal(
+        status,
+        f"the {status.mapped.ref.root.value} is live (status active): visitors would run the new code at once",
+        "pause it in Kameleoon first, or pass --allow-live",
+    )
 
 
 def plan_push(statuses: Iterable[FieldStatus], *, force: bool = False, allow_live: bool = False) -> Plan:
@@ -132,7 +153,7 @@ def plan_push(statuses: Iterable[FieldStatus], *, force: bool = False, allow_liv
             ref = status.mapped.ref
             groups.setdefault((ref.entity, ref.entity_id), []).append(status)
     writes = tuple(
-        Write(entity, entity_id, fields[0].mapped.ref.experiment_id, tuple(fields))
+        Write(entity, entity_id, fields[0].mapped.ref.root_id, tuple(fields))
         for (entity, entity_id), fields in groups.items()
     )
     return Plan(writes, tuple(refusals))

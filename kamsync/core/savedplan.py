@@ -38,14 +38,22 @@ class SavedField:
 class SavedWrite:
     entity: Entity
     id: int
-    experiment_id: int
+    experiment_id: int  # the experiment or personalization it is or belongs to (the document's key is older)
     fields: tuple[SavedField, ...]
+    site_code: str | None = None  # the site's, as the manifest names it
 
     def ref(self, f: SavedField) -> FieldRef:
-        owner = None if self.entity is Entity.EXPERIMENT else self.experiment_id
-        return FieldRef(self.entity, self.id, f.field, owner)
+        owner = None if self.entity.owner is None else self.experiment_id
+        return FieldRef(self.entity, self.id, f.field, owner, self.site_code)
+
+    @property
+    def root(self) -> tuple[Entity, int]:
+        """The experiment or personalization (or the site) whose status says whether this write is live."""
+        return (self.entity.owner or self.entity, self.experiment_id)
 
     def describe(self) -> str:
+        if self.site_code:
+            return f"site {self.site_code}"
         return describe_entity(self.entity, self.id, self.experiment_id)
 
 
@@ -58,14 +66,6 @@ class SavedPlan:
     force: bool
     allow_live: bool
     writes: tuple[SavedWrite, ...]
-
-    @property
-    def experiment_ids(self) -> tuple[int, ...]:
-        return tuple(sorted({w.experiment_id for w in self.writes}))
-
-    @property
-    def variation_ids(self) -> tuple[int, ...]:
-        return tuple(sorted({w.id for w in self.writes if w.entity is Entity.VARIATION}))
 
 
 def to_document(
@@ -85,7 +85,8 @@ def to_document(
             {
                 "entity": w.entity.value,
                 "id": w.entity_id,
-                "experiment_id": w.experiment_id,
+                "experiment_id": w.root_id,
+                **({"site_code": w.fields[0].mapped.ref.site_code} if w.entity is Entity.SITE and w.fields else {}),
                 "fields": [
                     {
                         "field": f.mapped.ref.field,
@@ -142,7 +143,10 @@ def _write(raw: object) -> SavedWrite:
             raise TypeError("field values must be strings")
         state = State(f["state"]).value  # ValueError for an unknown one
         fields.append(SavedField(str(f["field"]), str(f["path"]), state, f["remote"], f["local"]))
-    return SavedWrite(Entity(raw["entity"]), _int(raw["id"]), _int(raw["experiment_id"]), tuple(fields))
+    code = raw.get("site_code")
+    if code is not None and not isinstance(code, str):
+        raise TypeError("site_code must be a string")
+    return SavedWrite(Entity(raw["entity"]), _int(raw["id"]), _int(raw["experiment_id"]), tuple(fields), code)
 
 
 def _int(value: object) -> int:
@@ -164,10 +168,11 @@ def check(
     saved: SavedPlan,
     remote: Mapping[FieldRef, str | None],
     local: Mapping[str, str | None],
-    live: Mapping[int, bool],
+    live: Mapping[tuple[Entity, int], bool],
 ) -> Check:
     """``remote``: normalised remote values now (``None``: gone); ``local``: files' content now, by path;
-    ``live``: experiment id -> active now. Every problem is one sentence naming the field."""
+    ``live``: (kind, id) of each experiment or personalization -> active now. Every problem is one sentence
+    naming the field."""
     problems: list[str] = []
     to_send: list[SavedWrite] = []
     applied: list[SavedWrite] = []
@@ -188,13 +193,14 @@ def check(
             else:
                 pending.append(f)
         if pending:
-            if live.get(write.experiment_id) and not saved.allow_live:
+            if live.get(write.root) and not saved.allow_live:
+                kind, ident = write.root
                 problems.append(
-                    f"{write.describe()}: experiment {write.experiment_id} went live (status active) since the plan "
+                    f"{write.describe()}: {kind.value} {ident} went live (status active) since the plan "
                     "was made; visitors would run the new code at once (pause it, or make the plan again with "
                     "--allow-live)"
                 )
-            to_send.append(SavedWrite(write.entity, write.id, write.experiment_id, tuple(pending)))
+            to_send.append(SavedWrite(write.entity, write.id, write.experiment_id, tuple(pending), write.site_code))
         else:
             applied.append(write)
     return Check(tuple(to_send), tuple(applied), tuple(problems))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kamsync.core.errors import Exit
+from kamsync.core.model import Entity
 from kamsync.core.plan import describe_base, kameleoon_edits
 from kamsync.core.states import State
 from kamsync.git.ranges import pick_files
@@ -37,10 +38,13 @@ def check_range(opts: Options, console: Console, *, head: str | None = None) -> 
         if status.state is State.REMOTE_MISSING:
             console.warn(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
         elif status.live and status.state is State.LOCAL_CHANGED:
-            console.warn(
-                f"{status.path}: experiment {status.mapped.ref.experiment_id} is live (status active): visitors "
-                "will run this code as soon as it is pushed to Kameleoon"
+            ref = status.mapped.ref
+            what = (
+                "the site's global script runs for every visitor of the site"
+                if ref.entity is Entity.SITE
+                else (f"{ref.root.value} {ref.root_id} is live (status active)")
             )
+            console.warn(f"{status.path}: {what}: visitors will run this code as soon as it is pushed to Kameleoon")
     if not blocking:
         console.info(f"kamsync pre-push: {len(found.statuses)} mapped field(s) checked: Kameleoon has no edit to lose")
         return int(Exit.OK)

@@ -23,6 +23,8 @@ from kamsync.manifest.parse import (
 from kamsync.manifest.roundtrip import parse_yaml_text, round_trip_yaml
 from kamsync.state.files import write_atomic
 
+_KINDS = {"experiments": "experiment", "personalizations": "personalization"}  # list key -> what it lists
+
 # What kamsync writes when it creates a manifest: the layout of the documented example.
 _NEW_INDENT = (2, 4, 2)  # mapping, sequence, dash offset
 
@@ -56,10 +58,13 @@ class ManifestEditor:
 
     # --- edits ---------------------------------------------------------------------------------------------
 
-    def add_experiment(self, experiment_id: int, dir: str, variations: Sequence[tuple[int, str, str]]) -> None:
-        """Append an experiment with its variations, each given as ``(id, name, dir)``."""
-        if self._find_experiment(experiment_id) is not None:
-            raise UsageError(f"experiment {experiment_id} is already in {display_path(self.path)}")
+    def add_experiment(
+        self, experiment_id: int, dir: str, variations: Sequence[tuple[int, str, str]], *, key: str = "experiments"
+    ) -> None:
+        """Append an experiment (or, with ``key="personalizations"``, a personalization) with its variations, each
+        given as ``(id, name, dir)``."""
+        if self._find_experiment(experiment_id, key) is not None:
+            raise UsageError(f"{_KINDS[key]} {experiment_id} is already in {display_path(self.path)}")
         for variation_id, _, _ in variations:
             self._refuse_known_variation(variation_id)
         entry = CommentedMap()
@@ -67,8 +72,14 @@ class ManifestEditor:
         entry["dir"] = dir
         if variations:
             entry["variations"] = _block_seq([_variation(v_id, name, v_dir) for v_id, name, v_dir in variations])
-        self._experiments().append(entry)
+        self._experiments(key).append(entry)
         self._changed = True
+
+    def add_personalization(
+        self, personalization_id: int, dir: str, variations: Sequence[tuple[int, str, str]]
+    ) -> None:
+        """Append a personalization with its variations, each given as ``(id, name, dir)``."""
+        self.add_experiment(personalization_id, dir, variations, key="personalizations")
 
     def add_variation(self, experiment_id: int, variation_id: int, name: str, dir: str) -> None:
         experiment = self._require_experiment(experiment_id)
@@ -118,23 +129,23 @@ class ManifestEditor:
 
     # --- helpers -------------------------------------------------------------------------------------------
 
-    def _experiments(self) -> CommentedSeq:
-        seq = self._data.get("experiments")
+    def _experiments(self, key: str = "experiments") -> CommentedSeq:
+        seq = self._data.get(key)
         if not isinstance(seq, CommentedSeq):
             if seq is not None:
                 raise ManifestError(
                     display_path(self.path),
-                    int(self._data.lc.key("experiments")[0]) + 1,
-                    "'experiments' must be a list; fix it before kamsync can add to it",
+                    int(self._data.lc.key(key)[0]) + 1,
+                    f"'{key}' must be a list; fix it before kamsync can add to it",
                 )
             seq = CommentedSeq()
-            self._data["experiments"] = seq
+            self._data[key] = seq
         if not seq:
             seq.fa.set_block_style()
         return seq
 
-    def _find_experiment(self, experiment_id: int) -> CommentedMap | None:
-        seq = self._data.get("experiments")
+    def _find_experiment(self, experiment_id: int, key: str = "experiments") -> CommentedMap | None:
+        seq = self._data.get(key)
         for item in seq if isinstance(seq, CommentedSeq) else ():
             if isinstance(item, CommentedMap) and _same_id(item.get("id"), experiment_id):
                 return item
@@ -147,14 +158,16 @@ class ManifestEditor:
         return found
 
     def _refuse_known_variation(self, variation_id: int) -> None:
-        for experiment in self._data.get("experiments") or ():
-            seq = experiment.get("variations") if isinstance(experiment, CommentedMap) else None
-            for item in seq if isinstance(seq, CommentedSeq) else ():
-                if isinstance(item, CommentedMap) and _same_id(item.get("id"), variation_id):
-                    raise UsageError(
-                        f"variation {variation_id} is already in {display_path(self.path)} "
-                        f"(experiment {experiment.get('id')})"
-                    )
+        for key, kind in _KINDS.items():
+            entries = self._data.get(key)
+            for experiment in entries if isinstance(entries, CommentedSeq) else ():
+                seq = experiment.get("variations") if isinstance(experiment, CommentedMap) else None
+                for item in seq if isinstance(seq, CommentedSeq) else ():
+                    if isinstance(item, CommentedMap) and _same_id(item.get("id"), variation_id):
+                        raise UsageError(
+                            f"variation {variation_id} is already in {display_path(self.path)} "
+                            f"({kind} {experiment.get('id')})"
+                        )
 
 
 def _same_id(value: Any, wanted: int) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -15,12 +16,17 @@ from kamsync.budget.windows import parse_rate_limit
 from kamsync.core.errors import ManifestError, UsageError
 from kamsync.core.model import (
     EXPERIMENT_FIELDS,
+    EXPERIMENTS,
+    PERSONALIZATIONS,
+    SITE_FIELDS,
     VARIATION_FIELDS,
+    Campaign,
     CodeField,
     ExperimentSpec,
     FieldRef,
     Manifest,
     MappedFile,
+    SiteSpec,
     VariationSpec,
 )
 from kamsync.core.paths import (
@@ -38,9 +44,16 @@ __all__ = ["MANIFEST_VERSION", "DiskView", "Kind", "PathView", "validate"]
 
 MANIFEST_VERSION = 1
 
-TOP_KEYS = ("version", "rate_limit", "experiments")
+TOP_KEYS = ("version", "rate_limit", "experiments", "personalizations", "site")
 EXPERIMENT_KEYS = ("id", "dir", *(f.manifest_key for f in EXPERIMENT_FIELDS), "variations")
 VARIATION_KEYS = ("id", "name", "dir", *(f.manifest_key for f in VARIATION_FIELDS))
+SITE_KEYS = ("code", *(f.manifest_key for f in SITE_FIELDS))
+# A site code goes into requests: letters, digits, '-' and '_' only (Kameleoon's are 10 lowercase characters).
+SITE_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _entry_keys(kind: Campaign) -> tuple[str, ...]:
+    return ("id", "dir", *(f.manifest_key for f in kind.fields), "variations")
 
 
 def _describe(value: object) -> str:
@@ -108,8 +121,8 @@ class _Validator:
     root: Path  # the manifest's folder, resolved
     repo_top: Path
     view: PathView
-    experiment_ids: dict[int, int] = field(default_factory=dict)  # id -> line
-    variation_ids: dict[int, tuple[int, int]] = field(default_factory=dict)  # id -> (line, experiment id)
+    entry_ids: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, id) -> line
+    variation_ids: dict[int, tuple[int, str]] = field(default_factory=dict)  # id -> (line, "experiment 1")
     targets: dict[str, MappedFile] = field(default_factory=dict)  # normalised path -> first mapping
 
     def fail(self, line: int | None, problem: str) -> ManifestError:
@@ -195,83 +208,85 @@ class _Validator:
                 out.append(self.map_file(field_ref, path, id_line, key, explicit=False))
         return tuple(out)
 
-    def experiment(self, node: object, index: int, seq: YamlSeq) -> ExperimentSpec:
+    def experiment(self, node: object, index: int, seq: YamlSeq, kind: Campaign = EXPERIMENTS) -> ExperimentSpec:
+        """An entry of ``experiments:`` or (``kind``) of ``personalizations:``."""
         first_line = item_line(seq, index)
+        what = kind.entity.value
         if not isinstance(node, YamlMap):
             raise self.fail(
                 first_line,
-                f"experiment entry {index + 1} must be a mapping like `- id: 123456` + `  dir: exp/x`, "
+                f"{what} entry {index + 1} must be a mapping like `- id: 123456` + `  dir: exp/x`, "
                 f"not {_describe(node)}",
             )
         line = node_line(node, first_line)
         id_line = key_line(node, "id", line)
-        label = f"experiment {node['id']}" if _is_int(node.get("id")) else f"experiment entry {index + 1}"
-        self.check_keys(node, EXPERIMENT_KEYS, f"in {label}", line)
-        self.require(node, "id", label, line, "<Kameleoon experiment id>")
-        exp_id = self.entity_id(node, "experiment", label, id_line)
-        if exp_id in self.experiment_ids:
+        label = f"{what} {node['id']}" if _is_int(node.get("id")) else f"{what} entry {index + 1}"
+        self.check_keys(node, _entry_keys(kind), f"in {label}", line)
+        self.require(node, "id", label, line, f"<Kameleoon {what} id>")
+        exp_id = self.entity_id(node, what, label, id_line)
+        if (what, exp_id) in self.entry_ids:
             raise self.fail(
                 id_line,
-                f"experiment {exp_id} is listed twice (also at line {self.experiment_ids[exp_id]}); "
-                f"keep one entry per experiment",
+                f"{what} {exp_id} is listed twice (also at line {self.entry_ids[(what, exp_id)]}); "
+                f"keep one entry per {what}",
             )
-        self.experiment_ids[exp_id] = id_line
-        self.require(node, "dir", label, line, "experiments/<folder>")
+        self.entry_ids[(what, exp_id)] = id_line
+        self.require(node, "dir", label, line, kind.example_dir)
         dir_line = key_line(node, "dir", line)
         raw_dir = self.string(node, "dir", label, dir_line, optional=False)
         assert raw_dir is not None
         exp_dir = self.rel_path(raw_dir, "dir", label, dir_line, self.root)
-        kind = self.view.kind(self.root / exp_dir)
-        if kind != "folder":
-            what = "is not a folder" if kind == "other" else "does not exist"
+        found = self.view.kind(self.root / exp_dir)
+        if found != "folder":
+            what = "is not a folder" if found == "other" else "does not exist"
             raise self.fail(
                 dir_line,
                 f"'dir' of {label} ({exp_dir}) {what}; create the folder or fix 'dir' "
                 f"(it is relative to the manifest's folder)",
             )
-        ref = FieldRef.of_experiment(exp_id, "")
-        files = self.map_fields(node, EXPERIMENT_FIELDS, ref, label, id_line, exp_dir)
-        variations = self.variations(node, exp_id, exp_dir, line)
+        ref = FieldRef(kind.entity, exp_id, "")
+        files = self.map_fields(node, kind.fields, ref, label, id_line, exp_dir)
+        variations = self.variations(node, kind, exp_id, exp_dir, line)
         return ExperimentSpec(id=exp_id, dir=exp_dir, line=id_line, files=files, variations=variations)
 
-    def variations(self, node: YamlMap, exp_id: int, exp_dir: str, line: int) -> tuple[VariationSpec, ...]:
+    def variations(
+        self, node: YamlMap, kind: Campaign, exp_id: int, exp_dir: str, line: int
+    ) -> tuple[VariationSpec, ...]:
         seq = node.get("variations")
         if seq is None:
             return ()
         if not isinstance(seq, YamlSeq):
             raise self.fail(
                 key_line(node, "variations", line),
-                f"'variations' of experiment {exp_id} must be a list (items starting with `- id:`), "
+                f"'variations' of {kind.entity.value} {exp_id} must be a list (items starting with `- id:`), "
                 f"not {_describe(seq)}",
             )
-        return tuple(self.variation(item, i, seq, exp_id, exp_dir) for i, item in enumerate(seq))
+        return tuple(self.variation(item, i, seq, kind, exp_id, exp_dir) for i, item in enumerate(seq))
 
-    def variation(self, node: object, index: int, seq: YamlSeq, exp_id: int, exp_dir: str) -> VariationSpec:
+    def variation(
+        self, node: object, index: int, seq: YamlSeq, kind: Campaign, exp_id: int, exp_dir: str
+    ) -> VariationSpec:
         first_line = item_line(seq, index)
+        owner = f"{kind.entity.value} {exp_id}"
         if not isinstance(node, YamlMap):
             raise self.fail(
                 first_line,
-                f"variation entry {index + 1} of experiment {exp_id} must be a mapping like `- id: 987654`, "
-                f"not {_describe(node)}",
+                f"variation entry {index + 1} of {owner} must be a mapping like `- id: 987654`, not {_describe(node)}",
             )
         line = node_line(node, first_line)
         id_line = key_line(node, "id", line)
-        label = (
-            f"variation {node['id']}"
-            if _is_int(node.get("id"))
-            else f"variation entry {index + 1} of experiment {exp_id}"
-        )
+        label = f"variation {node['id']}" if _is_int(node.get("id")) else f"variation entry {index + 1} of {owner}"
         self.check_keys(node, VARIATION_KEYS, f"in {label}", line)
         self.require(node, "id", label, line, "<Kameleoon variation id>")
         var_id = self.entity_id(node, "variation", label, id_line)
         if var_id in self.variation_ids:
-            seen_line, first_exp = self.variation_ids[var_id]
+            seen_line, first_owner = self.variation_ids[var_id]
             raise self.fail(
                 id_line,
-                f"variation {var_id} is listed twice (also at line {seen_line}, in experiment {first_exp}); "
-                f"a variation belongs to one experiment, remove one entry",
+                f"variation {var_id} is listed twice (also at line {seen_line}, in {first_owner}); "
+                f"a variation belongs to one {kind.entity.value}, remove one entry",
             )
-        self.variation_ids[var_id] = (id_line, exp_id)
+        self.variation_ids[var_id] = (id_line, owner)
         name = self.string(node, "name", label, key_line(node, "name", line), optional=True)
         if "dir" in node:
             dir_line = key_line(node, "dir", line)
@@ -282,8 +297,48 @@ class _Validator:
         base = self.root / exp_dir / "variations"
         full = self.rel_path(raw_dir, "dir", label, dir_line, base)
         var_dir = relative_posix(os.path.normpath(os.path.join(self.root, full)), str(base))
-        files = self.map_fields(node, VARIATION_FIELDS, FieldRef.of_variation(exp_id, var_id, ""), label, id_line, full)
+        ref = FieldRef(kind.variation_entity, var_id, "", exp_id)
+        files = self.map_fields(node, kind.variation_fields, ref, label, id_line, full)
         return VariationSpec(id=var_id, name=name, dir=var_dir, line=id_line, files=files)
+
+    def entries(self, data: YamlMap, kind: Campaign) -> tuple[ExperimentSpec, ...]:
+        key = kind.manifest_key
+        seq = data.get(key)
+        if seq is None:
+            seq = YamlSeq(None)
+        if not isinstance(seq, YamlSeq):
+            raise self.fail(
+                key_line(data, key, 1),
+                f"'{key}' must be a list (items starting with `- id:`), not {_describe(seq)}",
+            )
+        return tuple(self.experiment(item, i, seq, kind) for i, item in enumerate(seq))
+
+    def site(self, data: YamlMap) -> SiteSpec | None:
+        """``site: {code: CODE, script: PATH}``: both required, the code safe to put in a request."""
+        if data.get("site") is None:
+            return None
+        node, line = data["site"], key_line(data, "site", 1)
+        if not isinstance(node, YamlMap):
+            raise self.fail(
+                line,
+                f"'site' must be a mapping like `code: abcdefghij` + `script: site/script.js`, not {_describe(node)}",
+            )
+        line = node_line(node, line)
+        self.check_keys(node, SITE_KEYS, "in site", line)
+        self.require(node, "code", "site", line, "<Kameleoon site code>")
+        code_line = key_line(node, "code", line)
+        code = self.string(node, "code", "site", code_line, optional=False)
+        assert code is not None
+        if SITE_CODE.fullmatch(code) is None:
+            raise self.fail(
+                code_line,
+                f"'code' of site ({code!r}) is not a Kameleoon site code: letters, digits, '-' and '_' only "
+                "(the Kameleoon app shows it, e.g. `code: abcdefghij`)",
+            )
+        self.require(node, "script", "site", line, "site/script.js")
+        ref = FieldRef(SITE_FIELDS[0].entity, 0, "", site_code=code)
+        files = self.map_fields(node, SITE_FIELDS, ref, "site", line, "")
+        return SiteSpec(code=code, line=line, files=files)
 
 
 def validate(data: Any, path: Path, repo_top: Path, shown: str, view: PathView | None) -> Manifest:
@@ -317,21 +372,15 @@ def validate(data: Any, path: Path, repo_top: Path, shown: str, view: PathView |
             parse_rate_limit(rate_limit)
         except UsageError as exc:
             raise ManifestError(shown, key_line(data, "rate_limit", 1), f"'rate_limit': {exc}") from None
-    check.require(data, "experiments", "the manifest", 1, "[]")
-    seq = data["experiments"]
-    if seq is None:
-        seq = YamlSeq(None)
-    if not isinstance(seq, YamlSeq):
-        raise ManifestError(
-            shown,
-            key_line(data, "experiments", 1),
-            f"'experiments' must be a list (items starting with `- id:`), not {_describe(seq)}",
-        )
-    experiments = tuple(check.experiment(item, i, seq) for i, item in enumerate(seq))
+    if "personalizations" not in data and "site" not in data:
+        check.require(data, "experiments", "the manifest", 1, "[]")
+    experiments = check.entries(data, EXPERIMENTS)
     return Manifest(
         path=str(path.absolute()),
         root=str(root),
         version=MANIFEST_VERSION,
         rate_limit=rate_limit,
         experiments=experiments,
+        personalizations=check.entries(data, PERSONALIZATIONS),
+        site=check.site(data),
     )

@@ -93,6 +93,7 @@ class Api:
                     lambda _req, m: json_response(200, self.store.site_by_code(m[0])),
                 ),
                 ("GET", f"/sites/{_ID}", self._getter("site")),
+                ("PUT", f"/sites/{_ID}", self._replace_site),
                 ("GET", "/personalizations", self._lister("personalization")),
                 ("GET", f"/personalizations/simulate/{_ID}", self._simulator("personalization")),
                 ("GET", f"/personalizations/{_ID}", self._getter("personalization")),
@@ -315,6 +316,9 @@ class Api:
     def _delete_variation(self, _request: Request, groups: tuple[str, ...]) -> Response:
         self.store.remove_variation(_id(groups[0], "variation"))
         return Response(204)
+
+    def _replace_site(self, request: Request, groups: tuple[str, ...]) -> Response:
+        return json_response(200, self.store.replace_site(_id(groups[0], "site"), read_json_object(request.body)))
 
     def _patch_personalization(self, request: Request, groups: tuple[str, ...]) -> Response:
         pers_id = _id(groups[0], "personalization")

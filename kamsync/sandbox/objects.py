@@ -21,6 +21,8 @@ __all__ = [
     "FIELDS",
     "PERSONALIZATION_READ_ONLY",
     "PERSONALIZATION_WRITABLE",
+    "SITE_READ_ONLY",
+    "SITE_WRITABLE",
     "STATUS",
     "VARIATION_CREATE",
     "VARIATION_READ_ONLY",
@@ -29,6 +31,7 @@ __all__ = [
     "complete",
     "even_split",
     "experiment_view",
+    "replaced_site",
     "required",
     "stamp",
     "validate_deviations",
@@ -55,7 +58,17 @@ _OPT_OBJECT: Check = (lambda v: v is None or isinstance(v, dict), "an object or 
 _ANY: Check = (lambda v: True, "any value")
 
 _DEFAULTS: dict[str, Obj] = {
-    "site": {"id": 0, "code": "", "url": "", "name": "", "trackingScript": ""},
+    "site": {
+        "id": 0,
+        "code": "",
+        "url": "",
+        "name": "",
+        "description": "",
+        "trackingScript": "",
+        "domains": [],
+        "dateCreated": "",
+        "dateModified": "",
+    },
     "experiment": {
         "id": 0,
         "name": "",
@@ -80,6 +93,7 @@ _DEFAULTS: dict[str, Obj] = {
         "name": "",
         "siteId": 0,
         "experimentId": None,
+        "personalizationId": None,
         "jsCode": "",
         "cssCode": "",
         "isJsCodeAfterDomReady": True,
@@ -134,6 +148,7 @@ VARIATION_WRITABLE: dict[str, Check] = {
     "jsCode": _STR,
     "cssCode": _STR,
     "experimentId": _OPT_INT,
+    "personalizationId": _OPT_INT,
     "isJsCodeAfterDomReady": _BOOL,
     "shadowDom": _ANY,
     "forceNoFlicker": _BOOL,
@@ -152,6 +167,16 @@ PERSONALIZATION_WRITABLE: dict[str, Check] = {
     "variationIds": _LIST,
 }
 PERSONALIZATION_READ_ONLY = frozenset({"id", "siteId", "status", "type", "dateModified"})
+# ``PUT /sites/{id}`` replaces the whole object: these may change, the read-only ones must come back unchanged,
+# and any other field the stored object has (the Kameleoon app keeps more than kamsync knows) is kept as sent.
+SITE_WRITABLE: dict[str, Check] = {
+    "url": _STR,
+    "name": _NAME,
+    "description": _OPT_STR,
+    "trackingScript": _OPT_STR,
+    "domains": _LIST,
+}
+SITE_READ_ONLY = frozenset({"id", "code", "dateCreated", "dateModified"})
 STATUS: dict[str, Check] = {"status": _NAME}
 
 # ``PATCH /experiments/{id}?action=…`` → the status it stores.
@@ -187,6 +212,22 @@ def validated(label: str, body: Mapping[str, Any], writable: Mapping[str, Check]
         elif key not in ignored:
             raise Fault(400, f"Unknown {label} field '{key}'")
     return changes
+
+
+def replaced_site(site: Mapping[str, Any], body: Mapping[str, Any], *, ui: bool = False) -> Obj:
+    """What ``PUT /sites/{id}`` makes of ``site``: the body is the whole new object. A field it leaves out is
+    gone (back to its default), the read-only ones must come back unchanged, and a field the API does not know
+    is a 400 unless the stored object has it (what the Kameleoon app keeps beyond the documented fields).
+    ``ui`` edits may add any field."""
+    for key in SITE_READ_ONLY - {"dateModified"}:
+        if key in body and body[key] != site[key]:
+            raise Fault(400, f"Invalid site field '{key}': it cannot be changed")
+    extra = {k: v for k, v in body.items() if k not in FIELDS["site"] and (ui or k in site)}
+    changes = validated("site", {k: v for k, v in body.items() if k not in extra}, SITE_WRITABLE, SITE_READ_ONLY)
+    kept = {k: site[k] for k in SITE_READ_ONLY}
+    new = complete("site", {**kept, **changes, **extra})
+    new["dateModified"] = stamp(kept["dateModified"] or None)
+    return new
 
 
 def required(label: str, body: Mapping[str, Any], names: Iterable[str]) -> None:

@@ -266,14 +266,65 @@ class Store:
 
     # -- personalizations ------------------------------------------------------------------------------------
 
-    def update_personalization(self, pers_id: int, body: Mapping[str, Any]) -> o.Obj:
+    def update_personalization(self, pers_id: int, body: Mapping[str, Any], *, ui: bool = False) -> o.Obj:
+        """A partial update (``PATCH``); ``ui`` edits ignore locks and may set ``status`` directly."""
         with self._lock:
             pers = self._get("personalization", pers_id)
-            self._unlocked("personalization", pers_id)
-            pers.update(o.validated("personalization", body, o.PERSONALIZATION_WRITABLE, o.PERSONALIZATION_READ_ONLY))
+            if not ui:
+                self._unlocked("personalization", pers_id)
+            writable = {**o.PERSONALIZATION_WRITABLE, **(o.STATUS if ui else {})}
+            pers.update(o.validated("personalization", body, writable, o.PERSONALIZATION_READ_ONLY))
             pers["dateModified"] = o.stamp(pers["dateModified"])
             self._save()
             return copy.deepcopy(pers)
+
+    def add_personalization(
+        self,
+        name: str,
+        *,
+        status: str = "DRAFT",
+        site_id: int = 1,
+        variations: Iterable[Mapping[str, Any]] = (),
+        **code: str,
+    ) -> int:
+        """A personalization with ``code`` (``javaScriptCode``, ``cssCode``, ``globalScript``) and ordinary
+        variations listed in ``variationIds``."""
+        with self._lock:
+            self._site(site_id)
+            fields = o.validated("personalization", {"name": name, **code}, o.PERSONALIZATION_WRITABLE, ())
+            pers_id = self._new_id("personalization")
+            pers = o.complete("personalization", {**fields, "id": pers_id, "siteId": site_id, "status": status})
+            for spec in variations:
+                var_id = self._new_id("variation")
+                var = o.validated("variation", dict(spec), o.VARIATION_WRITABLE, ())
+                self._objects["variation"][var_id] = o.complete(
+                    "variation", {**var, "id": var_id, "siteId": site_id, "personalizationId": pers_id}
+                )
+                pers["variationIds"].append(var_id)
+            pers["dateModified"] = o.stamp(None)
+            self._objects["personalization"][pers_id] = pers
+            self._save()
+            return pers_id
+
+    # -- sites -----------------------------------------------------------------------------------------------
+
+    def replace_site(self, site_id: int, body: Mapping[str, Any], *, ui: bool = False) -> o.Obj:
+        """``PUT``: the body is the whole new object (``objects.replaced_site`` says what that means)."""
+        with self._lock:
+            site = self._get("site", site_id)
+            new = o.replaced_site(site, body, ui=ui)
+            site.clear()
+            site.update(new)
+            self._save()
+            return copy.deepcopy(site)
+
+    def ui_edit_site(self, site_id: int, **fields: Any) -> o.Obj:
+        """Change some fields of the site (fields of the app's own included), as the Kameleoon UI would."""
+        with self._lock:
+            return self.replace_site(site_id, {**self._get("site", site_id), **fields}, ui=True)
+
+    def ui_edit_personalization(self, personalization_id: int, **fields: Any) -> o.Obj:
+        return self.update_personalization(personalization_id, fields, ui=True)
 
     # -- "edits made in the Kameleoon UI" (tests and admin routes: no lock checks, not logged) -------------
 

@@ -36,7 +36,7 @@ _MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 
 def _key(ref: FieldRef) -> str:
-    return f"{ref.entity.value}:{ref.entity_id}:{ref.field}"
+    return ref.key
 
 
 @dataclass(frozen=True, slots=True)

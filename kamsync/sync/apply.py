@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kamsync.api.remote import read_remote
 from kamsync.core.errors import Exit, RefusedError, UsageError
-from kamsync.core.model import FieldRef, MappedFile
+from kamsync.core.model import Entity, FieldRef, MappedFile, Wanted
 from kamsync.core.normalize import normalize
 from kamsync.core.plan import Plan, Write
 from kamsync.core.savedplan import SavedPlan, SavedWrite, check, from_document
@@ -17,7 +17,7 @@ from kamsync.manifest.parse import read_code
 from kamsync.state.journal import Command, Journal
 from kamsync.sync.push import announce, drift_refusals, execute_plan, payload_of
 from kamsync.sync.session import Options, session
-from kamsync.sync.survey import UNKNOWN, remote_value
+from kamsync.sync.survey import UNKNOWN, is_live, remote_value
 from kamsync.ui.console import Console
 
 __all__ = ["plan_statuses", "run_apply"]
@@ -51,23 +51,34 @@ def run_apply(opts: Options, console: Console, plan_file: str, *, discard_journa
                     "--discard-journal to forget it and apply this plan; nothing was sent"
                 )
             announce(console, interrupted, dry_run=False)
-        run.charge(run.read_cost(len(saved.experiment_ids), len(saved.variation_ids)), "reading the remote state")
-        remote = read_remote(run.client, saved.experiment_ids, saved.variation_ids)
         mapped = {mf.ref: mf for mf in ws.manifest.files()}
         problems: list[str] = []
-        remote_now: dict[FieldRef, str | None] = {}
-        local_now: dict[str, str | None] = {}
+        planned: list[MappedFile] = []
         for write in saved.writes:
             for f in write.fields:
                 ref = write.ref(f)
                 mf = mapped.get(ref)
                 if mf is None or mf.path != f.path:
                     problems.append(f"{ref.describe()} ({f.path}): no longer mapped so in {manifest}")
-                    continue
-                value = remote_value(mf, remote)
-                remote_now[ref] = None if value is UNKNOWN else value  # type: ignore[assignment]
-                local_now[f.path] = read_code(ws.manifest, mf, ws.repo.top, ws.repo.git_dirs)
-        live = {i: e.is_live for i, e in remote.experiments.items()}
+                else:
+                    planned.append(mf)
+        run.charge_reads(planned, "reading the remote state")
+        wanted = Wanted.of(planned)
+        remote = read_remote(
+            run.client,
+            wanted.experiments,
+            wanted.variations,
+            personalization_ids=wanted.personalizations,
+            site_codes=wanted.sites,
+        )
+        remote_now: dict[FieldRef, str | None] = {}
+        local_now: dict[str, str | None] = {}
+        live: dict[tuple[Entity, int], bool] = {}
+        for mf in planned:
+            value = remote_value(mf, remote)
+            remote_now[mf.ref] = None if value is UNKNOWN else value  # type: ignore[assignment]
+            local_now[mf.path] = read_code(ws.manifest, mf, ws.repo.top, ws.repo.git_dirs)
+            live[(mf.ref.root, mf.ref.root_id)] = is_live(mf, remote)
         verdict = check(saved, remote_now, local_now, live)
         problems.extend(verdict.problems)
         plan = _plan_from(verdict.to_send, mapped, remote_now, live) if not problems else Plan((), ())
@@ -117,7 +128,7 @@ def _plan_from(
     writes: Sequence[SavedWrite],
     mapped: dict[FieldRef, MappedFile],
     remote: dict[FieldRef, str | None],
-    live: dict[int, bool],
+    live: dict[tuple[Entity, int], bool],
 ) -> Plan:
     planned = []
     for write in writes:
@@ -127,7 +138,7 @@ def _plan_from(
                 state=State(f.state),
                 local=normalize(f.local),
                 remote=remote.get(write.ref(f)),
-                live=live.get(write.experiment_id, False),
+                live=live.get(write.root, False),
                 raw_local=f.local,
             )
             for f in write.fields

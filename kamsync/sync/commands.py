@@ -13,6 +13,7 @@ from kamsync.api.remote import read_remote
 from kamsync.budget.pricing import clock_time
 from kamsync.budget.quota import run_quota as quota_report_for
 from kamsync.core.errors import CredentialsError, Exit, GitError, KamsyncError, UsageError
+from kamsync.core.model import Entity
 from kamsync.core.plan import describe_base
 from kamsync.core.reports import PullResult
 from kamsync.core.states import DIFFERING, State
@@ -163,9 +164,11 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
     with repo_lock(repo.state_dir(), "kamsync pull", opts.lock_wait):
         result = PullResult()
         mapped: set[int] = set()
+        maps_any = False  # the manifest maps a field (of an experiment, a personalization or the site)
         if manifest_path.exists():
             ws = Workspace(repo, load_manifest(manifest_path, repo.top, repo.git_dirs), cwd)
             mapped = {e.id for e in ws.manifest.experiments}
+            maps_any = bool(ws.manifest.files())
             editor = ManifestEditor.open(manifest_path)
             rate_limit = ws.manifest.rate_limit
         else:
@@ -179,11 +182,11 @@ def run_pull(opts: Options, console: Console, paths: Sequence[str], *, experimen
                 run.charge(run.read_cost(len(new_ids), len(new_ids)), "mapping the experiments")
                 _add_experiments(client, manifest_path.parent, editor, repo, new_ids, result)
             mapped_asked = [i for i in experiments if i in mapped]
-            if mapped and (not experiments or mapped_asked):
+            if maps_any and (not experiments or mapped_asked):
                 ws = Workspace(repo, load_manifest(manifest_path, repo.top, repo.git_dirs), cwd)
                 files = pick_files(ws, paths, opts.from_rev)
                 if experiments:
-                    files = tuple(f for f in files if f.ref.experiment_id in mapped_asked)
+                    files = tuple(f for f in files if f.ref.root_id_of(Entity.EXPERIMENT) in mapped_asked)
                 if opts.ranged and not files:
                     console.info(nothing_changed(ws, opts.from_rev))
                 else:

@@ -22,7 +22,7 @@ from kamsync.budget.quota import quota_report
 from kamsync.budget.windows import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
 from kamsync.core.durations import in_words
 from kamsync.core.errors import LocalWriteError, RefusedError
-from kamsync.core.model import MappedFile
+from kamsync.core.model import MappedFile, Wanted
 from kamsync.git.workspace import Workspace
 from kamsync.state.lock import repo_lock
 from kamsync.state.tokencache import TokenCache
@@ -67,12 +67,19 @@ class Run:
 
     def charge_reads(self, files: Sequence[MappedFile], what: str) -> int:
         """Price reading the remote state of ``files`` (known from the manifest) before sending anything."""
-        experiments = {f.ref.experiment_id for f in files}
-        variations = {f.ref.variation_id for f in files if f.ref.variation_id is not None}
-        return self.charge(self.read_cost(len(experiments), len(variations)), what)
+        wanted = Wanted.of(files)
+        cost = self.read_cost(
+            len(wanted.experiments),
+            len(wanted.variations),
+            personalizations=len(wanted.personalizations),
+            sites=len(wanted.sites),
+        )
+        return self.charge(cost, what)
 
-    def read_cost(self, experiments: int, variations: int) -> int:
-        return read_cost(experiments, variations, token=self.token_needed())
+    def read_cost(self, experiments: int, variations: int, *, personalizations: int = 0, sites: int = 0) -> int:
+        return read_cost(
+            experiments, variations, token=self.token_needed(), personalizations=personalizations, sites=sites
+        )
 
     def token_needed(self) -> bool:
         """Whether the next request has to fetch a token first (no usable one cached)."""

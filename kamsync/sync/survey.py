@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kamsync.api.remote import read_remote
-from kamsync.core.model import Manifest, MappedFile, RemoteState, RemoteVariation
+from kamsync.core.model import Entity, Manifest, MappedFile, RemoteState, RemoteVariation, Wanted
 from kamsync.core.normalize import normalize
 from kamsync.core.states import FieldStatus, State
 from kamsync.git.lineage import uncommitted
@@ -29,18 +29,33 @@ class Survey:
 def remote_value(mapped: MappedFile, remote: RemoteState) -> str | object | None:
     """The normalised remote value of a mapped field; ``None`` when its entity is missing remotely."""
     ref = mapped.ref
-    experiment = remote.experiments.get(ref.experiment_id)
-    if experiment is None:
+    if ref.entity is Entity.SITE:
+        site = remote.sites.get(ref.site_code or "")
+        if site is None:
+            return None
+        return UNKNOWN if site.tracking_script is None else normalize(site.tracking_script)
+    owner = remote.campaign(ref.root, ref.root_id)
+    if owner is None:
         return None
-    code: Mapping[str, str] = experiment.code
+    code: Mapping[str, str] = owner.code
     if ref.variation_id is not None:
         variation = remote.variations.get(ref.variation_id)
-        if variation is None or not belongs(variation, ref.experiment_id, experiment.variation_ids):
+        if variation is None or not belongs(variation, ref.root_id, owner.variation_ids, ref.root):
             return None
         code = variation.code
     if ref.field not in code:
         return UNKNOWN
     return normalize(code[ref.field])
+
+
+def is_live(mapped: MappedFile, remote: RemoteState) -> bool:
+    """Whether visitors run this field's code now: its experiment or personalization is active; the site's
+    global script runs for every visitor of the site, always."""
+    ref = mapped.ref
+    if ref.entity is Entity.SITE:
+        return True
+    owner = remote.campaign(ref.root, ref.root_id)
+    return bool(owner and owner.is_live)
 
 
 def _encodable(text: str) -> bool:
@@ -51,9 +66,18 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def belongs(variation: RemoteVariation, experiment_id: int, listed: Sequence[int] | None) -> bool:
-    if variation.experiment_id is not None:
-        return variation.experiment_id == experiment_id
+def belongs(
+    variation: RemoteVariation, owner_id: int, listed: Sequence[int] | None, kind: Entity = Entity.EXPERIMENT
+) -> bool:
+    """Whether ``variation`` is one of experiment ``owner_id``'s (or, by ``kind``, personalization's): as it
+    says itself, else as its owner lists it."""
+    mine, other = variation.experiment_id, variation.personalization_id
+    if kind is Entity.PERSONALIZATION:
+        mine, other = other, mine
+    if mine is not None:
+        return mine == owner_id
+    if other is not None:
+        return False
     return listed is None or variation.id in listed
 
 
@@ -83,9 +107,14 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
     commit when given. Values seen equal on both sides become the fields' recorded base."""
     manifest = ws.manifest
     raw_local = ws.source.read_codes(manifest, files)
-    experiment_ids = {mf.ref.experiment_id for mf in files}
-    variation_ids = {mf.ref.variation_id for mf in files if mf.ref.variation_id is not None}
-    remote = read_remote(client, sorted(experiment_ids), sorted(variation_ids))  # type: ignore[arg-type]
+    wanted = Wanted.of(files)
+    remote = read_remote(
+        client,  # type: ignore[arg-type]
+        wanted.experiments,
+        wanted.variations,
+        personalization_ids=wanted.personalizations,
+        site_codes=wanted.sites,
+    )
 
     values: dict[MappedFile, str | None] = {}
     warnings: list[str] = []
@@ -118,14 +147,13 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
         committed = ws.top_relative(mf.path) not in dirty  # a value only the working tree holds is no base yet
         if verdict.state is State.IN_SYNC and value is not None and committed and not record.knows(mf.ref, value):
             record.remember(mf.ref, value)
-        experiment = remote.experiments.get(mf.ref.experiment_id)
         statuses.append(
             FieldStatus(
                 mapped=mf,
                 state=verdict.state,
                 local=local[mf],
                 remote=value,
-                live=bool(experiment and experiment.is_live),
+                live=is_live(mf, remote),
                 seen=seen,
                 raw_local=raw_local[mf],
                 base=base,

@@ -10,16 +10,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kamsync.api.client import KameleoonClient
-from kamsync.core.errors import ApiError, LocalWriteError, LockedInApp, WriteMismatch
-from kamsync.core.model import EXPERIMENT_FIELDS, VARIATION_FIELDS, Entity, FieldRef
+from kamsync.api.payloads import site_from_payload
+from kamsync.api.query import equal_filter
+from kamsync.core.errors import ApiError, ChangedSinceRead, LocalWriteError, LockedInApp, WriteMismatch
+from kamsync.core.model import CODE_FIELDS, Entity, FieldRef
 from kamsync.core.normalize import file_text, normalize
 from kamsync.core.plan import Plan, Write, forced_overwrites
 from kamsync.state.files import write_atomic
 from kamsync.state.journal import Command, Journal, JournalField, JournalWrite, digest
 from kamsync.state.record import Record
 
-RESOURCE = {Entity.EXPERIMENT: "experiments", Entity.VARIATION: "variations"}
-CODE_FIELDS = (*EXPERIMENT_FIELDS, *VARIATION_FIELDS)
+RESOURCE = {
+    Entity.EXPERIMENT: "experiments",
+    Entity.VARIATION: "variations",
+    Entity.PERSONALIZATION: "personalizations",
+    Entity.PERSONALIZATION_VARIATION: "variations",
+}
 
 
 @dataclass(slots=True)
@@ -45,7 +51,8 @@ def backup_name(ref: FieldRef) -> str:
     ``variation-200001-jsCode.js``, so it can never point outside its run's folder whatever the manifest's paths
     (``../`` climbing onto the working tree, two paths that collide), and two fields never share a file."""
     suffix = next((Path(f.default_file).suffix for f in CODE_FIELDS if f.api_name == ref.field), "")
-    return f"{ref.entity.value}-{ref.entity_id}-{ref.field}{suffix}"
+    ident = ref.site_code if ref.entity is Entity.SITE and ref.site_code else ref.entity_id  # a code has no '/'
+    return f"{ref.entity.value}-{ident}-{ref.field}{suffix}"
 
 
 def save_backup(state_dir: Path, plan: Plan) -> Path | None:
@@ -67,16 +74,17 @@ def save_backup(state_dir: Path, plan: Plan) -> Path | None:
         ref = status.mapped.ref
         name = backup_name(ref)
         write_atomic(folder / name, file_text(status.remote))
-        index.append(
-            {
-                "file": name,
-                "path": status.path,
-                "experiment_id": ref.experiment_id,
-                "variation_id": ref.variation_id,
-                "field": ref.field,
-                "state": status.state.value,
-            }
-        )
+        item: dict[str, object] = {
+            "file": name,
+            "path": status.path,
+            "experiment_id": ref.root_id_of(Entity.EXPERIMENT),
+            "variation_id": ref.variation_id,
+            "field": ref.field,
+            "state": status.state.value,
+        }
+        if ref.root is not Entity.EXPERIMENT:  # an experiment's entry stays as it always was
+            item.update(kind=ref.entity.value, personalization_id=ref.root_id_of(Entity.PERSONALIZATION))
+        index.append(item)
     write_atomic(folder / "index.json", json.dumps(index, indent=2) + "\n")
     return folder
 
@@ -100,7 +108,7 @@ def journal_writes(writes: tuple[Write, ...]) -> list[JournalWrite]:
         JournalWrite(
             w.entity.value,
             w.entity_id,
-            w.experiment_id,
+            w.root_id,
             tuple(JournalField(f.mapped.ref.field, f.path, digest(f.remote), digest(f.local)) for f in w.fields),
         )
         for w in writes
@@ -135,9 +143,7 @@ def execute(
                 _mark(journal, index, "sending")  # on disk before the request leaves
 
         try:
-            answer = client.patch(
-                RESOURCE[write.entity], write.entity_id, write.body, subject=write.describe(), on_send=mark_sent
-            )
+            answer = _send(client, write, mark_sent)
             check_stored(write, answer)
         except KeyboardInterrupt:
             outcome.cancelled = True
@@ -167,6 +173,33 @@ def execute(
     if journal is not None and outcome.complete:
         journal.clear()
     return outcome
+
+
+def _send(client: KameleoonClient, write: Write, on_send: Callable[[], None]) -> dict[str, object] | None:
+    if write.entity is Entity.SITE:
+        return replace_site(client, write, on_send)
+    return client.patch(RESOURCE[write.entity], write.entity_id, write.body, subject=write.describe(), on_send=on_send)
+
+
+def replace_site(client: KameleoonClient, write: Write, on_send: Callable[[], None]) -> dict[str, object] | None:
+    """Read-modify-write of the site, whose API replaces the whole object: read it again now, refuse if its
+    global script is no longer what the plan replaces (someone edited it since), and send every other field
+    back exactly as read, fields kamsync does not know included."""
+    [status] = write.fields
+    code = status.mapped.ref.site_code or ""
+    subject = write.describe()
+    items = client.list("sites", filters=[equal_filter("code", [code])], subject=subject)
+    site = next((s for s in map(site_from_payload, items) if s is not None and s.code == code), None)
+    if site is None:
+        raise ApiError(f"{subject} was not found in Kameleoon: check the site code in the manifest", subject=subject)
+    if site.tracking_script is None or normalize(site.tracking_script) != (status.remote or ""):
+        raise ChangedSinceRead(
+            f"{subject}: its global script changed in Kameleoon since this run read it; nothing was sent for it: "
+            "run `kamsync status` to see it, then push again",
+            subject=subject,
+        )
+    body = {**site.raw, status.mapped.ref.field: status.raw_local or ""}
+    return client.patch("sites", site.id, body, subject=subject, on_send=on_send, method="PUT")
 
 
 def _mark(journal: Journal | None, index: int, status: str) -> None:

@@ -7,16 +7,32 @@ from collections.abc import Iterable
 
 from kamsync.api.exchange import Exchange
 from kamsync.budget.quota import QuotaReport
+from kamsync.core.model import Entity, FieldRef
 from kamsync.core.plan import Refusal, Write, describe_base
 from kamsync.core.reports import PullResult
 from kamsync.core.states import EDITED_REMOTELY, FieldStatus, State
 
 
+def ids(ref: FieldRef) -> dict[str, object]:
+    """Which object a field belongs to, in every JSON entry: its kind and id, its experiment or personalization
+    (the other one null), its variation (null where there is none); the site's entity id is null, its code
+    says which it is."""
+    named: dict[str, object] = {
+        "kind": ref.entity.value,
+        "entity_id": None if ref.entity is Entity.SITE else ref.entity_id,
+        "experiment_id": ref.root_id_of(Entity.EXPERIMENT),
+        "personalization_id": ref.root_id_of(Entity.PERSONALIZATION),
+        "variation_id": ref.variation_id,
+    }
+    if ref.entity is Entity.SITE:
+        named["site_code"] = ref.site_code
+    return named
+
+
 def entry(status: FieldStatus) -> dict[str, object]:
     ref = status.mapped.ref
     return {
-        "experiment_id": ref.experiment_id,
-        "variation_id": ref.variation_id,
+        **ids(ref),
         "field": ref.field,
         "path": status.path,
         "state": status.state.value,
@@ -28,13 +44,22 @@ def entry(status: FieldStatus) -> dict[str, object]:
 
 
 def write_entry(write: Write) -> dict[str, object]:
-    return {
+    """A planned write; one of a personalization, its variations or the site also says which (an experiment's
+    entry stays as it always was)."""
+    root = write.fields[0].mapped.ref.root if write.fields else Entity.EXPERIMENT
+    named: dict[str, object] = {
         "entity": write.entity.value,
         "id": write.entity_id,
-        "experiment_id": write.experiment_id,
+        "experiment_id": write.root_id if root is Entity.EXPERIMENT else None,
         "fields": [f.mapped.ref.field for f in write.fields],
         "paths": [f.path for f in write.fields],
     }
+    if root is not Entity.EXPERIMENT:
+        named["id"] = None if write.entity is Entity.SITE else write.entity_id
+        named["personalization_id"] = write.root_id if root is Entity.PERSONALIZATION else None
+    if write.entity is Entity.SITE:
+        named["site_code"] = write.fields[0].mapped.ref.site_code
+    return named
 
 
 def refusal_entry(refusal: Refusal) -> dict[str, object]:
@@ -94,8 +119,7 @@ def pull_payload(result: PullResult, requests: int) -> dict[str, object]:
         "written": [
             {
                 "path": f.path,
-                "experiment_id": f.ref.experiment_id,
-                "variation_id": f.ref.variation_id,
+                **ids(f.ref),
                 "field": f.ref.field,
                 "state": f.state,
                 "merge": f.merge,
