@@ -3,6 +3,7 @@ its request count checked against the sandbox's log."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +84,10 @@ def test_bootstrap_maps_every_code_experiment_of_the_site_and_leaves_out_editor_
     assert result.code == 0, result.output
     payload = result.json()
     assert payload["added_experiments"] == [100010, 100014]
+    assert payload["added_personalizations"] == [300002]
+    assert payload["added_personalization_variations"] == [
+        {"personalization_id": 300002, "variation_id": 200017, "dir": "vip"}
+    ]
     assert payload["requests"] == 5, "token + site + one page each of experiments, variations, personalizations"
     assert _pages(sandbox) == [
         ("/oauth/token", ""),
@@ -92,7 +97,7 @@ def test_bootstrap_maps_every_code_experiment_of_the_site_and_leaves_out_editor_
         ("/personalizations", "1"),
     ]
     left_out = {n["id"]: n["reason"] for n in payload["not_mapped"]}
-    assert set(left_out) == {100011, 100012, 100013, 100015, 300002}
+    assert set(left_out) == {100011, 100012, 100013, 100015}
     assert "graphic editor" in left_out[100011] and "redirects" in left_out[100012]
     assert "widget" in left_out[100013] and "299999" in left_out[100015]
     manifest = (repo / "kamsync.yaml").read_text()
@@ -105,9 +110,13 @@ def test_bootstrap_maps_every_code_experiment_of_the_site_and_leaves_out_editor_
     assert (spring / "script.js").read_text() == "window.spring = 1;\n"
     assert (spring / "variations" / "red-banner" / "variation.css").read_text() == ".red { color: red }\n"
     assert sorted(p.name for p in (repo / "experiments").iterdir()) == ["100010-spring-sale", "100014-paused-test"]
+    vip = repo / "personalizations" / "300002-vip-banner"
+    assert "dir: personalizations/300002-vip-banner" in manifest
+    assert (vip / "code.js").read_text() == "// vip\n" and (vip / "code.css").read_text() == ""
+    assert (vip / "variations" / "vip" / "variation.js").read_text() == "// vip\n"
     assert git(repo, "rev-parse", "-q", "--verify", "MERGE_HEAD"), "the values are recorded as a pulled commit"
     found = states(kamsync("status", "--json"))
-    assert len(found) == 3 + 2 + 3 + 4 and set(found.values()) == {"in-sync"}
+    assert len(found) == (3 + 2) + (3 + 2 * 2) + (3 + 2) and set(found.values()) == {"in-sync"}
 
 
 def test_bootstrap_text_says_what_it_left_out_and_what_it_cost(kamsync, repo, sandbox):
@@ -117,7 +126,7 @@ def test_bootstrap_text_says_what_it_left_out_and_what_it_cost(kamsync, repo, sa
         result.stderr
     )
     assert "not mapped: experiment 100012 'Go to the new checkout': variation 200012 redirects" in result.stderr
-    assert "site outlet0002: 2 experiments mapped, 5 left out" in result.stderr
+    assert "site outlet0002: 2 experiments and 1 personalization mapped, 4 left out" in result.stderr, result.stderr
     assert "5 requests used" in result.stdout
 
 
@@ -137,7 +146,9 @@ def test_bootstrap_run_again_adds_only_what_is_new(kamsync, repo, sandbox):
     assert payload["added_experiments"] == [new]
     assert {f["experiment_id"] for f in payload["written"]} == {new}
     after = (repo / "kamsync.yaml").read_text()
-    assert after.startswith(before), "entries are appended; the mapped ones are left as they were"
+    changes = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:2] in ("- ", "+ ")]
+    assert all(line.startswith("+ ") for line in changes), "the mapped entries are left as they were"
+    assert changes[0] == f"+   - id: {new}" and f"+     dir: experiments/{new}-summer-sale" in changes
     assert (repo / "experiments" / "100010-spring-sale" / "common.js").read_text() == "// spring, edited here\n"
     assert payload["requests"] == 4, "the token is cached: the site and three lists"
     commit_all(repo, "map the summer sale")

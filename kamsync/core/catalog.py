@@ -13,13 +13,12 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from kamsync.core.errors import UsageError
-from kamsync.core.model import Entity
+from kamsync.core.model import Entity, RemoteExperiment, RemoteSite
 
 __all__ = [
     "Listed",
     "Listing",
     "NotMapped",
-    "Site",
     "VariationTraits",
     "bootstrap_choice",
     "check_site_code",
@@ -30,24 +29,32 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Site:
-    id: int
-    code: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
 class Listed:
-    """One experiment or personalization as Kameleoon lists it."""
+    """One experiment or personalization as Kameleoon lists it, with the code of its site."""
 
     kind: Entity  # EXPERIMENT or PERSONALIZATION
-    id: int
-    name: str
-    site_id: int | None
+    remote: RemoteExperiment  # a RemotePersonalization for a personalization
     site_code: str | None
-    status: str  # as the API spelled it
-    type: str
-    variation_ids: tuple[int, ...] | None  # None when the answer did not list them
+
+    @property
+    def id(self) -> int:
+        return self.remote.id
+
+    @property
+    def name(self) -> str:
+        return self.remote.name
+
+    @property
+    def status(self) -> str:
+        return self.remote.status
+
+    @property
+    def site_id(self) -> int | None:
+        return self.remote.site_id
+
+    @property
+    def variation_ids(self) -> tuple[int, ...] | None:
+        return self.remote.variation_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +83,9 @@ class NotMapped:
 class Listing:
     """What ``kamsync list`` found: the sites, the entities (filtered), where each mapped one lives, the cost."""
 
-    sites: tuple[Site, ...]
+    sites: tuple[RemoteSite, ...]
     entities: tuple[Listed, ...]
     mapped: Mapping[tuple[Entity, int], str]  # (kind, id) -> dir, relative to the manifest's folder
-    unmappable: frozenset[Entity]  # kinds the manifest cannot map (yet)
     requests: int
     manifest: str | None  # the manifest compared with, as shown; None when there is none
 
@@ -127,7 +133,6 @@ def bootstrap_choice(
     traits: Mapping[int, VariationTraits],
     mapped: Collection[tuple[Entity, int]],
     mapped_variations: Collection[int] = (),
-    unmappable: Collection[Entity] = (),
 ) -> tuple[list[Listed], list[NotMapped]]:
     """Which entities a bootstrap maps (in id order) and which it leaves out with a note. Already mapped ones are
     in neither. An entity is mapped whole or not at all: one whose variations Kameleoon did not all return, one
@@ -138,7 +143,7 @@ def bootstrap_choice(
     for entity in sorted(entities, key=lambda e: (e.kind.value, e.id)):
         if (entity.kind, entity.id) in mapped:
             continue
-        reason = _leave_out(entity, traits, mapped_variations, unmappable)
+        reason = _leave_out(entity, traits, mapped_variations)
         if reason is None:
             take.append(entity)
         else:
@@ -150,10 +155,7 @@ def _leave_out(
     entity: Listed,
     traits: Mapping[int, VariationTraits],
     mapped_variations: Collection[int],
-    unmappable: Collection[Entity],
 ) -> str | None:
-    if entity.kind in unmappable:
-        return f"the manifest cannot map {entity.kind.value}s yet"
     variation_ids = owned(entity, traits)
     elsewhere = [v for v in variation_ids if v in mapped_variations]
     if elsewhere:

@@ -1,6 +1,6 @@
-"""``kamsync pull --site CODE``: map every experiment of a site that the manifest does not map yet, and write its
-files through pull's own machinery (the manifest edited keeping its comments, the files checked before they are
-written, Kameleoon's values recorded as a pulled commit).
+"""``kamsync pull --site CODE``: map every experiment and personalization of a site that the manifest does not map
+yet, and write their files through pull's own machinery (the manifest edited keeping its comments, the files
+checked before they are written, Kameleoon's values recorded as a pulled commit).
 
 Requests: the site lookup, then one list per kind (experiments, variations, personalizations) at 200 per page:
 ⌊N/200⌋ + 1 pages for N objects, plus the token when none is cached. Entities whose code Kameleoon makes (the
@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kamsync.api.catalog import SiteContents, find_site, read_site_contents
-from kamsync.core.catalog import bootstrap_choice, check_site_code, status_matches
+from kamsync.core.catalog import Listed, bootstrap_choice, check_site_code, status_matches
 from kamsync.core.errors import UsageError
-from kamsync.core.model import Manifest
+from kamsync.core.model import EXPERIMENTS, PERSONALIZATIONS, Entity, Manifest
 from kamsync.core.paths import escape_problem
 from kamsync.core.reports import PullResult
 from kamsync.git.pulled import check_can_merge
@@ -25,11 +25,11 @@ from kamsync.git.repo import GitRepo
 from kamsync.manifest.parse import load_manifest
 from kamsync.state.lock import repo_lock
 from kamsync.sync.commands import _into_history, _manifest_for_pull, _merge, _report_pull
-from kamsync.sync.discover import UNMAPPABLE, mapped_dirs, page_pricer
+from kamsync.sync.discover import mapped_dirs, page_pricer
 from kamsync.sync.pull import add_experiment, experiment_dir_for
 from kamsync.sync.session import Options, open_run, showing
 from kamsync.sync.survey import belongs
-from kamsync.ui.catalog import not_mapped_line
+from kamsync.ui.catalog import bootstrap_summary, not_mapped_line
 from kamsync.ui.console import Console
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["run_bootstrap"]
 
 _WHAT = "kamsync pull --site"
+_CAMPAIGNS = {Entity.EXPERIMENT: EXPERIMENTS, Entity.PERSONALIZATION: PERSONALIZATIONS}
 
 
 def run_bootstrap(opts: Options, console: Console, site_code: str, statuses: Collection[str]) -> int:
@@ -55,7 +56,7 @@ def run_bootstrap(opts: Options, console: Console, site_code: str, statuses: Col
             # The site, then the first page of each of three lists; every further page is priced as it comes.
             run.charge(4 + (1 if run.token_needed() else 0), _WHAT)
             more = page_pricer(run, _WHAT)
-            contents = read_site_contents(client, find_site(client, site_code, more), more)
+            contents = read_site_contents(client, find_site(client, site_code), more)
             requests = client.requests_sent
         result = _bootstrap(repo, manifest_path.parent, editor, manifest, contents, statuses)
         if result.manifest_changed:
@@ -63,10 +64,9 @@ def run_bootstrap(opts: Options, console: Console, site_code: str, statuses: Col
         result.pulled_commit = _into_history(console, repo, manifest_path, result)
     for note in result.not_mapped:
         console.info(not_mapped_line(note))
-    added = len(result.added_experiments)
-    console.info(
-        f"site {site_code}: {added} experiment{'' if added == 1 else 's'} mapped, {len(result.not_mapped)} left out"
-    )
+    for personalization_id in result.added_personalizations:
+        console.detail(f"mapped personalization {personalization_id} in {manifest_path.name}")
+    console.info(bootstrap_summary(site_code, result))
     return _report_pull(console, result, requests, manifest_path)
 
 
@@ -82,24 +82,25 @@ def _bootstrap(
     whose folders would leave the repository."""
     wanted = [e for e in contents.entities if status_matches(e.status, statuses)]
     mapped_variations = manifest.variation_ids() if manifest else ()
-    take, notes = bootstrap_choice(wanted, contents.traits, mapped_dirs(manifest), mapped_variations, UNMAPPABLE)
+    take, notes = bootstrap_choice(wanted, contents.traits, mapped_dirs(manifest), mapped_variations)
     result = PullResult(not_mapped=notes)
-    taken = {e.dir for e in manifest.experiments} if manifest else set()
-    planned: list[tuple[int, str]] = []
+    taken = set(mapped_dirs(manifest).values())
+    planned: list[tuple[Listed, str]] = []
     for entity in take:
-        folder = experiment_dir_for(root, contents.experiments[entity.id], taken)
+        folder = experiment_dir_for(root, entity.remote, taken, _CAMPAIGNS[entity.kind])
         problem = escape_problem(root, folder, repo.top, repo.git_dirs)
         if problem is not None:
             raise UsageError(f"kamsync pull does not write '{folder}': it {problem}; nothing was written")
         taken.add(folder)
-        planned.append((entity.id, folder))
+        planned.append((entity, folder))
     if planned:
         check_can_merge(repo)
-    for experiment_id, folder in planned:
-        experiment = contents.experiments[experiment_id]
+    for entity, folder in planned:
+        remote = entity.remote
         variations = sorted(
-            (v for v in contents.variations.values() if belongs(v, experiment_id, experiment.variation_ids)),
+            (v for v in contents.variations.values() if belongs(v, remote.id, remote.variation_ids, entity.kind)),
             key=lambda v: v.id,
         )
-        _merge(result, add_experiment(repo, root, editor, experiment, variations, taken, folder))
+        added = add_experiment(repo, root, editor, remote, variations, taken, folder, _CAMPAIGNS[entity.kind])
+        _merge(result, added)
     return result

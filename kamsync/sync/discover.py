@@ -9,25 +9,23 @@ from contextlib import suppress
 from pathlib import Path
 
 from kamsync.api.catalog import find_site, read_entities, read_sites
-from kamsync.core.catalog import Listing, Site, check_site_code, status_matches
+from kamsync.core.catalog import Listing, check_site_code, status_matches
 from kamsync.core.errors import GitError, UsageError
-from kamsync.core.model import Entity, Manifest
+from kamsync.core.model import Entity, Manifest, RemoteSite
 from kamsync.git.workspace import Workspace
 from kamsync.manifest.parse import display_path
 from kamsync.sync.session import Options, Run, open_run, showing
 from kamsync.ui.console import Console
 
-__all__ = ["UNMAPPABLE", "list_entities", "mapped_dirs", "page_pricer"]
-
-# Kinds the manifest cannot map yet: listed, never mapped.
-UNMAPPABLE: frozenset[Entity] = frozenset({Entity.PERSONALIZATION})
+__all__ = ["list_entities", "mapped_dirs", "page_pricer"]
 
 
 def mapped_dirs(manifest: Manifest | None) -> dict[tuple[Entity, int], str]:
-    """Where each mapped experiment (and personalization) lives, relative to the manifest's folder."""
+    """Where each mapped experiment and personalization lives, relative to the manifest's folder."""
     if manifest is None:
         return {}
-    return {(Entity.EXPERIMENT, e.id): e.dir for e in manifest.experiments}
+    mapped = {(Entity.EXPERIMENT, e.id): e.dir for e in manifest.experiments}
+    return mapped | {(Entity.PERSONALIZATION, p.id): p.dir for p in manifest.personalizations}
 
 
 def page_pricer(run: Run, what: str) -> Callable[[], None]:
@@ -61,8 +59,8 @@ def list_entities(
         run.charge(1 + len(kinds) + (1 if run.token_needed() else 0), "kamsync list")
         more = page_pricer(run, "kamsync list")
         if site_code is not None:
-            site: Site | None = find_site(client, site_code, more)
-            sites: tuple[Site, ...] = (site,) if site is not None else ()
+            site: RemoteSite | None = find_site(client, site_code)
+            sites: tuple[RemoteSite, ...] = (site,) if site is not None else ()
         else:
             site, sites = None, read_sites(client, more)
         entities = read_entities(client, kinds, sites, site, more)
@@ -74,7 +72,6 @@ def list_entities(
         sites=sites,
         entities=tuple(chosen),
         mapped=mapped_dirs(manifest),
-        unmappable=UNMAPPABLE,
         requests=requests,
         manifest=display_path(Path(manifest.path)) if manifest else None,
     )

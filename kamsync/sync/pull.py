@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from kamsync.core.errors import GitError, UsageError
 from kamsync.core.model import (
-    EXPERIMENT_FIELDS,
-    VARIATION_FIELDS,
+    EXPERIMENTS,
+    PERSONALIZATIONS,
+    Campaign,
     FieldRef,
     Manifest,
     RemoteExperiment,
@@ -148,22 +149,27 @@ def _write_variation(
     folder: str,
     experiment_id: int,
     variation: RemoteVariation,
+    campaign: Campaign = EXPERIMENTS,
 ) -> list[PulledFile]:
+    """Write a variation's files; ``campaign`` says whether it belongs to an experiment or a personalization."""
     written = []
-    for code_field in VARIATION_FIELDS:
+    for code_field in campaign.variation_fields:
         path = f"{experiment_dir}/variations/{folder}/{code_field.default_file}"
         code = normalize(variation.code.get(code_field.api_name, ""))
         disk = _write_code(repo, root, path, code)
-        ref = FieldRef.of_variation(experiment_id, variation.id, code_field.api_name)
+        ref = FieldRef(campaign.variation_entity, variation.id, code_field.api_name, experiment_id)
         written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8"), disk=disk))
     return written
 
 
-def experiment_dir_for(root: Path, experiment: RemoteExperiment, taken_dirs: Collection[str]) -> str:
-    """``experiments/<id>-<slug of its name>``: readable, and unique by its id; suffixed when that folder is
-    taken or already holds files."""
+def experiment_dir_for(
+    root: Path, experiment: RemoteExperiment, taken_dirs: Collection[str], campaign: Campaign = EXPERIMENTS
+) -> str:
+    """``experiments/<id>-<slug of its name>`` (``personalizations/…`` for one): readable, and unique by its id;
+    suffixed when that folder is taken or already holds files."""
     slug = slugify(experiment.name)
-    base = f"experiments/{experiment.id}-{slug}" if slug else f"experiments/{experiment.id}"
+    top = campaign.manifest_key
+    base = f"{top}/{experiment.id}-{slug}" if slug else f"{top}/{experiment.id}"
     experiment_dir = base
     suffix = 2
     folded = {t.casefold() for t in taken_dirs}
@@ -183,25 +189,30 @@ def add_experiment(
     variations: Sequence[RemoteVariation],
     taken_dirs: set[str],
     experiment_dir: str | None = None,
+    campaign: Campaign = EXPERIMENTS,
 ) -> PullResult:
-    """Map a Kameleoon experiment that the manifest does not know yet, and write all its files (empty ones too),
-    in ``experiment_dir`` when given (else as ``experiment_dir_for`` picks it)."""
-    result = PullResult(added_experiments=[experiment.id], manifest_changed=True)
+    """Map a Kameleoon experiment (or, by ``campaign``, a personalization) that the manifest does not know yet,
+    and write all its files (empty ones too), in ``experiment_dir`` when given (else as ``experiment_dir_for``
+    picks it)."""
+    personalization = campaign is PERSONALIZATIONS
+    result = PullResult(manifest_changed=True)
+    (result.added_personalizations if personalization else result.added_experiments).append(experiment.id)
     if experiment_dir is None:
-        experiment_dir = experiment_dir_for(root, experiment, taken_dirs)
-    for code_field in EXPERIMENT_FIELDS:
+        experiment_dir = experiment_dir_for(root, experiment, taken_dirs, campaign)
+    for code_field in campaign.fields:
         path = f"{experiment_dir}/{code_field.default_file}"
         code = normalize(experiment.code.get(code_field.api_name, ""))
         disk = _write_code(repo, root, path, code)
-        ref = FieldRef.of_experiment(experiment.id, code_field.api_name)
+        ref = FieldRef(campaign.entity, experiment.id, code_field.api_name)
         result.written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8"), disk=disk))
     entries: list[tuple[int, str, str]] = []
     folders: set[str] = set()
+    added = result.added_personalization_variations if personalization else result.added_variations
     for variation in variations:
         folder = unique_dir(variation.name, str(variation.id), folders)
         folders.add(folder)
         entries.append((variation.id, variation.name, folder))
-        result.written.extend(_write_variation(repo, root, experiment_dir, folder, experiment.id, variation))
-        result.added_variations.append((experiment.id, variation.id, folder))
-    editor.add_experiment(experiment.id, experiment_dir, entries)
+        result.written.extend(_write_variation(repo, root, experiment_dir, folder, experiment.id, variation, campaign))
+        added.append((experiment.id, variation.id, folder))
+    editor.add_experiment(experiment.id, experiment_dir, entries, key=campaign.manifest_key)
     return result

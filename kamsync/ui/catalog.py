@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from kamsync.api.listing import site_name
 from kamsync.core.catalog import Listed, Listing, NotMapped
 from kamsync.core.errors import Exit
 from kamsync.core.model import Entity
+from kamsync.core.reports import PullResult
 from kamsync.ui.console import Console
 
-__all__ = ["listing_payload", "not_mapped_line", "show_listing"]
+__all__ = ["bootstrap_summary", "listing_payload", "not_mapped_line", "show_listing"]
 
 
 def listing_payload(listing: Listing) -> dict[str, object]:
@@ -53,15 +55,13 @@ def show_listing(console: Console, listing: Listing) -> int:
     for site_id, group in groupby(listing.entities, key=lambda e: e.site_id):
         shown.add(site_id)
         site = codes.get(site_id) if site_id is not None else None
-        console.out(f"site {site.code} {site.name!r} (id {site.id})" if site else f"site id {site_id}")
+        console.out(f"site {site.code} {site_name(site)!r} (id {site.id})" if site else f"site id {site_id}")
         for entity in group:
             console.out(_entity_line(entity, listing))
     for site in listing.sites:
         if site.id not in shown:
-            console.out(f"site {site.code} {site.name!r} (id {site.id}): nothing listed")
+            console.out(f"site {site.code} {site_name(site)!r} (id {site.id}): nothing listed")
     kinds = [e.kind for e in listing.entities]
-    for kind in sorted(listing.unmappable & set(kinds)):
-        console.info(f"{kind.value}s are listed but cannot be mapped yet: the manifest has no entries for them")
     if listing.manifest is None:
         console.info("no kamsync.yaml here: nothing is mapped yet (`kamsync pull --site CODE` maps a whole site)")
     mapped = sum(1 for e in listing.entities if (e.kind, e.id) in listing.mapped)
@@ -77,3 +77,9 @@ def show_listing(console: Console, listing: Listing) -> int:
 
 def not_mapped_line(note: NotMapped) -> str:
     return f"not mapped: {note.kind.value} {note.id} {note.name!r}: {note.reason}"
+
+
+def bootstrap_summary(site_code: str, result: PullResult) -> str:
+    experiments = _plural(len(result.added_experiments), "experiment")
+    personalizations = _plural(len(result.added_personalizations), "personalization")
+    return f"site {site_code}: {experiments} and {personalizations} mapped, {len(result.not_mapped)} left out"

@@ -135,6 +135,11 @@ def pull_payload(result: PullResult, requests: int) -> dict[str, object]:
         "renamed": [{"variation_id": v, "name": n} for v, n in result.renamed],
         "missing": [entry(s) for s in result.missing],
         "manifest_changed": result.manifest_changed,
+        "added_personalizations": result.added_personalizations,
+        "added_personalization_variations": [
+            {"personalization_id": p, "variation_id": v, "dir": d}
+            for p, v, d in result.added_personalization_variations
+        ],
         "not_mapped": [
             {"kind": n.kind.value, "id": n.id, "name": n.name, "reason": n.reason} for n in result.not_mapped
         ],
