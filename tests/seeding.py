@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kamsync.sandbox import Sandbox
 from kamsync.sandbox.state import load_seed
+from tests.conftest import TEST_RATE_LIMIT
 
 Obj = dict[str, Any]
 
@@ -80,10 +82,11 @@ def many(site_id: int, count: int, *, first: int = 110001, variations_each: int 
     return {"experiments": experiments, "variations": found}
 
 
-@contextmanager
-def seeded(folder: Path, state: Obj, rate_limit: str) -> Iterator[Sandbox]:
-    """A sandbox started on ``state``."""
-    path = folder / "sandbox-state.json"
-    path.write_text(json.dumps(state), encoding="utf-8")
-    with Sandbox(state_file=str(path), rate_limit=rate_limit) as sandbox:
+@pytest.fixture
+def seeded_sandbox(tmp_path: Path, seed: Obj) -> Iterator[Sandbox]:
+    """The sandbox started on the module's ``seed`` fixture (a test may parametrize ``seed`` to change it).
+    A module uses it as its ``sandbox``: ``sandbox = seeded_sandbox`` after importing it."""
+    path = tmp_path / "sandbox-state.json"
+    path.write_text(json.dumps(seed), encoding="utf-8")
+    with Sandbox(state_file=str(path), rate_limit=TEST_RATE_LIMIT) as sandbox:
         yield sandbox

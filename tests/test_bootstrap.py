@@ -4,17 +4,15 @@ its request count checked against the sandbox's log."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kamsync.core.normalize import normalize
 from kamsync.sandbox import Sandbox
-from tests.conftest import TEST_RATE_LIMIT
 from tests.gitutil import git
 from tests.helpers import api_requests, commit_all, states
-from tests.seeding import account, experiment, many, personalization, seeded, site, variation
+from tests.seeding import account, experiment, many, personalization, seeded_sandbox, site, variation
 
 REDIRECT = {"type": "GLOBAL_REDIRECTION", "url": "https://outlet0002.example/new-checkout"}
 SHOP = account(
@@ -56,10 +54,7 @@ def seed() -> dict:  # type: ignore[type-arg]
     return SHOP
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path, seed: dict) -> Iterator[Sandbox]:  # type: ignore[type-arg]
-    with seeded(tmp_path, seed, TEST_RATE_LIMIT) as sb:
-        yield sb
+sandbox = seeded_sandbox  # the seeded sandbox stands in for conftest's
 
 
 @pytest.fixture

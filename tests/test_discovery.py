@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from kamsync.sandbox import Sandbox
-from tests.conftest import TEST_RATE_LIMIT
 from tests.helpers import api_requests
-from tests.seeding import account, experiment, many, personalization, seeded, site, variation
+from tests.seeding import account, experiment, many, personalization, seeded_sandbox, site, variation
 
 ACCOUNT = account(
     sites=[site(2, "outlet0002", "Outlet"), site(3, "empty00003", "Nothing yet")],
@@ -25,10 +20,7 @@ def seed() -> dict:  # type: ignore[type-arg]
     return ACCOUNT
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path, seed: dict) -> Iterator[Sandbox]:  # type: ignore[type-arg]
-    with seeded(tmp_path, seed, TEST_RATE_LIMIT) as sb:
-        yield sb
+sandbox = seeded_sandbox  # the seeded sandbox stands in for conftest's
 
 
 def _entity(kind, ident, name, code, status, variations, folder=None):  # type: ignore[no-untyped-def]

@@ -23,7 +23,6 @@ __all__ = [
     "bootstrap_choice",
     "check_site_code",
     "code_elsewhere",
-    "owned",
     "status_matches",
 ]
 
@@ -122,12 +121,6 @@ def status_matches(status: str, wanted: Collection[str]) -> bool:
     return not wanted or status.strip().casefold() in {w.strip().casefold() for w in wanted}
 
 
-def owned(entity: Listed, traits: Mapping[int, VariationTraits]) -> list[int]:
-    """The ids of the entity's variations: those it lists and those that name it as their owner."""
-    named = {v.id for v in traits.values() if v.owner == (entity.kind, entity.id)}
-    return sorted(named.union(entity.variation_ids or ()))
-
-
 def bootstrap_choice(
     entities: Iterable[Listed],
     traits: Mapping[int, VariationTraits],
@@ -140,10 +133,17 @@ def bootstrap_choice(
     no later pull maps that variation either."""
     take: list[Listed] = []
     notes: list[NotMapped] = []
+    named: dict[tuple[Entity, int], set[int]] = {}  # the variations that name their owner
+    for variation in traits.values():
+        if variation.owner is not None:
+            named.setdefault(variation.owner, set()).add(variation.id)
+    known = set(mapped_variations)
     for entity in sorted(entities, key=lambda e: (e.kind.value, e.id)):
         if (entity.kind, entity.id) in mapped:
             continue
-        reason = _leave_out(entity, traits, mapped_variations)
+        # Its variations: those it lists and those that name it as their owner.
+        variation_ids = sorted(named.get((entity.kind, entity.id), set()).union(entity.variation_ids or ()))
+        reason = _leave_out(variation_ids, traits, known)
         if reason is None:
             take.append(entity)
         else:
@@ -152,11 +152,8 @@ def bootstrap_choice(
 
 
 def _leave_out(
-    entity: Listed,
-    traits: Mapping[int, VariationTraits],
-    mapped_variations: Collection[int],
+    variation_ids: list[int], traits: Mapping[int, VariationTraits], mapped_variations: Collection[int]
 ) -> str | None:
-    variation_ids = owned(entity, traits)
     elsewhere = [v for v in variation_ids if v in mapped_variations]
     if elsewhere:
         return (

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kamsync.api.catalog import SiteContents, find_site, read_site_contents
-from kamsync.core.catalog import Listed, bootstrap_choice, check_site_code, status_matches
+from kamsync.core.catalog import Listed, NotMapped, bootstrap_choice, check_site_code, status_matches
 from kamsync.core.errors import UsageError
-from kamsync.core.model import EXPERIMENTS, PERSONALIZATIONS, Entity, Manifest
+from kamsync.core.model import EXPERIMENTS, PERSONALIZATIONS, Entity, Manifest, RemoteVariation
 from kamsync.core.paths import escape_problem
 from kamsync.core.reports import PullResult
 from kamsync.git.pulled import check_can_merge
@@ -32,9 +31,6 @@ from kamsync.sync.survey import belongs
 from kamsync.ui.catalog import bootstrap_summary, not_mapped_line
 from kamsync.ui.console import Console
 
-if TYPE_CHECKING:
-    from kamsync.manifest.edit import ManifestEditor
-
 __all__ = ["run_bootstrap"]
 
 _WHAT = "kamsync pull --site"
@@ -46,11 +42,8 @@ def run_bootstrap(opts: Options, console: Console, site_code: str, statuses: Col
     cwd = Path.cwd()
     repo = GitRepo.discover(cwd)
     manifest_path = _manifest_for_pull(opts, repo, cwd, creating=True)
-    from kamsync.manifest.edit import ManifestEditor  # ruamel, only for the commands that edit the manifest
-
     with repo_lock(repo.state_dir(), _WHAT, opts.lock_wait):
         manifest = load_manifest(manifest_path, repo.top, repo.git_dirs) if manifest_path.exists() else None
-        editor = ManifestEditor.open(manifest_path) if manifest else ManifestEditor.create(manifest_path)
         run = open_run(opts, manifest.rate_limit if manifest else None, console)
         with run.client as client, showing(run.progress, console):
             # The site, then the first page of each of three lists; every further page is priced as it comes.
@@ -58,10 +51,11 @@ def run_bootstrap(opts: Options, console: Console, site_code: str, statuses: Col
             more = page_pricer(run, _WHAT)
             contents = read_site_contents(client, find_site(client, site_code), more)
             requests = client.requests_sent
-        result = _bootstrap(repo, manifest_path.parent, editor, manifest, contents, statuses)
-        if result.manifest_changed:
-            editor.save()
-        result.pulled_commit = _into_history(console, repo, manifest_path, result)
+        planned, notes = _plan(repo, manifest_path.parent, manifest, contents, statuses)
+        result = PullResult(not_mapped=notes)
+        if planned:
+            _write(repo, manifest_path, manifest is not None, contents, planned, result)
+            result.pulled_commit = _into_history(console, repo, manifest_path, result)
     for note in result.not_mapped:
         console.info(not_mapped_line(note))
     for personalization_id in result.added_personalizations:
@@ -70,20 +64,14 @@ def run_bootstrap(opts: Options, console: Console, site_code: str, statuses: Col
     return _report_pull(console, result, requests, manifest_path)
 
 
-def _bootstrap(
-    repo: GitRepo,
-    root: Path,
-    editor: ManifestEditor,
-    manifest: Manifest | None,
-    contents: SiteContents,
-    statuses: Collection[str],
-) -> PullResult:
-    """Decide what to map, check every folder it will write, then write: nothing is written for a bootstrap
-    whose folders would leave the repository."""
+def _plan(
+    repo: GitRepo, root: Path, manifest: Manifest | None, contents: SiteContents, statuses: Collection[str]
+) -> tuple[list[tuple[Listed, str]], list[NotMapped]]:
+    """What to map, each with its folder, and what to leave out. Every folder is checked before anything is
+    written: nothing is written for a bootstrap whose folders would leave the repository."""
     wanted = [e for e in contents.entities if status_matches(e.status, statuses)]
     mapped_variations = manifest.variation_ids() if manifest else ()
     take, notes = bootstrap_choice(wanted, contents.traits, mapped_dirs(manifest), mapped_variations)
-    result = PullResult(not_mapped=notes)
     taken = set(mapped_dirs(manifest).values())
     planned: list[tuple[Listed, str]] = []
     for entity in take:
@@ -93,14 +81,35 @@ def _bootstrap(
             raise UsageError(f"kamsync pull does not write '{folder}': it {problem}; nothing was written")
         taken.add(folder)
         planned.append((entity, folder))
-    if planned:
-        check_can_merge(repo)
+    return planned, notes
+
+
+def _write(
+    repo: GitRepo,
+    manifest_path: Path,
+    exists: bool,
+    contents: SiteContents,
+    planned: list[tuple[Listed, str]],
+    result: PullResult,
+) -> None:
+    """Map and write what was planned, through pull's own writing; the manifest is opened (ruamel) only now."""
+    from kamsync.manifest.edit import ManifestEditor  # ruamel, only for the commands that edit the manifest
+
+    check_can_merge(repo)
+    editor = ManifestEditor.open(manifest_path) if exists else ManifestEditor.create(manifest_path)
+    owned: dict[tuple[Entity, int], list[RemoteVariation]] = {}
+    for variation in sorted(contents.variations.values(), key=lambda v: v.id):
+        if variation.personalization_id is not None:
+            owned.setdefault((Entity.PERSONALIZATION, variation.personalization_id), []).append(variation)
+        elif variation.experiment_id is not None:
+            owned.setdefault((Entity.EXPERIMENT, variation.experiment_id), []).append(variation)
     for entity, folder in planned:
         remote = entity.remote
-        variations = sorted(
-            (v for v in contents.variations.values() if belongs(v, remote.id, remote.variation_ids, entity.kind)),
-            key=lambda v: v.id,
-        )
-        added = add_experiment(repo, root, editor, remote, variations, taken, folder, _CAMPAIGNS[entity.kind])
-        _merge(result, added)
-    return result
+        listed = [contents.variations[i] for i in remote.variation_ids or () if i in contents.variations]
+        candidates = {v.id: v for v in [*owned.get((entity.kind, remote.id), []), *listed]}
+        variations = [
+            v for _, v in sorted(candidates.items()) if belongs(v, remote.id, remote.variation_ids, entity.kind)
+        ]
+        campaign = _CAMPAIGNS[entity.kind]
+        _merge(result, add_experiment(repo, manifest_path.parent, editor, remote, variations, set(), folder, campaign))
+    editor.save()
