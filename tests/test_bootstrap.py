@@ -173,6 +173,13 @@ def test_bootstrap_in_a_repository_without_a_manifest_creates_one(kamsync, repo,
     assert (repo / "kamsync.yaml").read_text().startswith("# yaml-language-server: $schema=")
 
 
+def test_bootstrap_priced_beyond_max_requests_is_refused_before_any_request(kamsync, repo, sandbox):
+    result = kamsync("pull", "--site", "outlet0002", "--max-requests", "4")
+    assert result.code == 3, result.output
+    assert "kamsync pull --site" in result.stderr and "nothing was written" in result.stderr
+    assert api_requests(sandbox) == []
+
+
 def test_bootstrap_refuses_options_that_do_not_go_with_it(kamsync, repo, sandbox):
     for args in (["--experiment", "100010"], ["--force"], ["experiments"], ["--from", "HEAD"]):
         result = kamsync("pull", "--site", "outlet0002", *args)

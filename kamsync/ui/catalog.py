@@ -55,7 +55,7 @@ def show_listing(console: Console, listing: Listing) -> int:
     for site_id, group in groupby(listing.entities, key=lambda e: e.site_id):
         shown.add(site_id)
         site = codes.get(site_id) if site_id is not None else None
-        console.out(f"site {site.code} {site_name(site)!r} (id {site.id})" if site else f"site id {site_id}")
+        console.out(f"site {site.code} {site_name(site)!r} (id {site.id})" if site else "site unknown")
         for entity in group:
             console.out(_entity_line(entity, listing))
     for site in listing.sites:
