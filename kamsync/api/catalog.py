@@ -22,7 +22,7 @@ from kamsync.core.model import EXPERIMENTS, PERSONALIZATIONS, Entity, RemoteSite
 __all__ = ["SiteContents", "find_site", "read_entities", "read_site_contents", "read_sites"]
 
 _CAMPAIGNS = {Entity.EXPERIMENT: EXPERIMENTS, Entity.PERSONALIZATION: PERSONALIZATIONS}
-PageHook = Callable[[], None] | None
+PageHook = Callable[[], None]  # run before each page after a list's first
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ def find_site(client: KameleoonClient, code: str) -> RemoteSite:
     return site
 
 
-def read_sites(client: KameleoonClient, before_page: PageHook = None) -> tuple[RemoteSite, ...]:
+def read_sites(client: KameleoonClient, before_page: PageHook) -> tuple[RemoteSite, ...]:
     items = client.list("sites", subject="the sites", before_page=before_page)
     found = (site_from_payload(item) for item in items)
     return tuple(sorted((s for s in found if s is not None), key=lambda s: s.id))
@@ -85,8 +85,8 @@ def read_entities(
     client: KameleoonClient,
     kinds: Collection[Entity],
     sites: Sequence[RemoteSite],
-    site: RemoteSite | None = None,
-    before_page: PageHook = None,
+    site: RemoteSite | None,
+    before_page: PageHook,
 ) -> tuple[Listed, ...]:
     """The experiments and personalizations (of ``kinds``) of ``site``, else of every site: one list each."""
     by_id = {s.id: s for s in sites}
@@ -99,7 +99,7 @@ def read_entities(
     return tuple(found)
 
 
-def read_site_contents(client: KameleoonClient, site: RemoteSite, before_page: PageHook = None) -> SiteContents:
+def read_site_contents(client: KameleoonClient, site: RemoteSite, before_page: PageHook) -> SiteContents:
     """A site's experiments, variations and personalizations, with their code: three lists."""
     experiments = _payloads(client, Entity.EXPERIMENT, site, before_page, code=True)
     variations = client.list(
