@@ -275,3 +275,12 @@ def test_bootstrap_stops_a_server_whose_pages_never_end_and_writes_nothing(kamsy
     assert "none of which its filter asks for" in result.stderr
     assert (repo / "kamsync.yaml").read_text() == MANIFEST and not (repo / "experiments").exists()
     assert len(api_requests(sandbox, "GET")) == 3
+
+
+def test_list_after_a_bootstrap_says_where_each_experiment_and_personalization_lives(kamsync, repo, sandbox):
+    assert kamsync("pull", "--site", "outlet0002").code == 0
+    listed = kamsync("list", "--site", "outlet0002", "--json").json()["entities"]
+    where = {(e["kind"], e["id"]): e["dir"] for e in listed}
+    assert where[("personalization", 300002)] == "personalizations/300002-vip-banner"
+    assert where[("experiment", 100010)] == "experiments/100010-spring-sale"
+    assert where[("experiment", 100011)] is None, "left out by the bootstrap: listed, not mapped"
