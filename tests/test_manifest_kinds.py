@@ -197,3 +197,11 @@ def test_the_schema_knows_personalizations_and_the_site(schema: jsonschema.Draft
         "version: 1\n",
     ):
         assert list(schema.iter_errors(as_json(bad))), bad
+
+
+def test_a_personalization_variation_needs_its_id_and_a_personalization_takes_no_traffic(repo: Path) -> None:
+    no_id = PERSO.replace("      - id: 400001\n        name: Big banner\n", "      - name: Big banner\n")
+    with pytest.raises(ManifestError, match=r"kamsync.yaml:9: variation entry 1 of personalization 300001 has no 'id'"):
+        load(repo, no_id)
+    with pytest.raises(ManifestError, match=r"kamsync.yaml:7: unknown key 'traffic' in personalization 300001"):
+        load(repo, PERSO.replace("    script: shared", "    traffic: {origin: 1}\n    script: shared"))

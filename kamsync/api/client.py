@@ -238,6 +238,11 @@ class KameleoonClient:
         response = self._request(method, path, subject=subject, json=dict(body), on_send=on_send)
         return as_object(decode_json(response.content))
 
+    def post(self, resource: str, body: Mapping[str, object], *, subject: str) -> JsonObject | None:
+        """Create an object, never sent twice (an answer lost may hide a creation only a lookup can find)."""
+        path = f"/{resource.strip('/')}"
+        return as_object(decode_json(self._request("POST", path, subject=subject, json=dict(body)).content))
+
     # -- the edge --
 
     def _request(

@@ -124,27 +124,18 @@ def _read_variations(
             subject=subject_for("variation", chunk),
         )
         found.update(_by_id(items, set(chunk)))
-    # Experiments that did not list their variations: ask by experiment, to discover ones added in the UI.
-    for chunk in chunked(unlisted_experiments):
-        items = client.list(
-            "variations",
-            filters=[equal_filter("experimentId", chunk)],
-            subject=f"the variations of {subject_for('experiment', chunk)}",
-        )
-        wanted = set(chunk)
-        for ident, payload in _by_id(items, None).items():
-            if as_int(payload.get("experimentId")) in wanted:
-                found.setdefault(ident, payload)
-    for chunk in chunked(unlisted_personalizations):
-        items = client.list(
-            "variations",
-            filters=[equal_filter("personalizationId", chunk)],
-            subject=f"the variations of {subject_for('personalization', chunk)}",
-        )
-        wanted = set(chunk)
-        for ident, payload in _by_id(items, None).items():
-            if as_int(payload.get("personalizationId")) in wanted:
-                found.setdefault(ident, payload)
+    # Owners that did not list their variations: ask by owner, to discover ones added in the UI.
+    for kind, owners in (("experiment", unlisted_experiments), ("personalization", unlisted_personalizations)):
+        for chunk in chunked(owners):
+            items = client.list(
+                "variations",
+                filters=[equal_filter(f"{kind}Id", chunk)],
+                subject=f"the variations of {subject_for(kind, chunk)}",
+            )
+            wanted = set(chunk)
+            for ident, payload in _by_id(items, None).items():
+                if as_int(payload.get(f"{kind}Id")) in wanted:
+                    found.setdefault(ident, payload)
     return found
 
 

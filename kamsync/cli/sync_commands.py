@@ -75,6 +75,12 @@ def diff(ctx: click.Context, exit_code: bool, paths: tuple[str, ...]) -> int:
 )
 @click.option("--allow-live", is_flag=True, help="Also update experiments that are live (status active).")
 @click.option(
+    "--allow-traffic-change",
+    is_flag=True,
+    help="Create the manifest's new variations (entries with a name and no id) and attach them, changing the "
+    "experiment's traffic split as the plan shows.",
+)
+@click.option(
     "--out",
     metavar="FILE",
     type=click.Path(dir_okay=False),
@@ -96,6 +102,7 @@ def push(
     exit_code: bool,
     force: bool,
     allow_live: bool,
+    allow_traffic_change: bool,
     out: str | None,
     discard_journal: bool,
     paths: tuple[str, ...],
@@ -104,7 +111,10 @@ def push(
 
     The whole plan is built and priced first; if any field is refused (edited in Kameleoon, newer code in
     Kameleoon, live experiment, deleted in Kameleoon) or the rate budget cannot cover it, nothing at all is
-    written and the way out is shown. Traffic allocation (variations, deviations) is never sent.
+    written and the way out is shown. Traffic allocation (variations, deviations) is sent only to attach a
+    new variation: a manifest entry with a name and no id is created first (or, when the site has exactly one
+    variation of that name, adopted), attached with the split the plan shows, and its id written into the
+    manifest; that needs --allow-traffic-change (and --allow-live on a live experiment).
 
     Each write is journaled under .git/kamsync/: a push that was interrupted (Ctrl-C, kill, lost network)
     resumes when run again, sending only what is still needed, and refuses fields changed in Kameleoon since.
@@ -113,6 +123,7 @@ def push(
     Examples:
       kamsync push --dry-run --exit-code
       kamsync push --dry-run --out plan.json && kamsync apply plan.json
+      kamsync push --allow-traffic-change        (creates the new variations first)
     """
     from kamsync.sync.commands import run_push
 
@@ -127,6 +138,7 @@ def push(
         allow_live=allow_live,
         out=out,
         discard_journal=discard_journal,
+        allow_traffic_change=allow_traffic_change,
     )
 
 

@@ -174,6 +174,7 @@ class MappedFile:
     ref: FieldRef
     path: str
     line: int  # the manifest line that maps it (the entity's line for conventional paths)
+    label: str = ""  # how messages name the field when ``ref`` cannot yet (a variation not created yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,26 @@ class VariationSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class NewFile:
+    """A file of a variation that Kameleoon does not have yet: no field reference until it is created."""
+
+    field: str  # the API field name
+    path: str  # POSIX, relative to the manifest's folder
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewVariationSpec:
+    """A variation entry without ``id``: ``kamsync push`` creates it (or adopts the one variation of the site
+    with that exact name), attaches it to its experiment, and writes its id into the manifest."""
+
+    name: str
+    dir: str  # relative to "<experiment dir>/variations/"
+    line: int
+    files: tuple[NewFile, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ExperimentSpec:
     """An entry of ``experiments:`` or of ``personalizations:`` (the same shape)."""
 
@@ -194,6 +215,9 @@ class ExperimentSpec:
     line: int
     files: tuple[MappedFile, ...]  # the experiment's own fields
     variations: tuple[VariationSpec, ...]
+    new_variations: tuple[NewVariationSpec, ...] = ()
+    # The split a creation sets, from "origin" and each variation's dir to its share; None: equal shares.
+    traffic: tuple[tuple[str, float], ...] | None = None
 
     def all_files(self) -> tuple[MappedFile, ...]:
         return (*self.files, *(f for v in self.variations for f in v.files))
@@ -240,6 +264,10 @@ class Manifest:
     def variation_ids(self) -> tuple[int, ...]:
         """Every mapped variation, of experiments and of personalizations."""
         return tuple(v.id for e in (*self.experiments, *self.personalizations) for v in e.variations)
+
+    def creations(self) -> tuple[tuple[ExperimentSpec, NewVariationSpec], ...]:
+        """Every variation entry without an id, with its experiment, in manifest order."""
+        return tuple((e, v) for e in self.experiments for v in e.new_variations)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,9 +29,9 @@ class PullResult:
     left_alone: list[FieldStatus] = field(default_factory=list)
     added_experiments: list[int] = field(default_factory=list)
     added_variations: list[tuple[int, int, str]] = field(default_factory=list)  # experiment, variation, dir
+    added_personalization_variations: list[tuple[int, int, str]] = field(default_factory=list)  # the same
     renamed: list[tuple[int, str]] = field(default_factory=list)  # variation id, new name
     missing: list[FieldStatus] = field(default_factory=list)  # gone from Kameleoon: reported, never deleted here
     manifest_changed: bool = False
     not_mapped: list[NotMapped] = field(default_factory=list)  # what `pull --site` left out, and why
     added_personalizations: list[int] = field(default_factory=list)
-    added_personalization_variations: list[tuple[int, int, str]] = field(default_factory=list)  # as added_variations

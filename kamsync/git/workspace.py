@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kamsync.core.errors import GitError, UsageError
-from kamsync.core.model import Manifest, MappedFile
+from kamsync.core.model import ExperimentSpec, Manifest, MappedFile, NewVariationSpec
 from kamsync.git.repo import GitRepo
 from kamsync.git.tree import CommitTree, Source, WorkTree, find_manifest_at, top_relative
 from kamsync.manifest.parse import MANIFEST_ENV, MANIFEST_NAME, find_manifest, load_manifest
@@ -79,13 +79,28 @@ class Workspace:
         for given in paths:
             target = Path(os.path.abspath(self.cwd / given))
             matched = [mf for mf in files if _is_within(self.absolute(mf.path), target)]
-            if not matched:
+            if not matched and not self._creates_under(target):
                 raise UsageError(
                     f"{given}: no file mapped in {MANIFEST_NAME} is there; "
                     "give a mapped file or a folder holding some (see `kamsync status`)"
                 )
             chosen.extend(mf for mf in matched if mf not in chosen)
         return tuple(sorted(chosen, key=files.index))
+
+    def _creates_under(self, target: Path) -> bool:
+        """Whether a new variation (an entry without id, which push creates) has a file under ``target``."""
+        return any(self._creates_under_one(new, target) for _, new in self.manifest.creations())
+
+    def select_new(self, paths: Sequence[str]) -> tuple[tuple[ExperimentSpec, NewVariationSpec], ...]:
+        """The new variations with a file under ``paths`` (relative to the current folder); all when none given."""
+        found = self.manifest.creations()
+        if not paths:
+            return found
+        targets = [Path(os.path.abspath(self.cwd / given)) for given in paths]
+        return tuple((exp, new) for exp, new in found if any(self._creates_under_one(new, t) for t in targets))
+
+    def _creates_under_one(self, new: NewVariationSpec, target: Path) -> bool:
+        return any(_is_within(self.absolute(f.path), target) for f in new.files)
 
 
 def _is_within(path: Path, folder: Path) -> bool:

@@ -157,4 +157,4 @@ def _maps_new(found: RangeChanges, tree: CommitTree, manifest_path: Path) -> boo
         manifest = tree.load_manifest(manifest_path)
     except KamsyncError:
         return True  # the check that follows says why it cannot be read
-    return found.maps_new(manifest)
+    return bool(manifest.creations()) or found.maps_new(manifest)

@@ -8,7 +8,7 @@ from kamsync.core.plan import describe_base, kameleoon_edits
 from kamsync.core.states import State
 from kamsync.git.ranges import pick_files
 from kamsync.sync.options import Options
-from kamsync.sync.push import run_push
+from kamsync.sync.push import refuse_creation_here, run_push
 from kamsync.sync.session import connected, locked
 from kamsync.sync.survey import survey
 from kamsync.ui.console import Console
@@ -27,6 +27,7 @@ def check_range(opts: Options, console: Console, *, head: str | None = None) -> 
     """Block (exit 3) when a mapped field changed in the range was edited in Kameleoon or holds code from
     commits outside the pushed history; warn about live experiments and vanished entities."""
     with locked(opts, "kamsync hook run pre-push") as ws:
+        refuse_creation_here(opts, ws.manifest.creations(), None)
         files = pick_files(ws, (), opts.from_rev)
         with connected(opts, ws, console) as run:
             run.charge_reads(files, "the pre-push check")

@@ -75,7 +75,7 @@ class _Reader:
 
 def describe_mapped(mapped: MappedFile) -> str:
     """How errors about a mapped file name it."""
-    return f"{mapped.ref.describe()} file '{mapped.path}'"
+    return f"{mapped.label or mapped.ref.describe()} file '{mapped.path}'"
 
 
 def code_too_large(shown: str, mapped: MappedFile, size: int) -> ManifestError:

@@ -84,8 +84,10 @@ class ManifestEditor:
         """Append a personalization with its variations, each given as ``(id, name, dir)``."""
         self.add_experiment(personalization_id, dir, variations, key="personalizations")
 
-    def add_variation(self, experiment_id: int, variation_id: int, name: str, dir: str) -> None:
-        experiment = self._require_experiment(experiment_id)
+    def add_variation(
+        self, experiment_id: int, variation_id: int, name: str, dir: str, *, key: str = "experiments"
+    ) -> None:
+        experiment = self._require_experiment(experiment_id, key)
         self._refuse_known_variation(variation_id)
         seq = experiment.get("variations")
         if not isinstance(seq, CommentedSeq):
@@ -97,10 +99,18 @@ class ManifestEditor:
         self._variation_owners()[variation_id] = f"experiment {experiment_id}"
         self._changed = True
 
-    def set_variation_name(self, experiment_id: int, variation_id: int, name: str, keep_dir: str | None = None) -> None:
+    def set_variation_name(
+        self,
+        experiment_id: int,
+        variation_id: int,
+        name: str,
+        keep_dir: str | None = None,
+        *,
+        key: str = "experiments",
+    ) -> None:
         """Record a new name. ``keep_dir`` pins the variation's current folder first when the entry has no
         ``dir:`` (its folder came from the old name), so a rename never moves the mapping."""
-        experiment = self._require_experiment(experiment_id)
+        experiment = self._require_experiment(experiment_id, key)
         seq = experiment.get("variations")
         for item in seq if isinstance(seq, CommentedSeq) else ():
             if isinstance(item, CommentedMap) and _same_id(item.get("id"), variation_id):
@@ -114,7 +124,22 @@ class ManifestEditor:
                         item.insert(1, "name", name)  # after `id:`, where a person would write it
                     self._changed = True
                 return
-        raise UsageError(f"variation {variation_id} of experiment {experiment_id} is not in {display_path(self.path)}")
+        raise UsageError(
+            f"variation {variation_id} of {_KINDS[key]} {experiment_id} is not in {display_path(self.path)}"
+        )
+
+    def set_new_variation_id(self, experiment_id: int, name: str, variation_id: int) -> None:
+        """Give the entry named ``name`` without an id (a variation kamsync created) its id, first in the entry."""
+        self._refuse_known_variation(variation_id)
+        seq = self._require_experiment(experiment_id).get("variations")
+        for item in seq if isinstance(seq, CommentedSeq) else ():
+            if isinstance(item, CommentedMap) and "id" not in item and item.get("name") == name:
+                item.insert(0, "id", variation_id)
+                self._changed = True
+                return
+        raise UsageError(
+            f"experiment {experiment_id} in {display_path(self.path)} has no new variation named {name!r} any more"
+        )
 
     def text(self) -> str:
         """The manifest as ``save()`` would write it."""
@@ -155,10 +180,10 @@ class ManifestEditor:
                 return item
         return None
 
-    def _require_experiment(self, experiment_id: int) -> CommentedMap:
-        found = self._find_experiment(experiment_id)
+    def _require_experiment(self, experiment_id: int, key: str = "experiments") -> CommentedMap:
+        found = self._find_experiment(experiment_id, key)
         if found is None:
-            raise UsageError(f"experiment {experiment_id} is not in {display_path(self.path)}")
+            raise UsageError(f"{_KINDS[key]} {experiment_id} is not in {display_path(self.path)}")
         return found
 
     def _variation_owners(self) -> dict[int, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["YamlMap", "YamlSeq", "item_line", "key_line", "node_line"]
+__all__ = ["YamlMap", "YamlSeq", "describe_value", "item_line", "key_line", "node_line"]
 
 
 class YamlMap(dict[Any, Any]):
@@ -44,3 +44,22 @@ def node_line(node: object, default: int) -> int:
 
 def item_line(seq: YamlSeq, index: int) -> int:
     return seq.item_lines[index]
+
+
+def describe_value(value: object) -> str:
+    """How messages name a parsed value: ``the string 'x'``, ``a list``, ``empty``."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, str):
+        return f"the string {str(value)!r}" if value else "an empty string"
+    if isinstance(value, int):
+        return f"the number {int(value)}"
+    if isinstance(value, float):
+        return f"the number {float(value)}"
+    if isinstance(value, YamlMap):
+        return "a mapping"
+    if isinstance(value, YamlSeq):
+        return "a list"
+    return f"a {type(value).__name__}"

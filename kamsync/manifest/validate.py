@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import os
 import posixpath
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -18,7 +18,6 @@ from kamsync.core.model import (
     EXPERIMENT_FIELDS,
     EXPERIMENTS,
     PERSONALIZATIONS,
-    SITE_FIELDS,
     VARIATION_FIELDS,
     Campaign,
     CodeField,
@@ -26,7 +25,8 @@ from kamsync.core.model import (
     FieldRef,
     Manifest,
     MappedFile,
-    SiteSpec,
+    NewFile,
+    NewVariationSpec,
     VariationSpec,
 )
 from kamsync.core.paths import (
@@ -38,40 +38,26 @@ from kamsync.core.paths import (
     slugify,
 )
 from kamsync.manifest.find import CREATE_HINT
-from kamsync.manifest.nodes import YamlMap, YamlSeq, item_line, key_line, node_line
+from kamsync.manifest.nodes import YamlMap, YamlSeq, describe_value, item_line, key_line, node_line
+from kamsync.manifest.site import site_spec
+from kamsync.manifest.traffic import check_traffic
 
 __all__ = ["MANIFEST_VERSION", "DiskView", "Kind", "PathView", "validate"]
 
 MANIFEST_VERSION = 1
 
 TOP_KEYS = ("version", "rate_limit", "experiments", "personalizations", "site")
-EXPERIMENT_KEYS = ("id", "dir", *(f.manifest_key for f in EXPERIMENT_FIELDS), "variations")
+EXPERIMENT_KEYS = ("id", "dir", *(f.manifest_key for f in EXPERIMENT_FIELDS), "variations", "traffic")
 VARIATION_KEYS = ("id", "name", "dir", *(f.manifest_key for f in VARIATION_FIELDS))
-SITE_KEYS = ("code", *(f.manifest_key for f in SITE_FIELDS))
-# A site code goes into requests: letters, digits, '-' and '_' only (Kameleoon's are 10 lowercase characters).
-SITE_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# A personalization has no traffic split kamsync could set, and its variations are created in Kameleoon.
+PERSONALIZATION_KEYS = ("id", "dir", *(f.manifest_key for f in PERSONALIZATIONS.fields), "variations")
 
 
 def _entry_keys(kind: Campaign) -> tuple[str, ...]:
-    return ("id", "dir", *(f.manifest_key for f in kind.fields), "variations")
+    return EXPERIMENT_KEYS if kind is EXPERIMENTS else PERSONALIZATION_KEYS
 
 
-def _describe(value: object) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, str):
-        return f"the string {str(value)!r}" if value else "an empty string"
-    if isinstance(value, int):
-        return f"the number {int(value)}"
-    if isinstance(value, float):
-        return f"the number {float(value)}"
-    if isinstance(value, YamlMap):
-        return "a mapping"
-    if isinstance(value, YamlSeq):
-        return "a list"
-    return f"a {type(value).__name__}"
+_describe = describe_value
 
 
 def _is_int(value: object) -> bool:
@@ -123,7 +109,7 @@ class _Validator:
     view: PathView
     entry_ids: dict[tuple[str, int], int] = field(default_factory=dict)  # (kind, id) -> line
     variation_ids: dict[int, tuple[int, str]] = field(default_factory=dict)  # id -> (line, "experiment 1")
-    targets: dict[str, MappedFile] = field(default_factory=dict)  # normalised path -> first mapping
+    targets: dict[str, tuple[str, int]] = field(default_factory=dict)  # normalised path -> (who, line)
 
     def fail(self, line: int | None, problem: str) -> ManifestError:
         return ManifestError(self.shown, line, problem)
@@ -172,17 +158,40 @@ class _Validator:
             raise self.fail(line, f"'{key}' of {where} ({raw!r}) {escape}")
         return relative_posix(os.path.normpath(os.path.join(base, cleaned)), str(self.root))
 
-    def map_file(self, ref: FieldRef, path: str, line: int, key: str, explicit: bool) -> MappedFile:
-        mapped = MappedFile(ref=ref, path=path, line=line)
+    def claim(self, path: str, who: str, line: int, key: str, explicit: bool) -> None:
+        """Take ``path`` for one field, refusing a file two fields would share."""
         first = self.targets.get(path)
         if first is not None:
             raise self.fail(
                 line,
-                f"{ref.describe()} and {first.ref.describe()} (line {first.line}) both map to '{path}'; "
+                f"{who} and {first[0]} (line {first[1]}) both map to '{path}'; "
                 f"give each field its own file" + ("" if explicit else f" (set '{key}' or a distinct 'dir')"),
             )
-        self.targets[path] = mapped
-        return mapped
+        self.targets[path] = (who, line)
+
+    def field_paths(
+        self,
+        node: YamlMap,
+        fields: tuple[CodeField, ...],
+        who: Callable[[CodeField], str],
+        where: str,
+        id_line: int,
+        folder: str,
+    ) -> list[tuple[CodeField, str, int]]:
+        """Each field's file (its override key, else the conventional name in ``folder``) and manifest line."""
+        out: list[tuple[CodeField, str, int]] = []
+        for code_field in fields:
+            key = code_field.manifest_key
+            if key in node:
+                line = key_line(node, key, id_line)
+                raw = self.string(node, key, where, line, optional=False)
+                assert raw is not None
+                path = self.rel_path(raw, key, where, line, self.root)
+            else:
+                line, path = id_line, posixpath.normpath(f"{folder}/{code_field.default_file}")
+            self.claim(path, who(code_field), line, key, explicit=key in node)
+            out.append((code_field, path, line))
+        return out
 
     def map_fields(
         self,
@@ -193,20 +202,8 @@ class _Validator:
         id_line: int,
         folder: str,
     ) -> tuple[MappedFile, ...]:
-        out: list[MappedFile] = []
-        for code_field in fields:
-            field_ref = ref.with_field(code_field.api_name)
-            key = code_field.manifest_key
-            if key in node:
-                line = key_line(node, key, id_line)
-                raw = self.string(node, key, where, line, optional=False)
-                assert raw is not None
-                path = self.rel_path(raw, key, where, line, self.root)
-                out.append(self.map_file(field_ref, path, line, key, explicit=True))
-            else:
-                path = posixpath.normpath(f"{folder}/{code_field.default_file}")
-                out.append(self.map_file(field_ref, path, id_line, key, explicit=False))
-        return tuple(out)
+        placed = self.field_paths(node, fields, lambda f: ref.with_field(f.api_name).describe(), where, id_line, folder)
+        return tuple(MappedFile(ref.with_field(f.api_name), path, line) for f, path, line in placed)
 
     def experiment(self, node: object, index: int, seq: YamlSeq, kind: Campaign = EXPERIMENTS) -> ExperimentSpec:
         """An entry of ``experiments:`` or (``kind``) of ``personalizations:``."""
@@ -246,26 +243,61 @@ class _Validator:
             )
         ref = FieldRef(kind.entity, exp_id, "")
         files = self.map_fields(node, kind.fields, ref, label, id_line, exp_dir)
-        variations = self.variations(node, kind, exp_id, exp_dir, line)
-        return ExperimentSpec(id=exp_id, dir=exp_dir, line=id_line, files=files, variations=variations)
+        variations, new = self.variations(node, kind, exp_id, exp_dir, line)
+        traffic = self.traffic(node, label, line, variations, new) if "traffic" in node else None
+        return ExperimentSpec(
+            id=exp_id,
+            dir=exp_dir,
+            line=id_line,
+            files=files,
+            variations=variations,
+            new_variations=new,
+            traffic=traffic,
+        )
+
+    def traffic(
+        self,
+        node: YamlMap,
+        label: str,
+        line: int,
+        variations: tuple[VariationSpec, ...],
+        new: tuple[NewVariationSpec, ...],
+    ) -> tuple[tuple[str, float], ...]:
+        dirs = [v.dir for v in variations] + [v.dir for v in new]
+        return check_traffic(node, label, line, dirs, self.fail)
 
     def variations(
         self, node: YamlMap, kind: Campaign, exp_id: int, exp_dir: str, line: int
-    ) -> tuple[VariationSpec, ...]:
+    ) -> tuple[tuple[VariationSpec, ...], tuple[NewVariationSpec, ...]]:
         seq = node.get("variations")
         if seq is None:
-            return ()
+            return (), ()
         if not isinstance(seq, YamlSeq):
             raise self.fail(
                 key_line(node, "variations", line),
                 f"'variations' of {kind.entity.value} {exp_id} must be a list (items starting with `- id:`), "
                 f"not {_describe(seq)}",
             )
-        return tuple(self.variation(item, i, seq, kind, exp_id, exp_dir) for i, item in enumerate(seq))
+        known: list[VariationSpec] = []
+        new: list[NewVariationSpec] = []
+        for i, item in enumerate(seq):
+            spec = self.variation(item, i, seq, kind, exp_id, exp_dir)
+            if isinstance(spec, VariationSpec):
+                known.append(spec)
+            else:
+                twin = next((n for n in new if n.name == spec.name), None)
+                if twin is not None:
+                    raise self.fail(
+                        spec.line,
+                        f"experiment {exp_id} has two new variations named {spec.name!r} (also at line "
+                        f"{twin.line}); kamsync finds a created variation by its name, so give each its own",
+                    )
+                new.append(spec)
+        return tuple(known), tuple(new)
 
     def variation(
         self, node: object, index: int, seq: YamlSeq, kind: Campaign, exp_id: int, exp_dir: str
-    ) -> VariationSpec:
+    ) -> VariationSpec | NewVariationSpec:
         first_line = item_line(seq, index)
         owner = f"{kind.entity.value} {exp_id}"
         if not isinstance(node, YamlMap):
@@ -274,10 +306,12 @@ class _Validator:
                 f"variation entry {index + 1} of {owner} must be a mapping like `- id: 987654`, not {_describe(node)}",
             )
         line = node_line(node, first_line)
+        if "id" not in node and kind is EXPERIMENTS:
+            return self.new_variation(node, index, exp_id, exp_dir, line)
         id_line = key_line(node, "id", line)
         label = f"variation {node['id']}" if _is_int(node.get("id")) else f"variation entry {index + 1} of {owner}"
         self.check_keys(node, VARIATION_KEYS, f"in {label}", line)
-        self.require(node, "id", label, line, "<Kameleoon variation id>")
+        self.require(node, "id", label, line, "<Kameleoon variation id> (create it in Kameleoon first)")
         var_id = self.entity_id(node, "variation", label, id_line)
         if var_id in self.variation_ids:
             seen_line, first_owner = self.variation_ids[var_id]
@@ -288,18 +322,42 @@ class _Validator:
             )
         self.variation_ids[var_id] = (id_line, owner)
         name = self.string(node, "name", label, key_line(node, "name", line), optional=True)
+        full, var_dir = self.variation_dir(node, label, line, id_line, exp_dir, slugify(name or "") or str(var_id))
+        ref = FieldRef(kind.variation_entity, var_id, "", exp_id)
+        files = self.map_fields(node, kind.variation_fields, ref, label, id_line, full)
+        return VariationSpec(id=var_id, name=name, dir=var_dir, line=id_line, files=files)
+
+    def new_variation(self, node: YamlMap, index: int, exp_id: int, exp_dir: str, line: int) -> NewVariationSpec:
+        """An entry without ``id``: a variation to create, named so that kamsync can find it again."""
+        label = f"variation entry {index + 1} of experiment {exp_id}"
+        self.check_keys(node, VARIATION_KEYS, f"in {label}", line)
+        if "name" not in node:
+            raise self.fail(
+                line,
+                f"{label} has neither 'id' nor 'name'; give the Kameleoon variation's `id:`, or a `name:` for "
+                "`kamsync push --allow-traffic-change` to create it",
+            )
+        name = self.string(node, "name", label, key_line(node, "name", line), optional=False)
+        assert name is not None
+        label = f"new variation {name!r} of experiment {exp_id}"
+        full, var_dir = self.variation_dir(node, label, line, line, exp_dir, slugify(name) or f"new-{index + 1}")
+        placed = self.field_paths(node, VARIATION_FIELDS, lambda f: f"{label} {f.api_name}", label, line, full)
+        files = tuple(NewFile(f.api_name, path, file_line) for f, path, file_line in placed)
+        return NewVariationSpec(name=name, dir=var_dir, line=line, files=files)
+
+    def variation_dir(
+        self, node: YamlMap, label: str, line: int, id_line: int, exp_dir: str, default: str
+    ) -> tuple[str, str]:
+        """A variation's folder: relative to the manifest's folder, and to ``<experiment dir>/variations``."""
         if "dir" in node:
             dir_line = key_line(node, "dir", line)
             raw_dir = self.string(node, "dir", label, dir_line, optional=False)
             assert raw_dir is not None
         else:
-            dir_line, raw_dir = id_line, slugify(name or "") or str(var_id)
+            dir_line, raw_dir = id_line, default
         base = self.root / exp_dir / "variations"
         full = self.rel_path(raw_dir, "dir", label, dir_line, base)
-        var_dir = relative_posix(os.path.normpath(os.path.join(self.root, full)), str(base))
-        ref = FieldRef(kind.variation_entity, var_id, "", exp_id)
-        files = self.map_fields(node, kind.variation_fields, ref, label, id_line, full)
-        return VariationSpec(id=var_id, name=name, dir=var_dir, line=id_line, files=files)
+        return full, relative_posix(os.path.normpath(os.path.join(self.root, full)), str(base))
 
     def entries(self, data: YamlMap, kind: Campaign) -> tuple[ExperimentSpec, ...]:
         key = kind.manifest_key
@@ -312,33 +370,6 @@ class _Validator:
                 f"'{key}' must be a list (items starting with `- id:`), not {_describe(seq)}",
             )
         return tuple(self.experiment(item, i, seq, kind) for i, item in enumerate(seq))
-
-    def site(self, data: YamlMap) -> SiteSpec | None:
-        """``site: {code: CODE, script: PATH}``: both required, the code safe to put in a request."""
-        if data.get("site") is None:
-            return None
-        node, line = data["site"], key_line(data, "site", 1)
-        if not isinstance(node, YamlMap):
-            raise self.fail(
-                line,
-                f"'site' must be a mapping like `code: abcdefghij` + `script: site/script.js`, not {_describe(node)}",
-            )
-        line = node_line(node, line)
-        self.check_keys(node, SITE_KEYS, "in site", line)
-        self.require(node, "code", "site", line, "<Kameleoon site code>")
-        code_line = key_line(node, "code", line)
-        code = self.string(node, "code", "site", code_line, optional=False)
-        assert code is not None
-        if SITE_CODE.fullmatch(code) is None:
-            raise self.fail(
-                code_line,
-                f"'code' of site ({code!r}) is not a Kameleoon site code: letters, digits, '-' and '_' only "
-                "(the Kameleoon app shows it, e.g. `code: abcdefghij`)",
-            )
-        self.require(node, "script", "site", line, "site/script.js")
-        ref = FieldRef(SITE_FIELDS[0].entity, 0, "", site_code=code)
-        files = self.map_fields(node, SITE_FIELDS, ref, "site", line, "")
-        return SiteSpec(code=code, line=line, files=files)
 
 
 def validate(data: Any, path: Path, repo_top: Path, shown: str, view: PathView | None) -> Manifest:
@@ -382,5 +413,5 @@ def validate(data: Any, path: Path, repo_top: Path, shown: str, view: PathView |
         rate_limit=rate_limit,
         experiments=experiments,
         personalizations=check.entries(data, PERSONALIZATIONS),
-        site=check.site(data),
+        site=site_spec(check, data),
     )

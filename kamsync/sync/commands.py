@@ -89,6 +89,11 @@ def run_status(
                 {"experiment_id": experiment_id, "variation_id": v.id, "name": v.name}
                 for experiment_id, variations in found.new_variations.items()
                 for v in variations
+            ]
+            + [
+                {"experiment_id": None, "personalization_id": owner, "variation_id": v.id, "name": v.name}
+                for owner, variations in found.new_personalization_variations.items()
+                for v in variations
             ],
             "warnings": list(found.warnings),
         }
@@ -98,12 +103,14 @@ def run_status(
     for status in shown:
         state, rest = status_line(status)
         console.out(Styled(state.ljust(width), state), f"  {rest}")
-    for experiment_id, variations in found.new_variations.items():
-        for variation in variations:
-            console.out(
-                f"new in Kameleoon: variation {variation.id} {variation.name!r} of experiment {experiment_id}; "
-                "`kamsync pull` maps it"
-            )
+    news = [("experiment", found.new_variations), ("personalization", found.new_personalization_variations)]
+    for kind, new in news:
+        for owner_id, variations in new.items():
+            for variation in variations:
+                console.out(
+                    f"new in Kameleoon: variation {variation.id} {variation.name!r} of {kind} {owner_id}; "
+                    "`kamsync pull` maps it"
+                )
     if not opts.json:  # the JSON holds every entry: its stderr stays for problems
         console.summary(summary(found.statuses))
     changed = any(s.state is not State.IN_SYNC for s in found.statuses)
@@ -291,10 +298,10 @@ def _merge(into: PullResult, other: PullResult) -> None:
     into.left_alone.extend(other.left_alone)
     into.added_experiments.extend(other.added_experiments)
     into.added_variations.extend(other.added_variations)
+    into.added_personalization_variations.extend(other.added_personalization_variations)
     into.renamed.extend(other.renamed)
     into.missing.extend(other.missing)
     into.added_personalizations.extend(other.added_personalizations)
-    into.added_personalization_variations.extend(other.added_personalization_variations)
     into.manifest_changed = into.manifest_changed or other.manifest_changed
 
 
@@ -304,6 +311,8 @@ def _report_pull(console: Console, result: PullResult, requests: int, manifest_p
         console.detail(f"mapped experiment {experiment_id} in {manifest_path.name}")
     for experiment_id, variation_id, folder in result.added_variations:
         console.detail(f"mapped variation {variation_id} of experiment {experiment_id} as {folder}/")
+    for owner_id, variation_id, folder in result.added_personalization_variations:
+        console.detail(f"mapped variation {variation_id} of personalization {owner_id} as {folder}/")
     for variation_id, name in result.renamed:
         console.detail(f"variation {variation_id} is now named {name!r} in Kameleoon (files stay where they are)")
     for pulled in result.written:

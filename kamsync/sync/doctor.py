@@ -73,7 +73,10 @@ def _manifest(opts: Options, environ: Mapping[str, str], cwd: Path) -> tuple[Wor
         return None, Check("manifest", False, str(error))
     experiments = len(ws.manifest.experiments)
     where = os.path.relpath(ws.root / "kamsync.yaml", cwd) if ws.root.is_relative_to(ws.repo.top) else ws.root
-    detail = f"{where} is valid: {experiments} experiment(s), {len(ws.manifest.files())} field(s) mapped"
+    others = len(ws.manifest.personalizations)
+    also = f", {others} personalization(s)" if others else ""
+    site = f", the script of site {ws.manifest.site.code}" if ws.manifest.site is not None else ""
+    detail = f"{where} is valid: {experiments} experiment(s){also}{site}, {len(ws.manifest.files())} field(s) mapped"
     return ws, Check("manifest", True, detail)
 
 

@@ -39,6 +39,11 @@ class Options:
         return self.from_rev is not None or self.to_rev is not None
 
     @property
+    def creations_allowed(self) -> bool:
+        """Whether this run may create variations: not in GitHub Actions, which could not commit their ids."""
+        return self.environ.get("GITHUB_ACTIONS", "").strip().lower() != "true"
+
+    @property
     def manifest_given(self) -> str | None:
         """``--manifest``, else ``$KAMSYNC_MANIFEST``: the manifest named explicitly, if any."""
         return self.manifest or self.environ.get(MANIFEST_ENV) or None

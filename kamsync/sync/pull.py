@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,7 +62,7 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
     for status in found.statuses:
         if status.state in {State.LOCAL_CHANGED, State.REMOTE_AHEAD} and status.state not in adopt:
             result.left_alone.append(status)
-    if candidates or found.new_variations:
+    if candidates or found.new_variations or found.new_personalization_variations:
         check_can_merge(ws.repo)
     planned: list[tuple[FieldStatus, str, PulledFile]] = []  # every merge is made before any file is written
     for status in candidates:
@@ -100,35 +100,53 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
         disk = _write_file(ws.repo, ws.root, status.path, text)
         result.written.append(replace(pulled, disk=disk))
 
+    _map_new_variations(ws, EXPERIMENTS, found.new_variations, editor, result)
+    _map_new_variations(ws, PERSONALIZATIONS, found.new_personalization_variations, editor, result)
     manifest = ws.manifest
-    for experiment_id, variations in sorted(found.new_variations.items()):
-        spec = manifest.experiment(experiment_id)
+    for kind in (EXPERIMENTS, PERSONALIZATIONS):
+        renamed = _renames(manifest, found, kind)
+        for variation_id, name in renamed:
+            entries = manifest.experiments if kind is EXPERIMENTS else manifest.personalizations
+            experiment = next(e for e in entries for v in e.variations if v.id == variation_id)
+            mapped = next(v for v in experiment.variations if v.id == variation_id)
+            editor.set_variation_name(experiment.id, variation_id, name, keep_dir=mapped.dir, key=kind.manifest_key)
+            result.manifest_changed = True
+        result.renamed.extend(renamed)
+    result.missing.extend(s for s in found.statuses if s.state is State.REMOTE_MISSING)
+    return result
+
+
+def _map_new_variations(
+    ws: Workspace,
+    kind: Campaign,
+    new: Mapping[int, Sequence[RemoteVariation]],
+    editor: ManifestEditor,
+    result: PullResult,
+) -> None:
+    """Map the variations created in Kameleoon under mapped experiments (or personalizations), with their files."""
+    for experiment_id, variations in sorted(new.items()):
+        spec = (
+            ws.manifest.experiment(experiment_id) if kind is EXPERIMENTS else ws.manifest.personalization(experiment_id)
+        )
         if spec is None:
             continue
         taken = {v.dir for v in spec.variations} | _existing_dirs(ws.root / spec.dir / "variations")
         for variation in variations:
             folder = unique_dir(variation.name, str(variation.id), taken)
             taken.add(folder)
-            editor.add_variation(experiment_id, variation.id, variation.name, folder)
-            result.added_variations.append((experiment_id, variation.id, folder))
-            files = _write_variation(ws.repo, ws.root, spec.dir, folder, experiment_id, variation)
+            editor.add_variation(experiment_id, variation.id, variation.name, folder, key=kind.manifest_key)
+            added = result.added_variations if kind is EXPERIMENTS else result.added_personalization_variations
+            added.append((experiment_id, variation.id, folder))
+            files = _write_variation(ws.repo, ws.root, spec.dir, folder, experiment_id, variation, kind)
             result.written.extend(files)
             result.manifest_changed = True
-    result.renamed.extend(_renames(manifest, found))
-    for variation_id, name in result.renamed:
-        experiment = next(e for e in manifest.experiments for v in e.variations if v.id == variation_id)
-        mapped = next(v for v in experiment.variations if v.id == variation_id)
-        editor.set_variation_name(experiment.id, variation_id, name, keep_dir=mapped.dir)
-        result.manifest_changed = True
-    result.missing.extend(s for s in found.statuses if s.state is State.REMOTE_MISSING)
-    return result
 
 
-def _renames(manifest: Manifest, found: Survey) -> list[tuple[int, str]]:
+def _renames(manifest: Manifest, found: Survey, kind: Campaign = EXPERIMENTS) -> list[tuple[int, str]]:
     """Variations renamed in Kameleoon, among those the survey covered."""
     surveyed = {s.mapped.ref.variation_id for s in found.statuses}
     renamed = []
-    for experiment in manifest.experiments:
+    for experiment in manifest.experiments if kind is EXPERIMENTS else manifest.personalizations:
         for spec in experiment.variations:
             if spec.id not in surveyed:
                 continue
@@ -149,15 +167,15 @@ def _write_variation(
     folder: str,
     experiment_id: int,
     variation: RemoteVariation,
-    campaign: Campaign = EXPERIMENTS,
+    kind: Campaign = EXPERIMENTS,
 ) -> list[PulledFile]:
-    """Write a variation's files; ``campaign`` says whether it belongs to an experiment or a personalization."""
+    """Write a variation's files; ``kind`` says whether it belongs to an experiment or a personalization."""
     written = []
-    for code_field in campaign.variation_fields:
+    for code_field in kind.variation_fields:
         path = f"{experiment_dir}/variations/{folder}/{code_field.default_file}"
         code = normalize(variation.code.get(code_field.api_name, ""))
         disk = _write_code(repo, root, path, code)
-        ref = FieldRef(campaign.variation_entity, variation.id, code_field.api_name, experiment_id)
+        ref = FieldRef(code_field.entity, variation.id, code_field.api_name, experiment_id)
         written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8"), disk=disk))
     return written
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kamsync.core.errors import Exit, RefusedError, UsageError
-from kamsync.core.model import MappedFile
+from kamsync.core.model import ExperimentSpec, MappedFile, NewVariationSpec
 from kamsync.core.plan import Plan, Refusal, Write, plan_push
 from kamsync.core.savedplan import to_document
 from kamsync.core.states import FieldStatus
@@ -18,10 +18,12 @@ from kamsync.git.workspace import Workspace
 from kamsync.state.files import write_atomic
 from kamsync.state.journal import Command, FieldKey, Interrupted, Journal, drift
 from kamsync.state.record import Record
+from kamsync.sync.create import execute_creations, plan_creations
 from kamsync.sync.session import Options, Run, connected, locked
 from kamsync.sync.survey import survey
 from kamsync.sync.writes import Outcome, execute, save_backup
 from kamsync.ui.console import Console
+from kamsync.ui.creation import created_line, plan_lines
 from kamsync.ui.render import refusal_entry, write_entry
 
 __all__ = ["announce", "drift_refusals", "execute_plan", "payload_of", "run_push"]
@@ -38,6 +40,7 @@ def run_push(
     allow_live: bool,
     out: str | None = None,
     discard_journal: bool = False,
+    allow_traffic_change: bool = False,
 ) -> int:
     if out is not None and not dry_run:
         raise UsageError("--out saves a plan without sending it: use it with --dry-run, then `kamsync apply FILE`")
@@ -47,12 +50,25 @@ def run_push(
             "commit could never be applied; check that commit out and leave --to out"
         )
     with locked(opts, "kamsync push", reader=console if dry_run else None) as ws:
+        wanted = ws.select_new(paths)
+        refuse_creation_here(opts, wanted, out)
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
             console.info(nothing_changed(ws, opts.from_rev))
             console.emit_json({**payload_of(dry_run, Plan((), ())), "requests": 0})
             return int(Exit.OK)
         with connected(opts, ws, console) as run:
+            if wanted:
+                ws = _create_first(
+                    console,
+                    ws,
+                    run,
+                    wanted,
+                    dry_run=dry_run,
+                    allow_traffic_change=allow_traffic_change,
+                    allow_live=allow_live,
+                )
+                files = pick_files(ws, paths, opts.from_rev)
             return _push(
                 console,
                 ws,
@@ -65,6 +81,61 @@ def run_push(
                 out=out,
                 discard_journal=discard_journal,
             )
+
+
+def refuse_creation_here(
+    opts: Options, wanted: Sequence[tuple[ExperimentSpec, NewVariationSpec]], out: str | None
+) -> None:
+    """Creations are made from a working copy, then committed: a range (the pre-push hook, ``--from/--to``),
+    the GitHub Action and a saved plan could never commit the ids they would write into the manifest."""
+    if not wanted:
+        return
+    names = ", ".join(f"{new.name!r} of experiment {exp.id}" for exp, new in wanted)
+    where = (
+        "a push of a git range (the pre-push hook, --from/--to)"
+        if opts.ranged
+        else "GitHub Actions"
+        if not opts.creations_allowed
+        else "a saved plan (--out)"
+        if out is not None
+        else None
+    )
+    if where is not None:
+        raise RefusedError(
+            f"the manifest has new variations (entries without id: {names}), and {where} never creates them: "
+            "run `kamsync push --allow-traffic-change` from a working copy, then commit the ids it writes into "
+            "the manifest; nothing was sent"
+        )
+
+
+def _create_first(
+    console: Console,
+    ws: Workspace,
+    run: Run,
+    wanted: Sequence[tuple[ExperimentSpec, NewVariationSpec]],
+    *,
+    dry_run: bool,
+    allow_traffic_change: bool,
+    allow_live: bool,
+) -> Workspace:
+    """Plan the new variations, refuse or show them, create them (unless ``dry_run``), and return the
+    workspace as the manifest now maps it."""
+    run.charge(run.read_cost(len({exp.id for exp, _ in wanted}), 1), "reading what the new variations need")
+    plan = plan_creations(ws, run.client, wanted, allow_traffic_change=allow_traffic_change, allow_live=allow_live)
+    for line in plan_lines(plan, dry_run=dry_run):
+        console.out(line)
+    if plan.refusals:
+        for reason in plan.refusals:
+            console.error(f"refused: {reason}")
+        raise RefusedError(
+            f"nothing was written: {len(plan.refusals)} creation(s) refused" + (" (dry run)" if dry_run else "")
+        )
+    if dry_run:
+        return ws
+    run.charge(plan.requests, "creating the new variations")
+    for made in execute_creations(ws, run.client, plan):
+        console.out(created_line(made))
+    return Workspace.open(run.opts.manifest, run.opts.environ, ws.cwd)
 
 
 def _push(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kamsync.api.remote import read_remote
 from kamsync.core.model import Entity, Manifest, MappedFile, RemoteState, RemoteVariation, Wanted
@@ -24,6 +24,8 @@ class Survey:
     # Variations Kameleoon lists under a surveyed experiment that the manifest does not map yet.
     new_variations: Mapping[int, tuple[RemoteVariation, ...]]
     warnings: tuple[str, ...]
+    # The same under a surveyed personalization.
+    new_personalization_variations: Mapping[int, tuple[RemoteVariation, ...]] = field(default_factory=dict)
 
 
 def remote_value(mapped: MappedFile, remote: RemoteState) -> str | object | None:
@@ -82,19 +84,20 @@ def belongs(
 
 
 def unmapped_variations(
-    manifest: Manifest, remote: RemoteState, experiment_ids: set[int]
+    manifest: Manifest, remote: RemoteState, experiment_ids: set[int], kind: Entity = Entity.EXPERIMENT
 ) -> dict[int, tuple[RemoteVariation, ...]]:
+    """The variations of these experiments (or, by ``kind``, personalizations) the manifest does not map: those
+    that name one as theirs, or that it lists without naming an owner."""
     mapped = set(manifest.variation_ids())
     found: dict[int, list[RemoteVariation]] = {}
     for variation in sorted(remote.variations.values(), key=lambda v: v.id):
         if variation.id in mapped:
             continue
+        owner = variation.personalization_id if kind is Entity.PERSONALIZATION else variation.experiment_id
         for experiment_id in experiment_ids:
-            experiment = remote.experiments.get(experiment_id)
+            experiment = remote.campaign(kind, experiment_id)
             listed = experiment.variation_ids if experiment else None
-            if variation.experiment_id == experiment_id or (
-                variation.experiment_id is None and listed is not None and variation.id in listed
-            ):
+            if owner == experiment_id or (owner is None and listed is not None and variation.id in listed):
                 found.setdefault(experiment_id, []).append(variation)
     return {k: tuple(v) for k, v in found.items()}
 
@@ -169,9 +172,12 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
         )
     # New variations are only looked for under experiments the command covers whole (PATHS may restrict it).
     chosen = set(files)
-    whole = {
-        e.id
-        for e in manifest.experiments
-        if all(f in chosen for f in (*e.files, *(f for v in e.variations for f in v.files)))
-    }
-    return Survey(tuple(statuses), remote, unmapped_variations(manifest, remote, whole), tuple(warnings))
+    whole = {e.id for e in manifest.experiments if all(f in chosen for f in e.all_files())}
+    whole_p = {p.id for p in manifest.personalizations if all(f in chosen for f in p.all_files())}
+    return Survey(
+        tuple(statuses),
+        remote,
+        unmapped_variations(manifest, remote, whole),
+        tuple(warnings),
+        unmapped_variations(manifest, remote, whole_p, Entity.PERSONALIZATION),
+    )

@@ -131,15 +131,15 @@ def pull_payload(result: PullResult, requests: int) -> dict[str, object]:
         "refused": [{**entry(s), "reason": reason} for s, reason in result.refused],
         "left_alone": [entry(s) for s in result.left_alone],
         "added_experiments": result.added_experiments,
-        "added_variations": [{"experiment_id": e, "variation_id": v, "dir": d} for e, v, d in result.added_variations],
+        "added_variations": [{"experiment_id": e, "variation_id": v, "dir": d} for e, v, d in result.added_variations]
+        + [
+            {"experiment_id": None, "personalization_id": p, "variation_id": v, "dir": d}
+            for p, v, d in result.added_personalization_variations
+        ],
         "renamed": [{"variation_id": v, "name": n} for v, n in result.renamed],
         "missing": [entry(s) for s in result.missing],
         "manifest_changed": result.manifest_changed,
         "added_personalizations": result.added_personalizations,
-        "added_personalization_variations": [
-            {"personalization_id": p, "variation_id": v, "dir": d}
-            for p, v, d in result.added_personalization_variations
-        ],
         "not_mapped": [
             {"kind": n.kind.value, "id": n.id, "name": n.name, "reason": n.reason} for n in result.not_mapped
         ],
