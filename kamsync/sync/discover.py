@@ -58,11 +58,8 @@ def list_entities(
         # One request for the site (or the first page of sites), one first page per kind; more pages as they come.
         run.charge(1 + len(kinds) + (1 if run.token_needed() else 0), "kamsync list")
         more = page_pricer(run, "kamsync list")
-        if site_code is not None:
-            site: RemoteSite | None = find_site(client, site_code)
-            sites: tuple[RemoteSite, ...] = (site,) if site is not None else ()
-        else:
-            site, sites = None, read_sites(client, more)
+        site: RemoteSite | None = find_site(client, site_code) if site_code is not None else None
+        sites = (site,) if site is not None else read_sites(client, more)
         entities = read_entities(client, kinds, sites, site, more)
         requests = client.requests_sent
     chosen = sorted(
