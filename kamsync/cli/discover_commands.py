@@ -63,8 +63,8 @@ def site_options(func: F) -> F:
         "--site",
         "site",
         metavar="CODE",
-        help="Map every experiment of this site that the manifest lacks, and write its files; "
-        "with --status, only those with that status.",
+        help="Map every experiment and personalization of this site that the manifest lacks, and write their "
+        "files; with --status, only those with that status.",
     )(func)
 
 

@@ -199,7 +199,7 @@ def pull(
 
     Without --experiment: writes every remote-changed and remote-only field, and maps variations created in
     Kameleoon for mapped experiments. Files with uncommitted changes are never overwritten (exit 3).
-    With --site: maps every experiment of that site the manifest lacks (see `kamsync list`).
+    With --site: maps every experiment and personalization of that site the manifest lacks (see `kamsync list`).
 
     Example: kamsync pull --experiment 123456
     """
