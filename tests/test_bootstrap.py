@@ -284,3 +284,15 @@ def test_list_after_a_bootstrap_says_where_each_experiment_and_personalization_l
     assert where[("personalization", 300002)] == "personalizations/300002-vip-banner"
     assert where[("experiment", 100010)] == "experiments/100010-spring-sale"
     assert where[("experiment", 100011)] is None, "left out by the bootstrap: listed, not mapped"
+
+
+def test_bootstrap_beside_a_manifest_in_a_subfolder_writes_under_that_folder(kamsync, repo, sandbox):
+    web = repo / "web"
+    web.mkdir()
+    git(repo, "mv", "kamsync.yaml", "web/kamsync.yaml")
+    commit_all(repo, "the manifest lives with the web code")
+    result = kamsync("pull", "--site", "outlet0002", "--status", "active", cwd=web)
+    assert result.code == 0, result.output
+    assert (web / "experiments" / "100010-spring-sale" / "common.js").read_text() == "// spring\n"
+    assert not (repo / "experiments").exists()
+    assert set(states(kamsync("status", "--json", cwd=web)).values()) == {"in-sync"}
