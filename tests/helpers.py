@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import Result
@@ -35,3 +38,26 @@ def commit_all(repo: Path, message: str) -> str:
 def api_requests(sandbox, method: str | None = None) -> list:  # type: ignore[no-untyped-def, type-arg]
     """Requests the sandbox received on the Kameleoon API (admin calls are not logged)."""
     return [r for r in sandbox.store.requests if method is None or r.method == method]
+
+
+def kill_push_when_held(sandbox, repo: Path, env: dict[str, str], fault: str, *args: str) -> None:  # type: ignore[no-untyped-def]
+    """Run `kamsync push ARGS` and SIGKILL it once the sandbox holds the request ``fault`` arms (``"PATCH 2=hold"``)
+    after applying it: the worst moment, Kameleoon has the write and kamsync never heard of it."""
+    (held,) = sandbox.faults.arm(fault)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kamsync", "push", *args],
+        cwd=repo,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sandbox.faults.reached(held).wait(timeout=60), "the push never reached its write"
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        sandbox.faults.release_all()
+        sandbox.faults.clear()
+    assert proc.returncode == -signal.SIGKILL

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kamsync.api.client import KameleoonClient
@@ -105,3 +106,14 @@ def test_an_unknown_site_script_is_unknown_not_empty() -> None:
     state = RemoteState({}, {}, sites={"a": RemoteSite(1, "a", None)})
     script = MappedFile(FieldRef(Entity.SITE, 0, "trackingScript", site_code="a"), "s.js", 1)
     assert remote_value(script, state) is UNKNOWN
+
+
+def test_the_sandbox_admin_routes_edit_personalizations_and_sites_as_the_kameleoon_ui(sb: Sandbox) -> None:
+    with httpx.Client(base_url=sb.url) as http:
+        paused = http.patch("/_sandbox/personalizations/300001", json={"status": "PAUSED", "cssCode": ".w{}"})
+        site = http.patch("/_sandbox/sites/1", json={"trackingScript": "// ui", "appOnly": {"kept": True}})
+        bad = http.patch("/_sandbox/sites/1", json={"code": "changed000"})
+    assert (paused.status_code, paused.json()["status"], paused.json()["cssCode"]) == (200, "PAUSED", ".w{}")
+    assert (site.status_code, site.json()["trackingScript"], site.json()["appOnly"]) == (200, "// ui", {"kept": True})
+    assert bad.status_code == 400
+    assert sb.store.requests == [], "admin calls are not part of the API's log"

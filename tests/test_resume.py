@@ -14,35 +14,14 @@ import sys
 import pytest
 
 from kamsync.core.normalize import normalize
-from tests.helpers import api_requests, commit_all, path_of, states
+from tests.helpers import api_requests, commit_all, kill_push_when_held, path_of, states
 
 VARIATIONS = (200001, 200002, 200003)
 
 
-def _start_push(repo, env, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "kamsync", "push", "--allow-live", *args],
-        cwd=repo,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _kill_at_write(sandbox, repo, env, n: int, *args: str) -> None:
     """Run a push and SIGKILL it once Kameleoon has applied its n-th write, before kamsync sees the answer."""
-    (held,) = sandbox.faults.arm(f"PATCH {n}=hold")
-    proc = _start_push(repo, env, *args)
-    try:
-        assert sandbox.faults.reached(held).wait(timeout=60), "the push never reached its write"
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-    finally:
-        sandbox.faults.release_all()
-        sandbox.faults.clear()
-    assert proc.returncode == -signal.SIGKILL
+    kill_push_when_held(sandbox, repo, env, f"PATCH {n}=hold", "--allow-live", *args)
 
 
 @pytest.mark.parametrize("n", [1, 2, 4])

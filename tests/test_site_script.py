@@ -4,9 +4,6 @@ only ever pushed with --allow-live, since every visitor of the site runs it."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,7 +17,7 @@ from kamsync.core.plan import Write
 from kamsync.core.states import FieldStatus, State
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from kamsync.sync.writes import replace_site
-from tests.helpers import api_requests, commit_all
+from tests.helpers import api_requests, commit_all, kill_push_when_held
 
 SCRIPT = "site/global.js"
 # Fields of the site kamsync never touches, one of which it does not even know (the Kameleoon app keeps it).
@@ -183,24 +180,7 @@ def test_the_sandbox_put_replaces_the_whole_site_so_a_partial_body_loses_the_res
 def test_a_site_push_killed_after_kameleoon_applied_it_resumes_without_writing_twice(kamsync, repo, env, site, sandbox):
     (repo / SCRIPT).write_text("// v3\n")
     commit_all(repo, "v3")
-    (held,) = sandbox.faults.arm("PUT 1=hold")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kamsync", "push", "--allow-live"],
-        cwd=repo,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert sandbox.faults.reached(held).wait(timeout=60), "the push never reached its write"
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-    finally:
-        sandbox.faults.release_all()
-        sandbox.faults.clear()
-    assert proc.returncode == -signal.SIGKILL
+    kill_push_when_held(sandbox, repo, env, "PUT 1=hold", "--allow-live")
 
     rerun = kamsync("push", "--allow-live")
     assert rerun.code == 0, rerun.output

@@ -229,9 +229,7 @@ class KameleoonClient:
         on_send: Callable[[], None] | None = None,
         method: str = "PATCH",
     ) -> JsonObject | None:
-        """Send a partial update (or, with ``method="PUT"``, the whole object); the updated object when the
-        answer is one (the API sends it), else None.
-
+        """Send a partial update (``PUT``: the whole object); the updated object when the answer is one, else None.
         ``on_send`` is called right before each attempt leaves (after any wait for the rate budget), so a
         journal can tell a write that was sent from one still waiting."""
         path = f"/{resource.strip('/')}/{item_id}"

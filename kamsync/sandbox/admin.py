@@ -22,6 +22,8 @@ __all__ = ["Admin"]
 _EXPERIMENT = re.compile(r"/_sandbox/experiments/(\d+)")
 _EXPERIMENT_VARIATIONS = re.compile(r"/_sandbox/experiments/(\d+)/variations")
 _VARIATION = re.compile(r"/_sandbox/variations/(\d+)")
+_PERSONALIZATION = re.compile(r"/_sandbox/personalizations/(\d+)")
+_SITE = re.compile(r"/_sandbox/sites/(\d+)")
 
 
 class Admin:
@@ -69,6 +71,11 @@ class Admin:
             return json_response(200, self.store.ui_edit_experiment(int(match[1]), **read_json_object(request.body)))
         if (match := _VARIATION.fullmatch(path)) and method == "PATCH":
             return json_response(200, self.store.ui_edit_variation(int(match[1]), **read_json_object(request.body)))
+        if (match := _PERSONALIZATION.fullmatch(path)) and method == "PATCH":
+            edit = read_json_object(request.body)
+            return json_response(200, self.store.ui_edit_personalization(int(match[1]), **edit))
+        if (match := _SITE.fullmatch(path)) and method == "PATCH":  # any field, as the app keeps more than the API
+            return json_response(200, self.store.ui_edit_site(int(match[1]), **read_json_object(request.body)))
         if (match := _VARIATION.fullmatch(path)) and method == "DELETE":
             self.store.delete_variation(int(match[1]))
             return Response(204)
