@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta, timezone
+
 import pytest
 
-from kamsync.core.durations import countdown, in_words
+from kamsync.core.durations import clock_time, countdown, in_words
 
 
 @pytest.mark.parametrize(
@@ -43,3 +46,9 @@ def test_durations_read_as_a_countdown_rounded_up(seconds: float, shown: str) ->
 )
 def test_durations_read_like_a_person_would_say_them(seconds, text):
     assert in_words(seconds) == text
+
+
+def test_clock_time_reads_a_moment_in_the_given_zone_or_local_time():
+    assert clock_time(3723.9, timezone.utc) == "01:02:03"
+    assert clock_time(0, timezone(timedelta(hours=2))) == "02:00:00"
+    assert clock_time(1000.0) == time.strftime("%H:%M:%S", time.localtime(1000.0))

@@ -82,3 +82,90 @@ def test_only_the_cli_reads_the_process_environment(path):
         and node.value.id == "os"
     ]
     assert not reads, f"{rel} reads os.environ at line(s) {reads}: take it from the settings (Options.environ)"
+
+
+# Use cases return values and report events; what a person or a program sees is made in ui/ and written there.
+# They know nothing of ui/ (not even its renderers): they hand values to their Report port.
+SAYS_NOTHING = {"sync", "hook"}
+
+
+def _writer(module: str) -> bool:
+    return (
+        module == "click" or module.startswith("click.") or module == "kamsync.ui" or module.startswith("kamsync.ui.")
+    )
+
+
+def output_written(path: Path) -> list[str]:
+    """Every place ``path`` imports ui/ or click, or writes to the process's streams itself."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            found += [f"line {node.lineno}: imports {n}" for n in names if _writer(n)]
+        elif isinstance(node, ast.Import):
+            found += [f"line {node.lineno}: imports {a.name}" for a in node.names if _writer(a.name)]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            found.append(f"line {node.lineno}: print()")
+        elif isinstance(node, ast.Attribute) and node.attr in ("stdout", "stderr", "echo", "secho"):
+            found.append(f"line {node.lineno}: .{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in modules() if p.relative_to(PACKAGE).parts[0] in SAYS_NOTHING], ids=lambda p: p.name
+)
+def test_use_cases_write_no_output(path):
+    written = output_written(path)
+    assert not written, f"{path.relative_to(PACKAGE)} writes output: {written}; return a value or report an event"
+
+
+def test_the_output_check_sees_a_writer():
+    # The check above would pass vacuously if it could not see the console being used.
+    assert output_written(PACKAGE / "ui" / "status.py")
+    assert output_written(PACKAGE / "cli" / "main.py")
+
+
+# A function longer than this is split into named steps; one that reads better whole says why, here.
+MAX_FUNCTION_LINES = 50
+WHOLE_FUNCTIONS: dict[str, str] = {}
+
+
+def function_lengths(source: str) -> list[tuple[str, int]]:
+    """Lines of every function and method in ``source`` (a nested one counts in its parent too)."""
+    return [
+        (node.name, (node.end_lineno or node.lineno) - node.lineno + 1)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+
+
+def long_functions() -> dict[str, int]:
+    found = {}
+    for path in modules():
+        for name, length in function_lengths(path.read_text(encoding="utf-8")):
+            where = f"{path.relative_to(PACKAGE).as_posix()}:{name}"
+            if length > MAX_FUNCTION_LINES and where not in WHOLE_FUNCTIONS:
+                found[where] = max(length, found.get(where, 0))
+    return found
+
+
+def test_the_length_check_counts_each_function_whole():
+    body = "".join(f"        x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    source = "class A:\n    def run(self):\n" + body + "class B:\n    def run(self):\n        pass\n"
+    assert function_lengths(source) == [("run", MAX_FUNCTION_LINES + 1), ("run", 2)]
+
+
+def test_functions_stay_short_enough_to_read_at_a_glance():
+    assert not long_functions(), f"split these functions into named steps: {long_functions()}"
+
+
+def test_one_clock_time_formatter():
+    # Every "until 10:42:13" and "since 12:01:03" reads the same way: core/durations.clock_time says it.
+    formatting = [
+        f"{path.relative_to(PACKAGE).as_posix()}:{node.lineno}"
+        for path in modules()
+        if path.relative_to(PACKAGE).parts[0] != "sandbox"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value == "%H:%M:%S"
+    ]
+    assert formatting == ["core/durations.py:42"]

@@ -10,7 +10,6 @@ import builtins
 import random
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import TracebackType
 
@@ -27,7 +26,7 @@ from kamsync.api.auth import (
     token_from_grant,
 )
 from kamsync.api.deadline import send_within
-from kamsync.api.exchange import Exchange
+from kamsync.api.exchange import Exchange, Lost
 from kamsync.api.query import (
     PER_PAGE,
     filter_ignored_error,
@@ -78,14 +77,6 @@ JsonObject = dict[str, object]
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True, slots=True)
-class _Lost:
-    """A send that got no answer: why, and httpx's words for it (scrubbed)."""
-
-    failure: Failure
-    problem: str
 
 
 class KameleoonClient:
@@ -271,12 +262,7 @@ class KameleoonClient:
             answer = self._send(
                 method, path, subject, params=params, json=json, form=form, headers=headers, on_send=on_send
             )
-            if isinstance(answer, _Lost):
-                outcome: int | Failure = answer.failure
-                message, problem = None, answer.problem
-            else:
-                outcome, problem = answer.status_code, None
-                message = None if 200 <= outcome < 300 else server_message(answer.content, self._secrets)
+            outcome, message, problem = self._read_answer(answer)
             elapsed = self._clock() - started
             step = decide(
                 outcome,
@@ -292,16 +278,26 @@ class KameleoonClient:
                 return answer
             if step in (Step.FAIL, Step.GIVE_UP, Step.UNKNOWN, Step.DONE):  # DONE without an answer: cannot happen
                 raise self._error(step, outcome, message, problem, subject, attempts, sent, elapsed)
-            if step is Step.RENEW_TOKEN:
-                if self._token is not None:
-                    self._rejected_token = self._token.value
-                self._token = None
-            elif step is Step.WAIT_AND_RETRY and isinstance(answer, httpx.Response):
-                wait = parse_retry_after(answer.headers.get("Retry-After"), self._wall_clock())
-                self._budget.note_server_wait(wait)
+            self._before_retry(step, answer)
             attempts = attempts.after(step)
             if step is Step.BACKOFF:
                 self._back_off(outcome, subject, attempts.retries, elapsed)
+
+    def _read_answer(self, answer: httpx.Response | Lost) -> tuple[int | Failure, str | None, str | None]:
+        """The outcome ``decide`` judges, the server's message (scrubbed) for a failure, and why none arrived."""
+        if isinstance(answer, Lost):
+            return answer.failure, None, answer.problem
+        status = answer.status_code
+        return status, None if 200 <= status < 300 else server_message(answer.content, self._secrets), None
+
+    def _before_retry(self, step: Step, answer: httpx.Response | Lost) -> None:
+        """Forget a rejected token, or note the wait a 429 asked for, before the next attempt."""
+        if step is Step.RENEW_TOKEN:
+            if self._token is not None:
+                self._rejected_token = self._token.value
+            self._token = None
+        elif step is Step.WAIT_AND_RETRY and isinstance(answer, httpx.Response):
+            self._budget.note_server_wait(parse_retry_after(answer.headers.get("Retry-After"), self._wall_clock()))
 
     def _back_off(self, outcome: int | Failure, subject: str, retry: int, elapsed: float) -> None:
         delay = retry_wait(self._retry, retry, self._jitter(), elapsed)
@@ -353,7 +349,7 @@ class KameleoonClient:
         form: Mapping[str, str] | None,
         headers: Mapping[str, str],
         on_send: Callable[[], None] | None = None,
-    ) -> httpx.Response | _Lost:
+    ) -> httpx.Response | Lost:
         if self._max_requests is not None and self.requests_sent >= self._max_requests:
             raise request_cap_error(subject, self._max_requests)
         self._budget.before_send()
@@ -367,16 +363,16 @@ class KameleoonClient:
         request, sent_at = None, self._clock()
         try:
             request = self._http.build_request(method, path, params=params, json=json, data=form, headers=headers)
-            answer: httpx.Response | _Lost = send_within(self._http, request, self._retry.timeout)
+            answer: httpx.Response | Lost = send_within(self._http, request, self._retry.timeout)
         except httpx.HTTPError as exc:
             # Only the scrubbed words travel on: the httpx exception would print the request in a traceback.
             problem = self._scrub_opt(str(exc) or type(exc).__name__) or type(exc).__name__
-            answer = _Lost(classify(exc), problem)
+            answer = Lost(classify(exc), problem)
         finally:
             self._budget.after_response()
         if self._on_response is not None and request is not None:
             status = answer.status_code if isinstance(answer, httpx.Response) else None
-            failure = answer.failure.value if isinstance(answer, _Lost) else None
+            failure = answer.failure.value if isinstance(answer, Lost) else None
             self._on_response(Exchange.of(request, status, failure, self._clock() - sent_at, self._secrets))
         return answer
 

@@ -1,4 +1,5 @@
-"""One request and its answer, as ``-v`` reports them (pure): what was sent where, what came back, how fast.
+"""One request and its answer (or why none came), as ``-v`` reports them (pure): what was sent where, what came
+back, how fast.
 
 The path is shown with its query, decoded for reading, after hiding every secret in it; request bodies and
 headers (the token request's form, the bearer token) are never part of it.
@@ -12,9 +13,10 @@ from urllib.parse import unquote
 
 import httpx
 
+from kamsync.api.retry import Failure
 from kamsync.api.scrub import scrub
 
-__all__ = ["Exchange", "shown_target"]
+__all__ = ["Exchange", "Lost", "shown_target"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,14 @@ class Exchange:
     ) -> Exchange:
         outcome = f"HTTP {status}" if status is not None else failure or "no answer"
         return cls(request.method, shown_target(request, secrets), status, outcome, seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """A send that got no answer: why, and httpx's words for it (scrubbed)."""
+
+    failure: Failure
+    problem: str
 
 
 def shown_target(request: httpx.Request, secrets: Iterable[str]) -> str:

@@ -30,9 +30,8 @@ from pathlib import Path
 
 import platformdirs
 
-from kamsync.budget.pricing import clock_time
 from kamsync.budget.windows import Window, describe_windows, full_window_wait, next_send_time, server_wait
-from kamsync.core.durations import in_words
+from kamsync.core.durations import clock_time, in_words
 from kamsync.core.errors import LocalWriteError, LongWait, UsageError
 from kamsync.state.files import write_atomic
 from kamsync.state.oslock import exclusive

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import bisect
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kamsync.budget.windows import Window, describe_windows, next_send_time
-from kamsync.core.durations import in_words
+from kamsync.core.durations import clock_time, in_words
 
-__all__ = ["PER_PAGE", "Quote", "cap_problem", "clock_time", "quote", "read_cost", "refusal_text"]
+__all__ = ["PER_PAGE", "Quote", "cap_problem", "quote", "read_cost", "refusal_text"]
 
 PER_PAGE = 200  # the largest page the API serves: one list request reads up to 200 objects
 
@@ -112,8 +111,3 @@ def refusal_text(what: str, q: Quote, windows: Sequence[Window], wall_now: float
         f"{head}; it could run at {clock_time(q.runnable_at)} (in {in_words(q.runnable_at - wall_now)}): "
         "run it again then, or pass --wait to wait here"
     )
-
-
-def clock_time(wall: float) -> str:
-    """A wall-clock time as the user's local ``HH:MM:SS``."""
-    return time.strftime("%H:%M:%S", time.localtime(wall))

@@ -15,18 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kamsync.budget.ledger import Ledger, default_state_dir, ledger_path, read_arrivals
-from kamsync.budget.pricing import clock_time
 from kamsync.budget.windows import Window, next_send_time, parse_rate_limit
-from kamsync.core.durations import in_words
+from kamsync.core.durations import clock_time, in_words
 
 __all__ = [
     "Forgotten",
     "QuotaReport",
+    "QuotaResult",
     "WindowQuota",
     "forget_server_wait",
     "quota_report",
+    "read_quota",
     "render_forgotten",
     "render_json",
+    "render_result",
     "render_text",
     "run_quota",
 ]
@@ -156,6 +158,50 @@ def render_forgotten(forgot: Forgotten | None, now: float) -> tuple[str, dict[st
     return text, {"forgot": {"in": round(left, 3), "reason": forgot.reason}}
 
 
+@dataclass(frozen=True, slots=True)
+class QuotaResult:
+    """What `kamsync quota` found (and, with ``--reset``, forgot)."""
+
+    report: QuotaReport
+    api_url: str
+    client_id: str
+    now: float
+    reset: bool = False
+    forgot: Forgotten | None = None
+    code: int = 0
+
+
+def read_quota(
+    api_url: str,
+    client_id: str,
+    spec: str,
+    *,
+    state_dir: Path | None = None,
+    now: float | None = None,
+    reset: bool = False,
+) -> QuotaResult:
+    """The use of each window from the ledger (``reset`` first forgets the server's wait). ``UsageError`` for a
+    bad ``spec``; sends nothing."""
+    windows = parse_rate_limit(spec)
+    url = api_url.rstrip("/")
+    at = time.time() if now is None else now
+    folder = default_state_dir() if state_dir is None else state_dir
+    forgot = forget_server_wait(folder, url, client_id, windows, at) if reset else None
+    snapshot = read_arrivals(folder, url, client_id, windows, now=at)
+    report = quota_report(snapshot.arrivals, windows, at, not_before=snapshot.not_before, reason=snapshot.reason)
+    return QuotaResult(report, url, client_id, at, reset, forgot)
+
+
+def render_result(result: QuotaResult) -> tuple[str, dict[str, object]]:
+    """The text and the JSON document of `kamsync quota`."""
+    said, reset_payload = "", {}
+    if result.reset:
+        said, forgot = render_forgotten(result.forgot, result.now)
+        reset_payload = {"reset": forgot}
+    document = {**render_json(result.report, result.api_url, result.client_id), **reset_payload}
+    return said + render_text(result.report, result.api_url, result.client_id), document
+
+
 def run_quota(
     api_url: str,
     client_id: str,
@@ -167,14 +213,4 @@ def run_quota(
 ) -> tuple[str, dict[str, object]]:
     """The text and the JSON payload of `kamsync quota` (``--reset`` first forgets the server's wait, and says
     what it forgot). ``UsageError`` for a bad ``spec``; sends nothing."""
-    windows = parse_rate_limit(spec)
-    url = api_url.rstrip("/")
-    at = time.time() if now is None else now
-    folder = default_state_dir() if state_dir is None else state_dir
-    said, reset_payload = "", {}
-    if reset:
-        said, forgot = render_forgotten(forget_server_wait(folder, url, client_id, windows, at), at)
-        reset_payload = {"reset": forgot}
-    snapshot = read_arrivals(folder, url, client_id, windows, now=at)
-    report = quota_report(snapshot.arrivals, windows, at, not_before=snapshot.not_before, reason=snapshot.reason)
-    return said + render_text(report, url, client_id), {**render_json(report, url, client_id), **reset_payload}
+    return render_result(read_quota(api_url, client_id, spec, state_dir=state_dir, now=now, reset=reset))

@@ -11,7 +11,7 @@ from kamsync.cli.options import EPILOG, budget_options, global_options, options
 
 if TYPE_CHECKING:
     from kamsync.sync.options import Options
-    from kamsync.ui.console import Console
+    from kamsync.ui.view import View
 
 __all__ = ["list_command", "run_site_pull", "site_options", "status_option"]
 
@@ -48,12 +48,10 @@ def list_command(ctx: click.Context, site: str | None, statuses: tuple[str, ...]
     """
     from kamsync.core.model import Entity
     from kamsync.sync.discover import list_entities
-    from kamsync.ui.catalog import show_listing
 
-    opts, console = options(ctx)
+    opts, view = options(ctx)
     kinds = [Entity(kind)] if kind else [Entity.EXPERIMENT, Entity.PERSONALIZATION]
-    listing = list_entities(opts, console, site_code=site, statuses=statuses, kinds=kinds)
-    return show_listing(console, listing)
+    return view.result(list_entities(opts, view, site_code=site, statuses=statuses, kinds=kinds))
 
 
 def site_options(func: F) -> F:
@@ -69,7 +67,7 @@ def site_options(func: F) -> F:
 
 
 def run_site_pull(
-    opts: Options, console: Console, site: str | None, statuses: Sequence[str], *, others: Sequence[str]
+    opts: Options, view: View, site: str | None, statuses: Sequence[str], *, others: Sequence[str]
 ) -> int:
     """``pull --site``: refuse what cannot go with it, then bootstrap the site."""
     if site is None:
@@ -82,4 +80,4 @@ def run_site_pull(
         )
     from kamsync.sync.bootstrap import run_bootstrap
 
-    return run_bootstrap(opts, console, site, statuses)
+    return view.result(run_bootstrap(opts, view, site, statuses))

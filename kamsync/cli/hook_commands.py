@@ -114,10 +114,10 @@ def hook_run_pre_push(
     from kamsync.hook.install import HookMode
     from kamsync.hook.run import HookRun, run_pre_push
 
-    opts, console = options(ctx)
+    opts, view = options(ctx)
     settings = HookRun(HookMode(mode), branches, allow_live, require_credentials)
     stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
-    return run_pre_push(opts, console, settings, remote, stdin)
+    return run_pre_push(opts, view, settings, remote, stdin)
 
 
 @hook_run.command("pre-commit", epilog=HOOK_EPILOG)
@@ -133,5 +133,5 @@ def hook_run_pre_commit(
     from kamsync.hook.install import HookMode
     from kamsync.hook.run import HookRun, run_pre_commit
 
-    opts, console = options(ctx)
-    return run_pre_commit(opts, console, HookRun(HookMode(mode), branches, allow_live, require_credentials))
+    opts, view = options(ctx)
+    return run_pre_commit(opts, view, HookRun(HookMode(mode), branches, allow_live, require_credentials))

@@ -14,6 +14,7 @@ import click
 
 from kamsync.sync.options import Options
 from kamsync.ui.console import Console
+from kamsync.ui.view import View
 
 __all__ = [
     "EPILOG",
@@ -127,8 +128,8 @@ def range_options(func: F) -> F:
     )(func)
 
 
-def options(ctx: click.Context) -> tuple[Options, Console]:
-    """The command's ``Options`` (from wherever each was given) and its console."""
+def options(ctx: click.Context) -> tuple[Options, View]:
+    """The command's ``Options`` (from wherever each was given) and the view that shows what it reports."""
     given = ctx.find_root().meta
 
     def get(name: str) -> Any:
@@ -150,4 +151,5 @@ def options(ctx: click.Context) -> tuple[Options, Console]:
         quiet=quiet,
         environ=dict(os.environ),  # read here, once: every other module asks the settings
     )
-    return opts, Console.create(json_mode=opts.json, no_color=opts.no_color, quiet=opts.quiet, environ=opts.environ)
+    console = Console.create(json_mode=opts.json, no_color=opts.no_color, quiet=opts.quiet, environ=opts.environ)
+    return opts, View(console, opts.environ)

@@ -1,6 +1,7 @@
 """The commands that compare and move code: status, diff, push, apply, pull, quota, doctor.
 
-Each parses its flags, calls one function of ``kamsync.sync`` and returns its exit code. They import the sync
+Each parses its flags, calls one function of ``kamsync.sync``, shows the report it returns and returns its
+exit code. They import the sync
 layer when they run: the pre-push hook's common case (nothing mapped changed) must not pay for the HTTP stack.
 """
 
@@ -42,8 +43,8 @@ def status(ctx: click.Context, exit_code: bool, changed: bool, paths: tuple[str,
     """
     from kamsync.sync.commands import run_status
 
-    opts, console = options(ctx)
-    return run_status(opts, console, paths, exit_code, changed_only=changed)
+    opts, view = options(ctx)
+    return view.result(run_status(opts, view, paths, exit_code, changed_only=changed))
 
 
 @click.command(epilog=EPILOG)
@@ -60,8 +61,8 @@ def diff(ctx: click.Context, exit_code: bool, paths: tuple[str, ...]) -> int:
     """
     from kamsync.sync.commands import run_diff
 
-    opts, console = options(ctx)
-    return run_diff(opts, console, paths, exit_code)
+    opts, view = options(ctx)
+    return view.result(run_diff(opts, view, paths, exit_code))
 
 
 @click.command(epilog=EPILOG)
@@ -127,18 +128,20 @@ def push(
     """
     from kamsync.sync.commands import run_push
 
-    opts, console = options(ctx)
-    return run_push(
-        opts,
-        console,
-        paths,
-        dry_run=dry_run,
-        exit_code=exit_code,
-        force=force,
-        allow_live=allow_live,
-        out=out,
-        discard_journal=discard_journal,
-        allow_traffic_change=allow_traffic_change,
+    opts, view = options(ctx)
+    return view.result(
+        run_push(
+            opts,
+            view,
+            paths,
+            dry_run=dry_run,
+            exit_code=exit_code,
+            force=force,
+            allow_live=allow_live,
+            out=out,
+            discard_journal=discard_journal,
+            allow_traffic_change=allow_traffic_change,
+        )
     )
 
 
@@ -162,8 +165,8 @@ def apply(ctx: click.Context, discard_journal: bool, plan_file: str) -> int:
     """
     from kamsync.sync.commands import run_apply
 
-    opts, console = options(ctx)
-    return run_apply(opts, console, plan_file, discard_journal=discard_journal)
+    opts, view = options(ctx)
+    return view.result(run_apply(opts, view, plan_file, discard_journal=discard_journal))
 
 
 @click.command(epilog=EPILOG)
@@ -203,14 +206,14 @@ def pull(
 
     Example: kamsync pull --experiment 123456
     """
-    opts, console = options(ctx)
+    opts, view = options(ctx)
     if site is not None or statuses:
         from kamsync.cli.discover_commands import run_site_pull
 
-        return run_site_pull(opts, console, site, statuses, others=_others(experiments, force, paths))
+        return run_site_pull(opts, view, site, statuses, others=_others(experiments, force, paths))
     from kamsync.sync.commands import run_pull
 
-    return run_pull(opts, console, paths, experiments=experiments, force=force)
+    return view.result(run_pull(opts, view, paths, experiments=experiments, force=force))
 
 
 def _others(experiments: tuple[int, ...], force: bool, paths: tuple[str, ...]) -> list[str]:
@@ -236,8 +239,8 @@ def quota(ctx: click.Context, reset: bool) -> int:
     """
     from kamsync.sync.commands import run_quota
 
-    opts, console = options(ctx)
-    return run_quota(opts, console, reset=reset)
+    opts, view = options(ctx)
+    return view.result(run_quota(opts, reset=reset))
 
 
 @click.command(epilog=EPILOG)
@@ -255,5 +258,5 @@ def doctor(ctx: click.Context) -> int:
     from kamsync.cli.hook import hook_state
     from kamsync.sync.doctor import run_doctor
 
-    opts, console = options(ctx)
-    return run_doctor(opts, console, hook_state)
+    opts, view = options(ctx)
+    return view.result(run_doctor(opts, view, hook_state))

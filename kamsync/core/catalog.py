@@ -11,14 +11,19 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kamsync.core.errors import UsageError
 from kamsync.core.model import Entity, RemoteExperiment, RemoteSite
+
+if TYPE_CHECKING:
+    from kamsync.core.reports import PullReport  # which imports this module
 
 __all__ = [
     "Listed",
     "Listing",
     "NotMapped",
+    "SitePulled",
     "VariationTraits",
     "bootstrap_choice",
     "check_site_code",
@@ -87,6 +92,19 @@ class Listing:
     mapped: Mapping[tuple[Entity, int], str]  # (kind, id) -> dir, relative to the manifest's folder
     requests: int
     manifest: str | None  # the manifest compared with, as shown; None when there is none
+    code: int = 0  # listing always succeeds once it has read
+
+
+@dataclass(frozen=True, slots=True)
+class SitePulled:
+    """What ``pull --site`` did: pull's report (its ``not_mapped`` says what it left out) and the site."""
+
+    pull: PullReport
+    site_code: str
+
+    @property
+    def code(self) -> int:
+        return self.pull.code
 
 
 _SITE_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")

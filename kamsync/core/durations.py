@@ -1,13 +1,15 @@
-"""How a length of time reads (pure): a countdown on the status line, words in a message.
+"""How time reads (pure): a length of time as a countdown on the status line or as words in a message, and a
+moment as a clock time.
 
-Both round up to whole seconds, so that a wait that still lasts never reads as nothing left.
+Lengths round up to whole seconds, so that a wait that still lasts never reads as nothing left.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import datetime, tzinfo
 
-__all__ = ["countdown", "in_words"]
+__all__ = ["clock_time", "countdown", "in_words"]
 
 
 def _split(seconds: float) -> tuple[int, int, int]:
@@ -33,3 +35,8 @@ def in_words(seconds: float) -> str:
     if minutes:
         return f"{minutes} min {secs} s" if secs else f"{minutes} min"
     return f"{secs} s"
+
+
+def clock_time(wall: float, tz: tzinfo | None = None) -> str:
+    """A moment (seconds since the epoch) as ``HH:MM:SS`` in ``tz``, the user's local time by default."""
+    return datetime.fromtimestamp(wall, tz).strftime("%H:%M:%S")

@@ -1,11 +1,16 @@
-"""What a pull did, as a value the CLI renders (pure)."""
+"""What each command found or did, as the value its use case returns and ``kamsync.ui`` renders (pure)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kamsync.core.catalog import NotMapped
-from kamsync.core.model import FieldRef
+from kamsync.core.checks import Check
+from kamsync.core.errors import ApiError
+from kamsync.core.events import NothingChanged, Unfinished
+from kamsync.core.model import FieldRef, RemoteVariation
+from kamsync.core.plan import Plan, Write
 from kamsync.core.states import FieldStatus
 
 
@@ -35,3 +40,89 @@ class PullResult:
     manifest_changed: bool = False
     not_mapped: list[NotMapped] = field(default_factory=list)  # what `pull --site` left out, and why
     added_personalizations: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of a plan's writes, in order."""
+
+    written: list[Write] = field(default_factory=list)
+    # Locked in the Kameleoon app (423): left alone, the rest went on.
+    skipped: list[tuple[Write, ApiError]] = field(default_factory=list)
+    failed: list[tuple[Write, ApiError]] = field(default_factory=list)
+    not_attempted: list[Write] = field(default_factory=list)
+    # Set when Ctrl-C arrived while this write was in flight: Kameleoon may or may not have applied it.
+    interrupted: Write | None = None
+    cancelled: bool = False  # Ctrl-C stopped the run (in flight or between writes)
+    warnings: list[str] = field(default_factory=list)  # each once
+
+    @property
+    def complete(self) -> bool:
+        """Every write went through."""
+        return not (self.skipped or self.failed or self.not_attempted or self.interrupted or self.cancelled)
+
+
+# -- what each command returns: ``kamsync.ui`` renders it as text and JSON, the CLI returns its ``code`` --------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    statuses: tuple[FieldStatus, ...]
+    new_variations: Mapping[int, tuple[RemoteVariation, ...]]
+    warnings: tuple[str, ...]
+    code: int
+    interrupted: Unfinished | None = None
+    changed_only: bool = False
+    skipped: NothingChanged | None = None  # a range without mapped change: nothing was read
+    new_personalization_variations: Mapping[int, tuple[RemoteVariation, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DiffReport:
+    statuses: tuple[FieldStatus, ...]
+    warnings: tuple[str, ...]
+    code: int
+    skipped: NothingChanged | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    """A push (``--dry-run`` or not) or an apply: the plan, and what became of it."""
+
+    command: str
+    dry_run: bool
+    plan: Plan
+    requests: int
+    code: int
+    skipped: NothingChanged | None = None
+    problems: tuple[str, ...] | None = None  # an apply refused: how the saved plan no longer matches
+    finished: bool = False  # an empty plan that finished an interrupted push
+    out: str | None = None  # the saved plan's file
+    backup: str | None = None
+    outcome: Outcome | None = None  # the writes, once executed
+
+
+@dataclass(frozen=True, slots=True)
+class PullReport:
+    result: PullResult
+    requests: int
+    manifest_name: str
+    code: int
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorReport:
+    checks: tuple[Check, ...]
+    code: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """The pre-push hook's check of a range (``check`` mode)."""
+
+    statuses: tuple[FieldStatus, ...]
+    warnings: tuple[str, ...]
+    blocking: tuple[FieldStatus, ...]
+    to_rev: str | None
+    head: str | None
+    code: int

@@ -21,7 +21,6 @@ __all__ = [
     "GitRange",
     "RangeChanges",
     "in_range",
-    "nothing_changed",
     "pick_files",
     "range_changes",
     "short",
@@ -107,9 +106,3 @@ def pick_files(ws: Workspace, paths: Sequence[str], from_rev: str | None) -> tup
     if not ws.repo.commit_exists(from_rev):
         raise UsageError(f"--from {from_rev}: no such commit in this repository; give a commit, branch or tag")
     return in_range(ws, files, from_rev)
-
-
-def nothing_changed(ws: Workspace, from_rev: str | None) -> str:
-    """What to say when a range holds no mapped change (no request is sent)."""
-    span = GitRange(from_rev, ws.head).describe()
-    return f"no mapped file changed in {span}: nothing to do, no request sent"

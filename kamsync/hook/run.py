@@ -18,6 +18,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kamsync.core.errors import CredentialsError, Exit, KamsyncError, UsageError, worst
+from kamsync.core.events import (
+    CheckingAll,
+    Examining,
+    HookSkipped,
+    NothingToCheck,
+    RefPassed,
+    RefRefused,
+    StoppedBefore,
+    Unchecked,
+)
 from kamsync.git.prepush import Decision, PushedRef, base_candidates, decide_all, from_pre_commit, parse_pre_push
 from kamsync.git.ranges import GitRange, RangeChanges, range_changes, short
 from kamsync.git.repo import GitRepo
@@ -25,7 +35,7 @@ from kamsync.git.tree import CommitTree, find_manifest_at, mapped_paths_at
 from kamsync.hook.install import HookMode, skip_requested
 from kamsync.manifest.parse import MANIFEST_NAME
 from kamsync.sync.options import Options
-from kamsync.ui.console import Console
+from kamsync.sync.report import Report
 
 __all__ = ["HookRun", "run_pre_commit", "run_pre_push"]
 
@@ -42,19 +52,19 @@ class HookRun:
     require_credentials: bool = False
 
 
-def run_pre_push(opts: Options, console: Console, settings: HookRun, remote: str, stdin: str) -> int:
+def run_pre_push(opts: Options, report: Report, settings: HookRun, remote: str, stdin: str) -> int:
     """Examine the refs git is pushing (its standard input lines) to ``remote``."""
     if skip_requested(opts.environ):
-        console.info(f"{PREFIX} KAMSYNC_SKIP=1, this push is not checked")
+        report(HookSkipped())
         return int(Exit.OK)
     repo = GitRepo.discover(Path.cwd())
-    return _examine(opts, console, repo, settings, remote, parse_pre_push(stdin))
+    return _Examine(opts, report, repo, settings).refs(remote, parse_pre_push(stdin))
 
 
-def run_pre_commit(opts: Options, console: Console, settings: HookRun) -> int:
+def run_pre_commit(opts: Options, report: Report, settings: HookRun) -> int:
     """The same, for the pre-commit framework's pre-push stage: the range comes from its PRE_COMMIT_* variables."""
     if skip_requested(opts.environ):
-        console.info(f"{PREFIX} KAMSYNC_SKIP=1, this push is not checked")
+        report(HookSkipped())
         return int(Exit.OK)
     repo = GitRepo.discover(Path.cwd())
     ref = from_pre_commit(opts.environ, resolve=repo.resolve)
@@ -64,71 +74,96 @@ def run_pre_commit(opts: Options, console: Console, settings: HookRun) -> int:
             "PRE_COMMIT_TO_REF and PRE_COMMIT_REMOTE_BRANCH; from git itself use `kamsync hook install`"
         )
     remote = opts.environ.get("PRE_COMMIT_REMOTE_NAME", "") or "origin"
-    return _examine(opts, console, repo, settings, remote, (ref,))
+    return _Examine(opts, report, repo, settings).refs(remote, (ref,))
 
 
-def _examine(
-    opts: Options, console: Console, repo: GitRepo, settings: HookRun, remote: str, refs: Sequence[PushedRef]
-) -> int:
-    default = repo.default_branch()
-    branches = settings.branches or (default,)
+@dataclass(frozen=True, slots=True)
+class _Examine:
+    """The hook's work on the refs of one push: which ranges touch mapped files, then check or push them."""
 
-    def merge_base(local_id: str, branch: str) -> str | None:
-        for candidate in base_candidates(remote, default, branch):
-            if repo.commit_exists(candidate):
-                return repo.merge_base(local_id, candidate)
-        return None
+    opts: Options
+    report: Report
+    repo: GitRepo
+    settings: HookRun
 
-    decisions = decide_all(refs, branches, known=repo.commit_exists, merge_base=merge_base)
-    work: list[tuple[Decision, GitRange]] = []
-    for decision in decisions:
-        span, why = _mapped_change(opts, repo, decision)
-        if span is None:
-            console.info(f"{PREFIX} {decision.branch or decision.ref.remote_ref}: {why}")
-        else:
-            work.append((decision, span))
-    if not work:
-        console.info(f"{PREFIX} nothing to check" if decisions else f"{PREFIX} no ref is pushed; nothing to check")
-        return int(Exit.OK)
-    if not opts.has_credentials:
-        if settings.mode is HookMode.CHECK and not settings.require_credentials:
-            console.warn(
-                f"{PREFIX} KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET are not set, so Kameleoon was not "
-                "checked; the push goes on. Set them to check, or install the hook with --require-credentials "
-                "to block pushes without them"
-            )
+    def refs(self, remote: str, refs: Sequence[PushedRef]) -> int:
+        work = self._work(remote, refs)
+        if not work:
+            return int(Exit.OK)
+        if not self.opts.has_credentials:
+            return self._without_credentials()
+        if self.settings.mode is HookMode.PUSH:
+            return self._push(work)
+        from kamsync.hook.work import check_range  # the HTTP side, only now that there is work
+
+        codes = []
+        for decision, span in work:
+            self.report(Examining(str(decision.branch), span.describe()))
+            checked = check_range(self._ranged(span), self.report, head=self.repo.head())
+            self.report(checked)
+            codes.append(checked.code)
+        return worst(*codes)
+
+    def _work(self, remote: str, refs: Sequence[PushedRef]) -> list[tuple[Decision, GitRange]]:
+        """The pushed refs whose range touches mapped files; each other one is said to pass, and why."""
+        repo = self.repo
+        default = repo.default_branch()
+        branches = self.settings.branches or (default,)
+
+        def merge_base(local_id: str, branch: str) -> str | None:
+            for candidate in base_candidates(remote, default, branch):
+                if repo.commit_exists(candidate):
+                    return repo.merge_base(local_id, candidate)
+            return None
+
+        decisions = decide_all(refs, branches, known=repo.commit_exists, merge_base=merge_base)
+        work: list[tuple[Decision, GitRange]] = []
+        for decision in decisions:
+            span, why = _mapped_change(self.opts, repo, decision)
+            if span is None:
+                self.report(RefPassed(decision.branch or decision.ref.remote_ref, why))
+            else:
+                work.append((decision, span))
+        if not work:
+            self.report(NothingToCheck(len(decisions)))
+        return work
+
+    def _without_credentials(self) -> int:
+        if self.settings.mode is HookMode.CHECK and not self.settings.require_credentials:
+            self.report(Unchecked())
             return int(Exit.OK)
         raise CredentialsError(
             f"{PREFIX} set KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET (this hook needs them to "
-            f"{'push to' if settings.mode is HookMode.PUSH else 'check'} Kameleoon); or push unchecked once with "
-            "KAMSYNC_SKIP=1 git push"
+            f"{'push to' if self.settings.mode is HookMode.PUSH else 'check'} Kameleoon); or push unchecked once "
+            "with KAMSYNC_SKIP=1 git push"
         )
-    from kamsync.hook.work import check_range, push_range  # the HTTP side, only now that there is work
 
-    def ranged(span: GitRange) -> Options:
-        return replace(opts, from_rev=span.from_rev, to_rev=span.to_rev)
+    def _ranged(self, span: GitRange) -> Options:
+        return replace(self.opts, from_rev=span.from_rev, to_rev=span.to_rev)
 
-    if settings.mode is HookMode.PUSH and len(work) > 1:
-        # Git pushes all refs or none: write nothing unless every ref's fields may be written.
-        console.info(f"{PREFIX} {len(work)} refs to push: checking all of them before writing any")
-        for decision, span in work:
-            dry = push_range(ranged(span), console, allow_live=settings.allow_live, dry_run=True)
-            if dry != Exit.OK:
-                console.error(f"{PREFIX} {decision.branch}: refused; nothing was written for any ref")
-                return dry
-    codes = []
-    for index, (decision, span) in enumerate(work):
-        console.info(f"{PREFIX} {decision.branch}: examining the mapped files changed in {span.describe()}")
-        if settings.mode is HookMode.PUSH:
-            code = push_range(ranged(span), console, allow_live=settings.allow_live)
-            if code != Exit.OK and index + 1 < len(work):
-                rest = ", ".join(str(d.branch) for d, _ in work[index + 1 :])
-                console.error(f"{PREFIX} {decision.branch} was not fully written; stopped before {rest}")
-                return code
-            codes.append(code)
-        else:
-            codes.append(check_range(ranged(span), console, head=repo.head()))
-    return worst(*codes)
+    def _push(self, work: list[tuple[Decision, GitRange]]) -> int:
+        from kamsync.hook.work import push_range  # the HTTP side, only now that there is work
+
+        allow_live = self.settings.allow_live
+        if len(work) > 1:
+            # Git pushes all refs or none: write nothing unless every ref's fields may be written.
+            self.report(CheckingAll(len(work)))
+            for decision, span in work:
+                dry = push_range(self._ranged(span), self.report, allow_live=allow_live, dry_run=True)
+                self.report(dry)
+                if dry.code != Exit.OK:
+                    self.report(RefRefused(str(decision.branch)))
+                    return dry.code
+        codes = []
+        for index, (decision, span) in enumerate(work):
+            self.report(Examining(str(decision.branch), span.describe()))
+            pushed = push_range(self._ranged(span), self.report, allow_live=allow_live)
+            self.report(pushed)
+            if pushed.code != Exit.OK and index + 1 < len(work):
+                self.report(StoppedBefore(str(decision.branch), tuple(str(d.branch) for d, _ in work[index + 1 :])))
+                return pushed.code
+            codes.append(pushed.code)
+        return worst(*codes)
 
 
 def _mapped_change(opts: Options, repo: GitRepo, decision: Decision) -> tuple[GitRange | None, str]:

@@ -13,9 +13,9 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
+from kamsync.core.durations import clock_time
 from kamsync.core.errors import LocalWriteError, LockedRepository, UsageError
 from kamsync.state.oslock import HOLDER_OFFSET, exclusive
 
@@ -40,7 +40,7 @@ def _holder(fd: int) -> str:
     try:
         os.lseek(fd, HOLDER_OFFSET, os.SEEK_SET)
         info = json.loads(os.read(fd, 65536).decode("utf-8"))
-        since = datetime.fromtimestamp(float(info["since"])).strftime("%H:%M:%S")
+        since = clock_time(float(info["since"]))
         return f" (pid {int(info['pid'])}, `{info['command']}`, since {since})"
     except (ValueError, KeyError, TypeError, OSError):  # the holder has not written it yet, or wrote garbage
         return ""

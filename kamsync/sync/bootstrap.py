@@ -14,7 +14,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from kamsync.api.catalog import SiteContents, find_site, read_site_contents
-from kamsync.core.catalog import Listed, NotMapped, bootstrap_choice, check_site_code, status_matches
+from kamsync.core.catalog import Listed, NotMapped, SitePulled, bootstrap_choice, check_site_code, status_matches
 from kamsync.core.errors import UsageError
 from kamsync.core.model import EXPERIMENTS, PERSONALIZATIONS, Entity, Manifest, RemoteVariation
 from kamsync.core.paths import escape_problem
@@ -23,13 +23,12 @@ from kamsync.git.pulled import check_can_merge
 from kamsync.git.repo import GitRepo
 from kamsync.manifest.parse import load_manifest
 from kamsync.state.lock import repo_lock
-from kamsync.sync.commands import _into_history, _manifest_for_pull, _merge, _report_pull
+from kamsync.sync.commands import _into_history, _manifest_for_pull, _merge, _pulled
 from kamsync.sync.discover import mapped_dirs, page_pricer
 from kamsync.sync.pull import add_experiment, experiment_dir_for
-from kamsync.sync.session import Options, open_run, showing
+from kamsync.sync.report import Report
+from kamsync.sync.session import Options, open_run
 from kamsync.sync.survey import belongs
-from kamsync.ui.catalog import bootstrap_summary, not_mapped_line
-from kamsync.ui.console import Console
 
 __all__ = ["run_bootstrap"]
 
@@ -37,15 +36,15 @@ _WHAT = "kamsync pull --site"
 _CAMPAIGNS = {Entity.EXPERIMENT: EXPERIMENTS, Entity.PERSONALIZATION: PERSONALIZATIONS}
 
 
-def run_bootstrap(opts: Options, console: Console, site_code: str, statuses: Collection[str]) -> int:
+def run_bootstrap(opts: Options, report: Report, site_code: str, statuses: Collection[str]) -> SitePulled:
     check_site_code(site_code)
     cwd = Path.cwd()
     repo = GitRepo.discover(cwd)
     manifest_path = _manifest_for_pull(opts, repo, cwd, creating=True)
     with repo_lock(repo.state_dir(), _WHAT, opts.lock_wait):
         manifest = load_manifest(manifest_path, repo.top, repo.git_dirs) if manifest_path.exists() else None
-        run = open_run(opts, manifest.rate_limit if manifest else None, console)
-        with run.client as client, showing(run.progress, console):
+        run = open_run(opts, manifest.rate_limit if manifest else None, report)
+        with run.client as client, report.showing(run.progress):
             # The site, then the first page of each of three lists; every further page is priced as it comes.
             run.charge(4 + (1 if run.token_needed() else 0), _WHAT)
             more = page_pricer(run, _WHAT)
@@ -55,13 +54,8 @@ def run_bootstrap(opts: Options, console: Console, site_code: str, statuses: Col
         result = PullResult(not_mapped=notes)
         if planned:
             _write(repo, manifest_path, manifest is not None, contents, planned, result)
-            result.pulled_commit = _into_history(console, repo, manifest_path, result)
-    for note in result.not_mapped:
-        console.info(not_mapped_line(note))
-    for personalization_id in result.added_personalizations:
-        console.detail(f"mapped personalization {personalization_id} in {manifest_path.name}")
-    console.info(bootstrap_summary(site_code, result))
-    return _report_pull(console, result, requests, manifest_path)
+            result.pulled_commit = _into_history(report, repo, manifest_path, result)
+    return SitePulled(_pulled(result, requests, manifest_path), site_code)
 
 
 def _plan(

@@ -14,8 +14,8 @@ from kamsync.core.errors import GitError, UsageError
 from kamsync.core.model import Entity, Manifest, RemoteSite
 from kamsync.git.workspace import Workspace
 from kamsync.manifest.parse import display_path
-from kamsync.sync.session import Options, Run, open_run, showing
-from kamsync.ui.console import Console
+from kamsync.sync.report import Report
+from kamsync.sync.session import Options, Run, open_run
 
 __all__ = ["list_entities", "mapped_dirs", "page_pricer"]
 
@@ -48,13 +48,13 @@ def _manifest(opts: Options) -> Manifest | None:
 
 
 def list_entities(
-    opts: Options, console: Console, *, site_code: str | None, statuses: Collection[str], kinds: Collection[Entity]
+    opts: Options, report: Report, *, site_code: str | None, statuses: Collection[str], kinds: Collection[Entity]
 ) -> Listing:
     if site_code is not None:
         check_site_code(site_code)
     manifest = _manifest(opts)
-    run = open_run(opts, manifest.rate_limit if manifest else None, console)
-    with run.client as client, showing(run.progress, console):
+    run = open_run(opts, manifest.rate_limit if manifest else None, report)
+    with run.client as client, report.showing(run.progress):
         # One request for the site (or the first page of sites), one first page per kind; more pages as they come.
         run.charge(1 + len(kinds) + (1 if run.token_needed() else 0), "kamsync list")
         more = page_pricer(run, "kamsync list")

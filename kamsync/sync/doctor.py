@@ -20,12 +20,12 @@ from kamsync.budget.quota import quota_report
 from kamsync.budget.windows import parse_rate_limit
 from kamsync.core.checks import Check, failed
 from kamsync.core.errors import AuthError, Exit, KamsyncError
+from kamsync.core.reports import DoctorReport
 from kamsync.git.repo import GitRepo, git_version
 from kamsync.git.workspace import Workspace
 from kamsync.sync.options import Options
+from kamsync.sync.report import Report
 from kamsync.sync.session import open_run, rate_limit_spec
-from kamsync.ui.console import Console
-from kamsync.ui.doctor import doctor_payload, doctor_summary, doctor_text
 
 __all__ = ["HookState", "diagnose", "run_doctor"]
 
@@ -34,18 +34,13 @@ __all__ = ["HookState", "diagnose", "run_doctor"]
 HookState = Callable[[GitRepo], tuple[Path, str | None]]
 
 
-def run_doctor(opts: Options, console: Console, hook_state: HookState) -> int:
-    checks = diagnose(opts, console, opts.environ, Path.cwd(), hook_state)
-    console.emit_json(doctor_payload(checks))
-    for parts in doctor_text(checks):
-        console.out(*parts)
-    if not opts.json:
-        console.summary(doctor_summary(checks))
-    return int(Exit.USAGE) if failed(checks) else int(Exit.OK)
+def run_doctor(opts: Options, report: Report, hook_state: HookState) -> DoctorReport:
+    checks = diagnose(opts, report, opts.environ, Path.cwd(), hook_state)
+    return DoctorReport(checks, int(Exit.USAGE) if failed(checks) else int(Exit.OK))
 
 
 def diagnose(
-    opts: Options, console: Console, environ: Mapping[str, str], cwd: Path, hook_state: HookState
+    opts: Options, report: Report, environ: Mapping[str, str], cwd: Path, hook_state: HookState
 ) -> tuple[Check, ...]:
     ws, manifest = _manifest(opts, environ, cwd)
     rate_limit = ws.manifest.rate_limit if ws is not None else None
@@ -54,7 +49,7 @@ def diagnose(
         _git(),
         manifest,
         _hook(cwd, hook_state),
-        *_api(opts, console, environ, rate_limit),
+        *_api(opts, report, environ, rate_limit),
         _ledger(opts, environ, rate_limit),
     )
 
@@ -91,7 +86,7 @@ def _hook(cwd: Path, hook_state: HookState) -> Check:
     return Check("hook", True, f"installed in {path}: {settings}")
 
 
-def _api(opts: Options, console: Console, environ: Mapping[str, str], rate_limit: str | None) -> tuple[Check, ...]:
+def _api(opts: Options, report: Report, environ: Mapping[str, str], rate_limit: str | None) -> tuple[Check, ...]:
     """Credentials found, the API answering, the credentials accepted: one token request tells the last two."""
     untried = "not tried", "fix the line above, then run `kamsync doctor` again"
     try:
@@ -103,7 +98,7 @@ def _api(opts: Options, console: Console, environ: Mapping[str, str], rate_limit
         "credentials found", True, f"{CLIENT_ID_VAR}={environ[CLIENT_ID_VAR].strip()}, {CLIENT_SECRET_VAR} set"
     )
     try:
-        run = open_run(opts, rate_limit, console)
+        run = open_run(opts, rate_limit, report)
         with run.client as client:
             client.request_token()
     except AuthError as error:

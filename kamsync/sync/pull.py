@@ -13,6 +13,7 @@ from kamsync.core.model import (
     EXPERIMENTS,
     PERSONALIZATIONS,
     Campaign,
+    ExperimentSpec,
     FieldRef,
     Manifest,
     RemoteExperiment,
@@ -64,56 +65,52 @@ def pull_survey(ws: Workspace, found: Survey, *, force: bool, editor: ManifestEd
             result.left_alone.append(status)
     if candidates or found.new_variations or found.new_personalization_variations:
         check_can_merge(ws.repo)
-    planned: list[tuple[FieldStatus, str, PulledFile]] = []  # every merge is made before any file is written
-    for status in candidates:
-        if status.uncommitted:
-            what = "merged" if status.state is State.CONFLICT and not force else "overwritten"
-            result.refused.append(
-                (
-                    status,
-                    f"the file has uncommitted changes, which would be {what}; commit them, then pull again",
-                )
-            )
-            continue
-        remote = file_text(status.remote).encode("utf-8")
-        if status.state is State.CONFLICT and not force:
-            base = (status.base.text if status.base else None) or ""
-            try:
-                merged = merge3(ws.repo, base, status.local or "", status.remote or "")
-            except GitError as error:
-                result.refused.append((status, f"cannot be merged ({error}); resolve it by hand, then pull again"))
-                continue
-            pulled = PulledFile(
-                status.path,
-                status.mapped.ref,
-                status.state.value,
-                merge="conflicted" if merged.conflicts else "clean",
-                remote=remote,
-                base=file_text(base).encode("utf-8") if merged.conflicts else None,
-                written=merged.text.encode("utf-8"),
-            )
-            planned.append((status, merged.text, pulled))
-        else:
-            pulled = PulledFile(status.path, status.mapped.ref, status.state.value, remote=remote)
-            planned.append((status, file_text(status.remote), pulled))
+    planned = _planned_files(ws, candidates, result, force=force)  # every merge is made before any file is written
     for status, text, pulled in planned:
         disk = _write_file(ws.repo, ws.root, status.path, text)
         result.written.append(replace(pulled, disk=disk))
-
     _map_new_variations(ws, EXPERIMENTS, found.new_variations, editor, result)
     _map_new_variations(ws, PERSONALIZATIONS, found.new_personalization_variations, editor, result)
-    manifest = ws.manifest
     for kind in (EXPERIMENTS, PERSONALIZATIONS):
-        renamed = _renames(manifest, found, kind)
-        for variation_id, name in renamed:
-            entries = manifest.experiments if kind is EXPERIMENTS else manifest.personalizations
-            experiment = next(e for e in entries for v in e.variations if v.id == variation_id)
-            mapped = next(v for v in experiment.variations if v.id == variation_id)
-            editor.set_variation_name(experiment.id, variation_id, name, keep_dir=mapped.dir, key=kind.manifest_key)
-            result.manifest_changed = True
-        result.renamed.extend(renamed)
+        _follow_renames(ws.manifest, found, kind, editor, result)
     result.missing.extend(s for s in found.statuses if s.state is State.REMOTE_MISSING)
     return result
+
+
+def _planned_files(
+    ws: Workspace, candidates: list[FieldStatus], result: PullResult, *, force: bool
+) -> list[tuple[FieldStatus, str, PulledFile]]:
+    """What each field to adopt becomes on disk (Kameleoon's value, or a three-way merge); the ones that cannot
+    be taken are refused in ``result``."""
+    planned: list[tuple[FieldStatus, str, PulledFile]] = []
+    for status in candidates:
+        if status.uncommitted:
+            what = "merged" if status.state is State.CONFLICT and not force else "overwritten"
+            reason = f"the file has uncommitted changes, which would be {what}; commit them, then pull again"
+            result.refused.append((status, reason))
+            continue
+        remote = file_text(status.remote).encode("utf-8")
+        if status.state is not State.CONFLICT or force:
+            pulled = PulledFile(status.path, status.mapped.ref, status.state.value, remote=remote)
+            planned.append((status, file_text(status.remote), pulled))
+            continue
+        base = (status.base.text if status.base else None) or ""
+        try:
+            merged = merge3(ws.repo, base, status.local or "", status.remote or "")
+        except GitError as error:
+            result.refused.append((status, f"cannot be merged ({error}); resolve it by hand, then pull again"))
+            continue
+        pulled = PulledFile(
+            status.path,
+            status.mapped.ref,
+            status.state.value,
+            merge="conflicted" if merged.conflicts else "clean",
+            remote=remote,
+            base=file_text(base).encode("utf-8") if merged.conflicts else None,
+            written=merged.text.encode("utf-8"),
+        )
+        planned.append((status, merged.text, pulled))
+    return planned
 
 
 def _map_new_variations(
@@ -123,11 +120,11 @@ def _map_new_variations(
     editor: ManifestEditor,
     result: PullResult,
 ) -> None:
-    """Map the variations created in Kameleoon under mapped experiments (or personalizations), with their files."""
+    """Map each variation created in Kameleoon under a mapped experiment (or personalization), in a folder of its
+    own, with its files."""
+    added = result.added_variations if kind is EXPERIMENTS else result.added_personalization_variations
     for experiment_id, variations in sorted(new.items()):
-        spec = (
-            ws.manifest.experiment(experiment_id) if kind is EXPERIMENTS else ws.manifest.personalization(experiment_id)
-        )
+        spec = _entries(ws.manifest, kind).get(experiment_id)
         if spec is None:
             continue
         taken = {v.dir for v in spec.variations} | _existing_dirs(ws.root / spec.dir / "variations")
@@ -135,18 +132,34 @@ def _map_new_variations(
             folder = unique_dir(variation.name, str(variation.id), taken)
             taken.add(folder)
             editor.add_variation(experiment_id, variation.id, variation.name, folder, key=kind.manifest_key)
-            added = result.added_variations if kind is EXPERIMENTS else result.added_personalization_variations
             added.append((experiment_id, variation.id, folder))
             files = _write_variation(ws.repo, ws.root, spec.dir, folder, experiment_id, variation, kind)
             result.written.extend(files)
             result.manifest_changed = True
 
 
-def _renames(manifest: Manifest, found: Survey, kind: Campaign = EXPERIMENTS) -> list[tuple[int, str]]:
+def _entries(manifest: Manifest, kind: Campaign) -> dict[int, ExperimentSpec]:
+    return {e.id: e for e in (manifest.experiments if kind is EXPERIMENTS else manifest.personalizations)}
+
+
+def _follow_renames(
+    manifest: Manifest, found: Survey, kind: Campaign, editor: ManifestEditor, result: PullResult
+) -> None:
+    """Record the new names of variations renamed in Kameleoon; their folders stay where they are."""
+    renamed = _renames(manifest, found, kind)
+    for variation_id, name in renamed:
+        owner = next(e for e in _entries(manifest, kind).values() for v in e.variations if v.id == variation_id)
+        mapped = next(v for v in owner.variations if v.id == variation_id)
+        editor.set_variation_name(owner.id, variation_id, name, keep_dir=mapped.dir, key=kind.manifest_key)
+        result.manifest_changed = True
+    result.renamed.extend(renamed)
+
+
+def _renames(manifest: Manifest, found: Survey, kind: Campaign) -> list[tuple[int, str]]:
     """Variations renamed in Kameleoon, among those the survey covered."""
     surveyed = {s.mapped.ref.variation_id for s in found.statuses}
     renamed = []
-    for experiment in manifest.experiments if kind is EXPERIMENTS else manifest.personalizations:
+    for experiment in _entries(manifest, kind).values():
         for spec in experiment.variations:
             if spec.id not in surveyed:
                 continue

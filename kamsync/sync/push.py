@@ -4,34 +4,47 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from kamsync.core.errors import Exit, RefusedError, UsageError
+from kamsync.core.events import (
+    BackupSaved,
+    CreationPlanned,
+    Included,
+    JournalForgotten,
+    NothingChanged,
+    PlanSaved,
+    PushingUncommitted,
+    Resuming,
+    Unfinished,
+    VariationCreated,
+    Warned,
+    Written,
+)
 from kamsync.core.model import ExperimentSpec, MappedFile, NewVariationSpec
 from kamsync.core.plan import Plan, Refusal, Write, plan_push
+from kamsync.core.reports import PlanReport
 from kamsync.core.savedplan import to_document
 from kamsync.core.states import FieldStatus
-from kamsync.git.ranges import nothing_changed, pick_files
+from kamsync.git.ranges import pick_files
 from kamsync.git.workspace import Workspace
 from kamsync.state.files import write_atomic
 from kamsync.state.journal import Command, FieldKey, Interrupted, Journal, drift
 from kamsync.state.record import Record
 from kamsync.sync.create import execute_creations, plan_creations
+from kamsync.sync.report import Report
 from kamsync.sync.session import Options, Run, connected, locked
 from kamsync.sync.survey import survey
-from kamsync.sync.writes import Outcome, execute, save_backup
-from kamsync.ui.console import Console
-from kamsync.ui.creation import created_line, plan_lines
-from kamsync.ui.render import refusal_entry, write_entry
+from kamsync.sync.writes import execute, save_backup
 
-__all__ = ["announce", "drift_refusals", "execute_plan", "payload_of", "run_push"]
+__all__ = ["drift_refusals", "execute_plan", "refuse_creation_here", "resuming", "run_push"]
 
 
 def run_push(
     opts: Options,
-    console: Console,
+    report: Report,
     paths: Sequence[str],
     *,
     dry_run: bool,
@@ -41,7 +54,7 @@ def run_push(
     out: str | None = None,
     discard_journal: bool = False,
     allow_traffic_change: bool = False,
-) -> int:
+) -> PlanReport:
     if out is not None and not dry_run:
         raise UsageError("--out saves a plan without sending it: use it with --dry-run, then `kamsync apply FILE`")
     if out is not None and opts.to_rev is not None:
@@ -49,18 +62,17 @@ def run_push(
             "--out with --to: `kamsync apply` checks a plan against the working tree, so a plan read at another "
             "commit could never be applied; check that commit out and leave --to out"
         )
-    with locked(opts, "kamsync push", reader=console if dry_run else None) as ws:
+    with locked(opts, "kamsync push", reader=report if dry_run else None) as ws:
         wanted = ws.select_new(paths)
         refuse_creation_here(opts, wanted, out)
         files = pick_files(ws, paths, opts.from_rev)
         if opts.ranged and not files:
-            console.info(nothing_changed(ws, opts.from_rev))
-            console.emit_json({**payload_of(dry_run, Plan((), ())), "requests": 0})
-            return int(Exit.OK)
-        with connected(opts, ws, console) as run:
+            skipped = NothingChanged(opts.from_rev, ws.head)
+            return PlanReport(str(Command.PUSH), dry_run, Plan((), ()), 0, int(Exit.OK), skipped=skipped)
+        with connected(opts, ws, report) as run:
             if wanted:
                 ws = _create_first(
-                    console,
+                    report,
                     ws,
                     run,
                     wanted,
@@ -69,18 +81,8 @@ def run_push(
                     allow_live=allow_live,
                 )
                 files = pick_files(ws, paths, opts.from_rev)
-            return _push(
-                console,
-                ws,
-                run,
-                files,
-                dry_run=dry_run,
-                exit_code=exit_code,
-                force=force,
-                allow_live=allow_live,
-                out=out,
-                discard_journal=discard_journal,
-            )
+            push = _Push(report, ws, run, dry_run=dry_run, force=force, allow_live=allow_live)
+            return push.push(files, exit_code=exit_code, out=out, discard_journal=discard_journal)
 
 
 def refuse_creation_here(
@@ -109,7 +111,7 @@ def refuse_creation_here(
 
 
 def _create_first(
-    console: Console,
+    report: Report,
     ws: Workspace,
     run: Run,
     wanted: Sequence[tuple[ExperimentSpec, NewVariationSpec]],
@@ -122,11 +124,8 @@ def _create_first(
     workspace as the manifest now maps it."""
     run.charge(run.read_cost(len({exp.id for exp, _ in wanted}), 1), "reading what the new variations need")
     plan = plan_creations(ws, run.client, wanted, allow_traffic_change=allow_traffic_change, allow_live=allow_live)
-    for line in plan_lines(plan, dry_run=dry_run):
-        console.out(line)
+    report(CreationPlanned(plan, dry_run))
     if plan.refusals:
-        for reason in plan.refusals:
-            console.error(f"refused: {reason}")
         raise RefusedError(
             f"nothing was written: {len(plan.refusals)} creation(s) refused" + (" (dry run)" if dry_run else "")
         )
@@ -134,123 +133,117 @@ def _create_first(
         return ws
     run.charge(plan.requests, "creating the new variations")
     for made in execute_creations(ws, run.client, plan):
-        console.out(created_line(made))
+        report(VariationCreated(made))
     return Workspace.open(run.opts.manifest, run.opts.environ, ws.cwd)
 
 
-def _push(
-    console: Console,
-    ws: Workspace,
-    run: Run,
-    files: Sequence[MappedFile],
-    *,
-    dry_run: bool,
-    exit_code: bool,
-    force: bool,
-    allow_live: bool,
-    out: str | None,
-    discard_journal: bool,
-) -> int:
-    journal = Journal.at(ws.repo.state_dir())
-    interrupted = _interrupted_push(console, journal, discard=discard_journal, dry_run=dry_run)
-    if interrupted is not None:
-        files = _with_unfinished(console, ws, files, interrupted, ranged=run.opts.ranged)
-    reads = run.charge_reads(files, "reading the remote state")
-    found = survey(ws, files, run.client, from_rev=run.opts.from_rev)
-    for warning in found.warnings:
-        console.warn(warning)
-    plan = plan_push(found.statuses, force=force, allow_live=allow_live)
-    if interrupted is not None:
-        plan = Plan(plan.writes, plan.refusals + drift_refusals(interrupted, found.statuses))
-    payload = payload_of(dry_run, plan)
-    if plan.refusals:
-        return _refuse(console, run, payload, plan.refusals, dry_run)
-    uncommitted = [f.path for w in plan.writes for f in w.fields if f.uncommitted]
-    if uncommitted:
-        console.warn(
-            f"{'would push' if dry_run else 'pushing'} uncommitted changes of {', '.join(uncommitted)}: other "
-            "clones and CI will see these values as edited outside git until they are committed"
+@dataclass(slots=True)
+class _Push:
+    report: Report
+    ws: Workspace
+    run: Run
+    dry_run: bool
+    force: bool
+    allow_live: bool
+
+    def push(
+        self, files: Sequence[MappedFile], *, exit_code: bool, out: str | None, discard_journal: bool
+    ) -> PlanReport:
+        journal = Journal.at(self.ws.repo.state_dir())
+        interrupted = self._interrupted(journal, discard=discard_journal)
+        if interrupted is not None:
+            files = self._with_unfinished(files, interrupted)
+        reads = self.run.charge_reads(files, "reading the remote state")
+        plan = self._plan(files, interrupted)
+        if plan.refusals:
+            return self._result(plan, int(Exit.REFUSED))
+        uncommitted = tuple(f.path for w in plan.writes for f in w.fields if f.uncommitted)
+        if uncommitted:
+            self.report(PushingUncommitted(uncommitted, self.dry_run))
+        if plan.is_empty:
+            finished = interrupted is not None and not self.dry_run
+            if finished:
+                journal.clear()
+            return self._result(plan, int(Exit.OK), finished=finished)
+        if self.dry_run:
+            if out is not None:
+                self._save_plan(plan, out, reads=reads)
+            return self._result(plan, int(Exit.DIFFERENCES) if exit_code else int(Exit.OK), out=out)
+        self.run.charge(plan.requests, "this push")
+        return execute_plan(self.report, self.ws, self.run, plan, journal, Command.PUSH)
+
+    def _result(self, plan: Plan, code: int, *, finished: bool = False, out: str | None = None) -> PlanReport:
+        requests = self.run.client.requests_sent
+        return PlanReport(str(Command.PUSH), self.dry_run, plan, requests, code, finished=finished, out=out)
+
+    def _plan(self, files: Sequence[MappedFile], interrupted: Interrupted | None) -> Plan:
+        found = survey(self.ws, files, self.run.client, from_rev=self.run.opts.from_rev)
+        for warning in found.warnings:
+            self.report(Warned(warning))
+        plan = plan_push(found.statuses, force=self.force, allow_live=self.allow_live)
+        if interrupted is not None:
+            plan = Plan(plan.writes, plan.refusals + drift_refusals(interrupted, found.statuses))
+        return plan
+
+    def _interrupted(self, journal: Journal, *, discard: bool) -> Interrupted | None:
+        """The unfinished run this push must finish first (and check for drift), if any."""
+        interrupted = journal.load()
+        if interrupted is None:
+            return None
+        if discard:
+            if not self.dry_run:
+                journal.clear()
+            self.report(JournalForgotten(str(interrupted.command), dry_run=self.dry_run, afresh=True))
+            return None
+        if interrupted.command is not Command.PUSH:
+            raise RefusedError(
+                f"an interrupted {interrupted.command} has not finished: apply its plan again to finish it, or "
+                "pass --discard-journal to forget it and push afresh; nothing was sent"
+            )
+        self.report(resuming(interrupted, dry_run=self.dry_run))
+        return interrupted
+
+    def _with_unfinished(self, files: Sequence[MappedFile], interrupted: Interrupted) -> tuple[MappedFile, ...]:
+        """``files`` plus the fields the interrupted push was sending, so they are finished and checked for drift.
+        A push of a git range (``--from/--to``, the pre-push hook) only sends that range's commit: another
+        branch's unfinished fields are not its to send, so it stops and says how to finish them."""
+        keys = interrupted.keys
+        chosen = set(files)
+        extra = [
+            mf
+            for mf in self.ws.manifest.files()
+            if mf not in chosen and (mf.ref.entity.value, mf.ref.entity_id, mf.ref.field) in keys
+        ]
+        if extra and self.run.opts.ranged:
+            raise RefusedError(
+                f"an interrupted {interrupted.command} has not finished, and its fields "
+                f"({', '.join(mf.path for mf in extra)}) are not in this range: run `kamsync push` from the branch "
+                "it came from to finish it, or forget it with `kamsync push --discard-journal`; nothing was sent"
+            )
+        if extra:
+            self.report(Included(tuple(mf.path for mf in extra)))
+        return (*files, *extra)
+
+    def _save_plan(self, plan: Plan, out: str, *, reads: int) -> None:
+        document = to_document(
+            plan,
+            api_url=self.run.url,
+            head=self.ws.repo.head(),
+            manifest=Path(self.ws.manifest.path).relative_to(self.ws.repo.top).as_posix(),
+            force=self.force,
+            allow_live=self.allow_live,
+            reads=reads,
         )
-    if plan.is_empty:
-        if interrupted is not None and not dry_run:
-            journal.clear()
-            console.info("the interrupted push had finished: Kameleoon holds every value it was sending")
-        console.out("nothing to push: every mapped field is in sync with Kameleoon")
-        payload["requests"] = run.client.requests_sent
-        console.emit_json(payload)
-        return int(Exit.OK)
-    if dry_run:
-        for write in plan.writes:
-            console.out(f"would update {write.describe()}: {', '.join(write.body)} ({_paths(write)})")
-        console.out(f"{plan.requests} write request(s) planned")
-        if out is not None:
-            _save_plan(console, ws, run, plan, out, force=force, allow_live=allow_live, reads=reads)
-            payload["out"] = out
-        payload["requests"] = run.client.requests_sent
-        console.emit_json(payload)
-        return int(Exit.DIFFERENCES) if exit_code else int(Exit.OK)
-    run.charge(plan.requests, "this push")
-    return execute_plan(console, ws, run, plan, payload, journal, Command.PUSH)
+        write_atomic(Path(os.path.abspath(out)), json.dumps(document, indent=2) + "\n")
+        self.report(PlanSaved(out))
 
 
-def _interrupted_push(console: Console, journal: Journal, *, discard: bool, dry_run: bool) -> Interrupted | None:
-    """The unfinished run this push must finish first (and check for drift), if any."""
-    interrupted = journal.load()
-    if interrupted is None:
-        return None
-    if discard:
-        if dry_run:
-            console.info(f"a real run would forget the journal of the interrupted {interrupted.command}")
-        else:
-            journal.clear()
-            console.info(f"forgot the journal of the interrupted {interrupted.command}; planning afresh")
-        return None
-    if interrupted.command is not Command.PUSH:
-        raise RefusedError(
-            f"an interrupted {interrupted.command} has not finished: apply its plan again to finish it, or pass "
-            "--discard-journal to forget it and push afresh; nothing was sent"
-        )
-    announce(console, interrupted, dry_run=dry_run)
-    return interrupted
-
-
-def _with_unfinished(
-    console: Console, ws: Workspace, files: Sequence[MappedFile], interrupted: Interrupted, *, ranged: bool
-) -> tuple[MappedFile, ...]:
-    """``files`` plus the fields the interrupted push was sending, so they are finished and checked for drift.
-    A push of a git range (``--from/--to``, the pre-push hook) only sends that range's commit: another
-    branch's unfinished fields are not its to send, so it stops and says how to finish them."""
-    keys = interrupted.keys
-    chosen = set(files)
-    extra = [
-        mf
-        for mf in ws.manifest.files()
-        if mf not in chosen and (mf.ref.entity.value, mf.ref.entity_id, mf.ref.field) in keys
-    ]
-    if extra and ranged:
-        raise RefusedError(
-            f"an interrupted {interrupted.command} has not finished, and its fields "
-            f"({', '.join(mf.path for mf in extra)}) are not in this range: run `kamsync push` from the branch it "
-            "came from to finish it, or forget it with `kamsync push --discard-journal`; nothing was sent"
-        )
-    if extra:
-        console.info(
-            f"the {len(extra)} other field(s) of the interrupted push are included: "
-            + ", ".join(mf.path for mf in extra)
-        )
-    return (*files, *extra)
-
-
-def announce(console: Console, interrupted: Interrupted, *, dry_run: bool) -> None:
-    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(interrupted.started_at))
-    doubt = interrupted.in_doubt
-    what = "this dry run shows what resuming" if dry_run else "resuming"
-    console.info(
-        f"{what} the {interrupted.command} interrupted at {started}: {interrupted.done} of "
-        f"{len(interrupted.writes)} writes were confirmed"
-        + (f", {len(doubt)} in flight when it stopped ({', '.join(w.describe() for w in doubt)})" if doubt else "")
-        + ("; sending only what is still needed" if not dry_run else " would send")
+def resuming(interrupted: Interrupted, *, dry_run: bool) -> Resuming:
+    doubt = tuple(w.describe() for w in interrupted.in_doubt)
+    unfinished = Unfinished(
+        str(interrupted.command), interrupted.started_at, interrupted.done, len(interrupted.writes), doubt
     )
+    return Resuming(unfinished, dry_run)
 
 
 def drift_refusals(interrupted: Interrupted, statuses: Sequence[FieldStatus]) -> tuple[Refusal, ...]:
@@ -271,73 +264,18 @@ def drift_refusals(interrupted: Interrupted, statuses: Sequence[FieldStatus]) ->
     )
 
 
-def payload_of(dry_run: bool, plan: Plan) -> dict[str, object]:
-    return {
-        "dry_run": dry_run,
-        "planned": [write_entry(w) for w in plan.writes],
-        "refused": [refusal_entry(r) for r in plan.refusals],
-        "written": [],
-        "skipped": [],
-        "failed": [],
-        "not_attempted": [],
-        "interrupted": None,
-        "backup": None,
-    }
-
-
-def _refuse(console: Console, run: Run, payload: dict[str, object], refusals: Sequence[Refusal], dry: bool) -> int:
-    for refusal in refusals:
-        ref = refusal.status.mapped.ref
-        console.error(f"refused: {ref.describe()} ({refusal.status.path}): {refusal.reason}")
-        console.summary(f"  way out: {refusal.fix}")
-    console.summary(f"nothing was written: {len(refusals)} field(s) refused" + (" (dry run)" if dry else ""))
-    payload["requests"] = run.client.requests_sent
-    console.emit_json(payload)
-    return int(Exit.REFUSED)
-
-
-def _save_plan(
-    console: Console, ws: Workspace, run: Run, plan: Plan, out: str, *, force: bool, allow_live: bool, reads: int
-) -> None:
-    document = to_document(
-        plan,
-        api_url=run.url,
-        head=ws.repo.head(),
-        manifest=Path(ws.manifest.path).relative_to(ws.repo.top).as_posix(),
-        force=force,
-        allow_live=allow_live,
-        reads=reads,
-    )
-    target = Path(os.path.abspath(out))
-    write_atomic(target, json.dumps(document, indent=2) + "\n")
-    console.info(f"saved the plan in {out}: `kamsync apply {out}` sends exactly it")
-
-
 def execute_plan(
-    console: Console,
-    ws: Workspace,
-    run: Run,
-    plan: Plan,
-    payload: dict[str, object],
-    journal: Journal,
-    command: Command,
-    tag: str = "",
-) -> int:
+    report: Report, ws: Workspace, run: Run, plan: Plan, journal: Journal, command: Command, tag: str = ""
+) -> PlanReport:
     backup = save_backup(ws.repo.state_dir(), plan)
     if backup is not None:
-        payload["backup"] = str(backup)
-        console.info(f"saved the remote values --force overwrites under {backup}")
+        report(BackupSaved(str(backup)))
     record = Record.load(ws.repo.state_dir())
-    total = len(plan.writes)
-
-    def on_written(write: Write) -> None:
-        # Reported once, as it happens: a run killed later still said what it had written.
-        console.detail(f"updated {write.describe()}: {', '.join(write.body)}")
 
     def on_sending(index: int, write: Write) -> None:
         run.progress.item(index + 1, write.describe())
 
-    run.progress.start(total, command)
+    run.progress.start(len(plan.writes), command)
     outcome = execute(
         plan,
         run.client,
@@ -346,52 +284,13 @@ def execute_plan(
         command=command,
         tag=tag,
         on_sending=on_sending,
-        on_written=on_written,
+        on_written=lambda write: report(Written(write)),  # once, as it happens
     )
-    return _report(console, run, outcome, total, payload)
-
-
-def _report(console: Console, run: Run, outcome: Outcome, total: int, payload: dict[str, object]) -> int:
-    payload["written"] = [write_entry(w) for w in outcome.written]
-    payload["skipped"] = [{**write_entry(w), "error": str(e)} for w, e in outcome.skipped]
-    payload["failed"] = [{**write_entry(w), "error": str(e)} for w, e in outcome.failed]
-    payload["not_attempted"] = [write_entry(w) for w in outcome.not_attempted]
-    payload["interrupted"] = write_entry(outcome.interrupted) if outcome.interrupted else None
-    payload["requests"] = run.client.requests_sent
-    summary = {
-        "written": len(outcome.written),
-        "skipped": len(outcome.skipped),
-        "failed": len(outcome.failed),
-        "not_attempted": len(outcome.not_attempted) + (1 if outcome.interrupted else 0),
-    }
-    payload["summary"] = summary
-    for warning in outcome.warnings:
-        console.warn(warning)
-    for write, error in outcome.skipped:
-        console.error(f"skipped: {write.describe()}: {error}")
-    for write, error in outcome.failed:
-        console.error(f"not written: {write.describe()}: {error}")
-    if outcome.interrupted is not None:
-        console.error(
-            f"interrupted while updating {outcome.interrupted.describe()}: Kameleoon may or may not have "
-            "applied it; run the same command again to finish (it resumes where this run stopped)"
-        )
-    elif outcome.cancelled:
-        console.error("interrupted between writes: nothing was in flight; run the same command again to finish")
-    for write in outcome.not_attempted:
-        console.error(f"not attempted: {write.describe()} ({_paths(write)})")
-    console.out(
-        f"{summary['written']} of {total} entities updated, {summary['skipped']} skipped (locked in Kameleoon), "
-        f"{summary['failed']} failed, {summary['not_attempted']} not attempted; "
-        f"{run.client.requests_sent} requests used"
-    )
-    if not outcome.complete and not outcome.cancelled:
-        console.summary("run the same command again to finish: it resumes where this run stopped")
-    console.emit_json(payload)
     if outcome.cancelled:
-        return int(Exit.INTERRUPTED)
-    return int(Exit.API) if (outcome.failed or outcome.skipped) else int(Exit.OK)
-
-
-def _paths(write: Write) -> str:
-    return ", ".join(f.path for f in write.fields)
+        code = int(Exit.INTERRUPTED)
+    else:
+        code = int(Exit.API) if (outcome.failed or outcome.skipped) else int(Exit.OK)
+    requests = run.client.requests_sent
+    return PlanReport(
+        str(command), False, plan, requests, code, backup=None if backup is None else str(backup), outcome=outcome
+    )

@@ -17,19 +17,18 @@ from kamsync.api.auth import RENEW_MARGIN
 from kamsync.api.client import KameleoonClient
 from kamsync.api.exchange import Exchange
 from kamsync.budget.ledger import Ledger, default_state_dir, read_arrivals
-from kamsync.budget.pricing import cap_problem, clock_time, quote, read_cost, refusal_text
+from kamsync.budget.pricing import cap_problem, quote, read_cost, refusal_text
 from kamsync.budget.quota import quota_report
 from kamsync.budget.windows import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
-from kamsync.core.durations import in_words
+from kamsync.core.durations import clock_time, in_words
 from kamsync.core.errors import LocalWriteError, RefusedError
+from kamsync.core.events import BudgetPacing, BudgetWaiting, LockSkipped, RequestDone, Waiting
 from kamsync.core.model import MappedFile, Wanted
 from kamsync.git.workspace import Workspace
 from kamsync.state.lock import repo_lock
 from kamsync.state.tokencache import TokenCache
 from kamsync.sync.options import Options
-from kamsync.ui.console import Console
-from kamsync.ui.progress import Progress
-from kamsync.ui.render import request_line
+from kamsync.sync.report import LiveLine, Report
 
 __all__ = ["BudgetRefused", "Options", "Run", "connected", "locked", "open_run", "rate_limit_spec", "session"]
 
@@ -54,13 +53,13 @@ class Run:
     """An open client with its budget, for one command."""
 
     opts: Options
-    console: Console
+    report: Report
     client: KameleoonClient
     url: str
     client_id: str
     windows: tuple[Window, ...]
     tokens: TokenCache
-    progress: Progress
+    progress: LiveLine
     on_wait: Callable[[float, str], None]
     sleep: Callable[[float], None] = time.sleep
     state_dir: Path = field(default_factory=default_state_dir)
@@ -112,34 +111,28 @@ class Run:
         if not self.opts.wait:
             raise BudgetRefused(refusal_text(what, q, self.windows, now) + "; nothing was written")
         if q.runnable_at is None:
-            self.console.info(
-                f"{what} needs {needed} requests, more than a whole {q.quota} window: pacing them across "
-                f"{q.windows_needed} windows, finishing about {clock_time(q.finish_at)}"
-            )
+            self.report(BudgetPacing(what, needed, str(q.quota), q.windows_needed, q.finish_at))
             return needed
-        self.console.info(
-            f"{what} needs {needed} requests and {q.left} of {q.quota} are left: waiting "
-            f"{in_words(q.runnable_at - now)}, until {clock_time(q.runnable_at)}"
-        )
+        self.report(BudgetWaiting(what, needed, q.left, str(q.quota), q.runnable_at - now, q.runnable_at))
         self.on_wait(q.runnable_at - now, f"{needed} requests of {q.quota} to be free for {what}")
         self.sleep(max(0.0, q.runnable_at - time.time()))
         return needed
 
 
-def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
+def open_run(opts: Options, rate_limit: str | None, report: Report) -> Run:
     """Everything checked before the first request: URL, credentials, rate-limit spec. Waits are shown on the
     live progress line on a terminal, else as one message each."""
     url = opts.api_url_resolved()
     credentials = opts.credentials()
     windows = parse_rate_limit(rate_limit_spec(opts, rate_limit))
     retry = opts.retry_policy()
-    progress = Progress.create(json_mode=opts.json or opts.quiet, environ=opts.environ)  # -q: no live line either
+    progress = report.live_line()
 
     def say_wait(seconds: float, reason: str) -> None:
         # Pacing by the rate windows is normal and mostly short; every other wait (a 429, a retry) is news.
         pacing = reason.startswith("rate limit")
         if not pacing or (seconds >= 1 and not opts.json):
-            console.info(f"waiting {in_words(seconds)}: {reason}")
+            report(Waiting(seconds, reason))
 
     on_wait = progress.waiting if progress.enabled else say_wait
     sleep = progress.sleeper()
@@ -163,24 +156,26 @@ def open_run(opts: Options, rate_limit: str | None, console: Console) -> Run:
         on_wait=on_wait,
         sleep=sleep,
         max_requests=opts.max_requests,
-        on_response=_request_log(console, url, credentials.client_id, windows) if opts.verbose else None,
+        on_response=_request_log(report, url, credentials.client_id, windows) if opts.verbose else None,
     )
-    return Run(opts, console, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, sleep)
+    return Run(opts, report, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, sleep)
 
 
-def _request_log(console: Console, url: str, client_id: str, windows: Sequence[Window]) -> Callable[[Exchange], None]:
+def _request_log(report: Report, url: str, client_id: str, windows: Sequence[Window]) -> Callable[[Exchange], None]:
     """``-v``: each request on stderr, with what the rate windows of this credential hold right after it."""
 
     def log(exchange: Exchange) -> None:
         now = time.time()
         snapshot = read_arrivals(default_state_dir(), url, client_id, windows, now=now)
-        console.info(request_line(exchange, quota_report(snapshot.arrivals, windows, now)))
+        budget = quota_report(snapshot.arrivals, windows, now)
+        shown = tuple((w.spec, w.used, w.left) for w in budget.windows)
+        report(RequestDone(exchange.method, exchange.target, exchange.outcome, exchange.seconds, shown))
 
     return log
 
 
 @contextmanager
-def locked(opts: Options, command: str, *, reader: Console | None = None) -> Iterator[Workspace]:
+def locked(opts: Options, command: str, *, reader: Report | None = None) -> Iterator[Workspace]:
     """The workspace (at ``--to`` when given), held against other kamsync processes.
 
     ``reader`` is given by commands that only read (status, diff, push --dry-run): someone who cannot write
@@ -193,33 +188,21 @@ def locked(opts: Options, command: str, *, reader: Console | None = None) -> Ite
         except LocalWriteError as error:
             if reader is None:
                 raise
-            reader.warn(f"{error.problem}; `{command}` goes on without it, as it only reads")
+            reader(LockSkipped(error.problem, command))
             ws = replace(ws, read_only=True)
         yield ws
 
 
 @contextmanager
-def connected(opts: Options, ws: Workspace, console: Console) -> Iterator[Run]:
+def connected(opts: Options, ws: Workspace, report: Report) -> Iterator[Run]:
     """An open client with its budget and progress line; credentials are checked here, not before."""
-    run = open_run(opts, ws.manifest.rate_limit, console)
-    with run.client, showing(run.progress, console):
+    run = open_run(opts, ws.manifest.rate_limit, report)
+    with run.client, report.showing(run.progress):
         yield run
 
 
 @contextmanager
-def session(opts: Options, command: str, console: Console) -> Iterator[tuple[Workspace, Run]]:
+def session(opts: Options, command: str, report: Report) -> Iterator[tuple[Workspace, Run]]:
     """The workspace, held against other kamsync processes, and an open client."""
-    with locked(opts, command) as ws, connected(opts, ws, console) as run:
+    with locked(opts, command) as ws, connected(opts, ws, report) as run:
         yield ws, run
-
-
-@contextmanager
-def showing(progress: Progress, console: Console) -> Iterator[Progress]:
-    """Route the console's messages above the progress line while it is shown; erase it at the end."""
-    if progress.enabled:
-        console.above = progress.note
-    try:
-        with progress:
-            yield progress
-    finally:
-        console.above = None

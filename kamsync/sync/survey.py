@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from kamsync.api.client import KameleoonClient
 from kamsync.api.remote import read_remote
 from kamsync.core.model import Entity, Manifest, MappedFile, RemoteState, RemoteVariation, Wanted
 from kamsync.core.normalize import normalize
@@ -110,17 +111,60 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
     commit when given. Values seen equal on both sides become the fields' recorded base."""
     manifest = ws.manifest
     raw_local = ws.source.read_codes(manifest, files)
+    remote = _read(client, files)  # type: ignore[arg-type]
+    warnings: list[str] = []
+    values = _remote_values(files, remote, warnings)
+    local = {mf: (None if raw is None else normalize(raw)) for mf, raw in raw_local.items()}
+    record = Record.load(ws.repo.state_dir())
+    verdicts = judge(ws, local, values, record, from_rev)
+    dirty: set[str] = set()
+    if ws.tree is None:
+        dirty = uncommitted(ws.repo, {ws.top_relative(mf.path): raw_local[mf] for mf in values})
+    statuses: list[FieldStatus] = []
+    for mf, value in values.items():
+        judged = verdicts.get(mf)
+        if judged is None:
+            continue
+        verdict, seen, base = judged
+        committed = ws.top_relative(mf.path) not in dirty  # a value only the working tree holds is no base yet
+        if verdict.state is State.IN_SYNC and value is not None and committed and not record.knows(mf.ref, value):
+            record.remember(mf.ref, value)
+        live = is_live(mf, remote)
+        raw = raw_local[mf]
+        statuses.append(
+            FieldStatus(mf, verdict.state, local[mf], value, live, seen, raw, base, uncommitted=not committed)
+        )
+    if not ws.read_only:
+        save_quietly(record, warnings)
+    if ws.repo.is_shallow():
+        warnings.append(
+            "this is a shallow clone: values from commits it lacks look like edits made in Kameleoon, so verdicts "
+            "may be wrong; run `git fetch --unshallow`"
+        )
+    new = unmapped_variations(manifest, remote, _whole_experiments(manifest, files))
+    whole = _whole_experiments(manifest, files, Entity.PERSONALIZATION)
+    new_p = unmapped_variations(manifest, remote, whole, Entity.PERSONALIZATION)
+    return Survey(tuple(statuses), remote, new, tuple(warnings), new_p)
+
+
+def _read(client: KameleoonClient, files: Sequence[MappedFile]) -> RemoteState:
+    """One read of everything ``files`` map: a filtered list per kind."""
     wanted = Wanted.of(files)
-    remote = read_remote(
-        client,  # type: ignore[arg-type]
+    return read_remote(
+        client,
         wanted.experiments,
         wanted.variations,
         personalization_ids=wanted.personalizations,
         site_codes=wanted.sites,
     )
 
+
+def _remote_values(
+    files: Sequence[MappedFile], remote: RemoteState, warnings: list[str]
+) -> dict[MappedFile, str | None]:
+    """The remote value of each field that can be judged; a warning for each one Kameleoon did not return
+    usably."""
     values: dict[MappedFile, str | None] = {}
-    warnings: list[str] = []
     for mf in files:
         value = remote_value(mf, remote)
         if value is UNKNOWN:
@@ -133,51 +177,12 @@ def survey(ws: Workspace, files: Sequence[MappedFile], client: object, *, from_r
             )
             continue
         values[mf] = value  # type: ignore[assignment]
+    return values
 
-    local = {mf: (None if raw is None else normalize(raw)) for mf, raw in raw_local.items()}
-    record = Record.load(ws.repo.state_dir())
-    verdicts = judge(ws, local, values, record, from_rev)
-    dirty: set[str] = set()
-    if ws.tree is None:
-        dirty = uncommitted(ws.repo, {ws.top_relative(mf.path): raw_local[mf] for mf in values})
 
-    statuses: list[FieldStatus] = []
-    for mf, value in values.items():
-        judged = verdicts.get(mf)
-        if judged is None:
-            continue
-        verdict, seen, base = judged
-        committed = ws.top_relative(mf.path) not in dirty  # a value only the working tree holds is no base yet
-        if verdict.state is State.IN_SYNC and value is not None and committed and not record.knows(mf.ref, value):
-            record.remember(mf.ref, value)
-        statuses.append(
-            FieldStatus(
-                mapped=mf,
-                state=verdict.state,
-                local=local[mf],
-                remote=value,
-                live=is_live(mf, remote),
-                seen=seen,
-                raw_local=raw_local[mf],
-                base=base,
-                uncommitted=ws.top_relative(mf.path) in dirty,
-            )
-        )
-    if not ws.read_only:
-        save_quietly(record, warnings)
-    if ws.repo.is_shallow():
-        warnings.append(
-            "this is a shallow clone: values from commits it lacks look like edits made in Kameleoon, so verdicts "
-            "may be wrong; run `git fetch --unshallow`"
-        )
-    # New variations are only looked for under experiments the command covers whole (PATHS may restrict it).
+def _whole_experiments(manifest: Manifest, files: Sequence[MappedFile], kind: Entity = Entity.EXPERIMENT) -> set[int]:
+    """The experiments (or, by ``kind``, personalizations) every file of which is surveyed: new variations are
+    only looked for under those (PATHS may restrict a command to part of one)."""
     chosen = set(files)
-    whole = {e.id for e in manifest.experiments if all(f in chosen for f in e.all_files())}
-    whole_p = {p.id for p in manifest.personalizations if all(f in chosen for f in p.all_files())}
-    return Survey(
-        tuple(statuses),
-        remote,
-        unmapped_variations(manifest, remote, whole),
-        tuple(warnings),
-        unmapped_variations(manifest, remote, whole_p, Entity.PERSONALIZATION),
-    )
+    entries = manifest.personalizations if kind is Entity.PERSONALIZATION else manifest.experiments
+    return {e.id for e in entries if all(f in chosen for f in e.all_files())}

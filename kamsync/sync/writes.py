@@ -6,7 +6,6 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kamsync.api.client import KameleoonClient
@@ -16,6 +15,7 @@ from kamsync.core.errors import ApiError, ChangedSinceRead, LocalWriteError, Loc
 from kamsync.core.model import CODE_FIELDS, Entity, FieldRef
 from kamsync.core.normalize import file_text, normalize
 from kamsync.core.plan import Plan, Write, forced_overwrites
+from kamsync.core.reports import Outcome
 from kamsync.state.files import write_atomic
 from kamsync.state.journal import Command, Journal, JournalField, JournalWrite, digest
 from kamsync.state.record import Record
@@ -26,24 +26,6 @@ RESOURCE = {
     Entity.PERSONALIZATION: "personalizations",
     Entity.PERSONALIZATION_VARIATION: "variations",
 }
-
-
-@dataclass(slots=True)
-class Outcome:
-    written: list[Write] = field(default_factory=list)
-    # Locked in the Kameleoon app (423): left alone, the rest went on.
-    skipped: list[tuple[Write, ApiError]] = field(default_factory=list)
-    failed: list[tuple[Write, ApiError]] = field(default_factory=list)
-    not_attempted: list[Write] = field(default_factory=list)
-    # Set when Ctrl-C arrived while this write was in flight: Kameleoon may or may not have applied it.
-    interrupted: Write | None = None
-    cancelled: bool = False  # Ctrl-C stopped the run (in flight or between writes)
-    warnings: list[str] = field(default_factory=list)  # each once
-
-    @property
-    def complete(self) -> bool:
-        """Every write went through."""
-        return not (self.skipped or self.failed or self.not_attempted or self.interrupted or self.cancelled)
 
 
 def backup_name(ref: FieldRef) -> str:
@@ -146,12 +128,7 @@ def execute(
             answer = _send(client, write, mark_sent)
             check_stored(write, answer)
         except KeyboardInterrupt:
-            outcome.cancelled = True
-            if sent:
-                outcome.interrupted = write
-            else:  # still waiting for the rate budget: nothing of it left
-                outcome.not_attempted.append(write)
-            outcome.not_attempted.extend(plan.writes[index + 1 :])
+            _cancelled(outcome, plan.writes, index, sent=sent)
             break
         except LockedInApp as error:
             _mark(journal, index, "failed")
@@ -162,13 +139,7 @@ def execute(
             outcome.failed.append((write, error))
             outcome.not_attempted.extend(plan.writes[index + 1 :])
             break
-        for status in write.fields:
-            record.remember(status.mapped.ref, status.local or "")
-        warning = record.save()
-        if warning is not None and warning not in outcome.warnings:
-            outcome.warnings.append(warning)
-        _mark(journal, index, "done")
-        outcome.written.append(write)
+        _confirmed(outcome, record, journal, index, write)
         on_written(write)
     if journal is not None and outcome.complete:
         journal.clear()
@@ -200,6 +171,27 @@ def replace_site(client: KameleoonClient, write: Write, on_send: Callable[[], No
         )
     body = {**site.raw, status.mapped.ref.field: status.raw_local or ""}
     return client.patch("sites", site.id, body, subject=subject, on_send=on_send, method="PUT")
+
+
+def _cancelled(outcome: Outcome, writes: tuple[Write, ...], index: int, *, sent: bool) -> None:
+    """Ctrl-C during write ``index``: in doubt once it was sent, else not attempted, like every write after it."""
+    outcome.cancelled = True
+    if sent:
+        outcome.interrupted = writes[index]
+    else:  # still waiting for the rate budget: nothing of it left
+        outcome.not_attempted.append(writes[index])
+    outcome.not_attempted.extend(writes[index + 1 :])
+
+
+def _confirmed(outcome: Outcome, record: Record, journal: Journal | None, index: int, write: Write) -> None:
+    """Write ``index`` is stored: its values become the fields' base, and the journal says it is done."""
+    for status in write.fields:
+        record.remember(status.mapped.ref, status.local or "")
+    warning = record.save()
+    if warning is not None and warning not in outcome.warnings:
+        outcome.warnings.append(warning)
+    _mark(journal, index, "done")
+    outcome.written.append(write)
 
 
 def _mark(journal: Journal | None, index: int, status: str) -> None:

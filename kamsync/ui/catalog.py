@@ -6,13 +6,14 @@ from __future__ import annotations
 from itertools import groupby
 
 from kamsync.api.listing import site_name
-from kamsync.core.catalog import Listed, Listing, NotMapped
-from kamsync.core.errors import Exit
+from kamsync.core.catalog import Listed, Listing, NotMapped, SitePulled
 from kamsync.core.model import Entity
 from kamsync.core.reports import PullResult
 from kamsync.ui.console import Console
+from kamsync.ui.pull import show_pull
+from kamsync.ui.show import renders
 
-__all__ = ["bootstrap_summary", "listing_payload", "not_mapped_line", "show_listing"]
+__all__ = ["bootstrap_summary", "listing_payload", "not_mapped_line", "show_listing", "show_site_pull"]
 
 
 def listing_payload(listing: Listing) -> dict[str, object]:
@@ -47,8 +48,9 @@ def _entity_line(entity: Listed, listing: Listing) -> str:
     return f"  {kind}  {entity.id:>8}  {status}  {variations:>3} var.  {entity.name!r}  {mapped}"
 
 
-def show_listing(console: Console, listing: Listing) -> int:
-    """The listing, grouped by site, on stdout; what it cost on stderr. Returns the exit code."""
+@renders(Listing)
+def show_listing(console: Console, listing: Listing) -> None:
+    """The listing, grouped by site, on stdout; what it cost on stderr."""
     console.emit_json(listing_payload(listing))
     codes = {s.id: s for s in listing.sites}
     shown: set[int | None] = set()
@@ -72,7 +74,6 @@ def show_listing(console: Console, listing: Listing) -> int:
             f"{experiments}, {personalizations} on {_plural(len(listing.sites), 'site')} ({mapped} mapped); "
             f"{_plural(listing.requests, 'request')} used"
         )
-    return int(Exit.OK)
 
 
 def not_mapped_line(note: NotMapped) -> str:
@@ -83,3 +84,15 @@ def bootstrap_summary(site_code: str, result: PullResult) -> str:
     experiments = _plural(len(result.added_experiments), "experiment")
     personalizations = _plural(len(result.added_personalizations), "personalization")
     return f"site {site_code}: {experiments} and {personalizations} mapped, {len(result.not_mapped)} left out"
+
+
+@renders(SitePulled)
+def show_site_pull(console: Console, pulled: SitePulled) -> None:
+    """What was left out and why, what was mapped, then what pull shows."""
+    result = pulled.pull.result
+    for note in result.not_mapped:
+        console.info(not_mapped_line(note))
+    for personalization_id in result.added_personalizations:
+        console.detail(f"mapped personalization {personalization_id} in {pulled.pull.manifest_name}")
+    console.info(bootstrap_summary(pulled.site_code, result))
+    show_pull(console, pulled.pull)

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kamsync.core.creation import Adopt, Create, Created, CreationPlan, split_text
+from kamsync.core.events import CreationPlanned, VariationCreated
+from kamsync.ui.console import Console
+from kamsync.ui.show import renders
 
 __all__ = ["created_line", "plan_lines", "summary_line"]
 
@@ -44,3 +47,16 @@ def created_line(made: Created) -> str:
 
 def summary_line(created: Sequence[Created]) -> str:
     return f"{len(created)} variation(s) created or adopted and attached"
+
+
+@renders(CreationPlanned)
+def _planned(console: Console, event: CreationPlanned) -> None:
+    for line in plan_lines(event.plan, dry_run=event.dry_run):
+        console.out(line)
+    for reason in event.plan.refusals:
+        console.error(f"refused: {reason}")
+
+
+@renders(VariationCreated)
+def _created(console: Console, event: VariationCreated) -> None:
+    console.out(created_line(event.made))

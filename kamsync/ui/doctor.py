@@ -1,11 +1,13 @@
-"""How ``kamsync doctor`` looks: one line per check, what to do under each failed one (pure)."""
+"""How ``kamsync doctor`` looks: one line per check, what to do under each failed one; its JSON."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from kamsync.core.checks import Check, failed
-from kamsync.ui.console import Part, Styled
+from kamsync.core.reports import DoctorReport
+from kamsync.ui.console import Console, Part, Styled
+from kamsync.ui.show import renders
 
 __all__ = ["doctor_payload", "doctor_summary", "doctor_text"]
 
@@ -33,3 +35,12 @@ def doctor_payload(checks: Sequence[Check]) -> dict[str, object]:
         "ok": not failed(checks),
         "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, "fix": c.fix or None} for c in checks],
     }
+
+
+@renders(DoctorReport)
+def show_doctor(console: Console, report: DoctorReport) -> None:
+    console.emit_json(doctor_payload(report.checks))
+    for parts in doctor_text(report.checks):
+        console.out(*parts)
+    if not console.json_mode:
+        console.summary(doctor_summary(report.checks))

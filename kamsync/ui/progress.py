@@ -23,11 +23,11 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from types import TracebackType
 from typing import TextIO
 
-from kamsync.core.durations import countdown
+from kamsync.core.durations import clock_time, countdown
 
 __all__ = [
     "DEFAULT_AFTER",
@@ -103,7 +103,7 @@ def render_line(status: Status, now: float, *, width: int = _FALLBACK_COLUMNS, t
         return fit(" ".join(p for p in (prefix, what) if p), width)
     waiting = f"waiting {countdown(status.wait.ends - now)}"
     head = f"{prefix}{':' if status.n <= 0 else ''} {waiting}" if prefix else waiting
-    tail = "until " + datetime.fromtimestamp(status.wait.ends_wall, tz).strftime("%H:%M:%S")
+    tail = "until " + clock_time(status.wait.ends_wall, tz)
     reason = _one_line(status.wait.reason)
     room = width - len(head) - len(tail) - 2 * len(_SEPARATOR)
     if len(reason) > room:

@@ -1,15 +1,13 @@
-"""How results look: JSON payloads (documented in the README) and human text (pure: values in, strings out)."""
+"""The pieces every family's renderer shares (pure: values in, strings and JSON members out): a field's JSON
+entry, a write's, a refusal's; a field's status line; the unified diffs; the count per state."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
 
-from kamsync.api.exchange import Exchange
-from kamsync.budget.quota import QuotaReport
 from kamsync.core.model import Entity, FieldRef
 from kamsync.core.plan import Refusal, Write, describe_base
-from kamsync.core.reports import PullResult
 from kamsync.core.states import EDITED_REMOTELY, FieldStatus, State
 
 
@@ -112,44 +110,3 @@ def summary(statuses: Iterable[FieldStatus]) -> str:
         return "no mapped field"
     parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     return f"{total} field{'s' if total != 1 else ''}: {parts}"
-
-
-def pull_payload(result: PullResult, requests: int) -> dict[str, object]:
-    return {
-        "written": [
-            {
-                "path": f.path,
-                **ids(f.ref),
-                "field": f.ref.field,
-                "state": f.state,
-                "merge": f.merge,
-            }
-            for f in result.written
-        ],
-        "conflicts": [f.path for f in result.written if f.merge == "conflicted"],
-        "pulled_commit": result.pulled_commit,
-        "refused": [{**entry(s), "reason": reason} for s, reason in result.refused],
-        "left_alone": [entry(s) for s in result.left_alone],
-        "added_experiments": result.added_experiments,
-        "added_variations": [{"experiment_id": e, "variation_id": v, "dir": d} for e, v, d in result.added_variations]
-        + [
-            {"experiment_id": None, "personalization_id": p, "variation_id": v, "dir": d}
-            for p, v, d in result.added_personalization_variations
-        ],
-        "renamed": [{"variation_id": v, "name": n} for v, n in result.renamed],
-        "missing": [entry(s) for s in result.missing],
-        "manifest_changed": result.manifest_changed,
-        "added_personalizations": result.added_personalizations,
-        "not_mapped": [
-            {"kind": n.kind.value, "id": n.id, "name": n.name, "reason": n.reason} for n in result.not_mapped
-        ],
-        "requests": requests,
-    }
-
-
-def request_line(exchange: Exchange, budget: QuotaReport) -> str:
-    """One request as ``-v`` shows it: method, path, outcome, milliseconds, then each rate window's use."""
-    windows = ", ".join(f"{w.spec} {w.used} used, {w.left} left" for w in budget.windows)
-    return f"{exchange.method} {exchange.target} -> {exchange.outcome} in {exchange.seconds * 1000:.0f} ms" + (
-        f"; rate windows: {windows}" if windows else ""
-    )
