@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/install-test-deps.sh # what the tests need outside Python: a Redis server (the shared ledger's tests)
 . scripts/venv.sh
 "$VENV_PYTHON" -m coverage erase
 log=$(mktemp "${TMPDIR:-/tmp}/kamsync-tests.XXXXXX")

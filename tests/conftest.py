@@ -21,6 +21,7 @@ from kamsync.budget.ledger import Ledger
 from kamsync.budget.windows import parse_rate_limit
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 from tests.gitutil import IDENTITY, git, git_environment, pin_git
+from tests.redisutil import DATABASES, RedisServer
 
 __all__ = ["GIT_ENV", "Budgets", "Result", "base_env", "git"]
 
@@ -140,3 +141,26 @@ def kamsync(env: dict[str, str], repo: Path):  # type: ignore[no-untyped-def]
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+# -- a real Redis server for the shared ledger's tests: one per test run (per xdist worker) ------------------
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer(password="r3dis-" + os.urandom(8).hex()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_db(redis_server: RedisServer) -> int:
+    """A database of the test run's Redis of this test's own, emptied first."""
+    db = next(_databases) % DATABASES or next(_databases) % DATABASES
+    with redis_server.client(db) as client:
+        client.flushdb()
+    return db

@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "kamsync"
 # Lowest first: a sub-package may import those before it, never those after it.
-LAYERS = ("core", "state", "budget", "manifest", "git", "api", "ui", "sync", "hook", "cli")
+LAYERS = ("core", "state", "budget", "manifest", "git", "watch", "api", "ui", "sync", "preview", "hook", "cli")
 # The sandbox imitates the API on its own: it shares only pure values with kamsync.
 SANDBOX_MAY_IMPORT = {"core", "state", "budget", "sandbox"}
 
@@ -86,7 +86,7 @@ def test_only_the_cli_reads_the_process_environment(path):
 
 # Use cases return values and report events; what a person or a program sees is made in ui/ and written there.
 # They know nothing of ui/ (not even its renderers): they hand values to their Report port.
-SAYS_NOTHING = {"sync", "hook"}
+SAYS_NOTHING = {"sync", "hook", "preview"}
 
 
 def _writer(module: str) -> bool:

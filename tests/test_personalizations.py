@@ -314,3 +314,17 @@ def test_a_saved_plan_of_a_personalization_is_applied_and_refused_once_it_change
 def test_doctor_counts_the_personalizations_it_maps(kamsync, mapped):
     result = kamsync("doctor")
     assert "kamsync.yaml is valid: 2 experiment(s), 2 personalization(s), 22 field(s) mapped" in result.stdout
+
+
+def test_diff_shows_what_kameleoon_holds_for_a_personalization_and_its_variation(kamsync, sandbox, mapped):
+    sandbox.store.ui_edit_personalization(mapped["draft"], cssCode=".banner { top: 2px }")
+    sandbox.store.ui_edit_variation(mapped["top"], jsCode="// top from the UI")
+    diff = kamsync("diff", "--json", "--exit-code")
+    assert diff.code == 1, diff.output
+    shown = {(e["kind"], e["field"]): e for e in diff.json()["entries"]}
+    assert set(shown) == {("personalization", "cssCode"), ("personalization-variation", "jsCode")}
+    assert "-.banner { top: 2px }\n+.banner { top: 0 }" in shown[("personalization", "cssCode")]["diff"]
+    assert shown[("personalization-variation", "jsCode")]["personalization_id"] == mapped["draft"]
+    human = kamsync("diff").stdout
+    assert f"# remote-changed: personalization {mapped['draft']} cssCode" in human
+    assert f"# remote-changed: variation {mapped['top']} (personalization {mapped['draft']}) jsCode" in human

@@ -38,11 +38,12 @@ def test_reads_are_priced_before_the_first_request(kamsync, repo, sandbox):
 
 
 def test_wait_waits_for_the_budget_and_then_runs(kamsync, repo, sandbox):
-    limits = {"KAMSYNC_RATE_LIMIT": "3/2s"}
+    # A window long enough that the second run starts inside it even on a loaded machine, short enough to wait out
+    limits = {"KAMSYNC_RATE_LIMIT": "3/5s"}
     assert kamsync("status", extra_env=limits).code == 0  # token + 2 reads fill the window
     result = kamsync("status", "--wait", extra_env=limits)
     assert result.code == 0, result.output
-    assert "kamsync status needs 2 requests and 0 of 3/2s are left: waiting" in result.stderr
+    assert "kamsync status needs 2 requests and 0 of 3/5s are left: waiting" in result.stderr
     assert not [r for r in api_requests(sandbox) if r.status == 429]
 
 

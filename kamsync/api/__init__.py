@@ -1,5 +1,6 @@
-"""Talking to Kameleoon: the pure protocol (queries, payloads, responses, retry policy, scrubbing secrets),
-OAuth2 auth, the one HTTP client, and reading the remote state of mapped fields (``remote``).
+"""Talking to Kameleoon: the pure protocol (queries, payloads, responses, retry policy, the error ending a request
+in ``failures``, scrubbing secrets), OAuth2 auth, a partner app's login (``login``, pure; ``callback``, its
+loopback callback server), the one HTTP client, and reading the remote state of mapped fields (``remote``).
 
 May import ``core``, ``state`` and ``budget``.
 """

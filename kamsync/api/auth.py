@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from kamsync.api.responses import TokenGrant
+from kamsync.api.scrub import basic_credential
 from kamsync.api.settings import Credentials
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "token_form",
     "token_from_cache",
     "token_from_grant",
+    "token_request",
 ]
 
 TOKEN_PATH = "/oauth/token"
@@ -41,6 +44,16 @@ def token_form(credentials: Credentials) -> dict[str, str]:
         "client_id": credentials.client_id,
         "client_secret": credentials.client_secret,
     }
+
+
+def token_request(credentials: Credentials) -> tuple[dict[str, str], str | None]:
+    """The form of the next token request and its ``Authorization`` header: the client-credentials grant, or for
+    a partner login the refresh grant with HTTP Basic client authentication."""
+    if not credentials.is_login:
+        return token_form(credentials), None
+    pair = basic_credential(credentials.client_id, credentials.client_secret).encode("utf-8")
+    basic = "Basic " + base64.b64encode(pair).decode("ascii")
+    return {"grant_type": "refresh_token", "refresh_token": credentials.refresh_token or ""}, basic
 
 
 class TokenStore(Protocol):

@@ -10,8 +10,8 @@ import builtins
 import random
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
-from types import TracebackType
 
 import httpx
 
@@ -21,12 +21,13 @@ from kamsync.api.auth import (
     AccessToken,
     TokenStore,
     token_expires_at,
-    token_form,
     token_from_cache,
     token_from_grant,
+    token_request,
 )
 from kamsync.api.deadline import send_within
 from kamsync.api.exchange import Exchange, Lost
+from kamsync.api.failures import Ending, final_error
 from kamsync.api.query import (
     PER_PAGE,
     filter_ignored_error,
@@ -39,19 +40,15 @@ from kamsync.api.query import (
 )
 from kamsync.api.responses import (
     TOKEN_SUBJECT,
+    TokenGrant,
     as_object,
     decode_json,
-    error_for_status,
-    gave_up_error,
     is_sendable_token,
     list_items,
-    outcome_unknown_error,
     parse_retry_after,
     parse_token,
-    rate_limited_error,
     request_cap_error,
     server_message,
-    transport_error,
 )
 from kamsync.api.retry import (
     DEFAULT_RETRY,
@@ -66,7 +63,7 @@ from kamsync.api.retry import (
     retry_wait,
 )
 from kamsync.api.scrub import basic_credential, scrub_or_withhold
-from kamsync.api.settings import Credentials
+from kamsync.api.settings import Credentials, tls_verification
 from kamsync.budget.windows import RequestBudget
 from kamsync.core.errors import ApiError
 
@@ -77,6 +74,12 @@ JsonObject = dict[str, object]
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _secrets_of(credentials: Credentials) -> set[str]:
+    """What a server might echo: the secret, the id:secret pair HTTP Basic carries, a login's refresh token."""
+    pair = basic_credential(credentials.client_id, credentials.client_secret)
+    return {credentials.client_secret, pair, *([credentials.refresh_token] if credentials.refresh_token else [])}
 
 
 class KameleoonClient:
@@ -107,6 +110,7 @@ class KameleoonClient:
         jitter: Callable[[], float] = random.random,
         max_requests: int | None = None,
         on_response: Callable[[Exchange], None] | None = None,
+        on_refresh: Callable[[TokenGrant], None] | None = None,  # a partner login's refresh token was replaced
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.requests_sent = 0
@@ -119,16 +123,13 @@ class KameleoonClient:
         self._jitter = jitter
         self._max_requests = max_requests
         self._on_response = on_response  # -v: told of every answer (or failure), after the budget settled
+        self._on_refresh = on_refresh
         self._clock = clock
         self._wall_clock = wall_clock
         self._token: AccessToken | None = None
         self._token_cache = token_cache
         self._rejected_token: str | None = None  # never take this one from the cache again
-        # What a server might echo: the secret, and the id:secret pair HTTP Basic would carry (base64 of it).
-        self._secrets: set[str] = {
-            credentials.client_secret,
-            basic_credential(credentials.client_id, credentials.client_secret),
-        }
+        self._secrets = _secrets_of(credentials)
         # No redirects: following one could carry the bearer token to another host or to plain http.
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -136,6 +137,7 @@ class KameleoonClient:
             follow_redirects=False,
             headers={"User-Agent": user_agent, "Accept": "application/json"},
             transport=transport,
+            verify=tls_verification(self.base_url),
         )
 
     def __repr__(self) -> str:
@@ -144,9 +146,7 @@ class KameleoonClient:
     def __enter__(self) -> KameleoonClient:
         return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -210,6 +210,9 @@ class KameleoonClient:
             )
         return data
 
+    def get_text(self, path: str, *, subject: str) -> str:  # a simulation URL comes as plain text
+        return self._request("GET", path, subject=subject).text
+
     def patch(
         self,
         resource: str,
@@ -244,6 +247,7 @@ class KameleoonClient:
         json: object = None,
         form: Mapping[str, str] | None = None,
         uses_token: bool = True,
+        auth: str | None = None,  # the Authorization header of a request that uses no token (HTTP Basic)
         idempotent: bool | None = None,
         on_send: Callable[[], None] | None = None,
     ) -> httpx.Response:
@@ -257,7 +261,7 @@ class KameleoonClient:
         started = self._clock()
         sent = 0
         while True:
-            headers = {"Authorization": f"Bearer {self._access_token()}"} if uses_token else {}
+            headers = self._authorization(uses_token, auth)
             sent += 1
             answer = self._send(
                 method, path, subject, params=params, json=json, form=form, headers=headers, on_send=on_send
@@ -277,11 +281,19 @@ class KameleoonClient:
             if step is Step.DONE and isinstance(answer, httpx.Response):
                 return answer
             if step in (Step.FAIL, Step.GIVE_UP, Step.UNKNOWN, Step.DONE):  # DONE without an answer: cannot happen
-                raise self._error(step, outcome, message, problem, subject, attempts, sent, elapsed)
+                raise self._final(Ending(step, outcome, message, problem, subject, attempts, sent, elapsed))
             self._before_retry(step, answer)
             attempts = attempts.after(step)
             if step is Step.BACKOFF:
                 self._back_off(outcome, subject, attempts.retries, elapsed)
+
+    def _authorization(self, uses_token: bool, basic: str | None) -> dict[str, str]:
+        bearer = f"Bearer {self._access_token()}" if uses_token else basic
+        return {"Authorization": bearer} if bearer else {}
+
+    def _final(self, end: Ending) -> ApiError:
+        """The error ending a logical request, its advice naming the credential in use."""
+        return final_error(end, base_url=self.base_url, timeout=self._retry.timeout, login=self._credentials.is_login)
 
     def _read_answer(self, answer: httpx.Response | Lost) -> tuple[int | Failure, str | None, str | None]:
         """The outcome ``decide`` judges, the server's message (scrubbed) for a failure, and why none arrived."""
@@ -304,39 +316,6 @@ class KameleoonClient:
         if self._on_wait is not None:
             self._on_wait(delay, backoff_reason(outcome, subject, retry, self._retry))
         self._sleep(delay)
-
-    def _error(
-        self,
-        step: Step,
-        outcome: int | Failure,
-        message: str | None,
-        problem: str | None,
-        subject: str,
-        attempts: Attempts,
-        sent: int,
-        elapsed: float,
-    ) -> ApiError:
-        """The error that ends a logical request (``step`` is FAIL, GIVE_UP or UNKNOWN)."""
-        timeout = self._retry.timeout
-        if step is Step.UNKNOWN:
-            return outcome_unknown_error(subject, outcome, message, timeout=timeout, problem=problem)
-        if step is Step.GIVE_UP and sent > 1:
-            return gave_up_error(
-                subject,
-                outcome,
-                message,
-                base_url=self.base_url,
-                attempts=sent,
-                seconds=elapsed,
-                timeout=timeout,
-                problem=problem,
-            )
-        if isinstance(outcome, Failure):
-            timed_out = outcome is Failure.TIMEOUT
-            return transport_error(subject, self.base_url, problem or "", timed_out=timed_out, timeout=timeout)
-        if outcome == 429:
-            return rate_limited_error(subject, message, attempts.rate_limited)
-        return error_for_status(outcome, message, subject=subject, token_renewed=attempts.token_renewed)
 
     def _send(
         self,
@@ -395,19 +374,33 @@ class KameleoonClient:
 
     def _new_token(self, now: float) -> AccessToken:
         requested_at_wall = self._wall_clock().timestamp()
+        form, auth = token_request(self._credentials)
+        # Asking for a token twice only issues two tokens; a refresh that may have arrived may also have replaced
+        # the refresh token it used, so it is never sent again blindly.
+        again = not self._credentials.is_login
         response = self._request(
-            "POST",
-            TOKEN_PATH,
-            subject=TOKEN_SUBJECT,
-            form=token_form(self._credentials),
-            uses_token=False,
-            idempotent=True,  # asking for a token twice only issues two tokens
+            "POST", TOKEN_PATH, subject=TOKEN_SUBJECT, form=form, auth=auth, uses_token=False, idempotent=again
         )
+        return token_from_grant(self._granted(response, requested_at_wall), now)
+
+    def exchange_code(self, form: Mapping[str, str]) -> TokenGrant:
+        """The tokens of a partner login's authorization code (``form``: ``api.login.code_form``)."""
+        requested_at_wall = self._wall_clock().timestamp()
+        _, auth = token_request(self._credentials)
+        response = self._request("POST", TOKEN_PATH, subject=TOKEN_SUBJECT, form=form, auth=auth, uses_token=False)
+        return self._granted(response, requested_at_wall)
+
+    def _granted(self, response: httpx.Response, requested_at_wall: float) -> TokenGrant:
+        """A token answer: its tokens become secrets to hide, and are kept where this client keeps them."""
         grant = parse_token(response.content)
-        self._secrets.add(grant.access_token)
+        self._secrets.update(t for t in (grant.access_token, grant.refresh_token) if t)
+        if grant.refresh_token and self._credentials.is_login:
+            self._credentials = replace(self._credentials, refresh_token=grant.refresh_token)
+            if self._on_refresh is not None:
+                self._on_refresh(grant)
         if self._token_cache is not None:
             self._token_cache.store(grant.access_token, token_expires_at(grant, requested_at_wall))
-        return token_from_grant(grant, now)
+        return grant
 
     def _scrub_opt(self, text: str | None) -> str | None:
         return None if text is None else scrub_or_withhold(text, self._secrets)

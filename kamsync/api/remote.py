@@ -8,6 +8,7 @@ experiment or personalization without its variation list or a code field.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from urllib.parse import urlsplit
 
 from kamsync.api.client import JsonObject, KameleoonClient
 from kamsync.api.payloads import (
@@ -19,6 +20,7 @@ from kamsync.api.payloads import (
     variation_from_payload,
 )
 from kamsync.api.query import chunked, equal_filter, item_id
+from kamsync.core.errors import ApiError
 from kamsync.core.model import (
     EXPERIMENT_FIELDS,
     PERSONALIZATION_FIELDS,
@@ -30,7 +32,15 @@ from kamsync.core.model import (
     RemoteVariation,
 )
 
-__all__ = ["EXPERIMENT_OPTIONAL_FIELDS", "fill_missing_code", "read_remote", "read_sites_by_code", "subject_for"]
+__all__ = [
+    "EXPERIMENT_OPTIONAL_FIELDS",
+    "fill_missing_code",
+    "read_remote",
+    "read_sites_by_code",
+    "simulation_url",
+    "subject_for",
+    "web_url",
+]
 
 # The API omits these unless asked (commonJavaScriptCode/commonCssCode come by default).
 EXPERIMENT_OPTIONAL_FIELDS = ("variations", "globalScript")
@@ -174,3 +184,29 @@ def read_remote(
             variations[variation.id] = variation
     sites = read_sites_by_code(client, site_codes)
     return RemoteState(experiments, variations, personalizations, sites)
+
+
+def simulation_url(client: KameleoonClient, experiment_id: int) -> str:
+    """The URL that opens a Kameleoon simulation of the experiment (one request); ``ApiError`` when the answer
+    is not an http(s) URL, which would be no place to send a developer."""
+    subject = f"the simulation URL of experiment {experiment_id}"
+    text = client.get_text(f"/experiments/simulate/{experiment_id}", subject=subject)
+    url = web_url(text)
+    if url is None:
+        raise ApiError(
+            f"Kameleoon answered the request for {subject} with something other than a web URL", subject=subject
+        )
+    return url
+
+
+def web_url(text: str) -> str | None:
+    """``text`` (trimmed, unquoted when the server sent a JSON string) when it is one http(s) URL, else None."""
+    candidate = text.strip()
+    if len(candidate) >= 2 and candidate[0] == candidate[-1] == '"':
+        candidate = candidate[1:-1]
+    parts = urlsplit(candidate)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    if any(ch.isspace() or not ch.isprintable() for ch in candidate):
+        return None
+    return candidate

@@ -111,6 +111,7 @@ class TokenGrant:
     access_token: str = field(repr=False)
     expires_in: float | None
     token_type: str | None
+    refresh_token: str | None = field(default=None, repr=False)  # partner logins (authorization-code flow)
 
 
 def is_sendable_token(value: str) -> bool:
@@ -143,7 +144,13 @@ def parse_token(body: bytes) -> TokenGrant:
         except ValueError:
             expires_in = None
     token_type = data.get("token_type")
-    return TokenGrant(token, expires_in, token_type if isinstance(token_type, str) else None)
+    refresh = data.get("refresh_token")
+    return TokenGrant(
+        token,
+        expires_in,
+        token_type if isinstance(token_type, str) else None,
+        refresh if isinstance(refresh, str) and refresh else None,
+    )
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -177,19 +184,26 @@ def error_for_status(
     *,
     subject: str,
     token_renewed: bool = False,
+    login: bool = False,
 ) -> ApiError:
-    """The error for a final failing answer about ``subject`` ("variation 42", "the token endpoint")."""
+    """The error for a final failing answer about ``subject`` ("variation 42", "the token endpoint"); ``login``:
+    the credential is the partner login ``kamsync login`` stored, not the client-credential variables."""
     detail = _detail(status, message)
     kind: type[ApiError] = ApiError
+    check = (
+        "the partner login stored by kamsync login: run kamsync login again"
+        if login
+        else f"{CLIENT_ID_VAR} and {CLIENT_SECRET_VAR}"
+    )
     if subject == TOKEN_SUBJECT and status in (400, 401, 403):
         kind = AuthError
-        text = f"{TOKEN_SUBJECT} refused the credentials ({detail}): check {CLIENT_ID_VAR} and {CLIENT_SECRET_VAR}"
+        text = f"{TOKEN_SUBJECT} refused the credentials ({detail}): check {check}"
     elif is_token_rejection(status, message):
         kind = AuthError
         again = " even after a fresh one was issued" if token_renewed else ""
         text = (
-            f"Kameleoon rejected the access token for {subject}{again} ({detail}): check {CLIENT_ID_VAR} and "
-            f"{CLIENT_SECRET_VAR}, and that the API client is still enabled"
+            f"Kameleoon rejected the access token for {subject}{again} ({detail}): check {check}, and that the "
+            "API client is still enabled"
         )
     elif status == 423:
         kind = LockedInApp

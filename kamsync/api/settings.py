@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -23,9 +24,11 @@ __all__ = [
     "URL_VAR",
     "Credentials",
     "credentials_from_env",
+    "describe_credential",
     "is_loopback_host",
     "resolve_api_url",
     "retry_policy_from_env",
+    "tls_verification",
 ]
 
 DEFAULT_API_URL = "https://api.kameleoon.com"
@@ -40,13 +43,32 @@ TIMEOUT_VAR = "KAMSYNC_TIMEOUT"
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
-    """OAuth client credentials. The secret never shows in ``repr`` (tracebacks and debuggers print reprs)."""
+    """OAuth client credentials. The secret never shows in ``repr`` (tracebacks and debuggers print reprs).
+
+    A partner login (``kamsync login``) carries its refresh token too: tokens are renewed with it."""
 
     client_id: str
     client_secret: str
+    refresh_token: str | None = None
+    login: bool = False  # the partner login stored by ``kamsync login``, not the environment's variables
 
     def __repr__(self) -> str:
-        return f"Credentials(client_id={self.client_id!r}, client_secret='<hidden>')"
+        return f"Credentials(client_id={self.client_id!r}, client_secret='<hidden>', login={self.login!r})"
+
+    @property
+    def is_login(self) -> bool:
+        return self.login
+
+    @property
+    def described(self) -> str:
+        return describe_credential(self.client_id, login=self.login)
+
+
+def describe_credential(client_id: str, *, login: bool) -> str:
+    """Which credential is in use, in a message."""
+    if login:
+        return f"the partner login of client {client_id} (kamsync login)"
+    return f"the client credentials of {CLIENT_ID_VAR}={client_id}"
 
 
 def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
@@ -56,7 +78,8 @@ def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
     if missing:
         raise CredentialsError(
             f"missing Kameleoon credentials: set {CLIENT_ID_VAR} and {CLIENT_SECRET_VAR} "
-            f"(not set: {', '.join(missing)}); Kameleoon issues them under Account > API credentials"
+            f"(not set: {', '.join(missing)}); Kameleoon issues them under Account > API credentials (a partner app "
+            "logs in with kamsync login instead)"
         )
     return Credentials(client_id, client_secret)
 
@@ -138,3 +161,13 @@ def retry_policy_from_env(environ: Mapping[str, str]) -> RetryPolicy:
         total=_seconds(environ, RETRY_TIME_VAR, DEFAULT_RETRY.total, zero_ok=True),
         timeout=_seconds(environ, TIMEOUT_VAR, DEFAULT_RETRY.timeout, zero_ok=False),
     )
+
+
+def tls_verification(base_url: str) -> ssl.SSLContext | bool:
+    """What the client verifies TLS with: httpx's CA bundle for https. A plain-http API (loopback only) never
+    opens a TLS connection (every request goes to the base URL, and redirects are not followed), so it gets a
+    context that trusts no certificate, and would refuse any, instead of loading the bundle: a tenth of
+    start-up's CPU."""
+    if base_url.lower().startswith("https:"):
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificates and host names, trusting none

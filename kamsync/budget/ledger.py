@@ -27,12 +27,22 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import platformdirs
 
-from kamsync.budget.windows import Window, describe_windows, full_window_wait, next_send_time, server_wait
-from kamsync.core.durations import clock_time, in_words
-from kamsync.core.errors import LocalWriteError, LongWait, UsageError
+from kamsync.budget.pricing import long_wait
+from kamsync.budget.windows import (
+    BLIND_REASON,
+    POLL,
+    BlindStreak,
+    Window,
+    describe_windows,
+    earliest_send,
+    full_window_wait,
+    server_wait,
+)
+from kamsync.core.errors import LocalWriteError, UsageError
 from kamsync.state.files import write_atomic
 from kamsync.state.oslock import exclusive
 from kamsync.state.process import pid_alive
@@ -43,6 +53,7 @@ __all__ = [
     "LedgerState",
     "Pending",
     "Snapshot",
+    "credential_digest",
     "default_state_dir",
     "dump_state",
     "ledger_path",
@@ -56,9 +67,8 @@ __all__ = [
 _FORMAT = 1
 # Longer than any request takes (by default the client gives one request 30 s, connect to last byte).
 PENDING_TIMEOUT = 120.0
-# How often to look again while another process's response is awaited.
-POLL = 0.02
 _INFINITY = float("inf")
+_L = TypeVar("_L", bound="Ledger")
 
 
 def default_state_dir() -> Path:
@@ -66,10 +76,15 @@ def default_state_dir() -> Path:
     return Path(platformdirs.user_state_dir("kamsync"))
 
 
-def ledger_path(state_dir: Path, api_url: str, client_id: str) -> Path:
-    """The ledger of one credential; named by a hash of the API URL and client id (never the secret)."""
+def credential_digest(api_url: str, client_id: str) -> str:
+    """What names one credential's ledger, file or key: a hash of the API URL and client id (never the secret)."""
     raw = json.dumps(["ratelimit", api_url.rstrip("/"), client_id]).encode("utf-8")
-    return state_dir / "ratelimit" / f"{hashlib.sha256(raw).hexdigest()[:24]}.json"
+    return hashlib.sha256(raw).hexdigest()[:24]
+
+
+def ledger_path(state_dir: Path, api_url: str, client_id: str) -> Path:
+    """The ledger file of one credential, named by ``credential_digest``."""
+    return state_dir / "ratelimit" / f"{credential_digest(api_url, client_id)}.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +151,7 @@ def send_time(state: LedgerState, windows: Sequence[Window], now: float, *, in_f
     """The earliest time (>= ``now``) the next request may be sent, counting each pending request as arriving at
     ``in_flight_at``: ``inf`` gives the exact answer (``inf`` while it depends on a response still awaited),
     ``now`` a lower bound worth sleeping until."""
-    arrivals = [*state.arrivals, *(in_flight_at for _ in state.pending)]
-    at = next_send_time(arrivals, windows, now)
+    at = earliest_send(state.arrivals, len(state.pending), 0, windows, now, in_flight_at)
     return max(at, state.not_before) if state.not_before is not None else at
 
 
@@ -266,13 +280,11 @@ class Ledger:
         self._alive = alive
         self._tickets = itertools.count(1)
         self._ticket: str | None = None
-        self._responses = 0
-        self._blind_at = -2  # the response count at this process's last blind 429
-        self._blind_streak = 0
+        self._blind = BlindStreak()
 
     @classmethod
     def open(
-        cls,
+        cls: type[_L],
         state_dir: Path,
         api_url: str,
         client_id: str,
@@ -283,7 +295,7 @@ class Ledger:
         sleep: Callable[[float], None] = time.sleep,
         pending_timeout: float = PENDING_TIMEOUT,
         max_wait: float | None = None,
-    ) -> Ledger:
+    ) -> _L:
         path = ledger_path(state_dir, api_url, client_id)
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -322,11 +334,7 @@ class Ledger:
                 reason = state.reason if imposed else self._window_reason()
             if at > now:
                 if self.max_wait is not None and at - now > self.max_wait:
-                    way_out = ", or, if that wait is wrong, forget it with kamsync quota --reset" if imposed else ""
-                    raise LongWait(
-                        f"the rate budget has no room until {clock_time(at)} (in {in_words(at - now)}): {reason}; "
-                        f"run the same command again then, or pass --wait to wait here{way_out}"
-                    )
+                    raise long_wait(at - now, reason, imposed=imposed, wall_now=now)
                 if self._on_wait is not None:
                     self._on_wait(at - now, reason)
                 self._sleep(at - now)
@@ -340,16 +348,13 @@ class Ledger:
             # If our entry was already settled as overdue, it is counted twice: the safe side.
             arrivals = tuple(sorted((*state.arrivals, now)))
             self._write(replace(state, arrivals=arrivals, pending=pending))
-        self._responses += 1
+        self._blind.answered()
 
     def note_server_wait(self, seconds: float | None) -> None:
         with self._locked() as (state, now):
             if seconds is None:
-                # Consecutive blind 429s (no other answer in between) escalate to longer windows.
-                self._blind_streak = self._blind_streak + 1 if self._blind_at == self._responses - 1 else 1
-                self._blind_at = self._responses
-                wait = full_window_wait(state.arrivals, self.windows, now, self._blind_streak)
-                reason = "Kameleoon answered 429 (too many requests) without saying how long to wait"
+                wait = full_window_wait(state.arrivals, self.windows, now, self._blind.blind())
+                reason = BLIND_REASON
             else:
                 wait, reason = server_wait(seconds, self.windows)
             if state.not_before is None or now + wait > state.not_before:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from kamsync.budget.windows import Window, describe_windows, next_send_time
 from kamsync.core.durations import clock_time, in_words
+from kamsync.core.errors import LongWait
 
-__all__ = ["PER_PAGE", "Quote", "cap_problem", "quote", "read_cost", "refusal_text"]
+__all__ = ["PER_PAGE", "Quote", "cap_problem", "long_wait", "quote", "read_cost", "refusal_text"]
 
 PER_PAGE = 200  # the largest page the API serves: one list request reads up to 200 objects
 
@@ -110,4 +111,14 @@ def refusal_text(what: str, q: Quote, windows: Sequence[Window], wall_now: float
     return (
         f"{head}; it could run at {clock_time(q.runnable_at)} (in {in_words(q.runnable_at - wall_now)}): "
         "run it again then, or pass --wait to wait here"
+    )
+
+
+def long_wait(wait: float, reason: str, *, imposed: bool, wall_now: float) -> LongWait:
+    """The error stopping a run whose next request would wait ``wait`` seconds, longer than it may without
+    ``--wait``; ``imposed``: the wait is one Kameleoon imposed (which ``kamsync quota --reset`` can forget)."""
+    way_out = ", or, if that wait is wrong, forget it with kamsync quota --reset" if imposed else ""
+    return LongWait(
+        f"the rate budget has no room until {clock_time(wall_now + wait)} (in {in_words(wait)}): {reason}; "
+        f"run the same command again then, or pass --wait to wait here{way_out}"
     )

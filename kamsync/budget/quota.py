@@ -10,11 +10,13 @@ and the text says so.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from kamsync.budget.ledger import Ledger, default_state_dir, ledger_path, read_arrivals
+from kamsync.budget.backend import LocalLedger, SharedLedger, Spent, reading_ledger
+from kamsync.budget.ledger import default_state_dir
+from kamsync.budget.ledgerurl import LedgerUrl
 from kamsync.budget.windows import Window, next_send_time, parse_rate_limit
 from kamsync.core.durations import clock_time, in_words
 
@@ -54,6 +56,9 @@ class QuotaReport:
     windows: tuple[WindowQuota, ...]
     not_before_in: float | None = None  # seconds until the wait a 429 imposed ends; None when there is none
     reason: str = ""
+    ledger: tuple[str, str] | None = None  # (kind, where) of the ledger read: ("redis", masked URL)
+    spent: tuple[Spent, ...] = ()  # in the quota window, per machine and command
+    reserved: int = 0  # requests priced runs hold in the quota window, not sent yet
 
 
 def quota_report(
@@ -104,11 +109,25 @@ def render_json(report: QuotaReport, api_url: str, client_id: str) -> dict[str, 
         "not_before": None
         if report.not_before_in is None
         else {"in": round(report.not_before_in, 3), "reason": report.reason},
+        **_ledger_json(report),
+    }
+
+
+def _ledger_json(report: QuotaReport) -> dict[str, object]:
+    if report.ledger is None:
+        return {}
+    kind, where = report.ledger
+    return {
+        "ledger": {"kind": kind, "where": where},
+        "spent": [{"machine": s.machine, "command": s.command, "requests": s.requests} for s in report.spent],
+        "reserved": report.reserved,
     }
 
 
 def render_text(report: QuotaReport, api_url: str, client_id: str) -> str:
-    lines = [f"Requests of client {client_id} to {api_url}, by kamsync on this machine:"]
+    shared = report.ledger is not None and report.ledger[0] == "redis"
+    who = f"every machine sharing the ledger at {report.ledger[1]}" if shared and report.ledger else "this machine"
+    lines = [f"Requests of client {client_id} to {api_url}, by kamsync on {who}:"]
     width = max((len(row.spec) for row in report.windows), default=0)
     for row in report.windows:
         line = f"  {row.spec + ':':<{width + 1}} {row.used} used, {row.left} left"
@@ -119,8 +138,25 @@ def render_text(report: QuotaReport, api_url: str, client_id: str) -> str:
         lines.append(line)
     if report.not_before_in is not None:
         lines.append(f"No request before {report.not_before_in:.1f} s from now: {report.reason}")
-    lines.append("Other machines and tools using the same credential count too, but are not shown.")
+    lines += _ledger_lines(report)
+    others = "Other tools" if shared else "Other machines and tools"
+    lines.append(f"{others} using the same credential count too, but are not shown.")
     return "\n".join(lines) + "\n"
+
+
+def _ledger_lines(report: QuotaReport) -> list[str]:
+    if report.ledger is None:
+        return []
+    kind, where = report.ledger
+    lines = [f"Ledger: {'Redis at ' if kind == 'redis' else 'this machine' + chr(39) + 's file '}{where}"]
+    quota = max(report.windows, key=lambda row: (row.seconds, -row.limit), default=None)
+    span = f"the last {in_words(quota.seconds)}" if quota else "the quota window"
+    lines.append(f"Spent in {span}:" if report.spent else f"Spent in {span}: nothing")
+    for spent in report.spent:
+        lines.append(f"  {spent.machine}{f' ({spent.command})' if spent.command else ''}: {spent.requests}")
+    if report.reserved:
+        lines.append(f"Reserved by runs under way: {report.reserved}")
+    return lines
 
 
 # -- quota --reset ----------------------------------------------------------------------------------------------
@@ -134,15 +170,13 @@ class Forgotten:
     reason: str
 
 
-def forget_server_wait(
-    state_dir: Path, api_url: str, client_id: str, windows: Sequence[Window], now: float
-) -> Forgotten | None:
+def forget_server_wait(ledger: SharedLedger, now: float) -> Forgotten | None:
     """Forget the wait a server imposed on this credential, in the shared ledger; None when there was none.
 
-    A credential without a ledger has nothing to forget, and gets no ledger file from asking."""
-    if not ledger_path(state_dir, api_url, client_id).exists():
+    A credential without a ledger file has nothing to forget, and gets no ledger file from asking."""
+    if isinstance(ledger, LocalLedger) and not ledger.path.exists():
         return None
-    forgot = Ledger.open(state_dir, api_url, client_id, windows, clock=lambda: now).forget_server_wait()
+    forgot = ledger.forget_server_wait()
     return None if forgot is None else Forgotten(*forgot)
 
 
@@ -152,7 +186,7 @@ def render_forgotten(forgot: Forgotten | None, now: float) -> tuple[str, dict[st
         return "No wait imposed by Kameleoon to forget: runs were not held back.\n", {"forgot": None}
     left = max(0.0, forgot.until - now)
     text = (
-        f"Forgot the wait imposed on this credential: no request before {clock_time(forgot.until)} (in "
+        f"Forgot the wait imposed on this credential: no request before {clock_time(time.time() + left)} (in "
         f"{in_words(left)}), because {forgot.reason or 'Kameleoon asked to wait'}. Runs may send again now.\n"
     )
     return text, {"forgot": {"in": round(left, 3), "reason": forgot.reason}}
@@ -160,7 +194,8 @@ def render_forgotten(forgot: Forgotten | None, now: float) -> tuple[str, dict[st
 
 @dataclass(frozen=True, slots=True)
 class QuotaResult:
-    """What `kamsync quota` found (and, with ``--reset``, forgot)."""
+    """What `kamsync quota` found (and, with ``--reset``, forgot); ``credential`` says which one is in use and
+    ``credential_kind`` how it is given (``client_credentials`` or ``login``)."""
 
     report: QuotaReport
     api_url: str
@@ -169,6 +204,8 @@ class QuotaResult:
     reset: bool = False
     forgot: Forgotten | None = None
     code: int = 0
+    credential: str = ""
+    credential_kind: str = ""
 
 
 def read_quota(
@@ -179,17 +216,28 @@ def read_quota(
     state_dir: Path | None = None,
     now: float | None = None,
     reset: bool = False,
+    location: LedgerUrl | None = None,
+    fallback_local: bool = False,
+    warn: Callable[[str], None] = lambda _text: None,
 ) -> QuotaResult:
-    """The use of each window from the ledger (``reset`` first forgets the server's wait). ``UsageError`` for a
-    bad ``spec``; sends nothing."""
+    """The use of each window from the ledger at ``location`` (``None``: this machine's file; ``reset`` first
+    forgets the server's wait). ``UsageError`` for a bad ``spec``, ``LedgerUnavailable`` for a ledger that cannot
+    be read; sends nothing to Kameleoon."""
     windows = parse_rate_limit(spec)
     url = api_url.rstrip("/")
-    at = time.time() if now is None else now
     folder = default_state_dir() if state_dir is None else state_dir
-    forgot = forget_server_wait(folder, url, client_id, windows, at) if reset else None
-    snapshot = read_arrivals(folder, url, client_id, windows, now=at)
-    report = quota_report(snapshot.arrivals, windows, at, not_before=snapshot.not_before, reason=snapshot.reason)
-    return QuotaResult(report, url, client_id, at, reset, forgot)
+    clock = time.time if now is None else (lambda: now)
+    ledger = reading_ledger(
+        location, url, client_id, windows, state_dir=folder, fallback_local=fallback_local, warn=warn, clock=clock
+    )
+    try:
+        forgot = forget_server_wait(ledger, ledger.view().now) if reset else None
+        view = ledger.view()
+    finally:
+        ledger.close()
+    report = quota_report(view.arrivals, windows, view.now, not_before=view.not_before, reason=view.reason)
+    report = replace(report, ledger=(ledger.kind, ledger.where), spent=view.spent, reserved=view.reserved)
+    return QuotaResult(report, url, client_id, view.now, reset, forgot)
 
 
 def render_result(result: QuotaResult) -> tuple[str, dict[str, object]]:
@@ -199,7 +247,11 @@ def render_result(result: QuotaResult) -> tuple[str, dict[str, object]]:
         said, forgot = render_forgotten(result.forgot, result.now)
         reset_payload = {"reset": forgot}
     document = {**render_json(result.report, result.api_url, result.client_id), **reset_payload}
-    return said + render_text(result.report, result.api_url, result.client_id), document
+    text = said + render_text(result.report, result.api_url, result.client_id)
+    if result.credential:
+        document["credential"] = {"kind": result.credential_kind, "id": result.client_id}
+        text += f"Credential: {result.credential}\n"
+    return text, document
 
 
 def run_quota(
@@ -211,6 +263,6 @@ def run_quota(
     now: float | None = None,
     reset: bool = False,
 ) -> tuple[str, dict[str, object]]:
-    """The text and the JSON payload of `kamsync quota` (``--reset`` first forgets the server's wait, and says
-    what it forgot). ``UsageError`` for a bad ``spec``; sends nothing."""
+    """The text and the JSON payload of `kamsync quota` from this machine's file (``--reset`` first forgets the
+    server's wait, and says what it forgot). ``UsageError`` for a bad ``spec``; sends nothing."""
     return render_result(read_quota(api_url, client_id, spec, state_dir=state_dir, now=now, reset=reset))

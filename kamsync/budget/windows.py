@@ -15,13 +15,20 @@ from typing import Protocol
 from kamsync.core.errors import UsageError
 
 __all__ = [
+    "BLIND_REASON",
     "DEFAULT_RATE_LIMIT",
+    "POLL",
+    "BlindStreak",
+    "Grant",
     "RequestBudget",
     "Window",
     "describe_windows",
+    "earliest_send",
     "full_window_wait",
+    "grant",
     "next_send_time",
     "parse_rate_limit",
+    "quota_index",
     "server_wait",
 ]
 
@@ -30,6 +37,10 @@ DEFAULT_RATE_LIMIT = "50/10s,1000/1h"
 # The shortest wait after a 429 that came without Retry-After: the server saw something our arrivals do not
 # (another process, clock skew), so waiting "0 s" would just earn another 429.
 MIN_BLIND_WAIT = 1.0
+
+# How long to wait before asking again when only a response still awaited (or a reservation) stands in the way.
+POLL = 0.02
+_INFINITY = float("inf")
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)?\s*([smh])\s*$")
@@ -86,6 +97,65 @@ def next_send_time(arrivals: Sequence[float], windows: Sequence[Window], now: fl
     return earliest
 
 
+def quota_index(windows: Sequence[Window]) -> int:
+    """The position of the quota window, the longest one (of two as long, the stricter): the hour's budget."""
+    return max(range(len(windows)), key=lambda i: (windows[i].seconds, -windows[i].limit))
+
+
+def earliest_send(
+    arrivals: Sequence[float], in_flight: int, reserved: int, windows: Sequence[Window], now: float, at: float
+) -> float:
+    """``next_send_time`` with ``in_flight`` requests awaiting their response and ``reserved`` requests other runs
+    have reserved in the quota window (``quota_index``), all counted as arriving at ``at``: ``inf`` gives the exact
+    answer (``inf`` while it depends on them), ``now`` a lower bound worth sleeping until.
+
+    The shared ledger's script on the Redis server (``budget.redisscript``) mirrors this function line by line."""
+    ordered = sorted(arrivals)
+    quota = quota_index(windows) if windows else -1
+    earliest = now
+    for position, window in enumerate(windows):
+        total = len(ordered) + in_flight + (reserved if position == quota else 0)
+        if total >= window.limit:
+            index = total - window.limit  # of the entry ``limit`` from the newest
+            earliest = max(earliest, (ordered[index] if index < len(ordered) else at) + window.seconds)
+    return earliest
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Whether one more request may leave now: ``wait`` 0, or the seconds to wait before asking again."""
+
+    wait: float
+    imposed: bool = False  # the wait is one the server imposed (a 429), not the windows'
+
+    @property
+    def granted(self) -> bool:
+        return self.wait <= 0
+
+
+def grant(
+    arrivals: Sequence[float],
+    in_flight: int,
+    reserved: int,
+    windows: Sequence[Window],
+    now: float,
+    not_before: float | None,
+) -> Grant:
+    """One atomic decision of the shared ledger: send now, or wait. A wait that depends only on responses still
+    awaited (or on reservations) is at least ``POLL``, to ask again soon; otherwise the bound they allow."""
+    exact = earliest_send(arrivals, in_flight, reserved, windows, now, _INFINITY)
+    if not_before is not None:
+        exact = max(exact, not_before)
+    if exact <= now:
+        return Grant(0.0)
+    bound = earliest_send(arrivals, in_flight, reserved, windows, now, now)
+    imposed = not_before is not None and not_before >= bound
+    if imposed:
+        assert not_before is not None
+        bound = not_before
+    return Grant(max(bound - now, POLL), imposed)
+
+
 def full_window_wait(arrivals: Sequence[float], windows: Sequence[Window], now: float, streak: int = 1) -> float:
     """How long to wait after the ``streak``-th 429 in a row that did not say how long.
 
@@ -101,6 +171,27 @@ def full_window_wait(arrivals: Sequence[float], windows: Sequence[Window], now: 
     inside = [t for t in arrivals if t > now - window.seconds]
     wait = min(inside) + window.seconds - now if inside else window.seconds
     return max(wait, MIN_BLIND_WAIT)
+
+
+BLIND_REASON = "Kameleoon answered 429 (too many requests) without saying how long to wait"
+
+
+@dataclass(slots=True)
+class BlindStreak:
+    """Counts one process's consecutive blind 429s (no other answer in between): they escalate to longer windows."""
+
+    responses: int = 0
+    at: int = -2  # the response count at the last blind 429
+    streak: int = 0
+
+    def answered(self) -> None:
+        self.responses += 1
+
+    def blind(self) -> int:
+        """Note a blind 429; its place in the current streak (1 for the first)."""
+        self.streak = self.streak + 1 if self.at == self.responses - 1 else 1
+        self.at = self.responses
+        return self.streak
 
 
 def server_wait(seconds: float, windows: Sequence[Window]) -> tuple[float, str]:

@@ -21,11 +21,13 @@ from kamsync import __version__
 from kamsync.api.scrub import HIDDEN, scrub_or_withhold
 from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR, resolve_api_url
 from kamsync.budget.ledger import default_state_dir
+from kamsync.budget.ledgerurl import LEDGER_URL_ENV, parse_ledger_url
 from kamsync.core.errors import KamsyncError
 from kamsync.state.files import write_atomic
+from kamsync.state.logins import LoginStore
 from kamsync.state.tokencache import TokenCache
 
-__all__ = ["WITHHELD", "hidden_values", "save_crash", "scrub_everywhere"]
+__all__ = ["WITHHELD", "hidden_values", "ledger_secrets", "login_secrets", "save_crash", "scrub_everywhere"]
 
 WITHHELD = "<line withheld: it held a secret too short to hide safely>"
 # Token-shaped values next to the names OAuth and HTTP give them, whatever their value.
@@ -48,7 +50,29 @@ def hidden_values(environ: Mapping[str, str]) -> set[str]:
         cached = None
     if cached is not None:
         values.add(cached[0])
-    return {v for v in values if v}
+    return {v for v in values | ledger_secrets(environ) | login_secrets(environ) if v}
+
+
+def login_secrets(environ: Mapping[str, str]) -> set[str]:
+    """What the partner login stored for this API URL holds: its secret, both tokens, the Basic pair."""
+    try:
+        login = LoginStore.open(resolve_api_url(None, environ)).read()
+    except (KamsyncError, OSError, ValueError):
+        return set()
+    if login is None:
+        return set()
+    pair = f"{login.client_id}:{login.client_secret}"
+    return {login.client_secret, login.refresh_token, login.access_token, pair} - {""}
+
+
+def ledger_secrets(environ: Mapping[str, str]) -> set[str]:
+    """The password of the shared ledger's URL (``KAMSYNC_LEDGER_URL``), as given and percent-encoded."""
+    try:
+        return set(parse_ledger_url(environ.get(LEDGER_URL_ENV, "")).secrets)
+    except KamsyncError:  # a URL kamsync cannot read: hide whatever stands where a password would
+        raw = environ.get(LEDGER_URL_ENV, "")
+        userinfo = raw.partition("://")[2].partition("/")[0].rpartition("@")[0]
+        return {userinfo.partition(":")[2]} - {""}
 
 
 def scrub_everywhere(text: str, secrets: Iterable[str]) -> str:

@@ -11,7 +11,9 @@ import click
 from kamsync import __version__
 from kamsync.cli.discover_commands import list_command
 from kamsync.cli.hook_commands import hook
+from kamsync.cli.login_commands import login, logout
 from kamsync.cli.options import EPILOG, global_options
+from kamsync.cli.preview_command import preview
 from kamsync.cli.sandbox_command import sandbox
 from kamsync.cli.sync_commands import apply, diff, doctor, pull, push, quota, status
 from kamsync.core.errors import Exit, KamsyncError
@@ -29,7 +31,7 @@ def cli() -> None:
 
     \b
     Credentials come from KAMELEOON_CLIENT_ID and KAMELEOON_CLIENT_SECRET (an API client of your Kameleoon
-    account). Try everything locally first with `kamsync sandbox`.
+    account), else from a partner app's `kamsync login`. Try everything locally first with `kamsync sandbox`.
 
     \b
     Typical day:
@@ -40,25 +42,28 @@ def cli() -> None:
       kamsync push --dry-run             what a push would send
       kamsync push                       send local changes (refuses UI edits and live experiments)
       kamsync hook install               check Kameleoon on every git push to the default branch
+      kamsync preview --variation ID     try a variation's local code on a page, live on every save
       kamsync quota                      what is left of the credential's rate budget
       kamsync doctor                     what a support request asks for, checked
     """
 
 
-for command in (status, diff, push, apply, pull, list_command, quota, doctor, hook, sandbox):
+for command in (status, diff, push, apply, pull, list_command, quota, doctor, preview, hook, login, logout, sandbox):
     cli.add_command(command)
 
 
 def _redact(text: str) -> str:
-    secret = os.environ.get("KAMELEOON_CLIENT_SECRET", "")
-    if not secret:
-        return text
+    secrets = {os.environ.get("KAMELEOON_CLIENT_SECRET", "")}
     try:
-        from kamsync.cli.crash import scrub_everywhere
+        from kamsync.cli.crash import ledger_secrets, login_secrets, scrub_everywhere
 
-        return scrub_everywhere(text, {secret})
-    except Exception:  # whatever broke kamsync may break this too: the plain secret at least stays hidden
-        return text.replace(secret, "<hidden>")
+        secrets |= ledger_secrets(os.environ) | login_secrets(os.environ)
+        secrets.discard("")
+        return scrub_everywhere(text, secrets) if secrets else text
+    except Exception:  # whatever broke kamsync may break this too: the plain secrets at least stay hidden
+        for secret in secrets - {""}:
+            text = text.replace(secret, "<hidden>")
+        return text
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -150,6 +150,7 @@ def options(ctx: click.Context) -> tuple[Options, View]:
         verbose=verbose,
         quiet=quiet,
         environ=dict(os.environ),  # read here, once: every other module asks the settings
+        command=ctx.command_path,
     )
     console = Console.create(json_mode=opts.json, no_color=opts.no_color, quiet=opts.quiet, environ=opts.environ)
     return opts, View(console, opts.environ)

@@ -240,7 +240,7 @@ def quota(ctx: click.Context, reset: bool) -> int:
     from kamsync.sync.commands import run_quota
 
     opts, view = options(ctx)
-    return view.result(run_quota(opts, reset=reset))
+    return view.result(run_quota(opts, view, reset=reset))
 
 
 @click.command(epilog=EPILOG)

@@ -58,6 +58,15 @@ class CredentialsError(KamsyncError):
     """Credentials are missing or rejected."""
 
 
+class LedgerUnavailable(KamsyncError):
+    """The shared rate-limit ledger configured (``KAMSYNC_LEDGER_URL``) cannot be used: nothing was sent.
+    ``problem`` says what is wrong, without the advice (for a caller that falls back and only warns)."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        self.problem = problem
+        super().__init__(f"{problem}; {fix}")
+
+
 class LockedRepository(KamsyncError):
     """Another kamsync process is working on this repository."""
 
@@ -150,3 +159,7 @@ class ChangedSinceRead(ApiError):
 
 class LongWait(ApiError):
     """The rate budget has no room for longer than the run may wait (without ``--wait``)."""
+
+
+class LedgerLost(ApiError):
+    """The shared rate-limit ledger stopped answering during a run: the next request was not sent (resumable)."""

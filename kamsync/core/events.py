@@ -19,6 +19,7 @@ __all__ = [
     "Included",
     "JournalForgotten",
     "LockSkipped",
+    "LoginPage",
     "NothingChanged",
     "NothingToCheck",
     "PlanSaved",
@@ -223,3 +224,11 @@ class StoppedBefore:
 
     branch: str
     rest: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPage:
+    """``kamsync login``: the page the person approves kamsync on (being opened in the browser)."""
+
+    url: str
+    client_id: str

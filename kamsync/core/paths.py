@@ -3,6 +3,7 @@ comparing a path git names with one from the manifest or the file system as git 
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -62,10 +63,11 @@ class Resolver:
 
     On Windows (drive letters, junctions, case) it is ``Path.resolve()`` itself."""
 
-    __slots__ = ("_real", "_tops")
+    __slots__ = ("_folders", "_real", "_tops")
 
     def __init__(self) -> None:
         self._real: dict[str, str] = {}  # a path as written (".." kept, as realpath reads it) -> resolved
+        self._folders: dict[str, tuple[str, str]] = {}  # a folder as given -> its key in _real, resolved
         self._tops: dict[Path, tuple[str, str]] = {}
 
     def tops(self, repo_top: Path) -> tuple[str, str]:
@@ -83,21 +85,42 @@ class Resolver:
         """``resolve`` for a path given and answered as text (the way ``escape_problem`` asks)."""
         if os.name == "nt" or not path.startswith("/"):
             return str(Path(path).resolve())
-        real = key = "/"
-        for part in path.split("/"):
-            if not part or part == ".":
-                continue
-            key = f"{key}\0{part}"
-            known = self._real.get(key)
-            if known is None:
-                if part == "..":
-                    known = os.path.dirname(real)
-                else:
-                    candidate = os.path.join(real, part)
-                    known = str(Path(candidate).resolve()) if os.path.islink(candidate) else candidate
-                self._real[key] = known
-            real = known
-        return real
+        # Files of one folder share it whole: its walk is made once, then each file is one step from it.
+        folder, _, name = path.rpartition("/")
+        return self._step(self._folder(folder), name)[1]
+
+    def _folder(self, folder: str) -> tuple[str, str]:
+        """A folder's key in ``_real`` and its resolved form, stepping down from its nearest folder known."""
+        below: list[tuple[str, str]] = []  # (folder, its last name), deepest first
+        walked = self._folders.get(folder)
+        while walked is None:
+            if not folder:
+                walked = ("/", "/")
+                break
+            parent, _, name = folder.rpartition("/")
+            below.append((folder, name))
+            folder = parent
+            walked = self._folders.get(folder)
+        for folder, name in reversed(below):
+            walked = self._step(walked, name)
+            self._folders[folder] = walked
+        return walked
+
+    def _step(self, walked: tuple[str, str], part: str) -> tuple[str, str]:
+        """From a folder (its key, resolved) to ``part`` in it."""
+        key, real = walked
+        if not part or part == ".":
+            return walked
+        key = f"{key}\0{part}"
+        known = self._real.get(key)
+        if known is None:
+            if part == "..":
+                known = os.path.dirname(real)
+            else:
+                candidate = os.path.join(real, part)
+                known = str(Path(candidate).resolve()) if os.path.islink(candidate) else candidate
+            self._real[key] = known
+        return key, known
 
 
 _INSIDE = "use a path inside the repository"
@@ -160,14 +183,21 @@ def _git_dir_problem(text: str, tops: Collection[str], git_dirs: Collection[Path
         if text.startswith(prefix):
             rel = text[len(prefix) :]
             break
-    if any(is_dot_git(part) for part in rel.split("/")):
+    # Every name is_dot_git takes holds "git" once case-folded: a path without it needs no look at its parts.
+    if "git" in rel.casefold() and any(is_dot_git(part) for part in rel.split("/")):
         return f"is inside a .git folder (git's hooks, config and objects); {_WORK_TREE}"
     folded = text.casefold()
     for git_dir in git_dirs:
-        inside = git_dir.as_posix().casefold().rstrip("/")
+        inside = _folded(git_dir)
         if folded == inside or folded.startswith(inside + "/"):
             return f"is inside the repository's git directory ({git_dir}); {_WORK_TREE}"
     return None
+
+
+@functools.lru_cache(maxsize=32)
+def _folded(git_dir: Path) -> str:
+    """A git dir as ``_git_dir_problem`` compares it (asked for every mapped path, twice)."""
+    return git_dir.as_posix().casefold().rstrip("/")
 
 
 def is_dot_git(name: str) -> bool:

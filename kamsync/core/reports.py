@@ -74,6 +74,7 @@ class StatusReport:
     interrupted: Unfinished | None = None
     changed_only: bool = False
     skipped: NothingChanged | None = None  # a range without mapped change: nothing was read
+    # Variations Kameleoon lists under a surveyed personalization that the manifest does not map yet.
     new_personalization_variations: Mapping[int, tuple[RemoteVariation, ...]] = field(default_factory=dict)
 
 
@@ -108,6 +109,17 @@ class PullReport:
     requests: int
     manifest_name: str
     code: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoginReport:
+    """``kamsync login`` stored a partner login (``logged_in``), or ``kamsync logout`` deleted one (``client_id``
+    ``None``: there was none)."""
+
+    api_url: str
+    client_id: str | None
+    logged_in: bool
+    code: int = 0
 
 
 @dataclass(frozen=True, slots=True)

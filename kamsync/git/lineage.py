@@ -69,8 +69,7 @@ def _remotes(repo: GitRepo) -> list[str]:
 
 
 def _first_parent(repo: GitRepo, head: str) -> str | None:
-    out = repo.try_run("rev-parse", "-q", "--verify", f"{head}^1^{{commit}}")
-    return out.strip() if out else None
+    return repo.commit_or_none(f"{head}^1")
 
 
 def blob_id(data: bytes, *, length: int) -> str:

@@ -95,6 +95,9 @@ class GitRepo:
         self.top = top
         self.git_dir = git_dir
         self.own_git_dir = git_dir if own_git_dir is None else own_git_dir
+        # Full ids git named as commits: a commit id names that commit for good, so resolving one again (a
+        # command reads HEAD's commit, D and F several times) needs no git process.
+        self._commits: set[str] = set()
 
     @property
     def git_dirs(self) -> tuple[Path, ...]:
@@ -151,15 +154,24 @@ class GitRepo:
 
     def head(self) -> str | None:
         """The commit HEAD points at, or None on an unborn branch."""
-        out = self.try_run("rev-parse", "-q", "--verify", "HEAD^{commit}")
-        return out.strip() if out else None
+        return self.commit_or_none("HEAD")
+
+    def commit_or_none(self, rev: str) -> str | None:
+        """The commit id ``rev`` names, or None when it names none (``rev`` must not start with ``-``)."""
+        if rev in self._commits:
+            return rev
+        out = self.try_run("rev-parse", "-q", "--verify", f"{rev}^{{commit}}")
+        if not out:
+            return None
+        self._commits.add(out.strip())
+        return out.strip()
 
     def resolve(self, rev: str) -> str:
         """The commit id ``rev`` names."""
-        out = None if rev.startswith("-") else self.try_run("rev-parse", "-q", "--verify", f"{rev}^{{commit}}")
+        out = None if rev.startswith("-") else self.commit_or_none(rev)
         if not out:
             raise GitError(f"`{rev}` is not a commit in {self.top}; check the name with `git log --oneline`")
-        return out.strip()
+        return out
 
     def is_shallow(self) -> bool:
         return self.run("rev-parse", "--is-shallow-repository").strip() == "true"
@@ -274,6 +286,8 @@ class GitRepo:
 
     def commit_exists(self, rev: str) -> bool:
         """Whether ``rev`` names a commit present in this repository (a pushed remote id may be unknown here)."""
+        if rev in self._commits:
+            return True
         if rev.startswith("-"):
             return False
         return _git(self.top, ("cat-file", "-e", f"{rev}^{{commit}}")).returncode == 0

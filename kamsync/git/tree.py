@@ -84,14 +84,20 @@ class WorkTree:
 
 def top_relative(repo_top: Path, manifest: Manifest, path: str) -> str:
     """A manifest-relative path as git names it: POSIX, relative to the work-tree top (``..`` if outside)."""
-    full = os.path.normpath(os.path.join(manifest.root, path))
-    return relative_posix(full, str(_resolved(repo_top)))
+    return _top_relative(str(repo_top), manifest.root, path)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _top_relative(repo_top: str, root: str, path: str) -> str:
+    """``top_relative``, remembered: a command asks it for each mapped path several times."""
+    full = os.path.normpath(os.path.join(root, path))
+    return relative_posix(full, _resolved(repo_top))
 
 
 @functools.lru_cache(maxsize=8)
-def _resolved(top: Path) -> Path:
+def _resolved(top: str) -> str:
     """The work tree's top, resolved once per process (every mapped path is made relative to it)."""
-    return top.resolve()
+    return str(Path(top).resolve())
 
 
 @dataclass(frozen=True, slots=True)

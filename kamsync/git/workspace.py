@@ -33,7 +33,8 @@ class Workspace:
         """The workspace of the manifest found as ``find_manifest`` does; at commit ``rev`` when given (the
         manifest is then looked for in that commit, so it need not be checked out)."""
         if rev is None:
-            top = _git_top_or_none(cwd)
+            here = _git_repo_or_none(cwd)
+            top = None if here is None else here.top
             try:
                 manifest_path = find_manifest(manifest_option, environ, cwd, stop_at=top)
             except UsageError:
@@ -41,7 +42,9 @@ class Workspace:
                     # Outside git the first thing to fix is that (`pull --experiment` would fail for it too).
                     GitRepo.discover(cwd)
                 raise
-            repo = GitRepo.discover(manifest_path.parent)
+            # The manifest's folder is usually the current one or the top: the repository found there already.
+            same = here is not None and manifest_path.parent in (cwd.absolute(), here.top)
+            repo = here if same and here is not None else GitRepo.discover(manifest_path.parent)
             return cls(repo, load_manifest(manifest_path, repo.top, repo.git_dirs), cwd)
         explicit = manifest_option or environ.get(MANIFEST_ENV) or None
         repo = GitRepo.discover(_nearest_folder(cwd / Path(explicit).expanduser()) if explicit else cwd)
@@ -115,8 +118,8 @@ def _nearest_folder(path: Path) -> Path:
     return path
 
 
-def _git_top_or_none(cwd: Path) -> Path | None:
+def _git_repo_or_none(cwd: Path) -> GitRepo | None:
     try:
-        return GitRepo.discover(cwd).top
+        return GitRepo.discover(cwd)
     except GitError:  # outside git the manifest search simply stops at the filesystem root
         return None

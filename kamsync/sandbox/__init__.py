@@ -3,7 +3,8 @@
 ``Sandbox`` serves it from a thread (tests, demos); ``serve`` is the blocking ``kamsync sandbox`` command.
 ``Sandbox.store`` gives direct access to the state, to act as someone editing in the Kameleoon UI;
 ``Sandbox.faults`` arms deterministic faults (``kamsync.sandbox.faults`` describes the spec strings);
-``Sandbox.clock`` moves the sandbox's time forward (``Sandbox(clock=Clock.stopped())`` for exact tests).
+``Sandbox.clock`` moves the sandbox's time forward (``Sandbox(clock=Clock.stopped())`` for exact tests);
+``Sandbox.oauth`` is the partner apps' authorization-code flow (``kamsync.sandbox.oauth``).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from kamsync.sandbox.clock import Clock
 from kamsync.sandbox.echo import echo_response
 from kamsync.sandbox.faults import DROPPED, Do, Faults, Injection, injected_response, lock_target
 from kamsync.sandbox.limits import ServerRateLimiter
+from kamsync.sandbox.oauth import OAuth
 from kamsync.sandbox.query import parse_filter, parse_page, parse_sort, select
 from kamsync.sandbox.store import Store
 from kamsync.sandbox.wire import (
@@ -72,6 +73,7 @@ class Api:
         self._token_ttl = token_ttl
         self._retry_after = retry_after
         self._admin = Admin(store, self.faults, self.clock)
+        self.oauth = OAuth(store, self.clock.now)
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
             (method, re.compile(pattern), handler)
             for method, pattern, handler in (
@@ -178,6 +180,8 @@ class Api:
             return json_response(500, {"message": f"Internal server error ({type(exc).__name__})"})
 
     def _serve(self, request: Request, path: str, client: list[str | None], number: int) -> Response:
+        if path == "/oauth/authorize" and request.method == "GET":
+            return self.oauth.authorize(request)  # a page a person opens: not an API call, not counted
         if path == "/oauth/token":
             if request.method != "POST":
                 raise Fault(405, f"Method {request.method} is not allowed on /oauth/token")
@@ -222,6 +226,11 @@ class Api:
         except UnicodeDecodeError:
             raise Fault(400, "The token request body is not UTF-8", error="invalid_request") from None
         grant = (form.get("grant_type") or [""])[0]
+        if grant in ("authorization_code", "refresh_token"):
+            tokens = self.oauth.grant(request, grant, form, self._token_ttl)
+            client[0] = owner = self.store.client_for(str(tokens["access_token"]))
+            self._admit(owner)
+            return json_response(200, tokens)
         if grant != "client_credentials":
             raise Fault(400, f"Unsupported grant type '{grant}'", error="unsupported_grant_type")
         client_id = (form.get("client_id") or [""])[0]

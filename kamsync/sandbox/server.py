@@ -21,6 +21,7 @@ from kamsync.sandbox.clock import Clock
 from kamsync.sandbox.faults import DROPPED, FaultEvent, Faults, describe_event
 from kamsync.sandbox.hostile import Trickle
 from kamsync.sandbox.limits import ServerRateLimiter, parse_windows
+from kamsync.sandbox.oauth import OAuth
 from kamsync.sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from kamsync.sandbox.store import Store
 from kamsync.sandbox.wire import Request, Response, json_response
@@ -160,6 +161,11 @@ class Sandbox:
         self._api = Api(self.store, limiter, token_ttl, retry_after, self.faults, self.clock)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def oauth(self) -> OAuth:
+        """The partner apps' authorization-code flow: codes and refresh tokens (``kamsync.sandbox.oauth``)."""
+        return self._api.oauth
 
     def start(self) -> Sandbox:
         if self._server is None:

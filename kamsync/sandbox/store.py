@@ -65,6 +65,10 @@ class Store:
             self._state.clients[client_id] = secret
             self._save()
 
+    def knows_client(self, client_id: str) -> bool:
+        with self._lock:
+            return client_id in self._state.clients
+
     def issue_token(self, client_id: str, secret: str, ttl: float) -> str | None:
         """A new access token, or ``None`` when the credentials are wrong."""
         with self._lock:

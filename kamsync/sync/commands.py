@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.remote import read_remote
+from kamsync.api.settings import describe_credential
 from kamsync.budget.quota import QuotaResult, read_quota
 from kamsync.core.errors import CredentialsError, Exit, GitError, KamsyncError, UsageError
 from kamsync.core.events import NothingChanged, Unfinished, Warned
@@ -37,18 +38,31 @@ if TYPE_CHECKING:
     from kamsync.manifest.edit import ManifestEditor
 
 
-def run_quota(opts: Options, *, reset: bool = False) -> QuotaResult:
+def run_quota(opts: Options, report: Report, *, reset: bool = False) -> QuotaResult:
     """Requests used and left in each window for this credential, from the ledger; ``reset`` first forgets the
     wait a server imposed on it. Sends nothing."""
     url = opts.api_url_resolved()
     client_id = opts.client_id
     if not client_id:
-        raise CredentialsError("set KAMELEOON_CLIENT_ID: the quota is kept per API client")
+        raise CredentialsError(
+            "set KAMELEOON_CLIENT_ID (or log in with kamsync login): the quota is kept per API client"
+        )
+    login = not opts.environ.get("KAMELEOON_CLIENT_ID", "").strip()
     manifest_rate_limit = None
     # Outside a kamsync repository the environment or the default spec applies.
     with suppress(UsageError, GitError):
         manifest_rate_limit = Workspace.open(opts.manifest, opts.environ, Path.cwd()).manifest.rate_limit
-    return read_quota(url, client_id, rate_limit_spec(opts, manifest_rate_limit), reset=reset)
+    result = read_quota(
+        url,
+        client_id,
+        rate_limit_spec(opts, manifest_rate_limit),
+        reset=reset,
+        location=opts.ledger_location(),
+        fallback_local=opts.ledger_fallback_local,
+        warn=lambda text: report(Warned(text)),
+    )
+    kind = "login" if login else "client_credentials"
+    return replace(result, credential=describe_credential(client_id, login=login), credential_kind=kind)
 
 
 def _unfinished(ws: Workspace) -> Unfinished | None:

@@ -9,17 +9,18 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kamsync import __version__
-from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR, credentials_from_env, resolve_api_url
-from kamsync.budget.ledger import default_state_dir, read_arrivals
+from kamsync.api.settings import CLIENT_ID_VAR, CLIENT_SECRET_VAR, resolve_api_url
+from kamsync.budget.backend import reading_ledger
+from kamsync.budget.ledger import default_state_dir
+from kamsync.budget.ledgerurl import LEDGER_URL_ENV
 from kamsync.budget.quota import quota_report
 from kamsync.budget.windows import parse_rate_limit
 from kamsync.core.checks import Check, failed
-from kamsync.core.errors import AuthError, Exit, KamsyncError
+from kamsync.core.errors import AuthError, Exit, KamsyncError, LedgerUnavailable
 from kamsync.core.reports import DoctorReport
 from kamsync.git.repo import GitRepo, git_version
 from kamsync.git.workspace import Workspace
@@ -91,12 +92,11 @@ def _api(opts: Options, report: Report, environ: Mapping[str, str], rate_limit: 
     untried = "not tried", "fix the line above, then run `kamsync doctor` again"
     try:
         url = resolve_api_url(opts.api_url, environ)
-        credentials_from_env(environ)
+        credentials = opts.credentials()
     except KamsyncError as error:
         return Check("credentials found", False, str(error)), Check("API", False, *untried), _accepted(None)
-    found = Check(
-        "credentials found", True, f"{CLIENT_ID_VAR}={environ[CLIENT_ID_VAR].strip()}, {CLIENT_SECRET_VAR} set"
-    )
+    detail = f"{CLIENT_ID_VAR}={credentials.client_id}, {CLIENT_SECRET_VAR} set"
+    found = Check("credentials found", True, credentials.described if credentials.is_login else detail)
     try:
         run = open_run(opts, rate_limit, report)
         with run.client as client:
@@ -117,7 +117,7 @@ def _accepted(outcome: AuthError | bool | None) -> Check:
 
 
 def _ledger(opts: Options, environ: Mapping[str, str], rate_limit: str | None) -> Check:
-    client_id = environ.get(CLIENT_ID_VAR, "").strip()
+    client_id = opts.client_id
     try:
         url = resolve_api_url(opts.api_url, environ).rstrip("/")
         windows = parse_rate_limit(rate_limit_spec(opts, rate_limit))
@@ -125,10 +125,21 @@ def _ledger(opts: Options, environ: Mapping[str, str], rate_limit: str | None) -
         return Check("rate budget", False, str(error))
     if not client_id:
         return Check("rate budget", False, "not read: it is kept per API client", f"set {CLIENT_ID_VAR}")
-    snapshot = read_arrivals(default_state_dir(), url, client_id, windows)
-    report = quota_report(snapshot.arrivals, windows, time.time(), not_before=snapshot.not_before)
+    try:
+        ledger = reading_ledger(opts.ledger_location(), url, client_id, windows, state_dir=default_state_dir())
+    except LedgerUnavailable as error:
+        return Check("rate budget", False, error.problem, f"fix {LEDGER_URL_ENV}, or start that Redis server")
+    except KamsyncError as error:
+        return Check("rate budget", False, str(error))
+    try:
+        view = ledger.view()
+    finally:
+        ledger.close()
+    report = quota_report(view.arrivals, windows, view.now, not_before=view.not_before)
     used = ", ".join(f"{w.spec} {w.used} used, {w.left} left" for w in report.windows)
+    if ledger.kind == "redis":
+        used = f"{used} (shared through {ledger.where})"
     if report.not_before_in is not None:
-        wait = f"{used}; Kameleoon asked to wait {report.not_before_in:.0f} s more ({snapshot.reason})"
+        wait = f"{used}; Kameleoon asked to wait {report.not_before_in:.0f} s more ({view.reason})"
         return Check("rate budget", False, wait, "wait, or forget that wait with `kamsync quota --reset`")
     return Check("rate budget", True, used)

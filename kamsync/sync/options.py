@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from kamsync.api.retry import RetryPolicy
     from kamsync.api.settings import Credentials
+    from kamsync.budget.ledgerurl import LedgerUrl
+    from kamsync.state.logins import Login
 
 MANIFEST_ENV = "KAMSYNC_MANIFEST"
 RATE_LIMIT_ENV = "KAMSYNC_RATE_LIMIT"
@@ -33,6 +35,7 @@ class Options:
     verbose: bool = False  # -v: each request on stderr
     quiet: bool = False  # -q: only errors and the final summary
     environ: Mapping[str, str] = field(default_factory=dict)  # the process environment, read once
+    command: str = "kamsync"  # as the shared ledger names who spent what: "kamsync push"
 
     @property
     def ranged(self) -> bool:
@@ -55,19 +58,37 @@ class Options:
         return resolve_api_url(self.api_url, self.environ)
 
     def credentials(self) -> Credentials:
-        """The client credentials from the environment (``CredentialsError`` when they are missing)."""
-        from kamsync.api.settings import credentials_from_env
+        """The client credentials from the environment, else (without ``KAMELEOON_CLIENT_ID``) the partner login
+        ``kamsync login`` stored for this API URL (``CredentialsError`` when there is neither)."""
+        from kamsync.api.settings import Credentials, credentials_from_env
 
-        return credentials_from_env(self.environ)
+        login = None if self.environ.get("KAMELEOON_CLIENT_ID", "").strip() else self.stored_login()
+        if login is None:
+            return credentials_from_env(self.environ)
+        return Credentials(login.client_id, login.client_secret, refresh_token=login.refresh_token, login=True)
+
+    def stored_login(self) -> Login | None:
+        """The partner login stored for this API URL, if any."""
+        from kamsync.state.logins import LoginStore
+
+        return LoginStore.open(self.api_url_resolved()).read()
 
     @property
     def client_id(self) -> str:
-        return self.environ.get("KAMELEOON_CLIENT_ID", "").strip()
+        """``$KAMELEOON_CLIENT_ID``, else the stored partner login's client id ("" when neither)."""
+        from_env = self.environ.get("KAMELEOON_CLIENT_ID", "").strip()
+        if from_env:
+            return from_env
+        login = self.stored_login()
+        return "" if login is None else login.client_id
 
     @property
     def has_credentials(self) -> bool:
-        """Whether both client-credential variables are set (not whether Kameleoon accepts them)."""
-        return bool(self.client_id) and bool(self.environ.get("KAMELEOON_CLIENT_SECRET", "").strip())
+        """Whether both client-credential variables are set, or a partner login is stored (not whether Kameleoon
+        accepts them)."""
+        if self.environ.get("KAMELEOON_CLIENT_ID", "").strip():
+            return bool(self.environ.get("KAMELEOON_CLIENT_SECRET", "").strip())
+        return self.stored_login() is not None
 
     def retry_policy(self) -> RetryPolicy:
         from kamsync.api.settings import retry_policy_from_env
@@ -82,3 +103,22 @@ class Options:
     def lock_wait(self) -> str | None:
         """``$KAMSYNC_LOCK_WAIT`` as given (the lock parses it), ``None`` when unset."""
         return self.environ.get(LOCK_WAIT_ENV)
+
+    def ledger_location(self) -> LedgerUrl | None:
+        """``$KAMSYNC_LEDGER_URL`` checked (``UsageError`` naming it with its password masked); ``None``: unset,
+        the ledger is this machine's file."""
+        from kamsync.budget.ledgerurl import LEDGER_URL_ENV, parse_ledger_url
+
+        raw = self.environ.get(LEDGER_URL_ENV, "").strip()
+        return parse_ledger_url(raw) if raw else None
+
+    @property
+    def ledger_fallback_local(self) -> bool:
+        """``$KAMSYNC_LEDGER_FALLBACK=local``: when the shared ledger cannot be used, warn and use the file."""
+        from kamsync.budget.ledgerurl import LEDGER_FALLBACK_ENV
+        from kamsync.core.errors import UsageError
+
+        value = self.environ.get(LEDGER_FALLBACK_ENV, "").strip()
+        if value.lower() not in ("", "local"):
+            raise UsageError(f"bad {LEDGER_FALLBACK_ENV} {value!r}: the one fallback is local (or leave it unset)")
+        return value.lower() == "local"

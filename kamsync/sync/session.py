@@ -10,22 +10,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kamsync.api.auth import RENEW_MARGIN
+from kamsync.api.auth import RENEW_MARGIN, TokenStore
 from kamsync.api.client import KameleoonClient
 from kamsync.api.exchange import Exchange
-from kamsync.budget.ledger import Ledger, default_state_dir, read_arrivals
-from kamsync.budget.pricing import cap_problem, quote, read_cost, refusal_text
+from kamsync.api.responses import TokenGrant
+from kamsync.api.settings import Credentials
+from kamsync.budget.backend import LedgerView, SharedLedger, open_ledger
+from kamsync.budget.ledger import default_state_dir
+from kamsync.budget.pricing import Quote, cap_problem, quote, read_cost, refusal_text
 from kamsync.budget.quota import quota_report
 from kamsync.budget.windows import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
 from kamsync.core.durations import clock_time, in_words
 from kamsync.core.errors import LocalWriteError, RefusedError
-from kamsync.core.events import BudgetPacing, BudgetWaiting, LockSkipped, RequestDone, Waiting
+from kamsync.core.events import BudgetPacing, BudgetWaiting, LockSkipped, RequestDone, Waiting, Warned
 from kamsync.core.model import MappedFile, Wanted
 from kamsync.git.workspace import Workspace
 from kamsync.state.lock import repo_lock
+from kamsync.state.logins import LoginStore
 from kamsync.state.tokencache import TokenCache
 from kamsync.sync.options import Options
 from kamsync.sync.report import LiveLine, Report
@@ -58,11 +62,11 @@ class Run:
     url: str
     client_id: str
     windows: tuple[Window, ...]
-    tokens: TokenCache
+    tokens: TokenStore
     progress: LiveLine
     on_wait: Callable[[float, str], None]
+    budget: SharedLedger
     sleep: Callable[[float], None] = time.sleep
-    state_dir: Path = field(default_factory=default_state_dir)
 
     def charge_reads(self, files: Sequence[MappedFile], what: str) -> int:
         """Price reading the remote state of ``files`` (known from the manifest) before sending anything."""
@@ -94,36 +98,58 @@ class Run:
         problem = cap_problem(self.client.requests_sent, needed, self.opts.max_requests)
         if problem is not None:
             raise BudgetRefused(f"{what}: {problem}; nothing was written")
-        now = time.time()
-        snapshot = read_arrivals(self.state_dir, self.url, self.client_id, self.windows, now=now)
-        held = snapshot.not_before is not None and snapshot.not_before - now > max_wait(self.windows)
-        if held and not self.opts.wait:
-            assert snapshot.not_before is not None
-            raise BudgetRefused(
-                f"{what}: {snapshot.reason or 'Kameleoon asked to wait'}; no request may be sent before "
-                f"{clock_time(snapshot.not_before)} (in {in_words(snapshot.not_before - now)}): run it again then, "
-                "pass --wait to wait here, or, if that wait is wrong, forget it with kamsync quota --reset; "
-                "nothing was written"
-            )
-        q = quote(needed, snapshot.arrivals, self.windows, now)
-        if q.fits:
-            return needed
-        if not self.opts.wait:
-            raise BudgetRefused(refusal_text(what, q, self.windows, now) + "; nothing was written")
-        if q.runnable_at is None:
-            self.report(BudgetPacing(what, needed, str(q.quota), q.windows_needed, q.finish_at))
-            return needed
-        self.report(BudgetWaiting(what, needed, q.left, str(q.quota), q.runnable_at - now, q.runnable_at))
-        self.on_wait(q.runnable_at - now, f"{needed} requests of {q.quota} to be free for {what}")
-        self.sleep(max(0.0, q.runnable_at - time.time()))
-        return needed
+        while True:
+            view = self.budget.view()
+            now = view.now  # the ledger's clock: on Redis the server's, which every machine shares
+            if not self.opts.wait:
+                self._refuse_if_held(view, what)
+            # Requests other runs reserved are spent from now on, at the earliest.
+            q = quote(needed, (*view.arrivals, *(now for _ in range(view.reserved))), self.windows, now)
+            if q.fits:
+                if self.budget.reserve(needed):
+                    return needed
+                continue  # another run reserved those requests first: price again
+            if not self.opts.wait:
+                refusal = refusal_text(what, _localised(q, now), self.windows, time.time())
+                raise BudgetRefused(f"{refusal}; nothing was written")
+            if q.runnable_at is None:
+                finish = _local(q.finish_at, now)
+                self.report(BudgetPacing(what, needed, str(q.quota), q.windows_needed, finish))
+                return needed
+            until = _local(q.runnable_at, now)
+            self.report(BudgetWaiting(what, needed, q.left, str(q.quota), q.runnable_at - now, until))
+            self.on_wait(q.runnable_at - now, f"{needed} requests of {q.quota} to be free for {what}")
+            self.sleep(max(0.0, until - time.time()))
+            if self.budget.reserve(needed):
+                return needed
+
+    def _refuse_if_held(self, view: LedgerView, what: str) -> None:
+        """Refuse at once when Kameleoon asked every client of the credential to wait longer than a run may."""
+        if view.not_before is None or view.not_before - view.now <= max_wait(self.windows):
+            return
+        raise BudgetRefused(
+            f"{what}: {view.reason or 'Kameleoon asked to wait'}; no request may be sent before "
+            f"{clock_time(_local(view.not_before, view.now))} (in {in_words(view.not_before - view.now)}): run it "
+            "again then, pass --wait to wait here, or, if that wait is wrong, forget it with kamsync quota --reset; "
+            "nothing was written"
+        )
 
 
-def open_run(opts: Options, rate_limit: str | None, report: Report) -> Run:
-    """Everything checked before the first request: URL, credentials, rate-limit spec. Waits are shown on the
-    live progress line on a terminal, else as one message each."""
+def _local(at: float, ledger_now: float) -> float:
+    """A time of the ledger's clock as this machine's wall clock shows it (they differ by any skew)."""
+    return time.time() + (at - ledger_now)
+
+
+def _localised(q: Quote, ledger_now: float) -> Quote:
+    runnable = None if q.runnable_at is None else _local(q.runnable_at, ledger_now)
+    return replace(q, runnable_at=runnable, finish_at=_local(q.finish_at, ledger_now))
+
+
+def open_run(opts: Options, rate_limit: str | None, report: Report, credentials: Credentials | None = None) -> Run:
+    """Everything checked before the first request: URL, credentials (``opts``', unless given), rate-limit spec.
+    Waits are shown on the live progress line on a terminal, else as one message each."""
     url = opts.api_url_resolved()
-    credentials = opts.credentials()
+    credentials = opts.credentials() if credentials is None else credentials
     windows = parse_rate_limit(rate_limit_spec(opts, rate_limit))
     retry = opts.retry_policy()
     progress = report.live_line()
@@ -136,17 +162,12 @@ def open_run(opts: Options, rate_limit: str | None, report: Report) -> Run:
 
     on_wait = progress.waiting if progress.enabled else say_wait
     sleep = progress.sleeper()
-    # One ledger per credential on this machine: every kamsync process shares the rate budget.
-    budget = Ledger.open(
-        default_state_dir(),
-        url,
-        credentials.client_id,
-        windows,
-        on_wait=on_wait,
-        sleep=sleep,
-        max_wait=None if opts.wait else max_wait(windows),
-    )
-    tokens = TokenCache.open(url, credentials.client_id, secret=credentials.client_secret)
+    budget = _budget(opts, url, credentials.client_id, windows, report, on_wait, sleep)
+    tokens: TokenStore = TokenCache.open(url, credentials.client_id, secret=credentials.client_secret)
+    on_refresh = None
+    if credentials.is_login:  # a partner login keeps its tokens with it, and each refresh replaces both
+        tokens = logins = LoginStore.open(url)
+        on_refresh = _keeping_refresh(logins)
     client = KameleoonClient(
         url,
         credentials,
@@ -156,18 +177,52 @@ def open_run(opts: Options, rate_limit: str | None, report: Report) -> Run:
         on_wait=on_wait,
         sleep=sleep,
         max_requests=opts.max_requests,
-        on_response=_request_log(report, url, credentials.client_id, windows) if opts.verbose else None,
+        on_response=_request_log(report, budget, windows) if opts.verbose else None,
+        on_refresh=on_refresh,
     )
-    return Run(opts, report, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, sleep)
+    return Run(
+        opts, report, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, budget, sleep
+    )
 
 
-def _request_log(report: Report, url: str, client_id: str, windows: Sequence[Window]) -> Callable[[Exchange], None]:
+def _budget(
+    opts: Options,
+    url: str,
+    client_id: str,
+    windows: Sequence[Window],
+    report: Report,
+    on_wait: Callable[[float, str], None],
+    sleep: Callable[[float], None],
+) -> SharedLedger:
+    """One ledger per credential: every kamsync process shares the rate budget (on Redis, every machine's)."""
+    return open_ledger(
+        opts.ledger_location(),
+        url,
+        client_id,
+        windows,
+        state_dir=default_state_dir(),
+        fallback_local=opts.ledger_fallback_local,
+        warn=lambda text: report(Warned(text)),
+        command=opts.command,
+        on_wait=on_wait,
+        sleep=sleep,
+        max_wait=None if opts.wait else max_wait(windows),
+    )
+
+
+def _keeping_refresh(logins: LoginStore) -> Callable[[TokenGrant], None]:
+    def keep(grant: TokenGrant) -> None:
+        logins.replace_refresh(grant.refresh_token or "")
+
+    return keep
+
+
+def _request_log(report: Report, ledger: SharedLedger, windows: Sequence[Window]) -> Callable[[Exchange], None]:
     """``-v``: each request on stderr, with what the rate windows of this credential hold right after it."""
 
     def log(exchange: Exchange) -> None:
-        now = time.time()
-        snapshot = read_arrivals(default_state_dir(), url, client_id, windows, now=now)
-        budget = quota_report(snapshot.arrivals, windows, now)
+        view = ledger.view()
+        budget = quota_report(view.arrivals, windows, view.now)
         shown = tuple((w.spec, w.used, w.left) for w in budget.windows)
         report(RequestDone(exchange.method, exchange.target, exchange.outcome, exchange.seconds, shown))
 
@@ -197,8 +252,11 @@ def locked(opts: Options, command: str, *, reader: Report | None = None) -> Iter
 def connected(opts: Options, ws: Workspace, report: Report) -> Iterator[Run]:
     """An open client with its budget and progress line; credentials are checked here, not before."""
     run = open_run(opts, ws.manifest.rate_limit, report)
-    with run.client, report.showing(run.progress):
-        yield run
+    try:
+        with run.client, report.showing(run.progress):
+            yield run
+    finally:
+        run.budget.close()  # what the run reserved and did not use is free for others again
 
 
 @contextmanager

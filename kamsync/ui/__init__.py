@@ -5,7 +5,7 @@ Use cases return report values (``kamsync.core.reports``) and hand events (``kam
 ``Report`` port; ``view.View`` is that port on the console. Each value type has one renderer, in the module of
 its command family (``status``, ``push``, ``creation``, ``pull``, ``quota``, ``doctor``, ``hook``; ``session``
 for the events every command shares), registered with ``show.renders``; ``render`` holds the pieces they share.
-A new command family adds a module with its ``@renders`` functions and its name in ``view.FAMILIES``.
+A new command family adds a module with its ``@renders`` functions and its name in ``show.FAMILIES``.
 
 May import ``core``, ``state``, ``budget``, ``manifest``, ``git`` and ``api``.
 """

@@ -9,7 +9,6 @@ are files written to disk.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from typing import TextIO
 
 import click
+
+from kamsync.ui.jsontext import dumps_indented
 
 STYLES = {
     "in-sync": {"fg": "green"},
@@ -136,4 +137,4 @@ class Console:
 
     def emit_json(self, payload: object) -> None:
         if self.json_mode:
-            click.echo(json.dumps(payload, indent=2, sort_keys=False))
+            click.echo(dumps_indented(payload))

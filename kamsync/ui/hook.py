@@ -12,6 +12,7 @@ from kamsync.core.events import (
     StoppedBefore,
     Unchecked,
 )
+from kamsync.core.model import Entity, FieldRef
 from kamsync.core.plan import describe_base
 from kamsync.core.reports import CheckReport
 from kamsync.core.states import State
@@ -46,8 +47,8 @@ def show_check(console: Console, report: CheckReport) -> None:
             console.warn(f"{status.path}: {status.mapped.ref.describe()} no longer exists in Kameleoon")
         elif status.live and status.state is State.LOCAL_CHANGED:
             console.warn(
-                f"{status.path}: experiment {status.mapped.ref.experiment_id} is live (status active): visitors "
-                "will run this code as soon as it is pushed to Kameleoon"
+                f"{status.path}: {_live(status.mapped.ref)}: visitors will run this code as soon as it is pushed to "
+                "Kameleoon"
             )
     if not report.blocking:
         console.info(f"{PREFIX} {len(report.statuses)} mapped field(s) checked: Kameleoon has no edit to lose")
@@ -106,3 +107,9 @@ def _examining(console: Console, event: Examining) -> None:
 @renders(StoppedBefore)
 def _stopped(console: Console, event: StoppedBefore) -> None:
     console.error(f"{PREFIX} {event.branch} was not fully written; stopped before {', '.join(event.rest)}")
+
+
+def _live(ref: FieldRef) -> str:
+    if ref.entity is Entity.SITE:
+        return "the site's global script runs for every visitor of the site"
+    return f"{ref.root.value} {ref.root_id} is live (status active)"

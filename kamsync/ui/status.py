@@ -58,7 +58,7 @@ def _status_lines(console: Console, report: StatusReport) -> None:
     for status in shown:
         state, rest = status_line(status)
         console.out(Styled(state.ljust(width), state), f"  {rest}")
-    news = [("experiment", report.new_variations), ("personalization", report.new_personalization_variations)]
+    news = (("experiment", report.new_variations), ("personalization", report.new_personalization_variations))
     for kind, new in news:
         for owner_id, variations in new.items():
             for variation in variations:

@@ -3,7 +3,6 @@ owns the live progress line (drawn above by messages while it shows)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,12 +12,7 @@ from kamsync.ui.console import Console
 from kamsync.ui.progress import Progress
 from kamsync.ui.show import show
 
-__all__ = ["FAMILIES", "View"]
-
-# The modules holding the renderers, one per command family (importing one registers its renderers).
-FAMILIES = ("session", "status", "push", "creation", "pull", "quota", "doctor", "hook", "catalog")
-for _family in FAMILIES:
-    importlib.import_module(f"kamsync.ui.{_family}")
+__all__ = ["View"]
 
 
 class _Result(Protocol):

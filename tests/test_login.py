@@ -1,0 +1,101 @@
+"""A partner app's login (authorization-code flow) with the real command against the sandbox: login through a
+browser that follows the authorize page to kamsync's loopback callback, commands using the login, a refresh when
+Kameleoon says the token expired, the credential named, logout; and a forged ``state`` refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from kamsync.sandbox import Sandbox
+from kamsync.state.logins import LoginStore
+from tests.conftest import Result
+
+PARTNER = "partner-app"
+PARTNER_SECRET = "partner-s3cret-" + os.urandom(6).hex()
+BROWSER = f"{sys.executable} {Path(__file__).resolve().parent / 'browser.py'} %s"
+NO_CREDENTIALS: dict[str, str | None] = {"KAMELEOON_CLIENT_ID": None, "KAMELEOON_CLIENT_SECRET": None}
+LOGIN_ENV: dict[str, str | None] = {"KAMELEOON_CLIENT_ID": None, "KAMELEOON_CLIENT_SECRET": PARTNER_SECRET}
+
+Kamsync = Callable[..., Result]
+
+
+def _store(home: Path, sandbox: Sandbox) -> LoginStore:
+    return LoginStore(home / ".state" / "kamsync" / "logins", sandbox.url)
+
+
+def test_login_use_refresh_logout(kamsync: Kamsync, sandbox: Sandbox, home: Path) -> None:
+    sandbox.store.add_client(PARTNER, PARTNER_SECRET)
+    logged = kamsync("login", "--client-id", PARTNER, extra_env={**LOGIN_ENV, "BROWSER": BROWSER})
+    assert logged.code == 0, logged.output
+    assert f"Logged in to {sandbox.url} as the partner client {PARTNER}" in logged.stdout
+    assert f"{sandbox.url}/oauth/authorize?client_id={PARTNER}&response_type=code&redirect_uri=" in logged.stderr
+    store = _store(home, sandbox)
+    first = store.read()
+    assert first is not None and first.client_id == PARTNER and first.client_secret == PARTNER_SECRET
+    if os.name == "posix":
+        assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
+    seen = [first.refresh_token]
+
+    sandbox.store.clear_requests()
+    used = kamsync("status", extra_env=NO_CREDENTIALS)
+    assert used.code == 0, used.output
+    assert {r.client_id for r in sandbox.store.requests} == {PARTNER}
+    assert not [r for r in sandbox.store.requests if r.path == "/oauth/token"], "the login's token is used"
+
+    sandbox.clock.advance(7201)  # the access token expires: Kameleoon answers 401, the refresh token renews it
+    sandbox.store.clear_requests()
+    renewed = kamsync("status", extra_env=NO_CREDENTIALS)
+    assert renewed.code == 0, renewed.output
+    assert [r.status for r in sandbox.store.requests if r.path == "/oauth/token"] == [200]
+    second = store.read()
+    assert second is not None and second.refresh_token != first.refresh_token
+    assert second.access_token != first.access_token
+    seen.append(second.refresh_token)
+
+    quota = kamsync("quota", extra_env=NO_CREDENTIALS)
+    assert f"Credential: the partner login of client {PARTNER} (kamsync login)" in quota.stdout
+    payload = kamsync("quota", "--json", extra_env=NO_CREDENTIALS).json()
+    assert payload["credential"] == {"kind": "login", "id": PARTNER}
+    doctor = kamsync("doctor", "--json", extra_env=NO_CREDENTIALS)
+    checks = {c["name"]: c for c in doctor.json()["checks"]}
+    assert checks["credentials found"]["detail"] == f"the partner login of client {PARTNER} (kamsync login)"
+    assert checks["credentials accepted"]["ok"], "a refresh grant proves the login works"
+    third = store.read()
+    assert third is not None and third.refresh_token != second.refresh_token
+    seen.append(third.refresh_token)
+
+    out = kamsync("logout", extra_env=NO_CREDENTIALS)
+    assert out.code == 0 and f"the stored partner login of client {PARTNER} and its tokens are deleted" in out.stdout
+    assert not store.path.exists()
+    gone = kamsync("status", extra_env=NO_CREDENTIALS)
+    assert gone.code == 2 and "kamsync login" in gone.stderr
+    again = kamsync("logout", extra_env=NO_CREDENTIALS)
+    assert again.code == 0 and "No partner login stored" in again.stdout
+
+    everything = "".join(r.output for r in (logged, used, renewed, quota, doctor, out, gone)) + json.dumps(payload)
+    for secret in (PARTNER_SECRET, *seen, *sandbox.store.issued_tokens(), *sandbox.oauth.refresh_tokens()):
+        assert secret not in everything
+
+
+def test_a_login_answer_with_another_state_is_refused(kamsync: Kamsync, sandbox: Sandbox, home: Path) -> None:
+    sandbox.store.add_client(PARTNER, PARTNER_SECRET)
+    sandbox.store.clear_requests()
+    forged = {**LOGIN_ENV, "BROWSER": BROWSER, "KAMSYNC_TEST_BROWSER_STATE": "forged-state"}
+    result = kamsync("login", "--client-id", PARTNER, extra_env=forged)
+    assert result.code == 2, result.output
+    assert "state does not match the one kamsync sent: refused" in result.stderr
+    assert not _store(home, sandbox).path.exists()
+    assert [r.path for r in sandbox.store.requests] == ["/oauth/authorize"], "no code was exchanged"
+
+
+def test_a_redirect_uri_off_this_machine_is_refused(kamsync: Kamsync, sandbox: Sandbox) -> None:
+    result = kamsync(
+        "login", "--client-id", PARTNER, "--redirect-uri", "https://example.com/callback", extra_env=LOGIN_ENV
+    )
+    assert result.code == 2 and "must be plain http on a loopback address" in result.stderr
