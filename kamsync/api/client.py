@@ -162,12 +162,13 @@ class KameleoonClient:
         optional_fields: Sequence[str] = (),
         expect_ids: Collection[int] | None = None,
         subject: str,
+        before_page: Callable[[], None] = lambda: None,
     ) -> builtins.list[JsonObject]:
         """Every object of ``resource`` matching ``filters``, page by page (duplicates dropped).
 
         With ``expect_ids``, no more pages than those ids can fill plus one; without, no full page holding
         nothing the filter asks for: either way the server ignores the filter, and paging on would only burn
-        the rate budget (``ApiError``)."""
+        the rate budget (``ApiError``). ``before_page`` runs before each page after the first (it prices it)."""
         found: builtins.list[JsonObject] = []
         seen: set[int] = set()
         page = 1
@@ -177,11 +178,8 @@ class KameleoonClient:
             response = self._request("GET", f"/{resource.strip('/')}", subject=subject, params=params)
             items = list_items(decode_json(response.content))
             if items is None:
-                raise ApiError(
-                    f"Kameleoon answered the request for {subject} with something other than a list",
-                    status=response.status_code,
-                    subject=subject,
-                )
+                what = f"Kameleoon answered the request for {subject} with something other than a list"
+                raise ApiError(what, status=response.status_code, subject=subject)
             new = 0
             for item in items:
                 ident = item_id(item)
@@ -197,6 +195,7 @@ class KameleoonClient:
                 raise filter_ignored_error(subject, page, PER_PAGE, len(expect_ids))
             if expect_ids is None and filters and not any(matches_filters(item, filters) for item in items):
                 raise unfiltered_page_error(subject, page, len(items))
+            before_page()
             page += 1
 
     def get(self, resource: str, item_id: int, *, optional_fields: Sequence[str] = (), subject: str) -> JsonObject:

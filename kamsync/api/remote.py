@@ -32,7 +32,15 @@ from kamsync.core.model import (
     RemoteVariation,
 )
 
-__all__ = ["EXPERIMENT_OPTIONAL_FIELDS", "read_remote", "simulation_url", "subject_for", "web_url"]
+__all__ = [
+    "EXPERIMENT_OPTIONAL_FIELDS",
+    "fill_missing_code",
+    "read_remote",
+    "read_sites_by_code",
+    "simulation_url",
+    "subject_for",
+    "web_url",
+]
 
 # The API omits these unless asked (commonJavaScriptCode/commonCssCode come by default).
 EXPERIMENT_OPTIONAL_FIELDS = ("variations", "globalScript")
@@ -66,17 +74,28 @@ def _read_experiments(
 ) -> dict[int, JsonObject]:
     """Experiments (or, by ``kind``, personalizations) by id: one list per 200, a single read only for an
     object the list answered without one of its code fields."""
-    optional = EXPERIMENT_OPTIONAL_FIELDS if kind == "experiment" else ()
     found: dict[int, JsonObject] = {}
     for chunk in chunked(ids):
         items = client.list(
             f"{kind}s",
             filters=[equal_filter("id", chunk)],
-            optional_fields=optional,
+            optional_fields=EXPERIMENT_OPTIONAL_FIELDS if kind == "experiment" else (),
             expect_ids=chunk,
             subject=subject_for(kind, chunk),
         )
         found.update(_by_id(items, set(chunk)))
+    return fill_missing_code(client, found, kind, fields)
+
+
+def fill_missing_code(
+    client: KameleoonClient,
+    found: dict[int, JsonObject],
+    kind: str = "experiment",
+    fields: tuple[CodeField, ...] = EXPERIMENT_FIELDS,
+) -> dict[int, JsonObject]:
+    """``found`` with each experiment (or personalization) whose list answer left out a code field read on its
+    own (one request each, spent only when the API leaves something out)."""
+    optional = EXPERIMENT_OPTIONAL_FIELDS if kind == "experiment" else ()
     for ident, payload in list(found.items()):
         if missing_code_fields(payload, fields):
             # The list left a code field out; the single-object answer may carry it. Still absent = unknown.
@@ -85,7 +104,7 @@ def _read_experiments(
     return found
 
 
-def _read_sites(client: KameleoonClient, codes: Collection[str]) -> dict[str, RemoteSite]:
+def read_sites_by_code(client: KameleoonClient, codes: Collection[str]) -> dict[str, RemoteSite]:
     """The sites by code, in one list filtered by code (never a code in a URL path); a site the server sends
     under another code than asked is no answer for it."""
     if not codes:
@@ -163,7 +182,7 @@ def read_remote(
         variation = variation_from_payload(payload)
         if variation is not None:
             variations[variation.id] = variation
-    sites = _read_sites(client, site_codes)
+    sites = read_sites_by_code(client, site_codes)
     return RemoteState(experiments, variations, personalizations, sites)
 
 

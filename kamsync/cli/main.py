@@ -9,6 +9,7 @@ import sys
 import click
 
 from kamsync import __version__
+from kamsync.cli.discover_commands import list_command
 from kamsync.cli.github_commands import drift
 from kamsync.cli.hook_commands import hook
 from kamsync.cli.login_commands import login, logout
@@ -36,6 +37,7 @@ def cli() -> None:
 
     \b
     Typical day:
+      kamsync list                       the experiments these credentials can see
       kamsync pull --experiment 123456   map an experiment and write its code files
       kamsync status                     what differs, and why
       kamsync diff                       Kameleoon → local, per field
@@ -49,7 +51,23 @@ def cli() -> None:
     """
 
 
-for command in (status, diff, push, apply, pull, watch, quota, doctor, preview, drift, hook, login, logout, sandbox):
+for command in (
+    status,
+    diff,
+    push,
+    apply,
+    pull,
+    list_command,
+    watch,
+    quota,
+    doctor,
+    preview,
+    drift,
+    hook,
+    login,
+    logout,
+    sandbox,
+):
     cli.add_command(command)
 
 

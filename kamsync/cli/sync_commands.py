@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from kamsync.cli.discover_commands import site_options
 from kamsync.cli.github_commands import github_mode
 from kamsync.cli.options import (
     EPILOG,
@@ -180,6 +181,7 @@ def apply(ctx: click.Context, discard_journal: bool, plan_file: str) -> int:
     metavar="ID",
     help="Map this Kameleoon experiment (creating kamsync.yaml if needed) and write its files. Repeatable.",
 )
+@site_options
 @click.option(
     "--force",
     is_flag=True,
@@ -191,18 +193,35 @@ def apply(ctx: click.Context, discard_journal: bool, plan_file: str) -> int:
 @global_options
 @paths_argument
 @click.pass_context
-def pull(ctx: click.Context, experiments: tuple[int, ...], force: bool, paths: tuple[str, ...]) -> int:
+def pull(
+    ctx: click.Context,
+    experiments: tuple[int, ...],
+    site: str | None,
+    statuses: tuple[str, ...],
+    force: bool,
+    paths: tuple[str, ...],
+) -> int:
     """Bring Kameleoon's code into the repository.
 
     Without --experiment: writes every remote-changed and remote-only field, and maps variations created in
     Kameleoon for mapped experiments. Files with uncommitted changes are never overwritten (exit 3).
+    With --site: maps every experiment and personalization of that site the manifest lacks (see `kamsync list`).
 
     Example: kamsync pull --experiment 123456
     """
+    opts, view = options(ctx)
+    if site is not None or statuses:
+        from kamsync.cli.discover_commands import run_site_pull
+
+        return run_site_pull(opts, view, site, statuses, others=_others(experiments, force, paths))
     from kamsync.sync.commands import run_pull
 
-    opts, view = options(ctx)
     return view.result(run_pull(opts, view, paths, experiments=experiments, force=force))
+
+
+def _others(experiments: tuple[int, ...], force: bool, paths: tuple[str, ...]) -> list[str]:
+    """The options and arguments of pull given beside --site (which maps new experiments only)."""
+    return [*(["--experiment"] if experiments else []), *(["--force"] if force else []), *(["PATHS"] if paths else [])]
 
 
 @click.command(epilog=EPILOG)

@@ -250,11 +250,24 @@ def slugify(name: str) -> str:
     return slug[:SLUG_MAX].rstrip("-")
 
 
+# Names Windows keeps for devices, in any case and whatever follows a dot: no folder may be called so.
+_WINDOWS_DEVICES = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
+
+
+def is_device_name(name: str) -> bool:
+    """Whether Windows reserves ``name`` for a device (``CON``, ``nul.js``, ``com1``…)."""
+    return _WINDOWS_DEVICES.fullmatch(name.rstrip(". ")) is not None
+
+
 def unique_dir(name: str | None, fallback: str, taken: Collection[str]) -> str:
-    """``slugify(name)``, or ``fallback`` when empty, suffixed ``-2``, ``-3`` … until not in ``taken``."""
+    """``slugify(name)``, or ``fallback`` when empty, suffixed ``-2``, ``-3`` … until not in ``taken`` (compared
+    ignoring case, as macOS and Windows compare names); a Windows device name (``con``) gets ``-<fallback>``."""
     base = slugify(name or "") or fallback
+    if is_device_name(base):
+        base = f"{base}-{fallback}"
+    folded = {t.casefold() for t in taken}
     candidate, n = base, 1
-    while candidate in taken:
+    while candidate.casefold() in folded:
         n += 1
         candidate = f"{base}-{n}"
     return candidate

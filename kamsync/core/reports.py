@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kamsync.core.catalog import NotMapped
 from kamsync.core.checks import Check
 from kamsync.core.errors import ApiError
 from kamsync.core.events import NothingChanged, Unfinished
@@ -37,6 +38,8 @@ class PullResult:
     renamed: list[tuple[int, str]] = field(default_factory=list)  # variation id, new name
     missing: list[FieldStatus] = field(default_factory=list)  # gone from Kameleoon: reported, never deleted here
     manifest_changed: bool = False
+    not_mapped: list[NotMapped] = field(default_factory=list)  # what `pull --site` left out, and why
+    added_personalizations: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)

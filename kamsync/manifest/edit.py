@@ -37,6 +37,7 @@ class ManifestEditor:
         self._changed = new  # a new manifest is written even without edits
         self._data = data
         self._indent = indent
+        self._owners: dict[int, str] | None = None  # variation id -> "experiment 1": built once, kept by the edits
 
     @classmethod
     def open(cls, path: Path) -> ManifestEditor:
@@ -73,6 +74,8 @@ class ManifestEditor:
         if variations:
             entry["variations"] = _block_seq([_variation(v_id, name, v_dir) for v_id, name, v_dir in variations])
         self._experiments(key).append(entry)
+        for variation_id, _, _ in variations:
+            self._variation_owners()[variation_id] = f"{_KINDS[key]} {experiment_id}"
         self._changed = True
 
     def add_personalization(
@@ -93,6 +96,7 @@ class ManifestEditor:
         elif not seq:
             seq.fa.set_block_style()  # `variations: []` would otherwise grow as a flow list
         seq.append(_variation(variation_id, name, dir))
+        self._variation_owners()[variation_id] = f"experiment {experiment_id}"
         self._changed = True
 
     def set_variation_name(
@@ -182,17 +186,24 @@ class ManifestEditor:
             raise UsageError(f"{_KINDS[key]} {experiment_id} is not in {display_path(self.path)}")
         return found
 
+    def _variation_owners(self) -> dict[int, str]:
+        """Every variation the manifest maps, and what it is mapped under (one pass, however many are added)."""
+        if self._owners is None:
+            self._owners = {}
+            for key, kind in _KINDS.items():
+                entries = self._data.get(key)
+                for experiment in entries if isinstance(entries, CommentedSeq) else ():
+                    seq = experiment.get("variations") if isinstance(experiment, CommentedMap) else None
+                    for item in seq if isinstance(seq, CommentedSeq) else ():
+                        ident = item.get("id") if isinstance(item, CommentedMap) else None
+                        if isinstance(ident, int) and not isinstance(ident, bool):
+                            self._owners.setdefault(int(ident), f"{kind} {experiment.get('id')}")
+        return self._owners
+
     def _refuse_known_variation(self, variation_id: int) -> None:
-        for key, kind in _KINDS.items():
-            entries = self._data.get(key)
-            for experiment in entries if isinstance(entries, CommentedSeq) else ():
-                seq = experiment.get("variations") if isinstance(experiment, CommentedMap) else None
-                for item in seq if isinstance(seq, CommentedSeq) else ():
-                    if isinstance(item, CommentedMap) and _same_id(item.get("id"), variation_id):
-                        raise UsageError(
-                            f"variation {variation_id} is already in {display_path(self.path)} "
-                            f"({kind} {experiment.get('id')})"
-                        )
+        owner = self._variation_owners().get(variation_id)
+        if owner is not None:
+            raise UsageError(f"variation {variation_id} is already in {display_path(self.path)} ({owner})")
 
 
 def _same_id(value: Any, wanted: int) -> bool:

@@ -292,6 +292,7 @@ def _merge(into: PullResult, other: PullResult) -> None:
     into.added_personalization_variations.extend(other.added_personalization_variations)
     into.renamed.extend(other.renamed)
     into.missing.extend(other.missing)
+    into.added_personalizations.extend(other.added_personalizations)
     into.manifest_changed = into.manifest_changed or other.manifest_changed
 
 

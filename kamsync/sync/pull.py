@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kamsync.core.errors import GitError, UsageError
 from kamsync.core.model import (
-    EXPERIMENT_FIELDS,
     EXPERIMENTS,
     PERSONALIZATIONS,
     Campaign,
@@ -183,6 +182,7 @@ def _write_variation(
     variation: RemoteVariation,
     kind: Campaign = EXPERIMENTS,
 ) -> list[PulledFile]:
+    """Write a variation's files; ``kind`` says whether it belongs to an experiment or a personalization."""
     written = []
     for code_field in kind.variation_fields:
         path = f"{experiment_dir}/variations/{folder}/{code_field.default_file}"
@@ -193,6 +193,25 @@ def _write_variation(
     return written
 
 
+def experiment_dir_for(
+    root: Path, experiment: RemoteExperiment, taken_dirs: Collection[str], campaign: Campaign = EXPERIMENTS
+) -> str:
+    """``experiments/<id>-<slug of its name>`` (``personalizations/…`` for one): readable, and unique by its id;
+    suffixed when that folder is taken or already holds files."""
+    slug = slugify(experiment.name)
+    top = campaign.manifest_key
+    base = f"{top}/{experiment.id}-{slug}" if slug else f"{top}/{experiment.id}"
+    experiment_dir = base
+    suffix = 2
+    folded = {t.casefold() for t in taken_dirs}
+    while experiment_dir.casefold() in folded or (
+        (root / experiment_dir).exists() and any((root / experiment_dir).iterdir())
+    ):
+        experiment_dir = f"{base}-{suffix}"
+        suffix += 1
+    return experiment_dir
+
+
 def add_experiment(
     repo: GitRepo,
     root: Path,
@@ -200,29 +219,31 @@ def add_experiment(
     experiment: RemoteExperiment,
     variations: Sequence[RemoteVariation],
     taken_dirs: set[str],
+    experiment_dir: str | None = None,
+    campaign: Campaign = EXPERIMENTS,
 ) -> PullResult:
-    """Map a Kameleoon experiment that the manifest does not know yet, and write all its files (empty ones too)."""
-    result = PullResult(added_experiments=[experiment.id], manifest_changed=True)
-    slug = slugify(experiment.name)
-    base = f"experiments/{experiment.id}-{slug}" if slug else f"experiments/{experiment.id}"
-    experiment_dir = base
-    suffix = 2
-    while experiment_dir in taken_dirs or ((root / experiment_dir).exists() and any((root / experiment_dir).iterdir())):
-        experiment_dir = f"{base}-{suffix}"
-        suffix += 1
-    for code_field in EXPERIMENT_FIELDS:
+    """Map a Kameleoon experiment (or, by ``campaign``, a personalization) that the manifest does not know yet,
+    and write all its files (empty ones too), in ``experiment_dir`` when given (else as ``experiment_dir_for``
+    picks it)."""
+    personalization = campaign is PERSONALIZATIONS
+    result = PullResult(manifest_changed=True)
+    (result.added_personalizations if personalization else result.added_experiments).append(experiment.id)
+    if experiment_dir is None:
+        experiment_dir = experiment_dir_for(root, experiment, taken_dirs, campaign)
+    for code_field in campaign.fields:
         path = f"{experiment_dir}/{code_field.default_file}"
         code = normalize(experiment.code.get(code_field.api_name, ""))
         disk = _write_code(repo, root, path, code)
-        ref = FieldRef.of_experiment(experiment.id, code_field.api_name)
+        ref = FieldRef(campaign.entity, experiment.id, code_field.api_name)
         result.written.append(PulledFile(path, ref, "new", remote=file_text(code).encode("utf-8"), disk=disk))
     entries: list[tuple[int, str, str]] = []
     folders: set[str] = set()
+    added = result.added_personalization_variations if personalization else result.added_variations
     for variation in variations:
         folder = unique_dir(variation.name, str(variation.id), folders)
         folders.add(folder)
         entries.append((variation.id, variation.name, folder))
-        result.written.extend(_write_variation(repo, root, experiment_dir, folder, experiment.id, variation))
-        result.added_variations.append((experiment.id, variation.id, folder))
-    editor.add_experiment(experiment.id, experiment_dir, entries)
+        result.written.extend(_write_variation(repo, root, experiment_dir, folder, experiment.id, variation, campaign))
+        added.append((experiment.id, variation.id, folder))
+    editor.add_experiment(experiment.id, experiment_dir, entries, key=campaign.manifest_key)
     return result

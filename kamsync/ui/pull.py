@@ -37,6 +37,10 @@ def pull_json(report: PullReport) -> dict[str, object]:
         "renamed": [{"variation_id": v, "name": n} for v, n in result.renamed],
         "missing": [entry(s) for s in result.missing],
         "manifest_changed": result.manifest_changed,
+        "added_personalizations": result.added_personalizations,
+        "not_mapped": [
+            {"kind": n.kind.value, "id": n.id, "name": n.name, "reason": n.reason} for n in result.not_mapped
+        ],
         "requests": report.requests,
     }
 

@@ -32,6 +32,7 @@ FAMILIES = (
     "login",
     "watch",
     "runs",
+    "catalog",
 )
 
 T = TypeVar("T")
