@@ -75,6 +75,16 @@ def test_a_new_variation_is_refused_without_allow_traffic_change_and_the_plan_sh
     assert _named(sandbox, "Green button") == []
 
 
+def test_status_says_which_variations_a_push_would_create(kamsync, repo):
+    _add_new_variation(repo)
+    result = kamsync("status")
+    assert result.code == 0, result.output
+    assert (
+        "new variation 'Green button' of experiment 100001 (green-button) has no id yet: "
+        "`kamsync push --allow-traffic-change` creates it"
+    ) in result.stderr
+
+
 def test_a_dry_run_shows_the_creation_and_sends_nothing(kamsync, repo, sandbox):
     _add_new_variation(repo)
     sandbox.store.clear_requests()

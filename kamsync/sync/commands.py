@@ -83,12 +83,17 @@ def run_status(
             run.charge_reads(files, "kamsync status")
             found = survey(ws, files, run.client, from_rev=run.opts.from_rev)
         interrupted = _unfinished(ws)
+        to_create = tuple(
+            f"new variation {new.name!r} of experiment {exp.id} ({new.dir}) has no id yet: "
+            "`kamsync push --allow-traffic-change` creates it"
+            for exp, new in ws.select_new(paths)
+        )
     changed = any(s.state is not State.IN_SYNC for s in found.statuses)
     code = int(Exit.DIFFERENCES) if exit_code and changed else int(Exit.OK)
     return StatusReport(
         found.statuses,
         found.new_variations,
-        found.warnings,
+        (*found.warnings, *to_create),
         code,
         interrupted,
         changed_only,
