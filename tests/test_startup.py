@@ -45,3 +45,8 @@ def test_showing_a_hook_answer_imports_only_the_hooks_renderers() -> None:
     )
     assert "kamsync.ui.hook" in loaded
     assert not {"kamsync.ui.status", "kamsync.ui.push", "kamsync.ui.pull", "kamsync.ui.quota"} & loaded
+
+
+def test_reading_the_api_settings_loads_no_http_stack() -> None:
+    loaded = _modules_after("import kamsync.api.settings\nimport kamsync.api.retry")
+    assert "httpx" not in loaded, "the pre-push hook's quick answers read settings without needing httpx"

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    from httpx import HTTPError
 
 __all__ = [
     "DEFAULT_RETRY",
@@ -68,8 +70,10 @@ class Failure(Enum):
     OTHER = "other"  # not a passing trouble (a bad URL, a protocol error on our side): never retried
 
 
-def classify(error: httpx.HTTPError) -> Failure:
+def classify(error: HTTPError) -> Failure:
     """The ``Failure`` an httpx exception stands for."""
+    import httpx  # here, not above: reading the retry settings must not load the HTTP stack
+
     if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
         return Failure.NOT_SENT
     if isinstance(error, httpx.TimeoutException):  # ReadTimeout, WriteTimeout
