@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import webbrowser
 
 import click
 
@@ -19,6 +18,8 @@ __all__ = ["login", "logout", "open_browser"]
 
 
 def open_browser(url: str) -> None:
+    import webbrowser  # here: every other command (and the pre-push hook) starts without it
+
     with contextlib.suppress(Exception):  # no browser, or a broken one: the URL is printed anyway
         webbrowser.open(url)
 

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kamsync.core.creation import Created, CreationPlan
-from kamsync.core.plan import Write
+if TYPE_CHECKING:  # only named in annotations: the pre-push hook's quick answers need neither module
+    from kamsync.core.creation import Created, CreationPlan
+    from kamsync.core.plan import Write
 
 __all__ = [
     "BackupSaved",
