@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+# How the pre-push hook's lines begin, in its own messages and in errors it raises.
+HOOK_PREFIX = "kamsync pre-push:"
+
 if TYPE_CHECKING:  # only named in annotations: the pre-push hook's quick answers need neither module
     from kamsync.core.creation import Created, CreationPlan
     from kamsync.core.plan import Write

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from kamsync.core.errors import CredentialsError, Exit, KamsyncError, UsageError, worst
 from kamsync.core.events import (
+    HOOK_PREFIX,
     CheckingAll,
     Examining,
     HookSkipped,
@@ -39,7 +40,7 @@ from kamsync.sync.report import Report
 
 __all__ = ["HookRun", "run_pre_commit", "run_pre_push"]
 
-PREFIX = "kamsync pre-push:"
+PREFIX = HOOK_PREFIX
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,8 +119,7 @@ def _plan_experiment(
         split, problem = planned_split(spec, attached, [s.spec for s in steps if s.attaches], adopted)
         if problem is not None:
             refusals.append(problem)
-    plan = ExperimentPlan(spec, as_int(payload.get("siteId")), live, attached or (), before, tuple(split), steps, ())
-    if not refusals and plan.changes_traffic:
+    if not refusals and any(step.attaches for step in steps):
         if not allow_traffic_change:
             refusals.append(
                 f"creating variations in experiment {spec.id} changes its traffic split; pass "
@@ -131,7 +130,8 @@ def _plan_experiment(
                 f"experiment {spec.id} is live (status active): visitors are sent to the new variations at once; "
                 "pass --allow-live as well"
             )
-    return ExperimentPlan(spec, plan.site_id, live, plan.attached, before, plan.split, steps, tuple(refusals))
+    site_id = as_int(payload.get("siteId"))
+    return ExperimentPlan(spec, site_id, live, attached or (), before, tuple(split), steps, tuple(refusals))
 
 
 def _experiments(client: KameleoonClient, ids: Sequence[int]) -> dict[int, JsonObject]:

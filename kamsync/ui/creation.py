@@ -3,14 +3,12 @@ after), and what was made."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from kamsync.core.creation import Adopt, Create, Created, CreationPlan, split_text
 from kamsync.core.events import CreationPlanned, VariationCreated
 from kamsync.ui.console import Console
 from kamsync.ui.show import renders
 
-__all__ = ["created_line", "plan_lines", "summary_line"]
+__all__ = ["created_line", "plan_lines"]
 
 
 def plan_lines(plan: CreationPlan, *, dry_run: bool) -> list[str]:
@@ -43,10 +41,6 @@ def created_line(made: Created) -> str:
         f"{how} variation {made.variation_id} {made.name!r} of experiment {made.experiment_id} ({made.dir}); "
         "its id is now in the manifest: commit it"
     )
-
-
-def summary_line(created: Sequence[Created]) -> str:
-    return f"{len(created)} variation(s) created or adopted and attached"
 
 
 @renders(CreationPlanned)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kamsync.core.events import (
+    HOOK_PREFIX,
     CheckingAll,
     Examining,
     HookSkipped,
@@ -19,7 +20,7 @@ from kamsync.core.states import State
 from kamsync.ui.console import Console
 from kamsync.ui.show import renders
 
-PREFIX = "kamsync pre-push:"
+PREFIX = HOOK_PREFIX
 
 # How the check names what Kameleoon holds, in the words of a push being blocked (the plan decides which).
 BLOCKED = {
