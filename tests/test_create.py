@@ -358,3 +358,10 @@ def test_equal_shares_sum_to_exactly_one(count):
     assert len(shares) == count
     assert abs(sum(shares) - 1.0) < 1e-9
     assert max(shares) - min(shares) < 0.001
+
+
+def test_a_variation_of_a_personalization_is_never_adopted_and_a_journaled_id_is_found_despite_a_rename():
+    of_personalization = Candidate(7, "N", None, personalization_id=3)
+    assert isinstance(decide("N", [of_personalization], 1, [], []), Refuse)
+    renamed = Candidate(8, "N (renamed in the UI)", None)
+    assert decide("N", [renamed], 1, [], [], journaled=8) == Adopt(8, attached=False)

@@ -283,3 +283,11 @@ def test_a_bad_url_is_refused_with_its_password_masked(url: str, problem: str) -
     with pytest.raises(UsageError, match=problem) as raised:
         parse_ledger_url(url)
     assert "pw-123456" not in str(raised.value) and "***" in str(raised.value)
+
+
+def test_a_password_holding_a_slash_is_masked_even_in_the_error_about_the_url() -> None:
+    assert mask_url("redis://u:pa/ss@host:6379/0") == "redis://u:***@host:6379/0"
+    try:
+        parse_ledger_url("redis://u:pa/ss@host:6379/0")
+    except UsageError as error:
+        assert "pa/ss" not in str(error) and "ss@" not in str(error)

@@ -39,12 +39,12 @@ def mask_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
-    authority, slash, path = rest.partition("/")
-    userinfo, at, host = authority.rpartition("@")
+    # Up to the last "@": a password may hold "/" or "@" itself, and must stay hidden whatever it holds.
+    userinfo, at, after = rest.rpartition("@")
     if not at:
         return url
     user, colon, _password = userinfo.partition(":")
-    return f"{scheme}://{user}{colon}{MASK if colon else ''}@{host}{slash}{path}"
+    return f"{scheme}://{user}{colon}{MASK if colon else ''}@{after}"
 
 
 def parse_ledger_url(raw: str) -> LedgerUrl:

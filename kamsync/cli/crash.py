@@ -72,7 +72,7 @@ def ledger_secrets(environ: Mapping[str, str]) -> set[str]:
         return set(parse_ledger_url(environ.get(LEDGER_URL_ENV, "")).secrets)
     except KamsyncError:  # a URL kamsync cannot read: hide whatever stands where a password would
         raw = environ.get(LEDGER_URL_ENV, "")
-        userinfo = raw.partition("://")[2].partition("/")[0].rpartition("@")[0]
+        userinfo = raw.partition("://")[2].rpartition("@")[0]
         return {userinfo.partition(":")[2]} - {""}
 
 

@@ -59,6 +59,7 @@ class Candidate:
     id: int
     name: str
     experiment_id: int | None
+    personalization_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +90,11 @@ def decide(
     experiment_id: int,
     attached: Sequence[int],
     mapped: Sequence[int],
+    journaled: int | None = None,
 ) -> Decision:
-    """What to do for the new variation ``name`` of ``experiment_id``, given the site's variations."""
-    same = [c for c in candidates if c.name == name]
+    """What to do for the new variation ``name`` of ``experiment_id``, given the site's variations; an earlier
+    run's journal naming the id it created (``journaled``) finds it even if its name changed since."""
+    same = [c for c in candidates if c.id == journaled] or [c for c in candidates if c.name == name]
     if not same:
         return Create()
     if len(same) > 1:
@@ -105,6 +108,11 @@ def decide(
         return Refuse(
             f"variation {found.id} of the site is already named {name!r} and mapped in the manifest: give the new "
             "variation another name"
+        )
+    if found.personalization_id is not None:
+        return Refuse(
+            f"variation {found.id}, named {name!r}, belongs to personalization {found.personalization_id}: give "
+            "the new variation another name"
         )
     if found.experiment_id not in (None, experiment_id) and found.id not in attached:
         return Refuse(

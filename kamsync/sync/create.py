@@ -14,6 +14,7 @@ never repeated blindly and no duplicate or orphan is left.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from kamsync.api.client import JsonObject, KameleoonClient
@@ -26,6 +27,7 @@ from kamsync.core.creation import (
     Create,
     Created,
     CreationPlan,
+    Decision,
     ExperimentPlan,
     NewStep,
     Refuse,
@@ -62,6 +64,9 @@ def plan_creations(
     candidates = {site: _site_variations(client, site) for site in sorted(s for s in sites if s is not None)}
     mapped = ws.manifest.variation_ids()
     codes = _local_code(ws, wanted)
+    journal = CreationJournal.at(ws.repo.state_dir())
+    left = journal.load()
+    journaled = {(e.experiment_id, e.name): e.variation_id for e in left if e.variation_id is not None}
     plans = []
     for exp_id, spec in specs.items():
         new = [n for e, n in wanted if e.id == exp_id]
@@ -75,14 +80,33 @@ def plan_creations(
                 candidates.get(site, []) if site is not None else [],
                 mapped,
                 codes,
+                journaled,
                 allow_traffic_change=allow_traffic_change,
                 allow_live=allow_live,
             )
         )
     names = {(exp.id, new.name) for exp, new in ws.manifest.creations()}
-    journal = CreationJournal.at(ws.repo.state_dir())
-    forgotten = tuple(e for e in journal.load() if (e.experiment_id, e.name) not in names)
-    return CreationPlan(tuple(plans), forgotten)
+    forgotten = tuple(e for e in left if (e.experiment_id, e.name) not in names)
+    return CreationPlan(_adopted_once(plans), forgotten)
+
+
+def _adopted_once(plans: Sequence[ExperimentPlan]) -> tuple[ExperimentPlan, ...]:
+    """Refuse a variation adopted by two new entries (two experiments naming it alike): one id, one owner."""
+    seen: dict[int, str] = {}
+    out = []
+    for plan in plans:
+        twice = []
+        for step in plan.steps:
+            if isinstance(step.decision, Adopt):
+                where = f"new variation {step.spec.name!r} of experiment {plan.spec.id}"
+                if step.decision.id in seen:
+                    twice.append(
+                        f"{where}: variation {step.decision.id} is also what {seen[step.decision.id]} adopts; "
+                        "give the two entries different names"
+                    )
+                seen.setdefault(step.decision.id, where)
+        out.append(replace(plan, refusals=(*plan.refusals, *twice)) if twice else plan)
+    return tuple(out)
 
 
 def _plan_experiment(
@@ -92,6 +116,7 @@ def _plan_experiment(
     candidates: Sequence[Candidate],
     mapped: Sequence[int],
     codes: Mapping[tuple[int, str], Mapping[str, str]],
+    journaled: Mapping[tuple[int, str], int],
     *,
     allow_traffic_change: bool,
     allow_live: bool,
@@ -103,7 +128,7 @@ def _plan_experiment(
     live = str(payload.get("status", "")).strip().lower() == "active"
     before = _split_of(payload.get("deviations"))
     steps = tuple(
-        NewStep(n, decide(n.name, candidates, spec.id, attached or (), mapped), codes.get((spec.id, n.dir), {}))
+        NewStep(n, _decide(n, spec.id, candidates, attached or (), mapped, journaled), codes.get((spec.id, n.dir), {}))
         for n in new
     )
     refusals = [
@@ -134,6 +159,17 @@ def _plan_experiment(
     return ExperimentPlan(spec, site_id, live, attached or (), before, tuple(split), steps, tuple(refusals))
 
 
+def _decide(
+    new: NewVariationSpec,
+    exp_id: int,
+    candidates: Sequence[Candidate],
+    attached: Sequence[int],
+    mapped: Sequence[int],
+    journaled: Mapping[tuple[int, str], int],
+) -> Decision:
+    return decide(new.name, candidates, exp_id, attached, mapped, journaled.get((exp_id, new.name)))
+
+
 def _experiments(client: KameleoonClient, ids: Sequence[int]) -> dict[int, JsonObject]:
     items = client.list(
         "experiments",
@@ -159,7 +195,8 @@ def _site_variations(client: KameleoonClient, site_id: int) -> list[Candidate]:
         ident = as_int(item.get("id"))
         name = item.get("name")
         if ident is not None and isinstance(name, str) and as_int(item.get("siteId")) in (None, site_id):
-            out.append(Candidate(ident, name, as_int(item.get("experimentId"))))
+            owners = as_int(item.get("experimentId")), as_int(item.get("personalizationId"))
+            out.append(Candidate(ident, name, *owners))
     return out
 
 
@@ -212,7 +249,8 @@ def execute_creations(ws: Workspace, client: KameleoonClient, plan: CreationPlan
                 for field_name, value in step.code.items():
                     record.remember(FieldRef.of_variation(made.experiment_id, made.variation_id, field_name), value)
     record.save()
-    journal.clear()
+    done = {e.spec.id for e in plan.experiments}
+    journal.save([e for e in entries if e.experiment_id not in done])  # other experiments' entries stay
     return created
 
 
@@ -256,7 +294,8 @@ def _attach(client: KameleoonClient, plan: ExperimentPlan, new_ids: Sequence[int
     """Attach ``new_ids`` with the planned split, unless the experiment's variations or split moved since read."""
     exp_id = plan.spec.id
     now = client.get("experiments", exp_id, optional_fields=_OPTIONAL, subject=f"experiment {exp_id}")
-    if variation_ids_of(now) != plan.attached or _split_of(now.get("deviations")) != dict(plan.before):
+    listed = set(variation_ids_of(now) or ()) - set(new_ids)  # a server that attached them already is no change
+    if listed != set(plan.attached) or _split_of(now.get("deviations")) != dict(plan.before):
         made = ", ".join(str(i) for i in new_ids)
         raise RefusedError(
             f"the variations or traffic split of experiment {exp_id} changed in Kameleoon while kamsync was creating "

@@ -24,7 +24,7 @@ from kamsync.budget.pricing import Quote, cap_problem, quote, read_cost, refusal
 from kamsync.budget.quota import quota_report
 from kamsync.budget.windows import DEFAULT_RATE_LIMIT, Window, parse_rate_limit
 from kamsync.core.durations import clock_time, in_words
-from kamsync.core.errors import LocalWriteError, RefusedError
+from kamsync.core.errors import LedgerLost, LocalWriteError, RefusedError
 from kamsync.core.events import BudgetPacing, BudgetWaiting, LockSkipped, RequestDone, Waiting, Warned
 from kamsync.core.model import MappedFile, Wanted
 from kamsync.core.runreport import TokenObtained
@@ -244,9 +244,13 @@ def _request_log(report: Report, ledger: SharedLedger, windows: Sequence[Window]
     """``-v``: each request on stderr, with what the rate windows of this credential hold right after it."""
 
     def log(exchange: Exchange) -> None:
-        view = ledger.view()
-        budget = quota_report(view.arrivals, windows, view.now)
-        shown = tuple((w.spec, w.used, w.left) for w in budget.windows)
+        try:
+            view = ledger.view()
+        except LedgerLost:  # the answer has arrived and must be kept: the next request is what stops the run
+            shown: tuple[tuple[str, int, int], ...] = ()
+        else:
+            budget = quota_report(view.arrivals, windows, view.now)
+            shown = tuple((w.spec, w.used, w.left) for w in budget.windows)
         report(RequestDone(exchange.method, exchange.target, exchange.outcome, exchange.seconds, shown))
 
     return log

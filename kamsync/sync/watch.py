@@ -128,6 +128,7 @@ class _Loop:
             self.retry |= batch.paths - self.pusher.sent_paths
             self.pusher.report(BatchFailed("this batch", f"{error}; its files go with the next save"))
             return
+        self.retry |= self.pusher.unsent_paths  # refused or failed: named at the end, sent with the next save
         if verdict is Verdict.HELD:
             until = self.pusher.held_until
             wait = BUSY_RETRY if until is None else max(0.0, until - time.time())
@@ -135,7 +136,10 @@ class _Loop:
         elif verdict is Verdict.PAUSED:
             self.is_paused = True
             self.paused |= batch.paths
-            self.pusher.show_pause()
+            try:
+                self.pusher.show_pause()
+            except KamsyncError as error:  # the plan could not be read: still paused, still watching
+                self.pusher.report(BatchFailed("the plan of the new working tree", str(error)))
             if self.settings.follow_head:
                 self._resume()
 

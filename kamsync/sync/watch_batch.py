@@ -14,6 +14,7 @@ from kamsync.core.errors import LockedRepository
 from kamsync.core.model import FieldRef, MappedFile
 from kamsync.core.normalize import fingerprint, normalize
 from kamsync.core.plan import Plan, plan_push
+from kamsync.core.reports import Outcome
 from kamsync.core.watching import (
     Allowance,
     Batch,
@@ -95,6 +96,7 @@ class Pusher:
     held_until: float | None = None
     pause_reason: str | None = None
     sent_paths: set[str] = field(default_factory=set)  # the paths the batch being processed has written
+    unsent_paths: set[str] = field(default_factory=set)  # its paths refused, failed or not attempted
     _by_path: dict[str, MappedFile] | None = None
     _top_paths: tuple[str, ...] = ()
     _journal_said: str | None = None  # the unfinished journal already reported
@@ -125,6 +127,7 @@ class Pusher:
 
     def process(self, batch: Batch, *, approved: bool = False) -> Verdict:
         self.sent_paths = set()
+        self.unsent_paths = set()
         changed = self.changed(batch)
         if not changed:
             mapped = self.by_path()
@@ -168,6 +171,12 @@ class Pusher:
         variations = {mf.ref.variation_id for mf in files if mf.ref.variation_id is not None}
         entities = {(mf.ref.entity, mf.ref.entity_id) for mf in files} if writes else set()
         return self.run.read_cost(len(experiments), len(variations)) + len(entities)
+
+    def _stuck(self, plan: Plan, outcome: Outcome) -> set[str]:
+        """The batch's paths that are still not in Kameleoon: refused, failed, skipped or not attempted."""
+        unwritten = (*(w for w, _ in (*outcome.skipped, *outcome.failed)), *outcome.not_attempted)
+        stuck = [r.status for r in plan.refusals] + [status for write in unwritten for status in write.fields]
+        return {os.path.join(str(self.ws.root), *st.mapped.path.split("/")) for st in stuck}
 
     def _snapshot_quote(self, needed: int) -> Allowance:
         view = self.run.budget.view()  # the ledger's clock (on Redis the server's): times come back as this machine's
@@ -226,6 +235,7 @@ class Pusher:
                 self.sent_paths.add(os.path.join(str(self.ws.root), *status.mapped.path.split("/")))
         for write, error in (*outcome.skipped, *outcome.failed):
             self.report(BatchFailed(write.describe(), str(error)))
+        self.unsent_paths = self._stuck(plan, outcome)
         if outcome.interrupted is not None:
             self.in_flight = outcome.interrupted.describe()
         elif outcome.skipped and not outcome.failed and not outcome.not_attempted and not outcome.cancelled:
