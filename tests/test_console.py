@@ -83,3 +83,9 @@ def test_diff_json_and_pulled_files_keep_remote_text_exactly(kamsync, sandbox, r
     pulled = kamsync("pull")
     assert pulled.code == 0, pulled.output
     assert (repo / path).read_bytes() == HOSTILE_CODE.encode(), "files on disk hold what Kameleoon holds"
+
+
+def test_a_lone_surrogate_is_shown_as_an_escape_that_any_utf8_output_can_write():
+    shown = visible("half an emoji \ud83d")
+    assert shown == "half an emoji \\ud83d"
+    shown.encode("utf-8")

@@ -136,7 +136,9 @@ class GitHub:
             response = self._send("GET", next_url, what)
             page = response.json()
             yield from page if isinstance(page, list) else ()
-            next_url = next_link(response.headers.get("link"))
+            following = next_link(response.headers.get("link"))
+            # The token goes to GitHub's API only: a next page elsewhere (another host, plain http) is not followed.
+            next_url = following if following and following.startswith(str(self._http.base_url)) else None
 
     def login(self) -> str:
         """Who the token acts as: the workflow token is refused ``GET /user`` and acts as github-actions[bot]."""

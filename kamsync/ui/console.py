@@ -36,8 +36,9 @@ STYLES = {
 
 # C0 controls but tab and newline, DEL, and the C1 controls (U+0080-U+009F; U+009B is a one-character CSI).
 # C0 and C1 controls but tab and newline, and the bidirectional controls that can make code display in
-# another order than it runs ("Trojan Source": embeddings, overrides, isolates, marks).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# another order than it runs ("Trojan Source": embeddings, overrides, isolates, marks); and lone surrogates
+# (half an emoji in a name, a path git gave undecodable), which no UTF-8 output could write.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def visible(text: str) -> str:

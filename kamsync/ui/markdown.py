@@ -226,5 +226,9 @@ def _sections(rows: Sequence[FieldRow], room: int, measure: Measure) -> tuple[li
             trimmed += 1
         if sum(measure(s) for s in sections) <= room:
             return sections, count, trimmed
-        share = share * 9 // 10
+        smaller = share * 9 // 10
+        if smaller <= _MIN_SECTION // 2:  # sections this small say nothing (and shrinking could go on forever)
+            count -= 1
+            smaller = room // count if count else 0
+        share = smaller
     return [], 0, 0

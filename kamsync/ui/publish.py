@@ -18,6 +18,7 @@ from kamsync.api.github import GitHub, GitHubError, own_marked
 from kamsync.core.errors import Exit, KamsyncError, worst
 from kamsync.core.runreport import Problem, RunReport
 from kamsync.ui.actions_console import ActionsConsole
+from kamsync.ui.console import visible
 from kamsync.ui.github import Annotation, annotation_lines, output_entry
 from kamsync.ui.markdown import COMMENT_LIMIT, SUMMARY_LIMIT, comment_marker, document, utf8_size
 
@@ -135,9 +136,9 @@ def _log(report: RunReport, console: ActionsConsole) -> None:
     """Each diff in the log, between stop-commands lines: code from Kameleoon is never read as a command."""
     for row in report.rows:
         if row.diff:
-            console.text(f"# {row.state}: {row.file} ({row.field})")
+            console.text(visible(f"# {row.state}: {row.file} ({row.field})"))
             for line in row.diff.splitlines():
-                console.text(line)
+                console.text(visible(line))  # no escape sequence or bidi control reaches the log as itself
 
 
 def _annotate(report: RunReport, console: ActionsConsole) -> None:
