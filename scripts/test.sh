@@ -2,8 +2,8 @@
 # Set everything up, then run the whole test suite (no Kameleoon account needed: tests use the sandbox) on every
 # core, measuring the coverage of kamsync/ in every Python process the tests start, and print it. Fails when a
 # test fails, when no test ran, or when the whole suite covers less than [tool.coverage.report] fail_under.
-# Arguments go to pytest (`-n 0` runs the tests one after the other); a partial run prints its coverage but is
-# not held to the threshold.
+# Arguments go to pytest (`-n 0` runs the tests one after the other, `--processes` every kamsync command as a new
+# process); a partial run prints its coverage but is not held to the threshold.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

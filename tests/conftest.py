@@ -6,13 +6,9 @@ Git helpers live in ``tests/gitutil.py``; ``git`` is re-exported here for the te
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,8 +16,10 @@ import pytest
 from kamsync.budget.ledger import Ledger
 from kamsync.budget.windows import parse_rate_limit
 from kamsync.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from tests import runner
 from tests.gitutil import IDENTITY, git, git_environment, pin_git
 from tests.redisutil import DATABASES, RedisServer
+from tests.runner import Result, run_kamsync
 
 __all__ = ["GIT_ENV", "Budgets", "Result", "base_env", "git"]
 
@@ -33,18 +31,24 @@ TEST_RATE_LIMIT = "200/1s"
 GIT_ENV = {**IDENTITY, "GIT_CONFIG_NOSYSTEM": "1"}
 
 
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--processes",
+        action="store_true",
+        help="run every `kamsync` command of the tests as a new process (slower; the default runs kamsync's main "
+        "in the test's process with a new process's environment, see tests/runner.py)",
+    )
 
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
 
-    def json(self) -> dict:  # type: ignore[type-arg]
-        return json.loads(self.stdout)  # type: ignore[no-any-return]
+def pytest_configure(config: pytest.Config) -> None:
+    runner.ALWAYS_NEW_PROCESS = bool(config.getoption("processes"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses Redis runs on one worker (``--dist=loadgroup``): one Redis server per test run."""
+    for item in items:
+        if "redis_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("redis"))
 
 
 def base_env(home: Path) -> dict[str, str]:
@@ -125,25 +129,19 @@ def repo(tmp_path: Path, env: dict[str, str]) -> Path:
 
 @pytest.fixture
 def kamsync(env: dict[str, str], repo: Path):  # type: ignore[no-untyped-def]
-    """Run the real `kamsync` command (a new process) in the repository."""
+    """Run the real `kamsync` command in the repository: its ``main`` with a new process's environment, or a new
+    process when the environment needs one, ``process=True`` or ``pytest --processes`` (``tests/runner.py``)."""
 
-    def run(*args: str, cwd: Path | None = None, extra_env: dict[str, str] | None = None) -> Result:
-        environ = {**env, **(extra_env or {})}
-        proc = subprocess.run(
-            [sys.executable, "-m", "kamsync", *args],
-            cwd=cwd or repo,
-            env={k: v for k, v in environ.items() if v is not None},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
-        return Result(proc.returncode, proc.stdout, proc.stderr)
+    def run(
+        *args: str, cwd: Path | None = None, extra_env: dict[str, str | None] | None = None, process: bool | None = None
+    ) -> Result:
+        environ = {k: v for k, v in {**env, **(extra_env or {})}.items() if v is not None}
+        return run_kamsync(args, cwd=cwd or repo, environ=environ, process=process)
 
     return run
 
 
-# -- a real Redis server for the shared ledger's tests: one per test run (per xdist worker) ------------------
+# -- a real Redis server for the shared ledger's tests: one per test run (its tests share one worker) ---------
 
 _databases = itertools.count(1)
 

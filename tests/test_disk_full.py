@@ -1,6 +1,6 @@
 """A full disk while kamsync writes its own files or yours: a message naming the file, exit 2, the old content
-whole. The real CLI runs in this process (its one error translator, `kamsync.cli.main.main`, under click's
-CliRunner), against the sandbox over HTTP; only the OS call that writes is made to fail, after writing half."""
+whole. The real CLI runs in this process (``process=False``: its one error translator, `kamsync.cli.main.main`),
+against the sandbox over HTTP; only the OS call that writes is made to fail, after writing half."""
 
 from __future__ import annotations
 
@@ -10,40 +10,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from kamsync.budget.ledger import ledger_path
-from kamsync.cli.main import main
-from tests.conftest import Result
 from tests.helpers import api_requests, commit_all, path_of
 
 Matcher = Callable[[bytes], bool]
 
 
-def kamsync_here(env: dict[str, str], cwd: Path, *args: str) -> Result:
-    """`kamsync ARGS` through the real entry point, in this process."""
-    runner = CliRunner()
-    before = os.getcwd()
-    with runner.isolation(env=env) as (out, err, _):
-        os.chdir(cwd)
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else 1
-        finally:
-            os.chdir(before)
-    return Result(code, out.getvalue().decode(), err.getvalue().decode())
-
-
 @pytest.fixture
-def disk_full(monkeypatch: pytest.MonkeyPatch) -> Callable[[Matcher], list[bytes]]:
+def disk_full(monkeypatch: pytest.MonkeyPatch) -> Callable[[Matcher | None], list[bytes]]:
     """Make ``os.write`` of the bytes ``matches`` accepts write half of them, then fail with ENOSPC, as a disk
-    filling up does; every other write goes through. Returns the refused payloads."""
+    filling up does; every other write goes through. Returns the refused payloads. ``None``: room again."""
     real_write = os.write
 
-    def arm(matches: Matcher) -> list[bytes]:
+    def arm(matches: Matcher | None) -> list[bytes]:
         refused: list[bytes] = []
+        if matches is None:
+            monkeypatch.setattr(os, "write", real_write)
+            return refused
 
         def write(fd: int, data: bytes | memoryview) -> int:
             payload = bytes(data)
@@ -69,7 +53,7 @@ def test_pull_on_a_full_disk_names_the_file_and_leaves_it_whole(kamsync, env, re
     sandbox.store.ui_edit_variation(200001, jsCode="console.log('edited in the UI');")
     refused = disk_full(lambda data: b"edited in the UI" in data)
 
-    result = kamsync_here(env, repo, "pull")
+    result = kamsync("pull", process=False)
 
     assert refused, "the pulled file was written"
     assert result.code == 2, result.output
@@ -87,7 +71,7 @@ def test_push_on_a_full_disk_stops_at_the_journal_before_sending(kamsync, env, r
     journal = repo / ".git" / "kamsync" / "journal.jsonl"
     disk_full(lambda data: data.startswith(b'{"journal"'))
 
-    result = kamsync_here(env, repo, "push")
+    result = kamsync("push", process=False)
 
     assert result.code == 2, result.output
     assert f"cannot write {journal} (the push journal): no space left on the device" in result.stderr
@@ -105,12 +89,13 @@ def test_journal_mark_refused_by_a_full_disk_leaves_no_torn_line_and_the_push_re
     journal = repo / ".git" / "kamsync" / "journal.jsonl"
     disk_full(lambda data: b'"status": "sending"' in data)
 
-    result = kamsync_here(env, repo, "push")
+    result = kamsync("push", process=False)
 
     assert result.code == 2, result.output
     assert f"cannot write {journal} (the push journal)" in result.stderr
     assert len(journal.read_text().splitlines()) == 1, "the header alone: the torn mark was cut off"
     assert not api_requests(sandbox, "PATCH"), "a write is marked before its request leaves"
+    disk_full(None)
     resumed = kamsync("push")
     assert resumed.code == 0, resumed.output
     assert "resuming" in resumed.stderr and not journal.exists()
@@ -122,7 +107,7 @@ def test_full_disk_while_updating_the_rate_ledger_keeps_the_previous_ledger(kams
     before = ledger.read_bytes()
     disk_full(lambda data: b'"arrivals"' in data)
 
-    result = kamsync_here(env, repo, "status")
+    result = kamsync("status", process=False)
 
     assert result.code == 2, result.output
     assert f"cannot write {ledger} (the shared rate-limit ledger): no space left on the device" in result.stderr
@@ -144,7 +129,7 @@ def test_push_without_room_for_the_repository_lock_names_it(kamsync, env, repo, 
         return real_open(file, flags, mode, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "open", full_open)
-    result = kamsync_here(env, repo, "push")
+    result = kamsync("push", process=False)
 
     assert result.code == 2, result.output
     assert f"cannot write {lock} (the repository lock): no space left on the device" in result.stderr
