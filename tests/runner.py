@@ -65,13 +65,15 @@ def run_kamsync(
     ``process=True`` always starts a new process; ``process=False`` always runs here, for a test that makes an
     OS call of this process fail (even under ``--processes``)."""
     if process is None:
-        process = _needs_process(environ)
+        process = needs_process(environ)
     if process:
         return _in_new_process(args, cwd, environ, timeout)
     return _in_this_process(args, cwd, environ, timeout)
 
 
-def _needs_process(environ: Mapping[str, str]) -> bool:
+def needs_process(environ: Mapping[str, str]) -> bool:
+    """Whether ``environ`` sets what only a new interpreter reads differently from this one, or every command runs
+    as a process in this run."""
     return ALWAYS_NEW_PROCESS or _interpreter_settings(environ) != _interpreter_settings(os.environ)
 
 
