@@ -92,6 +92,10 @@ def patch(client: httpx.Client, variation_id: int, js: str) -> httpx.Response:
         ("GET *=fresh-pages", NthRule("GET *=fresh-pages", "GET", 1, None, Action(Do.FRESH_PAGES))),
         ("GET 1=trickle=0.5", NthRule("GET 1=trickle=0.5", "GET", 1, 1, Action(Do.TRICKLE, seconds=0.5))),
         (
+            "GET *=abridged=id+code",
+            NthRule("GET *=abridged=id+code", "GET", 1, None, Action(Do.ABRIDGED, keep=("id", "code"))),
+        ),
+        (
             "1=429-retry-after=1000000000",
             NthRule("1=429-retry-after=1000000000", None, 1, 1, Action(Do.ANSWER, 429, True, wait="1000000000")),
         ),
@@ -128,6 +132,8 @@ def test_parse_fault_reads_every_form(spec: str, rule: object) -> None:
         ("1=stall=0", "stall needs a number of seconds above 0"),
         ("1=stall=soon", "stall needs a number of seconds above 0"),
         ("1=trickle=0", "trickle needs a number of seconds above 0"),
+        ("1=abridged=id++code", "abridged needs field names joined by '+'"),
+        ("1=abridged=id,code", "abridged needs field names joined by '+'"),
         ("1=429-retry-after=in a bit", "429-retry-after needs a header value without spaces, not 'in a bit'"),
         ("expire-token=-1", "the number of requests must be a whole number, 0 or more, not '-1'"),
         ("lock=site:1", "lock needs KIND:ID with KIND one of experiment, variation"),
@@ -195,6 +201,8 @@ def test_lock_target_names_the_entity_a_write_changes(method: str, path: str, ta
          "0.5 s (rule R)"),
         ("429-retry-after=inf", 429, "request 3 PATCH /variations/200001 answered 429 with Retry-After: inf "
          "(rule R)"),
+        ("abridged=id+name", 200, "request 3 PATCH /variations/200001 processed (200), listed objects cut down to "
+         "id+name (rule R)"),
     ],
 )  # fmt: skip
 def test_every_event_is_announced_in_one_line(action: str, status: int | None, line: str) -> None:

@@ -1,6 +1,6 @@
 """The site's global script (``trackingScript``), end to end: it is mapped by site code, read with one list,
-written by replacing the whole site object — read again, checked, every other field sent back as read — and
-only ever pushed with --allow-live, since every visitor of the site runs it."""
+written by replacing the whole site object — found again, read whole, checked, every other field sent back as
+read — and only ever pushed with --allow-live, since every visitor of the site runs it."""
 
 from __future__ import annotations
 
@@ -88,7 +88,8 @@ def test_the_site_script_is_pushed_only_with_allow_live_and_every_other_field_su
     assert "1 of 1 entities updated" in pushed.stdout
     assert [(r.method, r.path) for r in api_requests(sandbox) if r.path.startswith("/sites")] == [
         ("GET", "/sites"),  # the survey's read
-        ("GET", "/sites"),  # read again right before the write
+        ("GET", "/sites"),  # found by code again right before the write
+        ("GET", "/sites/1"),  # and read whole: the object the PUT replaces
         ("PUT", "/sites/1"),
     ]
     after = sandbox.store.get("site", 1)
@@ -146,8 +147,21 @@ def test_the_write_reads_the_site_again_and_sends_nothing_when_its_script_moved_
             client, Write(Entity.SITE, 0, 0, (_status("// moved meanwhile", "// ours"),)), lambda: None
         )
     assert answer is not None and normalize(str(answer["trackingScript"])) == "// ours"
-    assert [r.method for r in api_requests(sandbox) if r.path.startswith("/sites")] == ["GET", "GET", "PUT"]
+    assert [r.method for r in api_requests(sandbox) if r.path.startswith("/sites")] == ["GET"] * 4 + ["PUT"]
     assert sandbox.store.get("site", 1)["captureEventMethod"] == OTHERS["captureEventMethod"]
+
+
+def test_a_site_list_that_is_only_a_summary_loses_no_field_of_the_site(kamsync, repo, site, sandbox):
+    sandbox.faults.arm("GET *=abridged=id+code+trackingScript")  # every list a summary; single reads whole
+    (repo / SCRIPT).write_text("// every page, v2\n")
+    commit_all(repo, "Site script v2")
+
+    pushed = kamsync("push", "--allow-live")
+
+    assert pushed.code == 0, pushed.output
+    after = sandbox.store.get("site", 1)
+    assert normalize(after["trackingScript"]) == "// every page, v2"
+    assert {k: after[k] for k in OTHERS} == OTHERS, "every field the list left out was sent back as it was"
 
 
 def test_the_sandbox_put_replaces_the_whole_site_so_a_partial_body_loses_the_rest(sandbox, site):

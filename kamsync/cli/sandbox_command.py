@@ -32,7 +32,7 @@ __all__ = ["sandbox"]
     metavar="SPEC",
     help="Inject a fault, announced on stderr when it happens. Repeatable. SPEC: [METHOD ]N[xK]=ACTION or "
     "[METHOD ]*=ACTION (ACTION: 500-599, 429, 429-no-retry-after, 429-retry-after=VALUE, drop, drop-after, "
-    "stall=SECONDS, hold, fresh-pages, trickle=SECONDS), expire-token=N, lock=experiment|variation:ID, "
+    "stall=SECONDS, hold, fresh-pages, trickle=SECONDS, abridged=FIELD+FIELD), expire-token=N, lock=experiment|variation:ID, "
     "echo-token=body|json|basic|raw.",
 )
 def sandbox(

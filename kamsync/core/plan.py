@@ -29,8 +29,9 @@ class Write:
 
     @property
     def requests(self) -> int:
-        """A site is read again right before its whole object is replaced; the others are one PATCH."""
-        return 2 if self.entity is Entity.SITE else 1
+        """A site is found and read whole again right before its whole object is replaced; the others are one
+        PATCH."""
+        return 3 if self.entity is Entity.SITE else 1
 
     @property
     def body(self) -> dict[str, str]:

@@ -18,6 +18,7 @@ from kamsync.sandbox.admin import Admin
 from kamsync.sandbox.clock import Clock
 from kamsync.sandbox.echo import echo_response
 from kamsync.sandbox.faults import DROPPED, Do, Faults, Injection, injected_response, lock_target
+from kamsync.sandbox.hostile import abridged
 from kamsync.sandbox.limits import ServerRateLimiter
 from kamsync.sandbox.oauth import OAuth
 from kamsync.sandbox.query import parse_filter, parse_page, parse_sort, select
@@ -129,6 +130,9 @@ class Api:
         if injection is not None and injection.action.do is Do.HOLD:
             self._announce(request, number, injection, response.status)
             self.faults.hold(injection)
+        if injection is not None and injection.action.do is Do.ABRIDGED:
+            self._announce(request, number, injection, response.status)
+            return abridged(response, injection.action.keep)
         if injection is not None and injection.action.do is Do.TRICKLE:
             self._announce(request, number, injection, response.status)
             trickle = self.faults.trickles.start(number, injection.action.seconds, len(response.body))

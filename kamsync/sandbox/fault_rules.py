@@ -18,8 +18,9 @@ DROPPED = 0
 
 GRAMMAR = (
     "expected [METHOD ]N[xK]=ACTION, [METHOD ]*=ACTION, expire-token=N or lock=KIND:ID, where ACTION is a status "
-    "500-599, 429, 429-no-retry-after, 429-retry-after=VALUE, drop, drop-after, stall=SECONDS, hold, fresh-pages "
-    "or trickle=SECONDS (e.g. 'PATCH 3=503'), or echo-token=FORM with FORM one of body, json, basic, raw"
+    "500-599, 429, 429-no-retry-after, 429-retry-after=VALUE, drop, drop-after, stall=SECONDS, hold, fresh-pages, "
+    "trickle=SECONDS or abridged=FIELD+FIELD (e.g. 'PATCH 3=503'), or echo-token=FORM with FORM one of body, json, "
+    "basic, raw"
 )
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _KINDS = {"experiment": "experiments", "variation": "variations"}
@@ -36,6 +37,7 @@ class Do(Enum):
     HOLD = "hold"
     FRESH_PAGES = "fresh-pages"  # kamsync.sandbox.hostile
     TRICKLE = "trickle"  # kamsync.sandbox.hostile
+    ABRIDGED = "abridged"  # kamsync.sandbox.hostile
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +47,12 @@ class Action:
     retry_after: bool = False  # for ANSWER 429
     seconds: float = 0.0  # for STALL and TRICKLE
     wait: str = "1"  # for ANSWER 429 with retry_after: the Retry-After value, verbatim
+    keep: tuple[str, ...] = ()  # for ABRIDGED: the fields each listed object keeps
 
     @property
     def processes(self) -> bool:
         """Whether the request is processed (and counted in the rate windows) despite the fault."""
-        return self.do in (Do.DROP_AFTER, Do.STALL, Do.HOLD, Do.TRICKLE)
+        return self.do in (Do.DROP_AFTER, Do.STALL, Do.HOLD, Do.TRICKLE, Do.ABRIDGED)
 
     def __str__(self) -> str:
         if self.do is Do.ANSWER and self.status == 429 and self.retry_after and self.wait != "1":
@@ -58,6 +61,8 @@ class Action:
             return str(self.status) if self.status != 429 or self.retry_after else "429-no-retry-after"
         if self.do in (Do.STALL, Do.TRICKLE):
             return f"{self.do.value}={self.seconds:g}"
+        if self.do is Do.ABRIDGED:
+            return f"abridged={'+'.join(self.keep)}"
         return str(self.do.value)
 
 
@@ -120,6 +125,11 @@ def _action(text: str, spec: str) -> Action:
         if not 0 < seconds <= _MAX_STALL:
             raise _bad(spec, f"{kind} needs a number of seconds above 0 and at most {_MAX_STALL:g}, not {raw!r}")
         return Action(Do(kind), seconds=seconds)
+    if name.startswith("abridged="):
+        keep = tuple(f.strip() for f in text.strip()[len("abridged=") :].split("+"))
+        if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", f) for f in keep):
+            raise _bad(spec, "abridged needs field names joined by '+', such as abridged=id+code+trackingScript")
+        return Action(Do.ABRIDGED, keep=keep)
     if name.startswith("429-retry-after="):
         value = text.strip()[len("429-retry-after=") :]
         if not re.fullmatch(r"[!-~]+", value):

@@ -32,6 +32,8 @@ A misbehaving server (``kamsync.sandbox.hostile``):
   not processed.
 - ``trickle=SECONDS``: process the request, then send the answer one byte every SECONDS; ``Faults.trickles``
   records the bytes sent of how many.
+- ``abridged=FIELD+FIELD``: process the request, then answer a list with each object cut down to those fields
+  (a server whose lists are summaries of what a single-object read returns).
 
 When several rules act on one request, the one armed first wins (every rule still counts the request). A request
 answered without being processed is not counted in the sandbox's rate windows. The request log records every
@@ -130,6 +132,8 @@ def _describe_hostile(event: FaultEvent) -> str | None:
         return f"processed ({event.status}), answer sent one byte every {event.action.removeprefix('trickle=')} s"
     if event.action.startswith("429-retry-after="):
         return f"answered 429 with Retry-After: {event.action.removeprefix('429-retry-after=')}"
+    if event.action.startswith("abridged="):
+        return f"processed ({event.status}), listed objects cut down to {event.action.removeprefix('abridged=')}"
     return None
 
 

@@ -5,16 +5,20 @@ page: a server ignoring the id filter, which a client paging "until a short page
 ``trickle=SECONDS`` sends the answer one byte every SECONDS seconds: each read of the client gets a byte in time,
 so only a deadline on the whole request ends it. Every trickled answer is recorded with the bytes sent so far
 of how many, so a test can tell the client gave up while the server was still sending.
+``abridged=FIELD+FIELD`` cuts every object of a list answer down to those fields: a list that is a summary of
+what a single-object read returns, so whoever writes a whole object back from it loses the rest.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
+from collections.abc import Collection
 
 from kamsync.sandbox.wire import Response, json_response
 
-__all__ = ["FRESH_IDS_FROM", "FreshPages", "Trickle", "Trickles", "page_size"]
+__all__ = ["FRESH_IDS_FROM", "FreshPages", "Trickle", "Trickles", "abridged", "page_size"]
 
 # Far above the seeded ids, so a fresh object never collides with a real one.
 FRESH_IDS_FROM = 900_000_001
@@ -31,6 +35,18 @@ def page_size(raw: str | None) -> int:
     if size == -1:
         return _MAX_PER_PAGE
     return size if 1 <= size <= _MAX_PER_PAGE else _DEFAULT_PER_PAGE
+
+
+def abridged(response: Response, keep: Collection[str]) -> Response:
+    """``response`` with each object of its list cut down to ``keep``; any other answer as it was."""
+    try:
+        items = json.loads(response.body)
+    except ValueError:
+        return response
+    if not isinstance(items, list):
+        return response
+    cut = [{k: v for k, v in item.items() if k in keep} if isinstance(item, dict) else item for item in items]
+    return json_response(response.status, cut, response.headers)
 
 
 class FreshPages:

@@ -153,16 +153,19 @@ def _send(client: KameleoonClient, write: Write, on_send: Callable[[], None]) ->
 
 
 def replace_site(client: KameleoonClient, write: Write, on_send: Callable[[], None]) -> dict[str, object] | None:
-    """Read-modify-write of the site, whose API replaces the whole object: read it again now, refuse if its
-    global script is no longer what the plan replaces (someone edited it since), and send every other field
-    back exactly as read, fields kamsync does not know included."""
+    """Read-modify-write of the site, whose API replaces the whole object: find it by code, read the whole object
+    now (a list may be a summary of it), refuse if its global script is no longer what the plan replaces (someone
+    edited it since), and send every other field back exactly as read, fields kamsync does not know included."""
     [status] = write.fields
     code = status.mapped.ref.site_code or ""
     subject = write.describe()
     items = client.list("sites", filters=[equal_filter("code", [code])], subject=subject)
-    site = next((s for s in map(site_from_payload, items) if s is not None and s.code == code), None)
-    if site is None:
+    listed = next((s for s in map(site_from_payload, items) if s is not None and s.code == code), None)
+    if listed is None:
         raise ApiError(f"{subject} was not found in Kameleoon: check the site code in the manifest", subject=subject)
+    site = site_from_payload(client.get("sites", listed.id, subject=subject))
+    if site is None or (site.id, site.code) != (listed.id, code):
+        raise ApiError(f"Kameleoon answered the read of {subject} with another site; nothing was sent", subject=subject)
     if site.tracking_script is None or normalize(site.tracking_script) != (status.remote or ""):
         raise ChangedSinceRead(
             f"{subject}: its global script changed in Kameleoon since this run read it; nothing was sent for it: "
