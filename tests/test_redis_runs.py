@@ -243,3 +243,24 @@ def test_a_429_one_machine_receives_holds_every_machine_until_reset(
     assert hit.run("push").code == 0
     assert other.run("push").code == 0
     assert rejected(limited) == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(("list", "--json"), id="list"),
+        pytest.param(("list", "--site", "nosuchsite", "--json"), id="list of a site that is not there"),
+        pytest.param(("pull", "--site", "demoshop01"), id="pull --site"),
+        pytest.param(("pull",), id="pull"),
+        pytest.param(("doctor",), id="doctor"),
+    ],
+)
+def test_a_command_leaves_nothing_reserved_for_others_when_it_ends(
+    kamsync, redis_server: RedisServer, redis_db: int, command: tuple[str, ...]
+) -> None:
+    shared = {"KAMSYNC_LEDGER_URL": redis_server.url(redis_db), "KAMSYNC_RATE_LIMIT": "50/10s,1000/1h"}
+
+    kamsync(*command, extra_env=shared)  # run here: a renewing thread left behind fails the test too
+
+    quota = kamsync("quota", "--json", extra_env=shared).json()
+    assert quota["ledger"]["kind"] == "redis" and quota["reserved"] == 0

@@ -32,8 +32,8 @@ __all__ = ["sandbox"]
     metavar="SPEC",
     help="Inject a fault, announced on stderr when it happens. Repeatable. SPEC: [METHOD ]N[xK]=ACTION or "
     "[METHOD ]*=ACTION (ACTION: 500-599, 429, 429-no-retry-after, 429-retry-after=VALUE, drop, drop-after, "
-    "stall=SECONDS, hold, fresh-pages, trickle=SECONDS, abridged=FIELD+FIELD), expire-token=N, lock=experiment|variation:ID, "
-    "echo-token=body|json|basic|raw.",
+    "stall=SECONDS, hold, fresh-pages, trickle=SECONDS, abridged=FIELD+FIELD), expire-token=N, "
+    "lock=experiment|variation:ID, echo-token=body|json|basic|raw.",
 )
 def sandbox(
     host: str, port: int, state_file: str | None, rate_limit: str, token_ttl: float, faults: tuple[str, ...]

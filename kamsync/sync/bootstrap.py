@@ -27,7 +27,7 @@ from kamsync.sync.commands import _into_history, _manifest_for_pull, _merge, _pu
 from kamsync.sync.discover import mapped_dirs, page_pricer
 from kamsync.sync.pull import add_experiment, experiment_dir_for
 from kamsync.sync.report import Report
-from kamsync.sync.session import Options, open_run
+from kamsync.sync.session import Options, running
 from kamsync.sync.survey import belongs
 
 __all__ = ["run_bootstrap"]
@@ -43,8 +43,8 @@ def run_bootstrap(opts: Options, report: Report, site_code: str, statuses: Colle
     manifest_path = _manifest_for_pull(opts, repo, cwd, creating=True)
     with repo_lock(repo.state_dir(), _WHAT, opts.lock_wait):
         manifest = load_manifest(manifest_path, repo.top, repo.git_dirs) if manifest_path.exists() else None
-        run = open_run(opts, manifest.rate_limit if manifest else None, report)
-        with run.client as client, report.showing(run.progress):
+        with running(opts, manifest.rate_limit if manifest else None, report) as run:
+            client = run.client
             # The site, then the first page of each of three lists; every further page is priced as it comes.
             run.charge(4 + (1 if run.token_needed() else 0), _WHAT)
             more = page_pricer(run, _WHAT)

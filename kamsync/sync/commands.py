@@ -31,7 +31,7 @@ from kamsync.sync.apply import run_apply
 from kamsync.sync.pull import add_experiment, pull_survey
 from kamsync.sync.push import run_push
 from kamsync.sync.report import Report
-from kamsync.sync.session import Options, Run, connected, locked, open_run, rate_limit_spec
+from kamsync.sync.session import Options, Run, connected, locked, rate_limit_spec, running
 from kamsync.sync.survey import belongs, survey
 
 if TYPE_CHECKING:
@@ -167,8 +167,8 @@ class _Pull:
             rate_limit = manifest.rate_limit
         else:
             editor = ManifestEditor.create(self.manifest_path)
-        run = open_run(self.opts, rate_limit, self.report)
-        with run.client as client, self.report.showing(run.progress):
+        with running(self.opts, rate_limit, self.report) as run:
+            client = run.client
             new_ids = [i for i in dict.fromkeys(experiments) if i not in mapped]
             if new_ids:
                 # One experiment list and one variation list per 200 ids (their variations are listed).

@@ -15,7 +15,7 @@ from kamsync.core.model import Entity, Manifest, RemoteSite
 from kamsync.git.workspace import Workspace
 from kamsync.manifest.parse import display_path
 from kamsync.sync.report import Report
-from kamsync.sync.session import Options, Run, open_run
+from kamsync.sync.session import Options, Run, running
 
 __all__ = ["list_entities", "mapped_dirs", "page_pricer"]
 
@@ -53,8 +53,8 @@ def list_entities(
     if site_code is not None:
         check_site_code(site_code)
     manifest = _manifest(opts)
-    run = open_run(opts, manifest.rate_limit if manifest else None, report)
-    with run.client as client, report.showing(run.progress):
+    with running(opts, manifest.rate_limit if manifest else None, report) as run:
+        client = run.client
         # One request for the site (or the first page of sites), one first page per kind; more pages as they come.
         run.charge(1 + len(kinds) + (1 if run.token_needed() else 0), "kamsync list")
         more = page_pricer(run, "kamsync list")

@@ -26,7 +26,7 @@ from kamsync.git.repo import GitRepo, git_version
 from kamsync.git.workspace import Workspace
 from kamsync.sync.options import Options
 from kamsync.sync.report import Report
-from kamsync.sync.session import open_run, rate_limit_spec
+from kamsync.sync.session import rate_limit_spec, running
 
 __all__ = ["HookState", "diagnose", "run_doctor"]
 
@@ -98,9 +98,8 @@ def _api(opts: Options, report: Report, environ: Mapping[str, str], rate_limit: 
     detail = f"{CLIENT_ID_VAR}={credentials.client_id}, {CLIENT_SECRET_VAR} set"
     found = Check("credentials found", True, credentials.described if credentials.is_login else detail)
     try:
-        run = open_run(opts, rate_limit, report)
-        with run.client as client:
-            client.request_token()
+        with running(opts, rate_limit, report) as run:
+            run.client.request_token()
     except AuthError as error:
         return found, Check("API", True, f"{url} answers"), _accepted(error)
     except KamsyncError as error:

@@ -276,14 +276,22 @@ def locked(opts: Options, command: str, *, reader: Report | None = None) -> Iter
 
 
 @contextmanager
-def connected(opts: Options, ws: Workspace, report: Report) -> Iterator[Run]:
-    """An open client with its budget and progress line; credentials are checked here, not before."""
-    run = open_run(opts, ws.manifest.rate_limit, report)
+def running(opts: Options, rate_limit: str | None, report: Report) -> Iterator[Run]:
+    """An open client with its budget and progress line, both closed at the end: what the run reserved and did
+    not use is free for others again at once, not when its reservation expires."""
+    run = open_run(opts, rate_limit, report)
     try:
         with run.client, report.showing(run.progress):
             yield run
     finally:
-        run.budget.close()  # what the run reserved and did not use is free for others again
+        run.budget.close()
+
+
+@contextmanager
+def connected(opts: Options, ws: Workspace, report: Report) -> Iterator[Run]:
+    """``running`` with the workspace's rate limit; credentials are checked here, not before."""
+    with running(opts, ws.manifest.rate_limit, report) as run:
+        yield run
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from kamsync.git.lineage import uncommitted
 from kamsync.git.workspace import Workspace
 from kamsync.state.journal import Journal
 from kamsync.sync.report import Report
-from kamsync.sync.session import Options, open_run
+from kamsync.sync.session import Options, running
 from kamsync.sync.watch_batch import BUSY_RETRY, Pusher, Verdict, WatchSettings
 from kamsync.watch.files import FileWatcher
 
@@ -48,10 +48,9 @@ def run_watch(
             "no mapped file to watch there: a variation entry without id is created by "
             "`kamsync push --allow-traffic-change` first, then watched"
         )
-    run = open_run(opts, ws.manifest.rate_limit, report)  # credentials and rate limit checked before watching
     events: queue.Queue[Event] = queue.Queue()
     started = time.monotonic()
-    with run.client, report.showing(run.progress):
+    with running(opts, ws.manifest.rate_limit, report) as run:  # credentials and rate limit checked first
         pusher = Pusher(ws, run, report, settings, files)
         watcher = FileWatcher(
             list(pusher.by_path()),
