@@ -2,7 +2,8 @@
 # Install what the test suite needs outside Python, from the operating system's own packages, only when missing:
 # a Redis server for the shared rate-limit ledger's tests (tests/redisutil.py starts one on a free loopback port)
 # and a Chromium for the browser tests of `kamsync preview` (Debian's `chromium`; never a browser build
-# downloaded by a Python or npm tool). Idempotent: does nothing when both are there. scripts/test.sh and the
+# downloaded by a Python or npm tool). apt-get on Linux, Homebrew on macOS, Chocolatey on Windows (where Chrome,
+# found where it installs itself, does for a Chromium). Idempotent: does nothing when both are there. scripts/test.sh and the
 # tests that need one of them call it.
 set -euo pipefail
 
@@ -13,6 +14,10 @@ have_browser() {
   done
   for app in "/Applications/Chromium.app" "/Applications/Google Chrome.app"; do
     [ -d "$app" ] && return 0
+  done
+  # Windows: Chrome installs itself outside PATH (tests/cdp.py looks in the same places)
+  for root in "${PROGRAMFILES:-}" "${LOCALAPPDATA:-}"; do
+    [ -n "$root" ] && [ -f "$root/Google/Chrome/Application/chrome.exe" ] && return 0
   done
   return 1
 }
@@ -28,6 +33,18 @@ case "$(uname -s)" in
       case "$package" in
         redis-server) brew install redis ;;
         chromium) brew install --cask chromium ;;
+      esac
+    done
+    ;;
+  MINGW* | MSYS* | CYGWIN*)
+    if ! command -v choco >/dev/null 2>&1; then
+      echo "install-test-deps: missing ${missing[*]} and no choco: install them (a Redis server with redis-server.exe on PATH, Chrome or Chromium)" >&2
+      exit 1
+    fi
+    for package in "${missing[@]}"; do
+      case "$package" in
+        redis-server) choco install -y --no-progress redis ;; # a Windows port of Redis: redis-server.exe
+        chromium) choco install -y --no-progress chromium ;;
       esac
     done
     ;;
