@@ -296,3 +296,22 @@ def test_bootstrap_beside_a_manifest_in_a_subfolder_writes_under_that_folder(kam
     assert (web / "experiments" / "100010-spring-sale" / "common.js").read_text() == "// spring\n"
     assert not (repo / "experiments").exists()
     assert set(states(kamsync("status", "--json", cwd=web)).values()) == {"in-sync"}
+
+
+@pytest.mark.parametrize(
+    ("experiment_id", "why"),
+    [
+        pytest.param("100011", "variation 200011 was made in the graphic editor", id="graphic editor"),
+        pytest.param("100012", "variation 200012 redirects to another URL", id="redirect"),
+        pytest.param("100013", "variation 200013 is a widget variation", id="widget"),
+    ],
+)
+def test_pull_of_one_experiment_whose_code_kameleoon_makes_is_refused_and_writes_nothing(
+    kamsync, repo, sandbox, experiment_id, why
+):
+    result = kamsync("pull", "--experiment", "100010", "--experiment", experiment_id)
+
+    assert result.code == 3, result.output
+    assert f"--experiment {experiment_id}: {why}" in result.stderr and "nothing was written" in result.stderr
+    assert (repo / "kamsync.yaml").read_text() == MANIFEST and not (repo / "experiments").exists()
+    assert kamsync("pull", "--experiment", "100010").code == 0, "an experiment of hand-written code still maps"

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from kamsync.core.catalog import VariationTraits, code_elsewhere
 from kamsync.core.model import (
     EXPERIMENT_FIELDS,
     PERSONALIZATION_FIELDS,
     VARIATION_FIELDS,
     CodeField,
+    Entity,
     RemoteExperiment,
     RemotePersonalization,
     RemoteSite,
@@ -28,11 +30,13 @@ __all__ = [
     "missing_code_fields",
     "personalization_from_payload",
     "site_from_payload",
+    "traits_from_payload",
     "variation_from_payload",
     "variation_ids_of",
 ]
 
 _VARIATION_LIST_KEYS = ("variations", "variationsId", "variationIds")
+_OWNER_KEYS = (("experimentId", Entity.EXPERIMENT), ("personalizationId", Entity.PERSONALIZATION))
 
 
 def as_int(value: object) -> int | None:
@@ -118,10 +122,38 @@ def variation_from_payload(payload: Mapping[str, object]) -> RemoteVariation | N
     ident = as_int(payload.get("id"))
     if ident is None:
         return None
+    traits = traits_from_payload(payload)
     return RemoteVariation(
         id=ident,
         name=_text(payload.get("name")),
         experiment_id=as_int(payload.get("experimentId")),
         code=code_of(payload, VARIATION_FIELDS),
         personalization_id=as_int(payload.get("personalizationId")),
+        code_elsewhere=code_elsewhere(traits) if traits is not None else None,
+    )
+
+
+def _set(value: object) -> bool:
+    """Whether a field holds something: not null, not blank text, not an empty list or object."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    return value is not None and value != [] and value != {}
+
+
+def traits_from_payload(payload: Mapping[str, object]) -> VariationTraits | None:
+    """What a variation's answer says about where its code lives (the graphic editor, a widget, a redirect)."""
+    ident = as_int(payload.get("id"))
+    if ident is None:
+        return None
+    owner = next(
+        ((kind, owner_id) for key, kind in _OWNER_KEYS if (owner_id := as_int(payload.get(key))) is not None), None
+    )
+    mode = _text(payload.get("creationMode")).strip().upper()
+    return VariationTraits(
+        id=ident,
+        name=_text(payload.get("name")),
+        owner=owner,
+        generated=_set(payload.get("generatedJsCode")) or _set(payload.get("generatedCssCode")),
+        widget=_set(payload.get("widgetTemplateInput")) or mode == "WIDGET",
+        redirect=_set(payload.get("redirection")),
     )

@@ -301,6 +301,7 @@ class RemoteVariation:
     experiment_id: int | None
     code: Mapping[str, str] = field(default_factory=dict)
     personalization_id: int | None = None
+    code_elsewhere: str | None = None  # why its code is not its own (graphic editor, widget, redirect), if so
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,9 @@ from kamsync.api.client import KameleoonClient
 from kamsync.api.remote import read_remote
 from kamsync.api.settings import describe_credential
 from kamsync.budget.quota import QuotaResult, read_quota
-from kamsync.core.errors import CredentialsError, Exit, GitError, KamsyncError, UsageError
+from kamsync.core.errors import CredentialsError, Exit, GitError, KamsyncError, RefusedError, UsageError
 from kamsync.core.events import NothingChanged, Unfinished, Warned
-from kamsync.core.model import Entity
+from kamsync.core.model import Entity, RemoteState
 from kamsync.core.reports import DiffReport, PullReport, PullResult, StatusReport
 from kamsync.core.states import DIFFERING, State
 from kamsync.git.pulled import PulledValue, check_can_merge, record_pulled
@@ -276,6 +276,8 @@ def _add_experiments(
             f"--experiment {', '.join(map(str, missing))}: not found in Kameleoon (or not visible to these "
             "credentials); check the id in the Kameleoon app (its URL shows it); nothing was written"
         )
+    for experiment_id in ids:  # all refused before anything is written
+        _refuse_code_elsewhere(remote, experiment_id)
     check_can_merge(repo)
     taken: set[str] = set()
     for experiment_id in ids:
@@ -286,6 +288,19 @@ def _add_experiments(
         )
         added = add_experiment(repo, root, editor, experiment, variations, taken)
         _merge(result, added)
+
+
+def _refuse_code_elsewhere(remote: RemoteState, experiment_id: int) -> None:
+    """An experiment whose variation holds code Kameleoon makes (the graphic editor, a widget) or a redirect has
+    no code to keep in git: files for it would later be pushed over what the editor made (as ``pull --site``
+    leaves it out)."""
+    experiment = remote.experiments[experiment_id]
+    for variation in sorted(remote.variations.values(), key=lambda v: v.id):
+        if belongs(variation, experiment_id, experiment.variation_ids) and variation.code_elsewhere is not None:
+            raise RefusedError(
+                f"--experiment {experiment_id}: {variation.code_elsewhere}; kamsync maps experiments whose code is "
+                "written by hand (the code editor); nothing was written"
+            )
 
 
 def _merge(into: PullResult, other: PullResult) -> None:
