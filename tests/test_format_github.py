@@ -13,7 +13,7 @@ import pytest
 from tests.action_runner import obeyed, read_outputs
 from tests.github_fake import WORKFLOW_LOGIN, FakeGitHub
 from tests.gitutil import commit, git
-from tests.test_action import BIG_CSS, RED_JS, TOKEN, github, pr_event
+from tests.test_action import BIG_CSS, RED_CSS, RED_JS, TOKEN, github, pr_event
 
 __all__ = ["github"]  # the loopback GitHub fixture, shared with the action's tests
 
@@ -164,6 +164,26 @@ def test_drift_in_text_lists_the_fields_edited_in_kameleoon(kamsync, repo, sandb
             "state": "remote-changed",
         }
     ]
+
+
+def test_drift_in_github_format_fails_with_exit_code_only_for_a_field_edited_in_kameleoon(
+    kamsync, repo, sandbox, in_actions
+):
+    commit(repo, {RED_CSS: ".cta { color: green; }\n"})  # committed, not pushed yet
+    (repo / RED_JS).write_text("console.log('not even committed');\n")
+    environ = in_actions({"schedule": "0 3 * * *"})
+
+    local_only = kamsync("drift", "--format", "github", "--exit-code", extra_env=environ)
+    local_outputs = read_outputs(Path(environ["GITHUB_OUTPUT"]))
+    sandbox.store.ui_edit_variation(200002, jsCode="console.log('edited in the UI');")
+    edited = kamsync("drift", "--format", "github", "--exit-code", extra_env=environ)
+    edited_outputs = read_outputs(Path(environ["GITHUB_OUTPUT"]))
+    as_text = kamsync("drift", "--exit-code")
+
+    assert local_only.code == 0, local_only.output
+    assert local_outputs["changes"] == "2" and local_outputs["drifted"] == "0", "local work is no drift"
+    assert edited.code == 1 and as_text.code == 1, edited.output + as_text.output
+    assert edited_outputs["drifted"] == "1"
 
 
 def test_drift_opens_a_pull_request_and_asks_for_a_token_when_there_is_none(
