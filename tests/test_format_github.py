@@ -107,6 +107,20 @@ def test_status_lists_what_differs_and_fails_on_changes_when_asked(kamsync, repo
     assert not [c for c in obeyed(shown.stdout) if c.startswith("::error")], "a difference is no error"
 
 
+def test_every_warning_is_in_the_log_as_text_as_well_as_in_the_summary(kamsync, repo, in_actions, tmp_path):
+    commit(repo, {"docs/notes.md": "a second commit\n"})
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
+    environ = in_actions({})
+
+    result = kamsync("status", "--format", "github", cwd=shallow, extra_env=environ)
+
+    assert result.code == 0, result.output
+    (logged,) = [line for line in result.stdout.splitlines() if line.startswith("warning: ")]
+    assert "shallow clone" in logged and not [c for c in obeyed(result.stdout) if "shallow" in c]
+    assert "> warning: this is a shallow clone" in Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
+
+
 def test_the_comment_is_created_as_the_tokens_user_and_a_broken_github_is_an_error_without_the_token(
     kamsync, repo, github, in_actions
 ):

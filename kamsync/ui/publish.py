@@ -133,7 +133,12 @@ def _append(path: str, text: str) -> None:
 
 
 def _log(report: RunReport, console: ActionsConsole) -> None:
-    """Each diff in the log, between stop-commands lines: code from Kameleoon is never read as a command."""
+    """Every error and warning, then each diff, in the log between stop-commands lines: code from Kameleoon is
+    never read as a command. The log has no size limit: notes the summary or comment leave out are all here."""
+    for problem in report.problems:
+        console.text(visible(f"error: {problem.message}"))
+    for warning in report.warnings:
+        console.text(visible(f"warning: {warning}"))
     for row in report.rows:
         if row.diff:
             console.text(visible(f"# {row.state}: {row.file} ({row.field})"))
