@@ -213,6 +213,6 @@ def _with_pull_request(report: RunReport, console: ActionsConsole, env: ActionsE
                 made = github.update_pull(mine.number, title=title, body=body)
     except KamsyncError as error:
         return replace(report, problems=(*report.problems, Problem(str(error))), exit_code=worst(report.exit_code, 4))
-    url = made.url if made is not None and made.url else branch
+    url = made.url or branch
     console.text(f"the edits made in Kameleoon are on branch {branch}: {url}")
     return replace(report, pull_request=url)
