@@ -2,7 +2,8 @@
 
 Like GitHub it pages lists (``per_page``, ``page``, a ``Link`` header with ``rel="next"``), refuses ``GET /user``
 to the workflow token (403, "Resource not accessible by integration"), answers 403 to a read-only token's
-writes, and records every request so tests can check what was sent.
+writes, and records every request so tests can check what was sent. ``FakeGitHub.garble`` makes it answer a
+request with a broken 2xx answer instead (a proxy's HTML page, JSON of the wrong shape), doing nothing else.
 """
 
 from __future__ import annotations
@@ -26,6 +27,17 @@ class Token:
     broken: bool = False  # every answer a 502 echoing the Authorization header (to prove it is scrubbed)
 
 
+@dataclass(frozen=True)
+class Garbled:
+    """A broken answer to every ``method`` request whose path matches ``path`` (a regular expression)."""
+
+    method: str
+    path: str
+    body: bytes
+    content_type: str = "application/json"
+    status: int = 200
+
+
 @dataclass
 class State:
     tokens: dict[str, Token] = field(default_factory=dict)
@@ -34,6 +46,7 @@ class State:
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, Authorization
     next_id: int = 1000
     per_page_cap: int = 100
+    garbled: list[Garbled] = field(default_factory=list)
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -69,6 +82,12 @@ class FakeGitHub:
     ) -> str:  # fmt: skip
         self.state.tokens[value] = Token(login, workflow, read_only, broken)
         return value
+
+    def garble(self, method: str, path: str, body: object, content_type: str | None = None) -> None:
+        """Answer ``method`` requests to paths matching ``path`` with ``body`` (bytes as they are, anything else as
+        JSON) and status 200, doing nothing."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.state.garbled.append(Garbled(method, path, data, content_type or "application/json"))
 
 
 def _page(items: list[dict[str, Any]], query: dict[str, list[str]], cap: int) -> tuple[list[dict[str, Any]], bool]:
@@ -126,7 +145,19 @@ class _Handler(BaseHTTPRequestHandler):
             if method != "GET" and token.read_only:
                 self._answer(403, {"message": "Resource not accessible by integration"})
                 return
+            garbled = [g for g in self.fake.state.garbled if g.method == method and re.fullmatch(g.path, parts.path)]
+            if garbled:
+                self._raw(garbled[0])
+                return
             self._route(method, parts.path, parse_qs(parts.query), token)
+
+    def _raw(self, garbled: Garbled) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))  # read, or closing would reset the answer
+        self.send_response(garbled.status)
+        self.send_header("Content-Type", garbled.content_type)
+        self.send_header("Content-Length", str(len(garbled.body)))
+        self.end_headers()
+        self.wfile.write(garbled.body)
 
     def _route(self, method: str, path: str, query: dict[str, list[str]], token: Token) -> None:
         state, repo = self.fake.state, re.escape(self.fake.repository)

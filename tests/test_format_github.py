@@ -13,7 +13,7 @@ import pytest
 from tests.action_runner import obeyed, read_outputs
 from tests.github_fake import WORKFLOW_LOGIN, FakeGitHub
 from tests.gitutil import commit, git
-from tests.test_action import BIG_CSS, RED_JS, TOKEN, github, pr_event
+from tests.test_action import BIG_CSS, RED_CSS, RED_JS, TOKEN, github, pr_event
 
 __all__ = ["github"]  # the loopback GitHub fixture, shared with the action's tests
 
@@ -107,6 +107,20 @@ def test_status_lists_what_differs_and_fails_on_changes_when_asked(kamsync, repo
     assert not [c for c in obeyed(shown.stdout) if c.startswith("::error")], "a difference is no error"
 
 
+def test_every_warning_is_in_the_log_as_text_as_well_as_in_the_summary(kamsync, repo, in_actions, tmp_path):
+    commit(repo, {"docs/notes.md": "a second commit\n"})
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
+    environ = in_actions({})
+
+    result = kamsync("status", "--format", "github", cwd=shallow, extra_env=environ)
+
+    assert result.code == 0, result.output
+    (logged,) = [line for line in result.stdout.splitlines() if line.startswith("warning: ")]
+    assert "shallow clone" in logged and not [c for c in obeyed(result.stdout) if "shallow" in c]
+    assert "> warning: this is a shallow clone" in Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
+
+
 def test_the_comment_is_created_as_the_tokens_user_and_a_broken_github_is_an_error_without_the_token(
     kamsync, repo, github, in_actions
 ):
@@ -128,6 +142,80 @@ def test_the_comment_is_created_as_the_tokens_user_and_a_broken_github_is_an_err
     (error,) = [c for c in obeyed(broken.stdout) if c.startswith("::error")]
     assert "502" in error and "ghs_broken_token" not in broken.output and "<hidden>" in error
     assert skipped.code == 0 and len(github.state.comments[4]) == 1
+
+
+# A proxy's sign-in page where GitHub's answer should be, echoing the request's token.
+_PROXY_PAGE = f"<html><body>Sign in to continue (Authorization: Bearer {TOKEN})</body></html>".encode()
+_COMMENTS = r"/repos/acme/site/issues/\d+/comments"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "said"),
+    [
+        ("GET", "/user", _PROXY_PAGE,
+         "finding who the token acts as: GitHub's answer (200) is not readable JSON (text/html)"),
+        ("GET", _COMMENTS, {"message": "a page should be a list"},
+         "listing the comments of pull request #4: GitHub's answer (200) is a JSON object, not a list"),
+        ("POST", _COMMENTS, _PROXY_PAGE,
+         "commenting on pull request #4: GitHub's answer (200) is not readable JSON (text/html)"),
+        ("POST", _COMMENTS, b"[" * 100_000 + b"]" * 100_000,
+         "commenting on pull request #4: GitHub's answer (200) is not readable JSON (application/json)"),
+        ("POST", _COMMENTS, [{"id": 1, "user": {"login": WORKFLOW_LOGIN}}],
+         "commenting on pull request #4: GitHub's answer (200) is a JSON list, not an object"),
+        ("POST", _COMMENTS, {"user": {"login": WORKFLOW_LOGIN}, "body": "no id"},
+         "commenting on pull request #4: GitHub's answer (200) is an object without the numeric 'id'"),
+        ("PATCH", r"/repos/acme/site/issues/comments/\d+", [],
+         "updating comment 1001: GitHub's answer (200) is a JSON list, not an object"),
+    ],
+    ids=["html for the user", "object for a list", "html for a comment", "json nested too deep", "list for a comment",
+         "comment without id", "list for an update"],
+)  # fmt: skip
+def test_a_broken_answer_from_github_fails_the_comment_by_what_it_was_doing_without_the_token(
+    kamsync, repo, github, in_actions, method, path, body, said
+):
+    commit(repo, {RED_JS: "console.log('reviewed');\n"})
+    environ = in_actions(pr_event(4))
+    if method == "PATCH":
+        kamsync("push", "--dry-run", "--format", "github", "--from", "HEAD^1", extra_env=environ)  # comment 1001
+    github.garble(method, path, body, content_type="text/html; charset=utf-8" if body == _PROXY_PAGE else None)
+
+    result = kamsync("push", "--dry-run", "--format", "github", "--from", "HEAD^1", extra_env=environ)
+
+    assert result.code == 4, result.output
+    (error,) = [c for c in obeyed(result.stdout) if c.startswith("::error")]
+    assert error.startswith("::error title=kamsync%3A comment failed::" + said), error
+    assert TOKEN not in result.output and "Traceback" not in result.output
+    assert "reviewed" in Path(environ["GITHUB_STEP_SUMMARY"]).read_text(), "the plan is still in the summary"
+    assert len(github.state.comments.get(4, [])) <= 1, "never a second comment"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "doing"),
+    [
+        ("GET", "/repos/acme/site/pulls", _PROXY_PAGE, "listing the pull requests"),
+        ("POST", "/repos/acme/site/pulls", {"state": "open", "title": "no number"}, "opening the pull request"),
+    ],
+    ids=["html for the list", "pull request without number"],
+)
+def test_a_broken_answer_to_the_drift_pull_request_is_an_error_of_the_run_in_its_summary(
+    kamsync, repo, sandbox, github, in_actions, tmp_path, method, path, body, doing
+):
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "-q", "origin", "main")
+    sandbox.store.ui_edit_variation(200001, jsCode="console.log('ui');")
+    environ = in_actions({"schedule": "0 3 * * *"})
+    github.garble(method, path, body, content_type="text/html" if body == _PROXY_PAGE else None)
+
+    result = kamsync("drift", "--format", "github", "--open-pr", extra_env=environ)
+
+    assert result.code == 4, result.output
+    (error,) = [c for c in obeyed(result.stdout) if c.startswith("::error")]
+    assert f"::{doing}: GitHub's answer (200" in error and TOKEN not in result.output
+    summary = Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "> **error**: " in summary and "console.log('ui')" in summary
+    assert github.state.pulls == []
 
 
 def test_push_reports_each_write_and_a_locked_entity(kamsync, repo, sandbox, in_actions):
@@ -164,6 +252,26 @@ def test_drift_in_text_lists_the_fields_edited_in_kameleoon(kamsync, repo, sandb
             "state": "remote-changed",
         }
     ]
+
+
+def test_drift_in_github_format_fails_with_exit_code_only_for_a_field_edited_in_kameleoon(
+    kamsync, repo, sandbox, in_actions
+):
+    commit(repo, {RED_CSS: ".cta { color: green; }\n"})  # committed, not pushed yet
+    (repo / RED_JS).write_text("console.log('not even committed');\n")
+    environ = in_actions({"schedule": "0 3 * * *"})
+
+    local_only = kamsync("drift", "--format", "github", "--exit-code", extra_env=environ)
+    local_outputs = read_outputs(Path(environ["GITHUB_OUTPUT"]))
+    sandbox.store.ui_edit_variation(200002, jsCode="console.log('edited in the UI');")
+    edited = kamsync("drift", "--format", "github", "--exit-code", extra_env=environ)
+    edited_outputs = read_outputs(Path(environ["GITHUB_OUTPUT"]))
+    as_text = kamsync("drift", "--exit-code")
+
+    assert local_only.code == 0, local_only.output
+    assert local_outputs["changes"] == "2" and local_outputs["drifted"] == "0", "local work is no drift"
+    assert edited.code == 1 and as_text.code == 1, edited.output + as_text.output
+    assert edited_outputs["drifted"] == "1"
 
 
 def test_drift_opens_a_pull_request_and_asks_for_a_token_when_there_is_none(

@@ -3,6 +3,8 @@ the size limits, the action's inputs as a command line, and GitHub's pagination 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -171,6 +173,49 @@ def test_a_table_too_long_for_the_comment_says_how_many_fields_it_shows():
     rows = tuple(_row(i, state="conflict", refused="r" * 200, fix="f" * 200) for i in range(400))
     text = document(RunReport("plan", "kamsync.yaml", rows), limit=COMMENT_LIMIT)
     assert len(text) <= COMMENT_LIMIT and " of 400 fields shown in the table" in text
+
+
+def _left_out(text: str, kind: str) -> int:
+    found = re.search(rf"(\d[\d,]*) more {kind}\(s\)", text)
+    return int(found[1].replace(",", "")) if found else 0
+
+
+_SEVEN_HUNDRED = tuple(f"warning {i}: Kameleoon did not return {'variation 1 jsCode ' * 6}" for i in range(700))
+_THOUSANDS = tuple(f"warning {i}: @bob <b>|</b> " + "w\U0001f600 " * 400 for i in range(5000))
+_HUGE = ("\t" * 100_000 + "one huge warning " * 200_000,)
+
+
+@pytest.mark.parametrize(
+    ("warnings", "problems"),
+    [
+        (_SEVEN_HUNDRED, ()),
+        (_THOUSANDS, tuple(Problem(f"error {i}: " + "e&" * 3000) for i in range(60))),
+        (_HUGE, (Problem("x" * 2_000_000),)),
+    ],
+    ids=["700 long warnings", "thousands of warnings and errors", "one huge error and warning"],
+)
+def test_any_number_and_length_of_notes_fit_each_limit_errors_first_and_the_rest_is_counted(warnings, problems):
+    rows = tuple(_row(i, 40, state="conflict", refused="both moved") for i in range(400))
+    report = RunReport(
+        "drift", "kamsync.yaml", rows, problems=problems, warnings=warnings,
+        pull_request="https://github.com/acme/site/pull/1",
+    )  # fmt: skip
+    for limit, measure in ((SUMMARY_LIMIT, utf8_size), (COMMENT_LIMIT, len)):
+        text = document(report, limit=limit, measure=measure, marker="<!-- m -->")
+        assert measure(text) <= limit
+        errors, shown_warnings = text.count("> **error**: "), text.count("> warning: ")
+        assert errors + _left_out(text, "error") == len(problems), "each error is shown or counted"
+        assert shown_warnings + _left_out(text, "warning") == len(warnings), "each warning is shown or counted"
+        assert errors + shown_warnings >= 1, "what fits is shown"
+        assert not shown_warnings or errors == len(problems), "errors come first"
+        assert "| 100 Hero |" in text and "https://github.com/acme/site/pull/1" in text, "the rest keeps its room"
+        assert "@bob" not in text and "<b>" not in text
+        assert text.count("<details>") == text.count("</details>") >= 1
+    comment = document(report, limit=COMMENT_LIMIT)
+    if len(warnings) > 1:
+        assert _left_out(comment, "warning") > 0 and "left out here to fit the size limit" in comment
+    else:
+        assert "one huge warning one huge" in comment and "x…" in comment, "a long note is shortened, not lost"
 
 
 def _env(**inputs: str) -> dict[str, str]:

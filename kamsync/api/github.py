@@ -34,7 +34,8 @@ _PAGE = 100
 
 
 class GitHubError(KamsyncError):
-    """GitHub refused or failed a request; ``status`` is its HTTP status (None: no answer)."""
+    """GitHub refused or failed a request, or answered it with what its API never sends (not JSON, another
+    shape); ``status`` is its HTTP status (None: no answer)."""
 
     exit_code = Exit.API
 
@@ -75,6 +76,28 @@ def next_link(header: str | None) -> str | None:
 def own_marked(items: Iterable[Item], marker: str, login: str) -> Item | None:
     """The first item ``login`` wrote whose body holds ``marker``: anyone else's copy of the marker is ignored."""
     return next((i for i in items if i.login == login and marker in i.body), None)
+
+
+_MEDIA_TYPE = re.compile(r"[\w.+-]{1,40}/[\w.+-]{1,40}")
+_SHAPES = {dict: "an object", list: "a list"}
+
+
+def _parsed(response: httpx.Response) -> Any:
+    """The answer's JSON; ``ValueError`` when it is none (not JSON, not UTF-8, nested too deep to read)."""
+    try:
+        return response.json()
+    except RecursionError:
+        raise ValueError("nested too deep") from None
+
+
+def _unreadable(response: httpx.Response) -> str:
+    """An answer that is not JSON, named by its media type when that is a plain one."""
+    media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return f"not readable JSON ({media})" if _MEDIA_TYPE.fullmatch(media) else "not readable JSON"
+
+
+def _kind(data: object) -> str:
+    return "a JSON object" if isinstance(data, dict) else "a JSON list" if isinstance(data, list) else "a JSON value"
 
 
 def _item(raw: Any, number_key: str) -> Item | None:
@@ -126,6 +149,28 @@ class GitHub:
             raise GitHubError(self._hide(message), response.status_code)
         return response
 
+    def _json(self, response: httpx.Response, what: str, shape: type[dict[str, Any]] | type[list[Any]]) -> Any:
+        """The document of a 2xx answer, of the ``shape`` GitHub's API gives it: anything else (a proxy's HTML page,
+        JSON of another shape) is a ``GitHubError`` naming ``what`` was being done, never a crash."""
+        try:
+            data = _parsed(response)
+        except ValueError:
+            raise self._broken(response, what, _unreadable(response)) from None
+        if not isinstance(data, shape):
+            raise self._broken(response, what, f"{_kind(data)}, not {_SHAPES[shape]}")
+        return data
+
+    def _one(self, response: httpx.Response, what: str, number_key: str) -> Item:
+        """The comment or pull request a write answers with: an object with its ``number_key`` and author."""
+        item = _item(self._json(response, what, dict), number_key)
+        if item is None:
+            raise self._broken(response, what, f"an object without the numeric {number_key!r} and author it must hold")
+        return item
+
+    def _broken(self, response: httpx.Response, what: str, found: str) -> GitHubError:
+        message = f"{what}: GitHub's answer ({response.status_code}) is {found}"
+        return GitHubError(self._hide(message), response.status_code)
+
     def _hide(self, text: str) -> str:
         hidden = scrub_or_withhold(text, {self._token})
         return hidden if hidden is not None else "GitHub's answer held the token in a form too short to hide; left out"
@@ -134,53 +179,59 @@ class GitHub:
         next_url: str | None = url
         while next_url is not None:
             response = self._send("GET", next_url, what)
-            page = response.json()
-            yield from page if isinstance(page, list) else ()
+            # A page that is no list is an error: read as empty, kamsync's own comment would go unseen, then doubled.
+            yield from self._json(response, what, list)
             following = next_link(response.headers.get("link"))
             # The token goes to GitHub's API only: a next page elsewhere (another host, plain http) is not followed.
             next_url = following if following and following.startswith(str(self._http.base_url)) else None
 
     def login(self) -> str:
         """Who the token acts as: the workflow token is refused ``GET /user`` and acts as github-actions[bot]."""
+        what = "finding who the token acts as"
         try:
-            user = self._send("GET", "/user", "who the token is").json()
+            response = self._send("GET", "/user", what)
         except GitHubError as error:
             if error.status in (401, 403):
                 return WORKFLOW_TOKEN_USER
             raise
-        login = user.get("login") if isinstance(user, Mapping) else None
-        return login if isinstance(login, str) else WORKFLOW_TOKEN_USER
+        login = self._json(response, what, dict).get("login")
+        if not isinstance(login, str):  # guessing would look for kamsync's comment under someone else's name
+            raise self._broken(response, what, "an object without the login it must hold")
+        return login
 
     def comments(self, number: int) -> list[Item]:
         """Every comment of issue or pull request ``number``, all pages."""
         url = f"{self._repo}/issues/{number}/comments?per_page={_PAGE}"
-        return [i for raw in self._pages(url, "listing the comments") if (i := _item(raw, "id"))]
+        what = f"listing the comments of pull request #{number}"
+        return [i for raw in self._pages(url, what) if (i := _item(raw, "id"))]
 
-    def create_comment(self, number: int, body: str) -> Item | None:
-        raw = self._send("POST", f"{self._repo}/issues/{number}/comments", "commenting", {"body": body}).json()
-        return _item(raw, "id")
+    def create_comment(self, number: int, body: str) -> Item:
+        what = f"commenting on pull request #{number}"
+        return self._one(self._send("POST", f"{self._repo}/issues/{number}/comments", what, {"body": body}), what, "id")
 
-    def update_comment(self, comment_id: int, body: str) -> Item | None:
-        raw = self._send("PATCH", f"{self._repo}/issues/comments/{comment_id}", "updating the comment", {"body": body})
-        return _item(raw.json(), "id")
+    def update_comment(self, comment_id: int, body: str) -> Item:
+        what = f"updating comment {comment_id}"
+        answer = self._send("PATCH", f"{self._repo}/issues/comments/{comment_id}", what, {"body": body})
+        return self._one(answer, what, "id")
 
     def open_pulls(self, owner: str, branch: str) -> list[Item]:
         url = f"{self._repo}/pulls?state=open&head={owner}:{branch}&per_page={_PAGE}"
         return [i for raw in self._pages(url, "listing the pull requests") if (i := _item(raw, "number"))]
 
-    def create_pull(self, *, head: str, base: str, title: str, body: str) -> Item | None:
+    def create_pull(self, *, head: str, base: str, title: str, body: str) -> Item:
+        what = "opening the pull request"
         payload = {"head": head, "base": base, "title": title, "body": body}
-        return _item(self._send("POST", f"{self._repo}/pulls", "opening the pull request", payload).json(), "number")
+        return self._one(self._send("POST", f"{self._repo}/pulls", what, payload), what, "number")
 
-    def update_pull(self, number: int, *, title: str, body: str) -> Item | None:
+    def update_pull(self, number: int, *, title: str, body: str) -> Item:
+        what = f"updating pull request #{number}"
         payload = {"title": title, "body": body}
-        raw = self._send("PATCH", f"{self._repo}/pulls/{number}", "updating the pull request", payload)
-        return _item(raw.json(), "number")
+        return self._one(self._send("PATCH", f"{self._repo}/pulls/{number}", what, payload), what, "number")
 
 
 def _message(response: httpx.Response) -> str:
     try:
-        data = response.json()
+        data = _parsed(response)
     except ValueError:
         return response.reason_phrase or "no message"
     message = data.get("message") if isinstance(data, Mapping) else None

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from kamsync.cli.options import EPILOG, budget_options, exit_code_option, global_options, options
-from kamsync.core.errors import Exit, KamsyncError
+from kamsync.cli.options import EPILOG, budget_options, global_options, options
+from kamsync.core.errors import Exit, KamsyncError, worst
 
 if TYPE_CHECKING:
     from kamsync.core.runreport import RunReport
@@ -97,9 +97,14 @@ def _report(name: str, opts: Options, view: Report, env: ActionsEnv, kwargs: dic
         return push_report(opts, view, paths, force=force, allow_live=allow_live)
     if name == "drift":
         found = drift_report(opts, view, open_pr=bool(kwargs.get("open_pr")), branch=kwargs.get("branch") or "")
+        # As in text: drift's --exit-code is about Kameleoon (drifted fields), never about local work.
+        differs = found.drifted
     else:
         found = status_report(opts, view, paths)
-    return replace(found, exit_code=1) if kwargs.get("exit_code") and found.changes else found
+        differs = found.changes
+    if kwargs.get("exit_code") and differs:
+        return replace(found, exit_code=worst(found.exit_code, int(Exit.DIFFERENCES)))
+    return found
 
 
 def _failed(name: str, opts: Options, error: KamsyncError) -> RunReport:
@@ -126,7 +131,12 @@ def _failed(name: str, opts: Options, error: KamsyncError) -> RunReport:
     help="Pull the edits made in Kameleoon onto a branch and open (or update) one pull request for them.",
 )
 @click.option("--branch", default="kamsync/drift", show_default=True, help="The branch --open-pr pushes.")
-@exit_code_option
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit 1 when some field drifted (edited in Kameleoon, or holding code from commits this branch lacks); "
+    "local changes do not count.",
+)
 @budget_options
 @global_options
 @click.pass_context

@@ -4,7 +4,8 @@ Remote text renders no markup and notifies nobody: code goes in fences longer th
 backticks; names, paths and messages are escaped (HTML, Markdown punctuation, table pipes) and their
 ``@mentions`` and ``#references`` broken with a zero-width joiner. The document stays within a size limit
 (bytes for the 1 MiB summary, characters for a comment): past it, diffs are trimmed in the middle, then left
-out, and the document says how many of them it shows.
+out, and the document says how many of them it shows. Errors and warnings take at most a quarter of it, errors
+first, a long one shortened at its end; the document counts those it leaves out (the log shows every one).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ SUMMARY_LIMIT = 1024 * 1024  # GitHub drops a step summary over 1 MiB
 COMMENT_LIMIT = 60_000  # characters; GitHub refuses comments over 65,536
 _NOTE_ROOM = 400  # kept free for the line saying what was left out
 _MIN_SECTION = 1_200  # a diff trimmed below this shows too little to be worth its place
+_NOTE_SHARE = 4  # errors and warnings take at most a quarter of the document: the table and diffs keep the rest
+_NOTE_CAP_SHARE = 4  # and one note at most a quarter of that, so a single message cannot crowd out the others
+_LEFT_OUT_ROOM = 200  # kept free among the notes for the line saying how many were left out
+_SHORTEST_NOTE = 40  # characters of a message still worth showing shortened; below, it is left out and counted
 
 Measure = Callable[[str], int]
 
@@ -146,17 +151,73 @@ def _heading(report: RunReport) -> str:
     return f"### kamsync {what}: {code_span(report.manifest)}\n\n{counts}\n\n"
 
 
-def _notes(report: RunReport) -> str:
-    parts = []
-    if report.not_read:
-        parts.append(f"> **Kameleoon was not read**: {inline(report.not_read)}\n")
-    parts.extend(f"> **error**: {inline(p.message)}\n" for p in report.problems)
-    parts.extend(f"> warning: {inline(w)}\n" for w in report.warnings)
-    if report.pull_request:
-        parts.append(f"Pull request with the edits made in Kameleoon: {_link(report.pull_request)}\n")
-    if report.plan_path:
-        parts.append(f"The plan is saved as {code_span(report.plan_path)} (`kamsync apply` sends exactly it).\n")
-    return "\n".join(parts) + ("\n" if parts else "")
+def _notes(report: RunReport, room: int, measure: Measure) -> str:
+    """What the run says besides its fields, within ``room``: kamsync's own lines (Kameleoon not read, the drift
+    pull request, the saved plan), then errors, then warnings, as many as fit, each shortened past a share of
+    ``room`` so that one message cannot crowd out the rest; one line says how many were left out."""
+    left = room - _LEFT_OUT_ROOM
+    cap = max(_SHORTEST_NOTE, left // _NOTE_CAP_SHARE)
+    own: list[str | None] = []
+    for prefix, text, suffix, render in _own_notes(report):
+        line = _note(prefix, text, suffix, min(cap, left), measure, render)
+        own.append(line)
+        left -= measure(line) + 1 if line else 0  # a paragraph each: a blank line after it
+    said = [("> **error**: ", p.message) for p in report.problems] + [("> warning: ", w) for w in report.warnings]
+    shown: list[str] = []
+    for prefix, text in said:
+        said_line = _note(prefix, text, "\n", min(cap, left), measure)
+        if said_line is None:
+            break  # in order, errors first: nothing after a note that does not fit is shown
+        shown.append(said_line)
+        left -= measure(said_line) + 1
+    errors = min(len(shown), len(report.problems))
+    left_out = _left_out(len(report.problems) - errors, len(report.warnings) - (len(shown) - errors))
+    text = "\n".join(p for p in (own[0], *shown, left_out, *own[1:]) if p)
+    return text + "\n" if text else ""
+
+
+def _own_notes(report: RunReport) -> list[tuple[str, str, str, Callable[[str], str]]]:
+    """kamsync's own notes, as ``_note`` takes them (any may be absent: an empty text)."""
+    plan = ("The plan is saved as ", report.plan_path or "", " (`kamsync apply` sends exactly it).\n", code_span)
+    return [
+        ("> **Kameleoon was not read**: ", report.not_read or "", "\n", inline),
+        ("Pull request with the edits made in Kameleoon: ", report.pull_request or "", "\n", _link),
+        plan,
+    ]
+
+
+def _left_out(errors: int, warnings: int) -> str | None:
+    counts = [f"{n:,} more {kind}(s)" for n, kind in ((errors, "error"), (warnings, "warning")) if n]
+    if not counts:
+        return None
+    return f"> _{' and '.join(counts)} left out here to fit the size limit; the job log lists them all._\n"
+
+
+def _note(
+    prefix: str, text: str, suffix: str, room: int, measure: Measure, render: Callable[[str], str] = inline
+) -> str | None:
+    """``text`` rendered between ``prefix`` and ``suffix`` within ``room``, shortened at its end when it must be;
+    ``None`` when it is empty or not even its start fits."""
+    if not text or room <= 0:
+        return None
+    folded = " ".join(visible(text).split())  # as every renderer folds it: the same text, measurable by length
+    if len(folded) <= room:
+        whole = prefix + render(folded) + suffix
+        if measure(whole) <= room:
+            return whole
+    # Each character left renders to at least one unit, so more than ``room`` of them can never fit.
+    folded = folded[:room]
+
+    def cut(keep: int) -> str:
+        return prefix + render(folded[:keep] + "…") + suffix
+
+    low, high = _SHORTEST_NOTE, len(folded) - 1
+    if high < low or measure(cut(low)) > room:
+        return None
+    while low < high:  # the longest start that fits: ``low`` always does
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if measure(cut(middle)) <= room else (low, middle - 1)
+    return cut(low)
 
 
 def _link(url: str) -> str:
@@ -178,7 +239,8 @@ def _section(row: FieldRow, diff: str) -> str:
 
 def document(report: RunReport, *, limit: int, measure: Measure = len, marker: str = "") -> str:
     """The report within ``limit``: heading, notes, the table, the request cost, then each diff collapsed."""
-    top = (marker + "\n" if marker else "") + _heading(report) + _notes(report)
+    intro = (marker + "\n" if marker else "") + _heading(report)
+    top = intro + _notes(report, (limit - measure(intro)) // _NOTE_SHARE, measure)
     rows = list(report.rows)
     table, shown_rows = _table(rows, (limit - measure(top)) // 2, measure)
     head = top + table + _cost(report)

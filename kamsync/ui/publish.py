@@ -133,7 +133,12 @@ def _append(path: str, text: str) -> None:
 
 
 def _log(report: RunReport, console: ActionsConsole) -> None:
-    """Each diff in the log, between stop-commands lines: code from Kameleoon is never read as a command."""
+    """Every error and warning, then each diff, in the log between stop-commands lines: code from Kameleoon is
+    never read as a command. The log has no size limit: notes the summary or comment leave out are all here."""
+    for problem in report.problems:
+        console.text(visible(f"error: {problem.message}"))
+    for warning in report.warnings:
+        console.text(visible(f"warning: {warning}"))
     for row in report.rows:
         if row.diff:
             console.text(visible(f"# {row.state}: {row.file} ({row.field})"))
@@ -208,6 +213,6 @@ def _with_pull_request(report: RunReport, console: ActionsConsole, env: ActionsE
                 made = github.update_pull(mine.number, title=title, body=body)
     except KamsyncError as error:
         return replace(report, problems=(*report.problems, Problem(str(error))), exit_code=worst(report.exit_code, 4))
-    url = made.url if made is not None and made.url else branch
+    url = made.url or branch
     console.text(f"the edits made in Kameleoon are on branch {branch}: {url}")
     return replace(report, pull_request=url)
