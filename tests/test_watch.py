@@ -311,3 +311,41 @@ def test_a_failed_batch_is_reported_and_its_file_goes_with_the_next_save(  # typ
     line = proc.wait_for(BATCH)[0]
     assert "variation 200001 (experiment 100001) jsCode" in line and "experiment 100001 commonCssCode" in line
     assert patches(sandbox) == 2
+
+
+def test_a_write_left_in_doubt_is_finished_by_the_next_save_after_a_drift_check(  # type: ignore[no-untyped-def]
+    repo: Path, sandbox: Sandbox, watch
+) -> None:
+    proc = watch(extra={"KAMSYNC_RETRIES": "0"})
+    sandbox.faults.arm("PATCH 1=drop-after")  # Kameleoon applies it; the answer never arrives
+    (repo / RED_JS).write_text("// applied, unheard of\n")
+    proc.wait_for(r"^error: not written: .*its files go with the next save|^error: .*variation 200001")
+    journal = repo / ".git/kamsync/journal.jsonl"
+    assert journal.exists(), "the write is in doubt: journaled"
+
+    (repo / HERO_CSS).write_text("body { color: teal }\n")
+
+    proc.wait_for(r"finishing the interrupted push first, its fields checked for drift")
+    line = proc.wait_for(BATCH, count=2)[-1]  # the first: the batch whose answer never came
+    assert "experiment 100001 commonCssCode" in line
+    assert not journal.exists(), "finished: nothing left in doubt"
+    assert sandbox.store.variation(200001)["jsCode"] == "// applied, unheard of\n"
+    assert patches(sandbox, "/variations/200001") == 1, "the write Kameleoon applied is not sent twice"
+
+
+def test_a_write_left_in_doubt_then_edited_in_kameleoon_is_refused_as_drift_and_kept(  # type: ignore[no-untyped-def]
+    repo: Path, sandbox: Sandbox, watch
+) -> None:
+    proc = watch(extra={"KAMSYNC_RETRIES": "0"})
+    sandbox.faults.arm("PATCH 1=drop-after")
+    (repo / RED_JS).write_text("// applied, unheard of\n")
+    proc.wait_for(r"^error: not written: .*its files go with the next save|^error: .*variation 200001")
+    sandbox.store.ui_edit_variation(200001, jsCode="// a teammate, in the Kameleoon UI\n")
+    sandbox.store.clear_requests()
+
+    (repo / HERO_CSS).write_text("body { color: teal }\n")
+
+    proc.wait_for(r"changed in Kameleoon since the interrupted push \(drift\)")
+    assert patches(sandbox) == 0, "nothing is sent while a field is in drift"
+    assert (repo / ".git/kamsync/journal.jsonl").exists()
+    assert sandbox.store.variation(200001)["jsCode"] == "// a teammate, in the Kameleoon UI\n"

@@ -32,9 +32,10 @@ from kamsync.core.watching import (
 from kamsync.git.checkout import checkout_state
 from kamsync.git.workspace import Workspace
 from kamsync.manifest.code import read_codes
-from kamsync.state.journal import Command, Journal
+from kamsync.state.journal import Command, Interrupted, Journal
 from kamsync.state.lock import repo_lock
 from kamsync.state.record import Record
+from kamsync.sync.push import drift_refusals
 from kamsync.sync.report import Report
 from kamsync.sync.session import Run
 from kamsync.sync.survey import survey
@@ -172,11 +173,25 @@ class Pusher:
         entities = {(mf.ref.entity, mf.ref.entity_id) for mf in files} if writes else set()
         return self.run.read_cost(len(experiments), len(variations)) + len(entities)
 
+    def _unfinished(self, interrupted: Interrupted | None) -> tuple[MappedFile, ...] | None:
+        """The watched files of an interrupted push's fields, for this batch to finish and check for drift; None
+        when another command's journal, or a field this watch does not watch, leaves it to ``kamsync push``."""
+        if interrupted is None:
+            return ()
+        if interrupted.command is not Command.PUSH:
+            return None
+        keys = interrupted.keys
+        files = tuple(mf for mf in self.files if (mf.ref.entity.value, mf.ref.entity_id, mf.ref.field) in keys)
+        return files if len(files) == len(keys) else None
+
+    def _full(self, mapped: MappedFile) -> str:
+        return os.path.join(str(self.ws.root), *mapped.path.split("/"))
+
     def _stuck(self, plan: Plan, outcome: Outcome) -> set[str]:
         """The batch's paths that are still not in Kameleoon: refused, failed, skipped or not attempted."""
         unwritten = (*(w for w, _ in (*outcome.skipped, *outcome.failed)), *outcome.not_attempted)
         stuck = [r.status for r in plan.refusals] + [status for write in unwritten for status in write.fields]
-        return {os.path.join(str(self.ws.root), *st.mapped.path.split("/")) for st in stuck}
+        return {self._full(st.mapped) for st in stuck}
 
     def _snapshot_quote(self, needed: int) -> Allowance:
         view = self.run.budget.view()  # the ledger's clock (on Redis the server's): times come back as this machine's
@@ -208,13 +223,17 @@ class Pusher:
     def _send(self, batch: Batch, changed: Sequence[MappedFile]) -> Verdict:
         journal = Journal.at(self.ws.repo.state_dir())
         interrupted = journal.load()
-        if interrupted is not None:  # its writes may be in doubt: push resumes them with its drift checks
+        unfinished = self._unfinished(interrupted)
+        if interrupted is not None and unfinished is None:  # its writes may be in doubt: push resumes them
             said = f"an interrupted {interrupted.command} has not finished: run `kamsync push` to finish it"
             if said != self._journal_said:
                 self.report(WatchNotice(f"{said}; saves are held until then (no request is sent meanwhile)"))
                 self._journal_said = said
             return Verdict.HELD
         self._journal_said = None
+        if interrupted is not None and unfinished:
+            self.report(WatchNotice("finishing the interrupted push first, its fields checked for drift"))
+            changed = tuple(dict.fromkeys((*changed, *unfinished)))
         before = self.run.client.requests_sent
         found = survey(self.ws, changed, self.run.client)
         for warning in found.warnings:
@@ -223,16 +242,28 @@ class Pusher:
             if status.local is not None and status.local == status.remote:
                 self.echoes.seen[status.mapped.ref] = status.remote
         plan = plan_push(found.statuses, allow_live=self.settings.allow_live)
+        drifted = drift_refusals(interrupted, found.statuses) if interrupted is not None else ()
+        if drifted:  # as push: nothing is sent, the journal stays for `kamsync push` to settle
+            self.report(WatchRefused(drifted))
+            self.unsent_paths = self._stuck(plan, Outcome()) | {self._full(r.status.mapped) for r in drifted}
+            return Verdict.SENT
         if plan.refusals:
             self.report(WatchRefused(plan.refusals))
+        if interrupted is not None and plan.is_empty:
+            journal.clear()  # what it was sending is in Kameleoon: nothing left to finish
         outcome = execute(
             plan, self.run.client, Record.load(self.ws.repo.state_dir()), journal=journal, command=Command.PUSH
         )
+        self._account(batch, plan, outcome, journal, before)
+        return Verdict.SENT
+
+    def _account(self, batch: Batch, plan: Plan, outcome: Outcome, journal: Journal, before: int) -> None:
+        """What the batch's writes did: echoes, what was sent and what is stuck, and one line for the batch."""
         for write in outcome.written:
             for status in write.fields:
                 self.echoes.seen[status.mapped.ref] = status.local or ""
                 self.written[status.mapped.ref] = (status.mapped, status.local or "")
-                self.sent_paths.add(os.path.join(str(self.ws.root), *status.mapped.path.split("/")))
+                self.sent_paths.add(self._full(status.mapped))
         for write, error in (*outcome.skipped, *outcome.failed):
             self.report(BatchFailed(write.describe(), str(error)))
         self.unsent_paths = self._stuck(plan, outcome)
@@ -250,4 +281,3 @@ class Pusher:
             requests = self.run.client.requests_sent - before
             latency = self.clock() - batch.last
             self.report(BatchReport(time.time(), fields, requests, latency, left, limit))
-        return Verdict.SENT
