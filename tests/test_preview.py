@@ -130,6 +130,14 @@ def test_the_server_answers_the_token_only_on_its_own_host(server: PreviewServer
     assert installed.startswith("// ==UserScript==") and "@grant       GM_xmlhttpRequest" in installed
 
 
+def test_the_preview_window_is_served_whatever_the_query_of_a_click_and_only_with_the_token(server: PreviewServer):
+    window = httpx.get(server.base + "bridge.html?click=lz4k2q0.8f3c")
+    assert window.status_code == 200 and "content-security-policy" in window.headers
+    assert window.headers["cache-control"] == "no-store"  # so the window a click reloads is never a cached one
+    wrong = server.origin + "/" + "x" * len(server.token) + "/bridge.html?click=lz4k2q0.8f3c"
+    assert httpx.get(wrong).status_code == 403
+
+
 # Every method but GET and HEAD, and one no HTTP library knows: a hostile page sends the simple ones, a local
 # process any.
 OTHER_METHODS = ("POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND", "KAMSYNC")

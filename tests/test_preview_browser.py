@@ -249,6 +249,41 @@ def test_on_an_https_page_the_bookmarklet_works_through_the_preview_window_witho
         asked = [e["request"]["url"] for e in tab.seen("Network.requestWillBeSent")]
         assert asked and not [url for url in asked if url.startswith(preview.server.origin)]
     finally:
-        for target in browser.send("Target.getTargets")["targetInfos"]:
-            if "bridge.html" in target["url"]:
-                browser.send("Target.closeTarget", {"targetId": target["targetId"]})
+        close_preview_windows(browser)
+
+
+def preview_windows(browser: Browser) -> list[str]:
+    return [t["targetId"] for t in browser.send("Target.getTargets")["targetInfos"] if "bridge.html" in t["url"]]
+
+
+def close_preview_windows(browser: Browser) -> None:
+    for target in preview_windows(browser):
+        browser.send("Target.closeTarget", {"targetId": target})
+
+
+def test_on_an_https_page_a_click_after_a_reload_runs_the_code_again_through_the_window_still_open(
+    browser: Browser, tab: Tab, https_pages: str, preview: Preview
+):
+    bookmarklet = preview.server.urls()["bookmarklet"]
+    tab.navigate(f"{https_pages}/plain")
+    try:
+        run_bookmarklet(tab, bookmarklet)
+        tab.wait_for("document.documentElement.getAttribute('data-kamsync-preview') === '1'")
+        tab.evaluate("startEngine()")
+        assert tab.evaluate("window.__order") == ["common", "variation"]
+
+        tab.reload()  # the page starts clean; the preview window stays open, on the same address
+        assert tab.evaluate(
+            "window.__order === undefined && !document.documentElement.hasAttribute('data-kamsync-preview')"
+        )
+        run_bookmarklet(tab, bookmarklet)
+        tab.wait_for("document.documentElement.getAttribute('data-kamsync-preview') === '1'")
+        assert tab.evaluate(style_of("#cta", "background-color")) == "rgb(2, 2, 2)"
+        tab.evaluate("startEngine()")
+        assert tab.evaluate("window.__order") == ["common", "variation"]
+        assert tab.evaluate("document.getElementById('cta').textContent") == HOSTILE
+        assert len(preview_windows(browser)) == 1  # the click reused the window it had opened
+        save(preview_file(preview, "variation.css"), "#cta { color: rgb(0, 0, 128); }\n")
+        tab.wait_for(f"{style_of('#cta', 'color')} === 'rgb(0, 0, 128)'")  # and saves reach the reloaded page
+    finally:
+        close_preview_windows(browser)

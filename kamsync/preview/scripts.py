@@ -84,6 +84,9 @@ _MESSAGES = r"""var origin = __ORIGIN__;
   window.addEventListener("message", listen);
   window.__kamsyncPreview = { close: function () { window.removeEventListener("message", listen); } };"""
 
+# On an https page the bookmarklet opens the preview window at an address new at each click (a query the server
+# ignores): the window keeps its name across the page's reloads, and asked for the very address it shows, a browser
+# leaves it as it is, so the reloaded page would never get the loader. (No line comment inside: it becomes one line.)
 _BOOKMARKLET = r"""(function () {
   var loader = __LOADER__, bridge = __BRIDGE__, origin = __ORIGIN__, userscript = __USERSCRIPT_HINT__;
   var d = document, blockedText = "kamsync preview: this page's Content-Security-Policy blocks the preview " +
@@ -103,7 +106,8 @@ _BOOKMARKLET = r"""(function () {
     e.textContent = text;
   }
   if (location.protocol === "https:") {
-    var popup = window.open(bridge + "#" + encodeURIComponent(location.origin), "kamsync-preview",
+    var click = Date.now().toString(36) + Math.random().toString(36).slice(2);
+    var popup = window.open(bridge + "?click=" + click + "#" + encodeURIComponent(location.origin), "kamsync-preview",
       "popup,width=480,height=160");
     if (!popup) {
       say("kamsync preview: the browser blocked the preview window; allow pop-ups here, or use the userscript: " +

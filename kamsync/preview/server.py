@@ -145,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
         target = urlsplit(self.path)
         verdict, name = judge_request(
             self.headers.get("Host"),
-            target.path,
+            target.path,  # a query is read only where one means something (bundle.json's after): the rest ignore it
             method=self.command,
             served_host=server.host,
             token=server.token,
