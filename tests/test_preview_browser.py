@@ -21,7 +21,7 @@ from kamsync.preview.run import Preview
 from kamsync.preview.scripts import MESSAGE_ID
 from kamsync.sandbox import Sandbox
 from tests.cdp import Browser, Tab, chromium_binary
-from tests.userscripts import UserscriptManager
+from tests.userscripts import BINDING, UserscriptManager
 
 # One Chromium per run: every browser test goes to the same xdist worker (pyproject's --dist=loadgroup).
 pytestmark = pytest.mark.xdist_group("chromium")
@@ -59,10 +59,15 @@ VARIATION_JS = (
 )
 
 
+# A page that opts itself in as the userscript once did, and as any page's own script can: in its sessionStorage.
+SELF_OPT_IN = '<script>sessionStorage.setItem("kamsync-preview", "on");</script>'
+
+
 class _Pages(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         strict = self.path.startswith("/strict")
-        body = PAGE.format(head="" if strict else ENGINE).encode()
+        head = SELF_OPT_IN if self.path.startswith("/self-opted-in") else "" if strict else ENGINE
+        body = PAGE.format(head=head).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -222,6 +227,55 @@ def test_on_a_strict_csp_page_the_userscript_works_and_the_bookmarklet_says_why_
         assert plain.evaluate("document.documentElement.getAttribute('data-kamsync-preview')") is None
     finally:
         plain.close()
+
+
+APPLIED = "document.documentElement.getAttribute('data-kamsync-preview') === '1'"
+NOT_APPLIED = "document.documentElement.getAttribute('data-kamsync-preview') === null"
+
+
+def visit_unpreviewed(tab: Tab, manager: UserscriptManager, url: str) -> None:
+    """Load ``url`` and check the userscript left it alone: by the load, it asked the preview for nothing."""
+    asked = len(manager.calls)
+    tab.navigate(url)
+    assert manager.calls[asked:] == [], url
+    assert tab.evaluate(NOT_APPLIED), url
+
+
+def test_a_page_that_writes_the_opt_in_into_its_own_storage_is_not_previewed(tab: Tab, pages: str, preview: Preview):
+    manager = UserscriptManager(tab)
+    manager.install(httpx.get(preview.server.urls()["userscript"]).text)
+    try:
+        visit_unpreviewed(tab, manager, f"{pages}/self-opted-in")
+        assert tab.evaluate("sessionStorage.getItem('kamsync-preview')") == "on"  # its script did write it
+        visit_unpreviewed(tab, manager, f"{pages}/plain")  # a later page of the site, the value there from its start
+        # What keeps the opt-in is out of the page's reach: no GM_* function, no way to the manager, no value.
+        reach = f"[typeof GM_getValue, typeof GM_setValue, typeof window[{BINDING!r}]]"
+        assert tab.evaluate(reach) == ["undefined"] * 3
+        assert manager.values == {} and manager.requests == []
+    finally:
+        manager.close()
+
+
+def test_without_match_a_tab_opted_in_with_the_hash_is_previewed_on_that_site_only(
+    tab: Tab, pages: str, preview: Preview
+):
+    other_site = pages.replace("127.0.0.1", "rebind.test")  # another origin, on the same test server
+    manager = UserscriptManager(tab)
+    manager.install(httpx.get(preview.server.urls()["userscript"]).text)
+    try:
+        visit_unpreviewed(tab, manager, f"{pages}/strict")
+        tab.navigate(f"{pages}/strict?page=1#kamsync-preview")
+        tab.wait_for(APPLIED)
+        tab.navigate(f"{pages}/strict?page=2")  # the site's other pages, in this tab, without the hash
+        tab.wait_for(APPLIED)
+        remembered = tab.evaluate("sessionStorage.getItem('kamsync-preview')")
+        assert remembered and manager.values == {f"opted-in tabs of {pages}": [remembered]}  # the manager's storage
+        # Another site gets nothing, even holding what the opted-in site's pages could read and pass on.
+        visit_unpreviewed(tab, manager, f"{other_site}/strict?page=1")
+        tab.evaluate(f"sessionStorage.setItem('kamsync-preview', {remembered!r})")
+        visit_unpreviewed(tab, manager, f"{other_site}/strict?page=2")
+    finally:
+        manager.close()
 
 
 def preview_file(preview: Preview, name: str) -> Path:
