@@ -258,5 +258,10 @@ class Tab:
         self.send("Page.navigate", {"url": url})
         self.wait_event("Page.loadEventFired")
 
+    def reload(self) -> None:
+        """Reload the page as the browser's reload button does: a new document in the same tab."""
+        self.send("Page.reload")
+        self.wait_event("Page.loadEventFired")
+
     def close(self) -> None:
         self.browser.send("Target.closeTarget", {"targetId": self.target})

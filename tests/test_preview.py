@@ -32,21 +32,31 @@ VARIATION_JS = "experiments/100001-homepage-hero/variations/red-button/variation
 
 
 @pytest.mark.parametrize(
-    ("host", "path", "verdict"),
+    ("host", "method", "path", "verdict"),
     [
-        ("127.0.0.1:8000", "/tok/loader.js", Verdict.SERVE),
-        ("127.0.0.1:8000", "/tok/nothing", Verdict.NOT_FOUND),
-        ("127.0.0.1:8000", "/bad/loader.js", Verdict.FORBIDDEN),
-        ("127.0.0.1:8000", "/toke/loader.js", Verdict.FORBIDDEN),
-        ("127.0.0.1:8000", "/loader.js", Verdict.FORBIDDEN),
-        ("localhost:8000", "/tok/loader.js", Verdict.FORBIDDEN),  # a name: what DNS rebinding sends
-        ("evil.example:8000", "/tok/loader.js", Verdict.FORBIDDEN),
-        ("127.0.0.1:8001", "/tok/loader.js", Verdict.FORBIDDEN),
-        (None, "/tok/loader.js", Verdict.FORBIDDEN),
+        ("127.0.0.1:8000", "GET", "/tok/loader.js", Verdict.SERVE),
+        ("127.0.0.1:8000", "HEAD", "/tok/loader.js", Verdict.SERVE),
+        ("127.0.0.1:8000", "GET", "/tok/nothing", Verdict.NOT_FOUND),
+        ("127.0.0.1:8000", "GET", "/bad/loader.js", Verdict.FORBIDDEN),
+        ("127.0.0.1:8000", "GET", "/toke/loader.js", Verdict.FORBIDDEN),
+        ("127.0.0.1:8000", "GET", "/loader.js", Verdict.FORBIDDEN),
+        ("localhost:8000", "GET", "/tok/loader.js", Verdict.FORBIDDEN),  # a name: what DNS rebinding sends
+        ("evil.example:8000", "GET", "/tok/loader.js", Verdict.FORBIDDEN),
+        ("127.0.0.1:8001", "GET", "/tok/loader.js", Verdict.FORBIDDEN),
+        (None, "GET", "/tok/loader.js", Verdict.FORBIDDEN),
+        # The method is judged after the Host and the token: without them, it changes nothing.
+        ("127.0.0.1:8000", "POST", "/tok/loader.js", Verdict.NOT_ALLOWED),
+        ("127.0.0.1:8000", "OPTIONS", "/tok/nothing", Verdict.NOT_ALLOWED),
+        ("127.0.0.1:8000", "POST", "/bad/loader.js", Verdict.FORBIDDEN),
+        ("localhost:8000", "DELETE", "/tok/loader.js", Verdict.FORBIDDEN),
+        (None, "PROPFIND", "/tok/loader.js", Verdict.FORBIDDEN),
     ],
 )
-def test_only_the_token_on_the_loopback_address_served_is_answered(host, path, verdict):
-    assert judge_request(host, path, served_host="127.0.0.1:8000", token="tok", names=NAMES)[0] is verdict
+def test_only_the_token_on_the_loopback_address_served_is_answered_and_then_only_get_and_head(
+    host, method, path, verdict
+):
+    judged = judge_request(host, path, method=method, served_host="127.0.0.1:8000", token="tok", names=NAMES)
+    assert judged[0] is verdict
 
 
 @pytest.mark.parametrize(
@@ -109,7 +119,6 @@ def test_the_server_answers_the_token_only_on_its_own_host(server: PreviewServer
     assert httpx.get(server.origin + "/").status_code == 403
     for host in ("localhost", f"localhost:{server.port}", f"rebind.example:{server.port}"):
         assert httpx.get(urls["loader"], headers={"Host": host}).status_code == 403
-    assert httpx.post(urls["loader"]).status_code == 405
     assert httpx.get(server.base + "missing").status_code == 404
     window = httpx.get(server.base + "bridge.html")
     policy = window.headers["content-security-policy"]
@@ -119,6 +128,51 @@ def test_the_server_answers_the_token_only_on_its_own_host(server: PreviewServer
     assert httpx.get(server.base + "bridge.html").headers["content-security-policy"] != policy  # a nonce each time
     installed = httpx.get(urls["userscript"]).text
     assert installed.startswith("// ==UserScript==") and "@grant       GM_xmlhttpRequest" in installed
+
+
+def test_the_preview_window_is_served_whatever_the_query_of_a_click_and_only_with_the_token(server: PreviewServer):
+    window = httpx.get(server.base + "bridge.html?click=lz4k2q0.8f3c")
+    assert window.status_code == 200 and "content-security-policy" in window.headers
+    assert window.headers["cache-control"] == "no-store"  # so the window a click reloads is never a cached one
+    wrong = server.origin + "/" + "x" * len(server.token) + "/bridge.html?click=lz4k2q0.8f3c"
+    assert httpx.get(wrong).status_code == 403
+
+
+# Every method but GET and HEAD, and one no HTTP library knows: a hostile page sends the simple ones, a local
+# process any.
+OTHER_METHODS = ("POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND", "KAMSYNC")
+
+
+def answered(response: httpx.Response) -> tuple[int, bytes, dict[str, str]]:
+    """All a client learns from an answer but its date."""
+    return response.status_code, response.content, {k: v for k, v in response.headers.items() if k != "date"}
+
+
+def test_without_the_token_or_its_host_every_method_gets_the_same_403_as_a_get(server: PreviewServer):
+    wrong_token = server.urls()["loader"].replace(server.token, "x" * len(server.token))
+    refusal = answered(httpx.get(wrong_token))
+    assert refusal[:2] == (403, b"forbidden\n")
+    assert answered(httpx.head(wrong_token)) == (403, b"", refusal[2])  # the same headers, no body
+    rebound = {"Host": f"rebind.example:{server.port}"}
+    for method in OTHER_METHODS:
+        for url, headers in ((wrong_token, {}), (server.origin + "/", {}), (server.urls()["loader"], rebound)):
+            got = answered(httpx.request(method, url, headers=headers, content=b"a=1"))
+            assert got == refusal, f"{method} {url} {headers}"
+
+
+def test_with_the_token_only_get_and_head_are_answered(server: PreviewServer):
+    loader = server.urls()["loader"]
+    for method in OTHER_METHODS:
+        refused = httpx.request(method, loader, content=b"a=1")
+        assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD"), method
+        assert "access-control-allow-origin" not in refused.headers  # no page may read it, nor pass a preflight
+    got, head = httpx.get(loader), httpx.head(loader)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(got.content))
+    assert head.headers["content-type"] == got.headers["content-type"]
+    stream = httpx.head(server.urls()["events"], timeout=10)  # headers only: no stream left open
+    assert stream.status_code == 200 and stream.headers["content-type"] == "text/event-stream"
+    assert httpx.get(server.base + "missing").status_code == 404
 
 
 def test_a_long_poll_answers_at_the_next_change_and_an_unchanged_publish_sends_nothing(server: PreviewServer):

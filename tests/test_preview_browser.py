@@ -21,7 +21,7 @@ from kamsync.preview.run import Preview
 from kamsync.preview.scripts import MESSAGE_ID
 from kamsync.sandbox import Sandbox
 from tests.cdp import Browser, Tab, chromium_binary
-from tests.userscripts import UserscriptManager
+from tests.userscripts import BINDING, UserscriptManager
 
 # One Chromium per run: every browser test goes to the same xdist worker (pyproject's --dist=loadgroup).
 pytestmark = pytest.mark.xdist_group("chromium")
@@ -59,10 +59,15 @@ VARIATION_JS = (
 )
 
 
+# A page that opts itself in as the userscript once did, and as any page's own script can: in its sessionStorage.
+SELF_OPT_IN = '<script>sessionStorage.setItem("kamsync-preview", "on");</script>'
+
+
 class _Pages(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         strict = self.path.startswith("/strict")
-        body = PAGE.format(head="" if strict else ENGINE).encode()
+        head = SELF_OPT_IN if self.path.startswith("/self-opted-in") else "" if strict else ENGINE
+        body = PAGE.format(head=head).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -224,6 +229,55 @@ def test_on_a_strict_csp_page_the_userscript_works_and_the_bookmarklet_says_why_
         plain.close()
 
 
+APPLIED = "document.documentElement.getAttribute('data-kamsync-preview') === '1'"
+NOT_APPLIED = "document.documentElement.getAttribute('data-kamsync-preview') === null"
+
+
+def visit_unpreviewed(tab: Tab, manager: UserscriptManager, url: str) -> None:
+    """Load ``url`` and check the userscript left it alone: by the load, it asked the preview for nothing."""
+    asked = len(manager.calls)
+    tab.navigate(url)
+    assert manager.calls[asked:] == [], url
+    assert tab.evaluate(NOT_APPLIED), url
+
+
+def test_a_page_that_writes_the_opt_in_into_its_own_storage_is_not_previewed(tab: Tab, pages: str, preview: Preview):
+    manager = UserscriptManager(tab)
+    manager.install(httpx.get(preview.server.urls()["userscript"]).text)
+    try:
+        visit_unpreviewed(tab, manager, f"{pages}/self-opted-in")
+        assert tab.evaluate("sessionStorage.getItem('kamsync-preview')") == "on"  # its script did write it
+        visit_unpreviewed(tab, manager, f"{pages}/plain")  # a later page of the site, the value there from its start
+        # What keeps the opt-in is out of the page's reach: no GM_* function, no way to the manager, no value.
+        reach = f"[typeof GM_getValue, typeof GM_setValue, typeof window[{BINDING!r}]]"
+        assert tab.evaluate(reach) == ["undefined"] * 3
+        assert manager.values == {} and manager.requests == []
+    finally:
+        manager.close()
+
+
+def test_without_match_a_tab_opted_in_with_the_hash_is_previewed_on_that_site_only(
+    tab: Tab, pages: str, preview: Preview
+):
+    other_site = pages.replace("127.0.0.1", "rebind.test")  # another origin, on the same test server
+    manager = UserscriptManager(tab)
+    manager.install(httpx.get(preview.server.urls()["userscript"]).text)
+    try:
+        visit_unpreviewed(tab, manager, f"{pages}/strict")
+        tab.navigate(f"{pages}/strict?page=1#kamsync-preview")
+        tab.wait_for(APPLIED)
+        tab.navigate(f"{pages}/strict?page=2")  # the site's other pages, in this tab, without the hash
+        tab.wait_for(APPLIED)
+        remembered = tab.evaluate("sessionStorage.getItem('kamsync-preview')")
+        assert remembered and manager.values == {f"opted-in tabs of {pages}": [remembered]}  # the manager's storage
+        # Another site gets nothing, even holding what the opted-in site's pages could read and pass on.
+        visit_unpreviewed(tab, manager, f"{other_site}/strict?page=1")
+        tab.evaluate(f"sessionStorage.setItem('kamsync-preview', {remembered!r})")
+        visit_unpreviewed(tab, manager, f"{other_site}/strict?page=2")
+    finally:
+        manager.close()
+
+
 def preview_file(preview: Preview, name: str) -> Path:
     kinds = {"common.css": 0, "common.js": 1, "variation.css": 2, "variation.js": 3}
     mapped = preview.files[kinds[name]]
@@ -249,6 +303,41 @@ def test_on_an_https_page_the_bookmarklet_works_through_the_preview_window_witho
         asked = [e["request"]["url"] for e in tab.seen("Network.requestWillBeSent")]
         assert asked and not [url for url in asked if url.startswith(preview.server.origin)]
     finally:
-        for target in browser.send("Target.getTargets")["targetInfos"]:
-            if "bridge.html" in target["url"]:
-                browser.send("Target.closeTarget", {"targetId": target["targetId"]})
+        close_preview_windows(browser)
+
+
+def preview_windows(browser: Browser) -> list[str]:
+    return [t["targetId"] for t in browser.send("Target.getTargets")["targetInfos"] if "bridge.html" in t["url"]]
+
+
+def close_preview_windows(browser: Browser) -> None:
+    for target in preview_windows(browser):
+        browser.send("Target.closeTarget", {"targetId": target})
+
+
+def test_on_an_https_page_a_click_after_a_reload_runs_the_code_again_through_the_window_still_open(
+    browser: Browser, tab: Tab, https_pages: str, preview: Preview
+):
+    bookmarklet = preview.server.urls()["bookmarklet"]
+    tab.navigate(f"{https_pages}/plain")
+    try:
+        run_bookmarklet(tab, bookmarklet)
+        tab.wait_for("document.documentElement.getAttribute('data-kamsync-preview') === '1'")
+        tab.evaluate("startEngine()")
+        assert tab.evaluate("window.__order") == ["common", "variation"]
+
+        tab.reload()  # the page starts clean; the preview window stays open, on the same address
+        assert tab.evaluate(
+            "window.__order === undefined && !document.documentElement.hasAttribute('data-kamsync-preview')"
+        )
+        run_bookmarklet(tab, bookmarklet)
+        tab.wait_for("document.documentElement.getAttribute('data-kamsync-preview') === '1'")
+        assert tab.evaluate(style_of("#cta", "background-color")) == "rgb(2, 2, 2)"
+        tab.evaluate("startEngine()")
+        assert tab.evaluate("window.__order") == ["common", "variation"]
+        assert tab.evaluate("document.getElementById('cta').textContent") == HOSTILE
+        assert len(preview_windows(browser)) == 1  # the click reused the window it had opened
+        save(preview_file(preview, "variation.css"), "#cta { color: rgb(0, 0, 128); }\n")
+        tab.wait_for(f"{style_of('#cta', 'color')} === 'rgb(0, 0, 128)'")  # and saves reach the reloaded page
+    finally:
+        close_preview_windows(browser)

@@ -15,6 +15,7 @@ from kamsync.core.model import ExperimentSpec, Manifest, MappedFile, VariationSp
 from kamsync.core.reports import PlanReport
 
 __all__ = [
+    "ALLOWED_METHODS",
     "PARTS",
     "Bundle",
     "Part",
@@ -106,21 +107,30 @@ def choose_variation(
 class Verdict(str, Enum):
     SERVE = "serve"
     FORBIDDEN = "forbidden"  # a wrong token, or a Host that is not the address served: 403, saying nothing more
+    NOT_ALLOWED = "not-allowed"  # the right token, a method other than GET and HEAD
     NOT_FOUND = "not-found"  # the right token, an unknown name
 
 
+ALLOWED_METHODS = ("GET", "HEAD")  # the preview only hands out: nothing a request sends changes anything
+
+
 def judge_request(
-    host: str | None, path: str, *, served_host: str, token: str, names: Sequence[str]
+    host: str | None, path: str, *, method: str, served_host: str, token: str, names: Sequence[str]
 ) -> tuple[Verdict, str]:
-    """Whether to answer ``path`` (``/<token>/<name>``, any query already removed) and with which name.
+    """Whether to answer ``method`` on ``path`` (``/<token>/<name>``, any query already removed) and with which
+    name.
 
     The Host must be exactly the loopback address and port served: a page of another site whose name resolves to
-    127.0.0.1 (DNS rebinding) sends its own name, and is refused. The token is compared in constant time."""
+    127.0.0.1 (DNS rebinding) sends its own name, and is refused. The token is compared in constant time. Both
+    come before the method and the name, so a request without them learns nothing from its method or its path:
+    whatever it asks, it gets the same refusal."""
     if host is None or host.strip().lower() != served_host.lower():
         return Verdict.FORBIDDEN, ""
     given, _, name = path.lstrip("/").partition("/")
     if not hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8")):
         return Verdict.FORBIDDEN, ""
+    if method not in ALLOWED_METHODS:
+        return Verdict.NOT_ALLOWED, ""
     return (Verdict.SERVE, name) if name in names else (Verdict.NOT_FOUND, "")
 
 

@@ -1,8 +1,9 @@
-"""The preview window, for https pages: a page of the preview server, opened by the bookmarklet as a pop-up. A
-pop-up is a top-level page of its own, so its event stream from ``http://127.0.0.1`` is no mixed content for the
-https page; it hands the page the loader, then each save, with ``postMessage`` addressed to that page's origin only
-(the page accepts them only from this window and this origin). The page still runs them from a script element's
-text: a strict CSP blocks that, and the bookmarklet then says so."""
+"""The preview window, for https pages: a page of the preview server, opened by the bookmarklet as a pop-up, at
+an address new at each click, so every click loads it again and it sends the loader again. A pop-up is a
+top-level page of its own, so its event stream from ``http://127.0.0.1`` is no mixed content for the https page;
+it hands the page the loader, then each save, with ``postMessage`` addressed to that page's origin only (the page
+accepts them only from this window and this origin). The page still runs them from a script element's text: a
+strict CSP blocks that, and the bookmarklet then says so."""
 
 from __future__ import annotations
 

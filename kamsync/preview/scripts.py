@@ -84,6 +84,9 @@ _MESSAGES = r"""var origin = __ORIGIN__;
   window.addEventListener("message", listen);
   window.__kamsyncPreview = { close: function () { window.removeEventListener("message", listen); } };"""
 
+# On an https page the bookmarklet opens the preview window at an address new at each click (a query the server
+# ignores): the window keeps its name across the page's reloads, and asked for the very address it shows, a browser
+# leaves it as it is, so the reloaded page would never get the loader. (No line comment inside: it becomes one line.)
 _BOOKMARKLET = r"""(function () {
   var loader = __LOADER__, bridge = __BRIDGE__, origin = __ORIGIN__, userscript = __USERSCRIPT_HINT__;
   var d = document, blockedText = "kamsync preview: this page's Content-Security-Policy blocks the preview " +
@@ -103,7 +106,8 @@ _BOOKMARKLET = r"""(function () {
     e.textContent = text;
   }
   if (location.protocol === "https:") {
-    var popup = window.open(bridge + "#" + encodeURIComponent(location.origin), "kamsync-preview",
+    var click = Date.now().toString(36) + Math.random().toString(36).slice(2);
+    var popup = window.open(bridge + "?click=" + click + "#" + encodeURIComponent(location.origin), "kamsync-preview",
       "popup,width=480,height=160");
     if (!popup) {
       say("kamsync preview: the browser blocked the preview window; allow pop-ups here, or use the userscript: " +
@@ -149,16 +153,31 @@ __MATCHES__
 // @run-at      document-end
 // @grant       GM_addElement
 // @grant       GM_addStyle
+// @grant       GM_getValue
+// @grant       GM_setValue
 // @grant       GM_xmlhttpRequest
 // @connect     127.0.0.1
 // ==/UserScript==
 (function () {
   "use strict";
-  var base = __BASE__, optIn = __OPT_IN__, flag = "kamsync-preview";
-  if (optIn) {
-    if (/[?#&]kamsync-preview\b/.test(location.href)) sessionStorage.setItem(flag, "on");
-    if (sessionStorage.getItem(flag) !== "on") return;
+  var base = __BASE__, optIn = __OPT_IN__;
+  // Whether this tab was opted in on this site. The tab carries a random name in sessionStorage, which the
+  // page can write too: only a name this userscript's own storage keeps for the site counts, and no page
+  // script reaches that storage, so a page writing its sessionStorage opts nothing in.
+  function optedIn() {
+    var key = "opted-in tabs of " + location.origin, tabs = GM_getValue(key, []), tab = null;
+    if (!Array.isArray(tabs)) tabs = [];
+    try { tab = sessionStorage.getItem("kamsync-preview"); } catch (e) { tab = null; }
+    if (tab && tabs.indexOf(tab) >= 0) return true;
+    if (!/[?#&]kamsync-preview\b/.test(location.href)) return false;
+    tab = Array.prototype.map.call(crypto.getRandomValues(new Uint32Array(4)), function (n) {
+      return n.toString(36);
+    }).join("-");
+    try { sessionStorage.setItem("kamsync-preview", tab); } catch (e) { return true; }  // no storage: this page only
+    GM_setValue(key, tabs.concat([tab]).slice(-20));  // the last 20 tabs per site: the storage stays small
+    return true;
   }
+  if (optIn && !optedIn()) return;
   __RUNTIME__
   var root = document.head || document.documentElement, styles = [];
   function addStyle(part) {
@@ -237,7 +256,9 @@ def bookmarklet(base: str, origin: str) -> str:
 
 def userscript(base: str, bundle: Bundle, matches: Sequence[str]) -> str:
     """The installable userscript. With no ``matches`` it is installed for every page but acts only in a tab
-    opened with ``#kamsync-preview`` (or ``?kamsync-preview``): the developer's code never reaches other sites."""
+    opened with ``#kamsync-preview`` (or ``?kamsync-preview``), then on that site's pages in that tab, as kept in
+    the userscript manager's storage: a page cannot opt itself in by writing its own storage. It can still load
+    itself at such an address, so ``matches`` is what keeps the developer's code to the sites they name."""
     lines = [f"// @match       {m.strip()}" for m in matches if m.strip() and "\n" not in m] or [
         "// @match       *://*/*"
     ]

@@ -1,19 +1,20 @@
 """The preview server: on 127.0.0.1 only, every URL under a random token, the Host header checked against the
-address served (DNS rebinding), answers ``no-store``. It holds the current bundle; ``publish`` replaces it and
-wakes the event streams and the userscript's long polls. It never talks to Kameleoon.
+address served (DNS rebinding), both before the method (GET and HEAD only), answers ``no-store``. It holds the
+current bundle; ``publish`` replaces it and wakes the event streams and the userscript's long polls. It never
+talks to Kameleoon.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from kamsync.core.preview import Bundle, Verdict, judge_request, query_int
+from kamsync.core.preview import ALLOWED_METHODS, Bundle, Verdict, judge_request, query_int
 from kamsync.preview.bridge import bridge_page
 from kamsync.preview.scripts import bookmarklet, loader, userscript
 
@@ -24,6 +25,11 @@ KEEPALIVE_SECONDS = 15.0  # a comment on each idle event stream, so a closed tab
 LONG_POLL_SECONDS = 25.0  # the userscript's request waits this long for a save, then asks again
 USERSCRIPT_NAME = "kamsync-preview.user.js"  # userscript managers offer to install a URL ending in .user.js
 NAMES = ("loader.js", USERSCRIPT_NAME, "events", "bundle.json", "bridge.html")
+_REFUSALS = {
+    Verdict.FORBIDDEN: (403, b"forbidden\n"),
+    Verdict.NOT_ALLOWED: (405, b"method not allowed\n"),
+    Verdict.NOT_FOUND: (404, b"not found\n"),
+}
 
 
 class PreviewServer:
@@ -126,15 +132,27 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass  # the terminal shows what to paste and each save, not every request
 
-    def do_GET(self) -> None:
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # BaseHTTPRequestHandler calls ``do_<METHOD>``, and answers 501 where there is none, before any guard of
+        # ours: here every method, known or not, is answered by ``_answer``, which judges the Host and the token
+        # before the method, so a request without them learns nothing from the method it sends.
+        if name.startswith("do_"):
+            return self._answer
+        raise AttributeError(name)
+
+    def _answer(self) -> None:
         server = self.preview
         target = urlsplit(self.path)
         verdict, name = judge_request(
-            self.headers.get("Host"), target.path, served_host=server.host, token=server.token, names=NAMES
+            self.headers.get("Host"),
+            target.path,  # a query is read only where one means something (bundle.json's after): the rest ignore it
+            method=self.command,
+            served_host=server.host,
+            token=server.token,
+            names=NAMES,
         )
         if verdict is not Verdict.SERVE:
-            code = 403 if verdict is Verdict.FORBIDDEN else 404
-            self._send(code, "text/plain; charset=utf-8", b"forbidden\n" if code == 403 else b"not found\n")
+            self._refuse(verdict)
             return
         bundle = server.bundle
         if name == "loader.js":
@@ -152,10 +170,14 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._stream()
 
-    def do_POST(self) -> None:
-        self._send(405, "text/plain; charset=utf-8", b"method not allowed\n")
-
-    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_POST
+    def _refuse(self, verdict: Verdict) -> None:
+        """The refusal, the same whatever the request held but what the verdict says. Its connection closes: the
+        body a refused request may carry is never read, and must not be taken for the next request."""
+        code, body = _REFUSALS[verdict]
+        extra = {"Connection": "close"}
+        if verdict is Verdict.NOT_ALLOWED:
+            extra["Allow"] = ", ".join(ALLOWED_METHODS)
+        self._send(code, "text/plain; charset=utf-8", body, extra)
 
     def _headers(self, code: int, content_type: str, extra: dict[str, str] | None = None) -> None:
         self.send_response(code)
@@ -172,7 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._headers(code, content_type, extra)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":  # HEAD: GET's headers, without its body
+            self.wfile.write(body)
 
     def _stream(self) -> None:
         """Server-sent events: the current bundle at once (a reconnecting page catches up), then one per save."""
@@ -180,6 +203,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._headers(200, "text/event-stream")
         self.end_headers()
+        if self.command == "HEAD":
+            return
         bundle: Bundle | None = server.bundle
         sent = 0
         try:
