@@ -131,6 +131,15 @@ def test_scrubbing_hides_the_secret_inside_longer_encoded_text(shift):
     assert f"tok.{shift}.abcdefgh" not in scrubbed and f"tok-{shift}-abcdefgh" not in scrubbed
 
 
+@pytest.mark.parametrize("shift", [0, 1, 2])
+def test_scrubbing_hides_a_basic_credential_in_a_hex_dump_of_the_request(shift):
+    basic = base64.b64encode(b"u" * shift + f"user:{SECRET}".encode())
+    dump = (b"POST /oauth/token HTTP/1.1\r\nAuthorization: Basic " + basic + b"\r\n\r\n").hex()
+    scrubbed = scrub_everywhere(dump, {SECRET})
+    assert basic[12:-4].hex() not in scrubbed, "the characters only the secret determines, dumped as hex"
+    assert "<hidden>" in scrubbed and scrubbed.startswith(b"POST /oauth/token".hex())
+
+
 @pytest.mark.parametrize(
     ("codes", "expected"),
     [
