@@ -98,11 +98,37 @@ def test_the_callback_server_answers_one_visit_and_times_out_without_one() -> No
         idle.wait(0.05)
 
 
-def test_the_callback_server_refuses_a_forged_answer_in_the_page_too() -> None:
+def test_a_request_without_this_logins_state_is_refused_and_the_wait_goes_on_for_the_real_answer() -> None:
+    refused: list[None] = []
     with CallbackServer(parse_redirect(None), "s") as server, httpx.Client() as browser:
-        answer = browser.get(server.redirect_uri, params={"code": "c", "state": "forged"})
-        assert answer.status_code == 400 and "refused" in answer.text
-        assert server.wait(5)["state"] == "forged"
+        forged = browser.get(server.redirect_uri, params={"code": "forged-code", "state": "forged"})
+        probe = browser.get(server.redirect_uri)  # a page probing localhost: neither state nor code
+        assert (forged.status_code, probe.status_code) == (400, 400)
+        assert "refused" in forged.text and "not the answer" in forged.text
+        with pytest.raises(UsageError, match="no login answer"):
+            server.wait(0.05, on_refused=lambda: refused.append(None))  # neither ended the wait
+        real = browser.get(server.redirect_uri, params={"code": "the-code-123", "state": "s"})
+        assert real.status_code == 200 and "logged in" in real.text
+        assert server.wait(5, on_refused=lambda: refused.append(None)) == {"code": "the-code-123", "state": "s"}
+    assert len(refused) == 2, "each refused request was told to the waiting thread"
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ({"error": "access_denied", "state": "s"}, r"Kameleoon refused the login \(access_denied\)"),
+        ({"state": "s"}, "carried no authorization code"),
+    ],
+)
+def test_an_answer_with_this_logins_state_ends_the_wait_even_when_it_refuses(
+    query: dict[str, str], problem: str
+) -> None:
+    with CallbackServer(parse_redirect(None), "s") as server, httpx.Client() as browser:
+        answer = browser.get(server.redirect_uri, params=query)
+        assert answer.status_code == 400 and "see the terminal" in answer.text
+        assert server.wait(5) == query
+    with pytest.raises(AuthError, match=problem):
+        code_from_callback(query, "s")
 
 
 def test_a_port_in_use_is_a_clear_error() -> None:

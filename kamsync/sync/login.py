@@ -17,7 +17,7 @@ from kamsync.api.callback import CallbackServer
 from kamsync.api.login import authorize_url, code_form, code_from_callback, parse_redirect
 from kamsync.api.settings import Credentials
 from kamsync.core.errors import AuthError
-from kamsync.core.events import LoginPage
+from kamsync.core.events import LoginAnswerRefused, LoginPage
 from kamsync.core.reports import LoginReport
 from kamsync.state.logins import Login, LoginStore
 from kamsync.sync.options import Options
@@ -43,8 +43,9 @@ def run_login(
         page = authorize_url(url, client_id, callback.redirect_uri, state)
         report(LoginPage(page, client_id))
         open_browser(page)
-        code = code_from_callback(callback.wait(LOGIN_TIMEOUT), state)
         redirect = callback.redirect_uri
+        answer = callback.wait(LOGIN_TIMEOUT, on_refused=lambda: report(LoginAnswerRefused(redirect)))
+        code = code_from_callback(answer, state)
     run = open_run(opts, None, report, credentials=Credentials(client_id, secret, login=True))
     try:
         with run.client:
