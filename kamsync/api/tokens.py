@@ -1,0 +1,108 @@
+"""Where a client's access token comes from and where it goes: one stored by an earlier run (the token cache),
+else a new one from the token endpoint, kept there for the next.
+
+``KameleoonClient`` (the HTTP edge) asks for the token to send, says when Kameleoon refused it, and sends the token
+requests this module forms; the decisions are ``kamsync.api.auth``'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+
+from kamsync.api.auth import (
+    AccessToken,
+    TokenStore,
+    token_expires_at,
+    token_from_cache,
+    token_from_grant,
+    token_request,
+)
+from kamsync.api.responses import TokenGrant, is_sendable_token, parse_token
+from kamsync.api.scrub import basic_credential
+from kamsync.api.settings import Credentials
+
+__all__ = ["PostToken", "TokenSource", "secrets_of"]
+
+# Sends a token request: its form, its Authorization header (or None), whether it may be sent again; the answer's
+# body (an error is raised by the sender).
+PostToken = Callable[[Mapping[str, str], str | None, bool], bytes]
+
+
+def secrets_of(credentials: Credentials) -> set[str]:
+    """What a server might echo: the secret, the id:secret pair HTTP Basic carries, a login's refresh token."""
+    pair = basic_credential(credentials.client_id, credentials.client_secret)
+    return {credentials.client_secret, pair, *([credentials.refresh_token] if credentials.refresh_token else [])}
+
+
+class TokenSource:
+    """The access token of one client. ``secrets`` holds every secret and token it met (the client scrubs what a
+    server says of them)."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        post: PostToken,
+        wall_clock: Callable[[], datetime],
+        token_cache: TokenStore | None = None,
+        on_refresh: Callable[[TokenGrant], None] | None = None,  # a partner login's refresh token was replaced
+    ) -> None:
+        self.credentials = credentials
+        self._post = post
+        self.secrets = secrets_of(credentials)
+        self._wall_clock = wall_clock
+        self._cache = token_cache
+        self._on_refresh = on_refresh
+        self._token: AccessToken | None = None
+        self._rejected: str | None = None  # never take this one from the cache again
+
+    def current(self, now: float) -> str:
+        """The token to send at ``now`` (the client's monotonic clock): this one's, a stored one, or a new one."""
+        if self._token is None or not self._token.usable(now):
+            self._token = self._stored(now) or self._new(now)
+        return self._token.value
+
+    def reject(self) -> None:
+        """Kameleoon refused the token: forget it, and never take it from the cache again."""
+        if self._token is not None:
+            self._rejected = self._token.value
+        self._token = None
+
+    def renew(self, now: float) -> None:
+        """Ask for a new token now, a cached one notwithstanding (``kamsync doctor``: are the credentials good?)."""
+        self._token = self._new(now)
+
+    def exchange(self, form: Mapping[str, str]) -> TokenGrant:
+        """The tokens of a partner login's authorization code (``form``: ``api.login.code_form``)."""
+        requested_at_wall = self._wall_clock().timestamp()
+        _, auth = token_request(self.credentials)
+        return self._granted(self._post(form, auth, False), requested_at_wall)
+
+    def _stored(self, now: float) -> AccessToken | None:
+        cached = self._cache.load() if self._cache is not None else None
+        if cached is None or cached[0] == self._rejected or not is_sendable_token(cached[0]):
+            return None
+        self.secrets.add(cached[0])
+        return token_from_cache(cached[0], cached[1], self._wall_clock().timestamp(), now)
+
+    def _new(self, now: float) -> AccessToken:
+        requested_at_wall = self._wall_clock().timestamp()
+        form, auth = token_request(self.credentials)
+        # Asking for a token twice only issues two tokens; a refresh that may have arrived may also have replaced
+        # the refresh token it used, so it is never sent again blindly.
+        body = self._post(form, auth, not self.credentials.is_login)
+        return token_from_grant(self._granted(body, requested_at_wall), now)
+
+    def _granted(self, body: bytes, requested_at_wall: float) -> TokenGrant:
+        """A token answer: its tokens become secrets to hide, and are kept where this client keeps them."""
+        grant = parse_token(body)
+        self.secrets.update(t for t in (grant.access_token, grant.refresh_token) if t)
+        if grant.refresh_token and self.credentials.is_login:
+            self.credentials = replace(self.credentials, refresh_token=grant.refresh_token)
+            if self._on_refresh is not None:
+                self._on_refresh(grant)
+        if self._cache is not None:
+            self._cache.store(grant.access_token, token_expires_at(grant, requested_at_wall))
+        return grant
