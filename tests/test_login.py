@@ -9,11 +9,14 @@ import json
 import os
 import stat
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from kamsync.sandbox import Sandbox
-from kamsync.state.logins import LoginStore
+from kamsync.state.logins import Login, LoginStore
 from tests.conftest import Result
 
 PARTNER = "partner-app"
@@ -27,6 +30,30 @@ Kamsync = Callable[..., Result]
 
 def _store(home: Path, sandbox: Sandbox) -> LoginStore:
     return LoginStore(home / ".state" / "kamsync" / "logins", sandbox.url)
+
+
+def _log_in(kamsync: Kamsync, sandbox: Sandbox) -> None:
+    sandbox.store.add_client(PARTNER, PARTNER_SECRET)
+    logged = kamsync("login", "--client-id", PARTNER, extra_env={**LOGIN_ENV, "BROWSER": BROWSER})
+    assert logged.code == 0, logged.output
+
+
+def _writes_of(store: LoginStore, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """What the stored login's file holds after each write to it from now on (in this process)."""
+    writes: list[dict[str, object]] = []
+    real_replace = os.replace
+
+    def replace(src: str, dst: str, **kwargs: object) -> None:  # every atomic write ends here: see what it leaves
+        if Path(dst) == store.path:
+            writes.append(json.loads(Path(src).read_text(encoding="utf-8")))
+        real_replace(src, dst, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", replace)
+    return writes
+
+
+def _held(writes: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    return [tuple(w[k] for k in ("client_id", "client_secret", "refresh_token", "access_token")) for w in writes]
 
 
 def test_login_use_refresh_logout(kamsync: Kamsync, sandbox: Sandbox, home: Path) -> None:
@@ -96,6 +123,37 @@ def test_a_login_answer_with_another_state_is_refused_and_the_real_one_still_log
     assert [r.path for r in sandbox.store.requests] == ["/oauth/authorize", "/oauth/authorize", "/oauth/token"]
     stored = _store(home, sandbox).read()
     assert stored is not None and sandbox.oauth.refresh_tokens() == [stored.refresh_token], "one code exchanged"
+
+
+@pytest.mark.parametrize("older", ["another-app", PARTNER], ids=["another-clients-login", "the-same-clients-older"])
+def test_login_replaces_the_stored_login_in_one_write_of_exactly_the_new_login(
+    kamsync: Kamsync, sandbox: Sandbox, home: Path, monkeypatch: pytest.MonkeyPatch, older: str
+) -> None:
+    store = _store(home, sandbox)
+    store.save(Login(older, "older-s3cret-0123", "older-refresh-0123", "older-access-0123", time.time() + 3600))
+    writes = _writes_of(store, monkeypatch)
+    sandbox.store.add_client(PARTNER, PARTNER_SECRET)
+    logged = kamsync("login", "--client-id", PARTNER, extra_env={**LOGIN_ENV, "BROWSER": BROWSER}, process=False)
+    assert logged.code == 0, logged.output
+
+    (access,), (refresh,) = sandbox.store.issued_tokens(), sandbox.oauth.refresh_tokens()
+    assert _held(writes) == [(PARTNER, PARTNER_SECRET, refresh, access)], "one write, of the new login alone"
+    stored = store.read()
+    assert stored is not None and (stored.client_id, stored.client_secret) == (PARTNER, PARTNER_SECRET)
+    assert (stored.refresh_token, stored.access_token) == (refresh, access)
+
+
+def test_a_refresh_rewrites_the_stored_login_in_one_write_of_both_new_tokens(
+    kamsync: Kamsync, sandbox: Sandbox, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _log_in(kamsync, sandbox)
+    store = _store(home, sandbox)
+    writes = _writes_of(store, monkeypatch)
+    sandbox.clock.advance(7201)  # the access token expires: the next command refreshes the login
+    renewed = kamsync("status", extra_env=NO_CREDENTIALS, process=False)
+    assert renewed.code == 0, renewed.output
+    (refresh,), access = sandbox.oauth.refresh_tokens(), sandbox.store.issued_tokens()[-1]
+    assert _held(writes) == [(PARTNER, PARTNER_SECRET, refresh, access)], "never a new token beside a replaced one"
 
 
 def test_a_redirect_uri_off_this_machine_is_refused(kamsync: Kamsync, sandbox: Sandbox) -> None:

@@ -71,12 +71,11 @@ def test_the_login_is_stored_with_care_and_an_untrusted_file_is_ignored(tmp_path
     assert store.read() is None and store.load() is None and not store.delete()
     store.save(Login(PARTNER, SECRET, "refresh-1", "access-1", 123.0))
     assert store.read() == Login(PARTNER, SECRET, "refresh-1", "access-1", 123.0)
-    store.store("access-2", 456.0)
-    store.replace_refresh("refresh-2")
+    store.save(Login(PARTNER, SECRET, "refresh-2", "access-2", 456.0))  # a refresh rewrites it whole
     assert store.load() == ("access-2", 456.0)
     assert store.read() == Login(PARTNER, SECRET, "refresh-2", "access-2", 456.0)
-    store.clear()
-    assert store.load() is None
+    store.save(Login(PARTNER, SECRET, "refresh-2"))
+    assert store.load() is None, "no access token stored"
     if os.name == "posix":
         assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
         store.path.chmod(0o644)  # readable by others: its secret may have leaked, and it is not used

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import httpx
 
 from kamsync import __version__
-from kamsync.api.auth import TOKEN_PATH, TokenStore
+from kamsync.api.auth import TOKEN_PATH, LoginKeeper, TokenStore
 from kamsync.api.deadline import send_within
 from kamsync.api.exchange import Exchange, Lost
 from kamsync.api.failures import Ending, final_error
@@ -75,7 +75,8 @@ class KameleoonClient:
     then slept with ``sleep``. ``max_requests`` caps the requests this client sends: the one beyond it raises
     ``RequestCapReached`` instead of being sent.
 
-    The access token comes from ``token_cache``, else from the token endpoint (``kamsync.api.tokens``).
+    The access token comes from ``token_cache``, or for a partner login from ``login_store``, shared with every
+    other kamsync process (``kamsync.api.tokens``).
     """
 
     def __init__(
@@ -96,7 +97,7 @@ class KameleoonClient:
         jitter: Callable[[], float] = random.random,
         max_requests: int | None = None,
         on_response: Callable[[Exchange], None] | None = None,
-        on_refresh: Callable[[TokenGrant], None] | None = None,  # a partner login's refresh token was replaced
+        login_store: LoginKeeper | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.requests_sent = 0
@@ -111,7 +112,7 @@ class KameleoonClient:
         self._clock = clock
         self._wall_clock = wall_clock
         self._tokens = TokenSource(
-            credentials, post=self._post_token, wall_clock=wall_clock, token_cache=token_cache, on_refresh=on_refresh
+            credentials, post=self._post_token, wall_clock=wall_clock, token_cache=token_cache, login_store=login_store
         )
         self._secrets = self._tokens.secrets  # every secret and token met, to scrub from what a server says
         # No redirects: following one could carry the bearer token to another host or to plain http.
@@ -344,7 +345,8 @@ class KameleoonClient:
         self._tokens.renew(self._clock())
 
     def exchange_code(self, form: Mapping[str, str]) -> TokenGrant:
-        """The tokens of a partner login's authorization code (``form``: ``api.login.code_form``)."""
+        """The tokens of a partner login's authorization code (``form``: ``api.login.code_form``), stored nowhere:
+        the caller saves the new login."""
         return self._tokens.exchange(form)
 
     def _post_token(self, form: Mapping[str, str], auth: str | None, idempotent: bool) -> bytes:

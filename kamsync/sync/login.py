@@ -19,6 +19,7 @@ from kamsync.api.settings import Credentials
 from kamsync.core.errors import AuthError
 from kamsync.core.events import LoginAnswerRefused, LoginPage
 from kamsync.core.reports import LoginReport
+from kamsync.core.runreport import TokenObtained
 from kamsync.state.logins import Login, LoginStore
 from kamsync.sync.options import Options
 from kamsync.sync.report import Report
@@ -55,8 +56,11 @@ def run_login(
         run.budget.close()
     if not grant.refresh_token:
         raise AuthError("Kameleoon answered the login without a refresh token: nothing was stored")
-    store = LoginStore.open(url)
-    store.save(Login(client_id, secret, grant.refresh_token, grant.access_token, token_expires_at(grant, requested)))
+    report(TokenObtained(grant.access_token))
+    # The exchange stored nothing: the new login replaces whatever was stored (maybe another client's) in one
+    # atomic write, so no moment pairs its tokens with the old login's client or refresh token.
+    login = Login(client_id, secret, grant.refresh_token, grant.access_token, token_expires_at(grant, requested))
+    LoginStore.open(url).save(login)
     return LoginReport(url, client_id, logged_in=True)
 
 
