@@ -10,14 +10,20 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from kamsync.api.client import KameleoonClient
 from kamsync.sandbox import Sandbox
 from kamsync.state.logins import Login, LoginStore
-from tests.conftest import Result
+from kamsync.sync.options import Options
+from kamsync.sync.session import open_run
+from kamsync.ui.console import Console
+from kamsync.ui.view import View
+from tests.conftest import TEST_RATE_LIMIT, Result
 
 PARTNER = "partner-app"
 PARTNER_SECRET = "partner-s3cret-" + os.urandom(6).hex()
@@ -36,6 +42,28 @@ def _log_in(kamsync: Kamsync, sandbox: Sandbox) -> None:
     sandbox.store.add_client(PARTNER, PARTNER_SECRET)
     logged = kamsync("login", "--client-id", PARTNER, extra_env={**LOGIN_ENV, "BROWSER": BROWSER})
     assert logged.code == 0, logged.output
+
+
+def _command_options(sandbox: Sandbox, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Options:
+    """A command's options in this process, finding the user's folders as a kamsync process finds them."""
+    for name in ("HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "WIN_PD_OVERRIDE_LOCAL_APPDATA"):
+        monkeypatch.setenv(name, env[name])
+    return Options(None, sandbox.url, json=False, no_color=True, environ={"KAMSYNC_RATE_LIMIT": TEST_RATE_LIMIT})
+
+
+@contextmanager
+def _command(opts: Options) -> Iterator[KameleoonClient]:
+    """The client a command opens (``kamsync watch``, ``push``…): the stored login's, with its rate ledger."""
+    run = open_run(opts, None, View(Console.create(json_mode=False, no_color=True, environ={})))
+    try:
+        with run.client:
+            yield run.client
+    finally:
+        run.budget.close()
+
+
+def _read(client: KameleoonClient) -> None:
+    client.get("experiments", 100001, subject="experiment 100001")
 
 
 def _writes_of(store: LoginStore, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
@@ -154,6 +182,42 @@ def test_a_refresh_rewrites_the_stored_login_in_one_write_of_both_new_tokens(
     assert renewed.code == 0, renewed.output
     (refresh,), access = sandbox.oauth.refresh_tokens(), sandbox.store.issued_tokens()[-1]
     assert _held(writes) == [(PARTNER, PARTNER_SECRET, refresh, access)], "never a new token beside a replaced one"
+
+
+def test_a_long_running_command_refreshes_with_the_refresh_token_another_process_rotated(
+    kamsync: Kamsync, sandbox: Sandbox, home: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _log_in(kamsync, sandbox)
+    opts = _command_options(sandbox, env, monkeypatch)
+    sandbox.store.clear_requests()
+    with _command(opts) as watching:  # started before the other one refreshed, and still running after
+        _read(watching)
+        sandbox.clock.advance(7201)
+        with _command(opts) as other:  # its token has expired: it refreshes, and the refresh token rotates
+            _read(other)
+        _read(watching)  # its token has expired too: the one the other stored is still valid, and used
+        sandbox.clock.advance(7201)
+        _read(watching)  # now it refreshes, with the refresh token the other left, not its own spent one
+    assert [r.status for r in sandbox.store.requests if r.path == "/oauth/token"] == [200, 200]
+    stored = _store(home, sandbox).read()
+    assert stored is not None and sandbox.oauth.refresh_tokens() == [stored.refresh_token], "the login works"
+    sandbox.store.clear_requests()
+    with _command(opts) as later:
+        _read(later)
+    assert [(r.path, r.status) for r in sandbox.store.requests] == [("/experiments/100001", 200)]
+
+
+def test_a_refresh_after_logout_does_not_bring_the_login_back(
+    kamsync: Kamsync, sandbox: Sandbox, home: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _log_in(kamsync, sandbox)
+    opts = _command_options(sandbox, env, monkeypatch)
+    with _command(opts) as watching:
+        _read(watching)
+        assert kamsync("logout", extra_env=NO_CREDENTIALS).code == 0
+        sandbox.clock.advance(7201)
+        _read(watching)  # it refreshes the login it runs with, and goes on
+    assert not _store(home, sandbox).path.exists(), "logged out stays logged out"
 
 
 def test_a_redirect_uri_off_this_machine_is_refused(kamsync: Kamsync, sandbox: Sandbox) -> None:

@@ -11,8 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kamsync.api.auth import login_after_refresh, newest_login
 from kamsync.api.callback import CallbackServer
 from kamsync.api.login import Redirect, authorize_url, code_form, code_from_callback, parse_redirect
+from kamsync.api.responses import TokenGrant
+from kamsync.api.settings import Credentials
 from kamsync.core.errors import AuthError, UsageError
 from kamsync.sandbox import Sandbox
 from kamsync.state.logins import Login, LoginStore
@@ -84,6 +87,27 @@ def test_the_login_is_stored_with_care_and_an_untrusted_file_is_ignored(tmp_path
     store.path.write_text('{"api_url": "https://api.kameleoon.com", "client_id": 5}', encoding="utf-8")
     assert store.read() is None
     assert store.delete() and not store.path.exists()
+
+
+def test_a_refresh_starts_from_the_stored_login_of_its_client_and_saves_only_over_the_one_it_read() -> None:
+    running = Credentials(PARTNER, SECRET, refresh_token="refresh-1", login=True)
+    rotated = Login(PARTNER, SECRET, "refresh-2", "access-2", 456.0)  # another process refreshed meanwhile
+    assert newest_login(running, rotated) == Credentials(PARTNER, SECRET, refresh_token="refresh-2", login=True)
+    assert newest_login(running, None) == running  # logged out: it goes on with its own
+    assert newest_login(running, Login("other-app", "other-secret", "refresh-9")) == running
+
+    used = newest_login(running, rotated)
+    grant = TokenGrant("access-3", 7200.0, "Bearer", "refresh-3")
+    assert login_after_refresh(used, grant, 999.0, rotated) == Login(PARTNER, SECRET, "refresh-3", "access-3", 999.0)
+    kept = TokenGrant("access-3", 7200.0, "Bearer", None)  # an answer without one: the one it renewed stays
+    assert login_after_refresh(used, kept, 999.0, rotated) == Login(PARTNER, SECRET, "refresh-2", "access-3", 999.0)
+    for changed in (
+        None,  # logged out: not brought back
+        Login("other-app", "other-secret", "refresh-9"),  # another client logged in: never mixed with it
+        Login(PARTNER, "new-secret", "refresh-7"),  # logged in again: not overwritten
+        Login(PARTNER, SECRET, "refresh-8"),  # refreshed again by another process: its tokens stay
+    ):
+        assert login_after_refresh(used, grant, 999.0, changed) is None
 
 
 def test_the_callback_server_answers_one_visit_and_times_out_without_one() -> None:

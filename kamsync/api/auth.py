@@ -4,7 +4,7 @@ renewed, and which stored login a refresh starts from and leaves behind (pure)."
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from kamsync.api.responses import TokenGrant
@@ -19,6 +19,7 @@ __all__ = [
     "LoginKeeper",
     "TokenStore",
     "login_after_refresh",
+    "newest_login",
     "stored_token",
     "token_expires_at",
     "token_form",
@@ -95,6 +96,15 @@ def stored_token(credentials: Credentials, stored: Login | None) -> tuple[str, f
     if stored is None or not _same_login(credentials, stored) or not stored.access_token:
         return None
     return stored.access_token, stored.expires_at
+
+
+def newest_login(credentials: Credentials, stored: Login | None) -> Credentials:
+    """The credentials a partner login refreshes with: the stored login's secret and refresh token when it is still
+    this client's, since another process may have refreshed it meanwhile, and then the refresh token this one
+    started with was replaced and is refused."""
+    if stored is None or not _same_login(credentials, stored):
+        return credentials
+    return replace(credentials, client_secret=stored.client_secret, refresh_token=stored.refresh_token)
 
 
 def login_after_refresh(used: Credentials, grant: TokenGrant, expires_at: float, stored: Login | None) -> Login | None:

@@ -16,6 +16,7 @@ from kamsync.api.auth import (
     LoginKeeper,
     TokenStore,
     login_after_refresh,
+    newest_login,
     stored_token,
     token_expires_at,
     token_from_cache,
@@ -42,7 +43,8 @@ def secrets_of(credentials: Credentials) -> set[str]:
 class TokenSource:
     """The access token of one client. ``secrets`` holds every secret and token it met (the client scrubs what a
     server says of them). A partner login's tokens live in ``login_store``, shared with every other kamsync
-    process, instead of ``token_cache``: a refresh leaves the new one there, whole."""
+    process, instead of ``token_cache``: a refresh starts from the newest stored login and leaves the new one
+    there, whole."""
 
     def __init__(
         self,
@@ -97,6 +99,9 @@ class TokenSource:
 
     def _new(self, now: float) -> AccessToken:
         requested_at_wall = self._wall_clock().timestamp()
+        if self._logins is not None:  # not the refresh token this run started with: another may have replaced it
+            self.credentials = newest_login(self.credentials, self._logins.read())
+            self.secrets |= secrets_of(self.credentials)
         form, auth = token_request(self.credentials)
         # Asking for a token twice only issues two tokens; a refresh that may have arrived may also have replaced
         # the refresh token it used, so it is never sent again blindly.
