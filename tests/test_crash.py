@@ -9,6 +9,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -16,6 +17,8 @@ import pytest
 
 from kamsync.cli.crash import scrub_everywhere
 from kamsync.core.errors import Exit, worst
+from kamsync.sandbox import Sandbox
+from kamsync.state.logins import Login, LoginStore
 from tests.conftest import Result
 
 SECRET = "s3cr3t/kam+sync=&ünïcode long"
@@ -29,6 +32,25 @@ real_send = socket.socket.send
 def send(self, data, *args):
     if b"client_secret" in bytes(data):
         raise RuntimeError(f"the network stack rejected {bytes(data)!r}")
+    return real_send(self, data, *args)
+
+socket.socket.send = send
+from kamsync.cli.main import main
+main()
+"""
+
+# As LAUNCHER, but the stack fails on the first request that carries a token, dumping what it was sent as hex: no
+# name such as "refresh_token=" or "Bearer" stands next to a value there, so only knowing the values hides them.
+CREDENTIAL_LAUNCHER = """
+import socket
+
+real_send = socket.socket.send
+sent = []
+
+def send(self, data, *args):
+    sent.append(bytes(data))
+    if b"bearer " in bytes(data).lower() or b"grant_type=" in bytes(data):
+        raise RuntimeError(f"the network stack rejected {b''.join(sent).hex()}")
     return real_send(self, data, *args)
 
 socket.socket.send = send
@@ -52,9 +74,14 @@ def secret_forms(client_id: str) -> set[str]:
     }
 
 
-def crashing_kamsync(env: dict[str, str], repo: Path, *args: str) -> Result:
+def forms_of(value: str) -> set[str]:
+    raw = value.encode("utf-8")
+    return {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1], repr(raw)[2:-1], raw.hex()}
+
+
+def crashing_kamsync(env: dict[str, str], repo: Path, *args: str, launcher: str = LAUNCHER) -> Result:
     proc = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, *args],
+        [sys.executable, "-c", launcher, *args],
         cwd=repo,
         env={**env, "KAMELEOON_CLIENT_SECRET": SECRET},
         capture_output=True,
@@ -82,6 +109,48 @@ def test_unexpected_error_prints_one_line_naming_a_scrubbed_crash_file_and_exits
     assert "Traceback" not in result.output
     if os.name == "posix":
         assert stat.S_IMODE(crash.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("token_left", "where"),
+    [(3600.0, "before"), (-1.0, "after")],
+    ids=["an-api-call-with-the-stored-token", "the-refresh-of-an-expired-one"],
+)
+def test_a_crash_hides_the_login_stored_for_an_api_url_given_only_by_the_option(
+    env: dict[str, str],
+    repo: Path,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    token_left: float,
+    where: str,
+) -> None:
+    for name in ("HOME", "XDG_STATE_HOME", "WIN_PD_OVERRIDE_LOCAL_APPDATA"):
+        monkeypatch.setenv(name, env[name])  # find the login store as the kamsync process will
+    login = Login(
+        "partner-app",
+        "partner-s3cret-" + os.urandom(8).hex(),
+        "refresh-" + os.urandom(16).hex(),
+        "access-" + os.urandom(16).hex(),
+        time.time() + token_left,
+    )
+    LoginStore.open(sandbox.url).save(login)
+    # The environment names another API and no client: only --api-url leads to the login, and so to the crash.
+    crashing = {k: v for k, v in env.items() if not k.startswith("KAMELEOON_")}
+    crashing["KAMELEOON_API_URL"] = "http://127.0.0.1:9"
+    command = ["--api-url", sandbox.url, "status"] if where == "before" else ["status", f"--api-url={sandbox.url}"]
+
+    result = crashing_kamsync(crashing, repo, *command, launcher=CREDENTIAL_LAUNCHER)
+
+    assert result.code == 70, result.output
+    (crash,) = (Path(env["XDG_STATE_HOME"]) / "kamsync" / "crashes").iterdir()
+    report = crash.read_text(encoding="utf-8")
+    assert "RuntimeError: the network stack rejected" in report and "<hidden>" in report
+    basic = base64.b64encode(f"{login.client_id}:{login.client_secret}".encode()).decode()
+    hidden = {basic, basic.encode().hex()}
+    for value in (login.client_secret, login.refresh_token, login.access_token):
+        hidden |= forms_of(value) | {base64.b64encode(value.encode()).decode()[:-4]}
+    for form in hidden:
+        assert form not in report and form not in result.output, form
 
 
 def test_crash_file_goes_to_the_temporary_folder_when_the_state_folder_cannot_be_written(env, repo, sandbox, tmp_path):
@@ -129,6 +198,15 @@ def test_scrubbing_hides_the_secret_inside_longer_encoded_text(shift):
     for form in secret_forms("user"):
         assert form not in scrubbed
     assert f"tok.{shift}.abcdefgh" not in scrubbed and f"tok-{shift}-abcdefgh" not in scrubbed
+
+
+@pytest.mark.parametrize("shift", [0, 1, 2])
+def test_scrubbing_hides_a_basic_credential_in_a_hex_dump_of_the_request(shift):
+    basic = base64.b64encode(b"u" * shift + f"user:{SECRET}".encode())
+    dump = (b"POST /oauth/token HTTP/1.1\r\nAuthorization: Basic " + basic + b"\r\n\r\n").hex()
+    scrubbed = scrub_everywhere(dump, {SECRET})
+    assert basic[12:-4].hex() not in scrubbed, "the characters only the secret determines, dumped as hex"
+    assert "<hidden>" in scrubbed and scrubbed.startswith(b"POST /oauth/token".hex())
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kamsync.api.auth import login_after_refresh, newest_login
 from kamsync.api.callback import CallbackServer
 from kamsync.api.login import Redirect, authorize_url, code_form, code_from_callback, parse_redirect
+from kamsync.api.responses import TokenGrant
+from kamsync.api.settings import Credentials
 from kamsync.core.errors import AuthError, UsageError
 from kamsync.sandbox import Sandbox
 from kamsync.state.logins import Login, LoginStore
@@ -71,12 +74,11 @@ def test_the_login_is_stored_with_care_and_an_untrusted_file_is_ignored(tmp_path
     assert store.read() is None and store.load() is None and not store.delete()
     store.save(Login(PARTNER, SECRET, "refresh-1", "access-1", 123.0))
     assert store.read() == Login(PARTNER, SECRET, "refresh-1", "access-1", 123.0)
-    store.store("access-2", 456.0)
-    store.replace_refresh("refresh-2")
+    store.save(Login(PARTNER, SECRET, "refresh-2", "access-2", 456.0))  # a refresh rewrites it whole
     assert store.load() == ("access-2", 456.0)
     assert store.read() == Login(PARTNER, SECRET, "refresh-2", "access-2", 456.0)
-    store.clear()
-    assert store.load() is None
+    store.save(Login(PARTNER, SECRET, "refresh-2"))
+    assert store.load() is None, "no access token stored"
     if os.name == "posix":
         assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
         store.path.chmod(0o644)  # readable by others: its secret may have leaked, and it is not used
@@ -85,6 +87,27 @@ def test_the_login_is_stored_with_care_and_an_untrusted_file_is_ignored(tmp_path
     store.path.write_text('{"api_url": "https://api.kameleoon.com", "client_id": 5}', encoding="utf-8")
     assert store.read() is None
     assert store.delete() and not store.path.exists()
+
+
+def test_a_refresh_starts_from_the_stored_login_of_its_client_and_saves_only_over_the_one_it_read() -> None:
+    running = Credentials(PARTNER, SECRET, refresh_token="refresh-1", login=True)
+    rotated = Login(PARTNER, SECRET, "refresh-2", "access-2", 456.0)  # another process refreshed meanwhile
+    assert newest_login(running, rotated) == Credentials(PARTNER, SECRET, refresh_token="refresh-2", login=True)
+    assert newest_login(running, None) == running  # logged out: it goes on with its own
+    assert newest_login(running, Login("other-app", "other-secret", "refresh-9")) == running
+
+    used = newest_login(running, rotated)
+    grant = TokenGrant("access-3", 7200.0, "Bearer", "refresh-3")
+    assert login_after_refresh(used, grant, 999.0, rotated) == Login(PARTNER, SECRET, "refresh-3", "access-3", 999.0)
+    kept = TokenGrant("access-3", 7200.0, "Bearer", None)  # an answer without one: the one it renewed stays
+    assert login_after_refresh(used, kept, 999.0, rotated) == Login(PARTNER, SECRET, "refresh-2", "access-3", 999.0)
+    for changed in (
+        None,  # logged out: not brought back
+        Login("other-app", "other-secret", "refresh-9"),  # another client logged in: never mixed with it
+        Login(PARTNER, "new-secret", "refresh-7"),  # logged in again: not overwritten
+        Login(PARTNER, SECRET, "refresh-8"),  # refreshed again by another process: its tokens stay
+    ):
+        assert login_after_refresh(used, grant, 999.0, changed) is None
 
 
 def test_the_callback_server_answers_one_visit_and_times_out_without_one() -> None:
@@ -98,11 +121,37 @@ def test_the_callback_server_answers_one_visit_and_times_out_without_one() -> No
         idle.wait(0.05)
 
 
-def test_the_callback_server_refuses_a_forged_answer_in_the_page_too() -> None:
+def test_a_request_without_this_logins_state_is_refused_and_the_wait_goes_on_for_the_real_answer() -> None:
+    refused: list[None] = []
     with CallbackServer(parse_redirect(None), "s") as server, httpx.Client() as browser:
-        answer = browser.get(server.redirect_uri, params={"code": "c", "state": "forged"})
-        assert answer.status_code == 400 and "refused" in answer.text
-        assert server.wait(5)["state"] == "forged"
+        forged = browser.get(server.redirect_uri, params={"code": "forged-code", "state": "forged"})
+        probe = browser.get(server.redirect_uri)  # a page probing localhost: neither state nor code
+        assert (forged.status_code, probe.status_code) == (400, 400)
+        assert "refused" in forged.text and "not the answer" in forged.text
+        with pytest.raises(UsageError, match="no login answer"):
+            server.wait(0.05, on_refused=lambda: refused.append(None))  # neither ended the wait
+        real = browser.get(server.redirect_uri, params={"code": "the-code-123", "state": "s"})
+        assert real.status_code == 200 and "logged in" in real.text
+        assert server.wait(5, on_refused=lambda: refused.append(None)) == {"code": "the-code-123", "state": "s"}
+    assert len(refused) == 2, "each refused request was told to the waiting thread"
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ({"error": "access_denied", "state": "s"}, r"Kameleoon refused the login \(access_denied\)"),
+        ({"state": "s"}, "carried no authorization code"),
+    ],
+)
+def test_an_answer_with_this_logins_state_ends_the_wait_even_when_it_refuses(
+    query: dict[str, str], problem: str
+) -> None:
+    with CallbackServer(parse_redirect(None), "s") as server, httpx.Client() as browser:
+        answer = browser.get(server.redirect_uri, params=query)
+        assert answer.status_code == 400 and "see the terminal" in answer.text
+        assert server.wait(5) == query
+    with pytest.raises(AuthError, match=problem):
+        code_from_callback(query, "s")
 
 
 def test_a_port_in_use_is_a_clear_error() -> None:

@@ -1,20 +1,26 @@
-"""Access tokens of the client-credentials flow: the request form and when a token must be renewed (pure)."""
+"""Access tokens of the client-credentials flow and of a partner login: the request form, when a token must be
+renewed, and which stored login a refresh starts from and leaves behind (pure)."""
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from kamsync.api.responses import TokenGrant
 from kamsync.api.scrub import basic_credential
 from kamsync.api.settings import Credentials
+from kamsync.state.logins import Login
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
     "TOKEN_PATH",
     "AccessToken",
+    "LoginKeeper",
     "TokenStore",
+    "login_after_refresh",
+    "newest_login",
+    "stored_token",
     "token_expires_at",
     "token_form",
     "token_from_cache",
@@ -67,6 +73,54 @@ class TokenStore(Protocol):
 
     def clear(self) -> None:
         """Forget the stored token."""
+
+
+class LoginKeeper(Protocol):
+    """Where a partner login lives, shared by every kamsync process (``kamsync.state.logins.LoginStore``): each
+    one that refreshes it leaves the new tokens there, and the old refresh token no longer works."""
+
+    def read(self) -> Login | None:
+        """The stored login, or ``None``."""
+
+    def save(self, login: Login) -> None:
+        """Replace the stored login with ``login``, whole, at once."""
+
+
+def _same_login(credentials: Credentials, stored: Login | None) -> bool:
+    return stored is not None and credentials.is_login and stored.client_id == credentials.client_id
+
+
+def stored_token(credentials: Credentials, stored: Login | None) -> tuple[str, float] | None:
+    """The access token of the stored login and its expiry (wall clock), when that login is still this client's
+    (another ``kamsync login`` may have replaced it) and holds one."""
+    if stored is None or not _same_login(credentials, stored) or not stored.access_token:
+        return None
+    return stored.access_token, stored.expires_at
+
+
+def newest_login(credentials: Credentials, stored: Login | None) -> Credentials:
+    """The credentials a partner login refreshes with: the stored login's secret and refresh token when it is still
+    this client's, since another process may have refreshed it meanwhile, and then the refresh token this one
+    started with was replaced and is refused."""
+    if stored is None or not _same_login(credentials, stored):
+        return credentials
+    return replace(credentials, client_secret=stored.client_secret, refresh_token=stored.refresh_token)
+
+
+def login_after_refresh(used: Credentials, grant: TokenGrant, expires_at: float, stored: Login | None) -> Login | None:
+    """The login to store after a refresh with ``used``, whole (secret, both tokens, expiry), or ``None`` to leave
+    the stored one alone: it changed since the refresh read it (logged out, logged in again, or refreshed by
+    another process), and a refresh must neither bring a login back, nor overwrite a newer one, nor mix two."""
+    unchanged = (
+        stored is not None
+        and _same_login(used, stored)
+        and stored.client_secret == used.client_secret
+        and stored.refresh_token == used.refresh_token
+    )
+    if not unchanged:
+        return None
+    refresh = grant.refresh_token or used.refresh_token or ""  # an answer without one keeps the one it renewed
+    return Login(used.client_id, used.client_secret, refresh, grant.access_token, expires_at)
 
 
 def _lifetime(grant: TokenGrant) -> float:

@@ -10,21 +10,12 @@ import builtins
 import random
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timezone
 
 import httpx
 
 from kamsync import __version__
-from kamsync.api.auth import (
-    TOKEN_PATH,
-    AccessToken,
-    TokenStore,
-    token_expires_at,
-    token_from_cache,
-    token_from_grant,
-    token_request,
-)
+from kamsync.api.auth import TOKEN_PATH, LoginKeeper, TokenStore
 from kamsync.api.deadline import send_within
 from kamsync.api.exchange import Exchange, Lost
 from kamsync.api.failures import Ending, final_error
@@ -43,10 +34,8 @@ from kamsync.api.responses import (
     TokenGrant,
     as_object,
     decode_json,
-    is_sendable_token,
     list_items,
     parse_retry_after,
-    parse_token,
     request_cap_error,
     server_message,
 )
@@ -62,8 +51,9 @@ from kamsync.api.retry import (
     is_idempotent,
     retry_wait,
 )
-from kamsync.api.scrub import basic_credential, scrub_or_withhold
+from kamsync.api.scrub import scrub_or_withhold
 from kamsync.api.settings import Credentials, tls_verification
+from kamsync.api.tokens import TokenSource
 from kamsync.budget.windows import RequestBudget
 from kamsync.core.errors import ApiError
 
@@ -76,12 +66,6 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _secrets_of(credentials: Credentials) -> set[str]:
-    """What a server might echo: the secret, the id:secret pair HTTP Basic carries, a login's refresh token."""
-    pair = basic_credential(credentials.client_id, credentials.client_secret)
-    return {credentials.client_secret, pair, *([credentials.refresh_token] if credentials.refresh_token else [])}
-
-
 class KameleoonClient:
     """Talks to the Kameleoon Automation API. ``requests_sent`` counts every request sent, token ones and retries
     included.
@@ -90,6 +74,9 @@ class KameleoonClient:
     jitter (``jitter`` returns a number in [0, 1)); each backoff is announced to ``on_wait(seconds, reason)`` and
     then slept with ``sleep``. ``max_requests`` caps the requests this client sends: the one beyond it raises
     ``RequestCapReached`` instead of being sent.
+
+    The access token comes from ``token_cache``, or for a partner login from ``login_store``, shared with every
+    other kamsync process (``kamsync.api.tokens``).
     """
 
     def __init__(
@@ -110,11 +97,10 @@ class KameleoonClient:
         jitter: Callable[[], float] = random.random,
         max_requests: int | None = None,
         on_response: Callable[[Exchange], None] | None = None,
-        on_refresh: Callable[[TokenGrant], None] | None = None,  # a partner login's refresh token was replaced
+        login_store: LoginKeeper | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.requests_sent = 0
-        self._credentials = credentials
         self._budget = budget
         self._retry = retry
         self._max_429_retries = max_429_retries
@@ -123,13 +109,12 @@ class KameleoonClient:
         self._jitter = jitter
         self._max_requests = max_requests
         self._on_response = on_response  # -v: told of every answer (or failure), after the budget settled
-        self._on_refresh = on_refresh
         self._clock = clock
         self._wall_clock = wall_clock
-        self._token: AccessToken | None = None
-        self._token_cache = token_cache
-        self._rejected_token: str | None = None  # never take this one from the cache again
-        self._secrets = _secrets_of(credentials)
+        self._tokens = TokenSource(
+            credentials, post=self._post_token, wall_clock=wall_clock, token_cache=token_cache, login_store=login_store
+        )
+        self._secrets = self._tokens.secrets  # every secret and token met, to scrub from what a server says
         # No redirects: following one could carry the bearer token to another host or to plain http.
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -141,7 +126,7 @@ class KameleoonClient:
         )
 
     def __repr__(self) -> str:
-        return f"KameleoonClient({self.base_url!r}, client_id={self._credentials.client_id!r})"
+        return f"KameleoonClient({self.base_url!r}, client_id={self._tokens.credentials.client_id!r})"
 
     def __enter__(self) -> KameleoonClient:
         return self
@@ -288,12 +273,14 @@ class KameleoonClient:
                 self._back_off(outcome, subject, attempts.retries, elapsed)
 
     def _authorization(self, uses_token: bool, basic: str | None) -> dict[str, str]:
-        bearer = f"Bearer {self._access_token()}" if uses_token else basic
+        bearer = f"Bearer {self._tokens.current(self._clock())}" if uses_token else basic
         return {"Authorization": bearer} if bearer else {}
 
     def _final(self, end: Ending) -> ApiError:
         """The error ending a logical request, its advice naming the credential in use."""
-        return final_error(end, base_url=self.base_url, timeout=self._retry.timeout, login=self._credentials.is_login)
+        return final_error(
+            end, base_url=self.base_url, timeout=self._retry.timeout, login=self._tokens.credentials.is_login
+        )
 
     def _read_answer(self, answer: httpx.Response | Lost) -> tuple[int | Failure, str | None, str | None]:
         """The outcome ``decide`` judges, the server's message (scrubbed) for a failure, and why none arrived."""
@@ -305,9 +292,7 @@ class KameleoonClient:
     def _before_retry(self, step: Step, answer: httpx.Response | Lost) -> None:
         """Forget a rejected token, or note the wait a 429 asked for, before the next attempt."""
         if step is Step.RENEW_TOKEN:
-            if self._token is not None:
-                self._rejected_token = self._token.value
-            self._token = None
+            self._tokens.reject()
         elif step is Step.WAIT_AND_RETRY and isinstance(answer, httpx.Response):
             self._budget.note_server_wait(parse_retry_after(answer.headers.get("Retry-After"), self._wall_clock()))
 
@@ -357,50 +342,18 @@ class KameleoonClient:
 
     def request_token(self) -> None:
         """Ask Kameleoon for a new access token now (``kamsync doctor``: are the credentials accepted?)."""
-        self._token = self._new_token(self._clock())
-
-    def _access_token(self) -> str:
-        now = self._clock()
-        if self._token is None or not self._token.usable(now):
-            self._token = self._cached_token(now) or self._new_token(now)
-        return self._token.value
-
-    def _cached_token(self, now: float) -> AccessToken | None:
-        cached = self._token_cache.load() if self._token_cache is not None else None
-        if cached is None or cached[0] == self._rejected_token or not is_sendable_token(cached[0]):
-            return None
-        self._secrets.add(cached[0])
-        return token_from_cache(cached[0], cached[1], self._wall_clock().timestamp(), now)
-
-    def _new_token(self, now: float) -> AccessToken:
-        requested_at_wall = self._wall_clock().timestamp()
-        form, auth = token_request(self._credentials)
-        # Asking for a token twice only issues two tokens; a refresh that may have arrived may also have replaced
-        # the refresh token it used, so it is never sent again blindly.
-        again = not self._credentials.is_login
-        response = self._request(
-            "POST", TOKEN_PATH, subject=TOKEN_SUBJECT, form=form, auth=auth, uses_token=False, idempotent=again
-        )
-        return token_from_grant(self._granted(response, requested_at_wall), now)
+        self._tokens.renew(self._clock())
 
     def exchange_code(self, form: Mapping[str, str]) -> TokenGrant:
-        """The tokens of a partner login's authorization code (``form``: ``api.login.code_form``)."""
-        requested_at_wall = self._wall_clock().timestamp()
-        _, auth = token_request(self._credentials)
-        response = self._request("POST", TOKEN_PATH, subject=TOKEN_SUBJECT, form=form, auth=auth, uses_token=False)
-        return self._granted(response, requested_at_wall)
+        """The tokens of a partner login's authorization code (``form``: ``api.login.code_form``), stored nowhere:
+        the caller saves the new login."""
+        return self._tokens.exchange(form)
 
-    def _granted(self, response: httpx.Response, requested_at_wall: float) -> TokenGrant:
-        """A token answer: its tokens become secrets to hide, and are kept where this client keeps them."""
-        grant = parse_token(response.content)
-        self._secrets.update(t for t in (grant.access_token, grant.refresh_token) if t)
-        if grant.refresh_token and self._credentials.is_login:
-            self._credentials = replace(self._credentials, refresh_token=grant.refresh_token)
-            if self._on_refresh is not None:
-                self._on_refresh(grant)
-        if self._token_cache is not None:
-            self._token_cache.store(grant.access_token, token_expires_at(grant, requested_at_wall))
-        return grant
+    def _post_token(self, form: Mapping[str, str], auth: str | None, idempotent: bool) -> bytes:
+        """Send a token request (``kamsync.api.tokens`` forms it): its answer's body."""
+        return self._request(
+            "POST", TOKEN_PATH, subject=TOKEN_SUBJECT, form=form, auth=auth, uses_token=False, idempotent=idempotent
+        ).content
 
     def _scrub_opt(self, text: str | None) -> str | None:
         return None if text is None else scrub_or_withhold(text, self._secrets)

@@ -15,7 +15,15 @@ from urllib.parse import urlencode, urlsplit
 from kamsync.api.settings import is_loopback_host
 from kamsync.core.errors import AuthError, UsageError
 
-__all__ = ["DEFAULT_REDIRECT", "Redirect", "authorize_url", "code_form", "code_from_callback", "parse_redirect"]
+__all__ = [
+    "DEFAULT_REDIRECT",
+    "Redirect",
+    "answers_this_login",
+    "authorize_url",
+    "code_form",
+    "code_from_callback",
+    "parse_redirect",
+]
 
 DEFAULT_REDIRECT = "http://127.0.0.1:0/callback"
 AUTHORIZE_PATH = "/oauth/authorize"
@@ -54,10 +62,17 @@ def authorize_url(api_url: str, client_id: str, redirect_uri: str, state: str) -
     return f"{api_url.rstrip('/')}{AUTHORIZE_PATH}?{urlencode(query)}"
 
 
+def answers_this_login(query: Mapping[str, str], state: str) -> bool:
+    """Whether a request to the callback is the answer to this login: it carries the ``state`` kamsync sent, which
+    only the authorize page knows. Any other (a page probing localhost, a stray or stale browser request, a forged
+    answer) is not, and must not end the wait: the real answer may still come."""
+    return hmac.compare_digest(query.get("state", "").encode(), state.encode())
+
+
 def code_from_callback(query: Mapping[str, str], state: str) -> str:
     """The authorization code the callback brought; ``AuthError`` when its ``state`` is not the one sent (another
     page's answer, or a forged one) or Kameleoon refused."""
-    if not hmac.compare_digest(query.get("state", "").encode(), state.encode()):
+    if not answers_this_login(query, state):
         raise AuthError(
             "the login answer's state does not match the one kamsync sent: refused (it came from another "
             "login attempt, or someone else's page); run kamsync login again"

@@ -67,14 +67,16 @@ def _base64_forms(data: bytes) -> set[str]:
 
 
 def secret_forms(secret: str) -> set[str]:
-    """Every form of ``secret`` looked for: raw, URL-encoded, escaped, base64 (and those URL-encoded)."""
+    """Every form of ``secret`` looked for: raw, URL-encoded, escaped, base64 (and those URL-encoded or as hex:
+    a dumped request buffer shows an ``Authorization: Basic`` header's base64 in hex)."""
     if not secret:
         return set()
     texts = {secret} | _url_forms(secret) | _escaped_forms(secret)
     encoded = _base64_forms(secret.encode("utf-8"))
     texts |= encoded
     for form in encoded:
-        texts |= _url_forms(form)
+        hexed = form.encode("ascii").hex()
+        texts |= _url_forms(form) | {hexed, hexed.upper()}
     return {t for t in texts if t}
 
 

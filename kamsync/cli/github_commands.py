@@ -118,7 +118,7 @@ def _failed(name: str, opts: Options, error: KamsyncError) -> RunReport:
     except KamsyncError:
         top = None
     report = failed_report(name, opts.manifest_given or "kamsync.yaml", error, top)
-    hidden = hidden_values(opts.environ)
+    hidden = hidden_values(opts.environ, [opts.api_url] if opts.api_url else [])
     problems = tuple(replace(p, message=scrub_everywhere(p.message, hidden)) for p in report.problems)
     return replace(report, problems=problems)
 

@@ -71,12 +71,14 @@ for command in (
     cli.add_command(command)
 
 
-def _redact(text: str) -> str:
+def _redact(text: str, args: list[str]) -> str:
+    """``text`` without this run's secrets: the environment's, and those of the logins stored for the API URLs
+    it may use (``--api-url`` in ``args``, else the environment's)."""
     secrets = {os.environ.get("KAMELEOON_CLIENT_SECRET", "")}
     try:
-        from kamsync.cli.crash import ledger_secrets, login_secrets, scrub_everywhere
+        from kamsync.cli.crash import given_api_urls, ledger_secrets, login_secrets, scrub_everywhere
 
-        secrets |= ledger_secrets(os.environ) | login_secrets(os.environ)
+        secrets |= ledger_secrets(os.environ) | login_secrets(os.environ, given_api_urls(args))
         secrets.discard("")
         return scrub_everywhere(text, secrets) if secrets else text
     except Exception:  # whatever broke kamsync may break this too: the plain secrets at least stay hidden
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="kamsync", standalone_mode=False)
     except KamsyncError as error:
-        message = _redact(str(error))
+        message = _redact(str(error), args)
         console.error(message)
         code = int(error.exit_code)
         failed(type(error).__name__, message, code)
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as error:
         error.show()
         code = int(Exit.USAGE)
-        failed("UsageError", _redact(error.format_message()), code)
+        failed("UsageError", _redact(error.format_message(), args), code)
     except (KeyboardInterrupt, click.exceptions.Abort):
         console.error("interrupted")
         code = int(Exit.INTERRUPTED)
@@ -126,10 +128,10 @@ def _crashed(error: Exception, args: list[str]) -> str:
     """Save the scrubbed traceback of ``error``; the one line that tells the user where it is."""
     what, saved = type(error).__name__, None
     try:
-        from kamsync.cli.crash import hidden_values, save_crash, scrub_everywhere
+        from kamsync.cli.crash import given_api_urls, hidden_values, save_crash, scrub_everywhere
 
         first = (f"{what}: {error}".splitlines() or [what])[0]
-        what = scrub_everywhere(first, hidden_values(os.environ))[:160]
+        what = scrub_everywhere(first, hidden_values(os.environ, given_api_urls(args)))[:160]
         saved = save_crash(error, args, os.environ)
     except Exception:  # the crash report must never become a second traceback
         pass

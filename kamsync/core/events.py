@@ -24,6 +24,7 @@ __all__ = [
     "Included",
     "JournalForgotten",
     "LockSkipped",
+    "LoginAnswerRefused",
     "LoginPage",
     "NothingChanged",
     "NothingToCheck",
@@ -237,3 +238,11 @@ class LoginPage:
 
     url: str
     client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAnswerRefused:
+    """``kamsync login``: a request reached the callback without the ``state`` kamsync sent, so it was refused and
+    the wait for the real answer goes on."""
+
+    redirect_uri: str

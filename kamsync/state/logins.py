@@ -3,21 +3,20 @@ token cache takes (``tokencache``): created 0600 in a 0700 folder, used only whe
 by nobody else, never in the repository.
 
 It holds the client id and secret (a refresh needs both, with HTTP Basic), the refresh token and the current
-access token with its expiry. Each refresh replaces both tokens, so the file is rewritten then.
+access token with its expiry. A login and each refresh (which replaces both tokens) rewrite it whole, in one atomic
+write: never does it pair one login's tokens with another's client, nor a new token with a replaced one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
 
-from kamsync.core.errors import LocalWriteError
 from kamsync.state.files import write_atomic
 from kamsync.state.tokencache import trusted
 
@@ -41,7 +40,7 @@ class Login:
 
 
 class LoginStore:
-    """The stored login for one API URL; also the ``TokenStore`` of a client using it."""
+    """The stored login for one API URL (a client using it reads and saves it whole: ``kamsync.api.tokens``)."""
 
     def __init__(self, folder: Path, api_url: str) -> None:
         self.api_url = api_url.rstrip("/")
@@ -79,6 +78,7 @@ class LoginStore:
         return Login(str(client_id), str(secret), str(refresh), str(access), float(expires))
 
     def save(self, login: Login) -> None:
+        """Replace the stored login with ``login``, whole, at once."""
         data = {"format": _FORMAT, "api_url": self.api_url, **{k: getattr(login, k) for k in Login.__slots__}}
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomic(self.path, json.dumps(data) + "\n", mode=0o600, what="the partner login")
@@ -91,23 +91,7 @@ class LoginStore:
             return False
         return True
 
-    # -- TokenStore: the access token lives with the login --
-
     def load(self) -> tuple[str, float] | None:
+        """The stored access token and its expiry (wall clock), as a token cache gives it (to price a run)."""
         login = self.read()
         return (login.access_token, login.expires_at) if login is not None and login.access_token else None
-
-    def store(self, token: str, expires_at: float) -> None:
-        login = self.read()
-        if login is not None:
-            with contextlib.suppress(OSError, LocalWriteError):  # costs a refresh next run, nothing more
-                self.save(replace(login, access_token=token, expires_at=expires_at))
-
-    def clear(self) -> None:
-        self.store("", 0.0)
-
-    def replace_refresh(self, refresh_token: str) -> None:
-        """Keep the refresh token a refresh issued (the old one no longer works)."""
-        login = self.read()
-        if login is not None:
-            self.save(replace(login, refresh_token=refresh_token))

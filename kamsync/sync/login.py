@@ -17,8 +17,9 @@ from kamsync.api.callback import CallbackServer
 from kamsync.api.login import authorize_url, code_form, code_from_callback, parse_redirect
 from kamsync.api.settings import Credentials
 from kamsync.core.errors import AuthError
-from kamsync.core.events import LoginPage
+from kamsync.core.events import LoginAnswerRefused, LoginPage
 from kamsync.core.reports import LoginReport
+from kamsync.core.runreport import TokenObtained
 from kamsync.state.logins import Login, LoginStore
 from kamsync.sync.options import Options
 from kamsync.sync.report import Report
@@ -43,8 +44,9 @@ def run_login(
         page = authorize_url(url, client_id, callback.redirect_uri, state)
         report(LoginPage(page, client_id))
         open_browser(page)
-        code = code_from_callback(callback.wait(LOGIN_TIMEOUT), state)
         redirect = callback.redirect_uri
+        answer = callback.wait(LOGIN_TIMEOUT, on_refused=lambda: report(LoginAnswerRefused(redirect)))
+        code = code_from_callback(answer, state)
     run = open_run(opts, None, report, credentials=Credentials(client_id, secret, login=True))
     try:
         with run.client:
@@ -54,8 +56,11 @@ def run_login(
         run.budget.close()
     if not grant.refresh_token:
         raise AuthError("Kameleoon answered the login without a refresh token: nothing was stored")
-    store = LoginStore.open(url)
-    store.save(Login(client_id, secret, grant.refresh_token, grant.access_token, token_expires_at(grant, requested)))
+    report(TokenObtained(grant.access_token))
+    # The exchange stored nothing: the new login replaces whatever was stored (maybe another client's) in one
+    # atomic write, so no moment pairs its tokens with the old login's client or refresh token.
+    login = Login(client_id, secret, grant.refresh_token, grant.access_token, token_expires_at(grant, requested))
+    LoginStore.open(url).save(login)
     return LoginReport(url, client_id, logged_in=True)
 
 

@@ -13,10 +13,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kamsync.api.auth import RENEW_MARGIN, TokenStore
+from kamsync.api.auth import RENEW_MARGIN, LoginKeeper, TokenStore
 from kamsync.api.client import KameleoonClient
 from kamsync.api.exchange import Exchange
-from kamsync.api.responses import TokenGrant
 from kamsync.api.settings import Credentials
 from kamsync.budget.backend import LedgerView, SharedLedger, open_ledger
 from kamsync.budget.ledger import default_state_dir
@@ -30,7 +29,7 @@ from kamsync.core.model import MappedFile, Wanted
 from kamsync.core.runreport import TokenObtained
 from kamsync.git.workspace import Workspace
 from kamsync.state.lock import repo_lock
-from kamsync.state.logins import LoginStore
+from kamsync.state.logins import Login, LoginStore
 from kamsync.state.tokencache import TokenCache
 from kamsync.sync.options import Options
 from kamsync.sync.report import LiveLine, Report
@@ -63,7 +62,7 @@ class Run:
     url: str
     client_id: str
     windows: tuple[Window, ...]
-    tokens: TokenStore
+    tokens: TokenStore | LoginStore  # where the client's access token is kept between runs
     progress: LiveLine
     on_wait: Callable[[float, str], None]
     budget: SharedLedger
@@ -164,22 +163,25 @@ def open_run(opts: Options, rate_limit: str | None, report: Report, credentials:
     on_wait = progress.waiting if progress.enabled else say_wait
     sleep = progress.sleeper()
     budget = _budget(opts, url, credentials.client_id, windows, report, on_wait, sleep)
-    tokens: TokenStore = TokenCache.open(url, credentials.client_id, secret=credentials.client_secret)
-    on_refresh = None
+    tokens: TokenStore | LoginStore
+    cache, logins = None, None
     if credentials.is_login:  # a partner login keeps its tokens with it, and each refresh replaces both
-        tokens = logins = LoginStore.open(url)
-        on_refresh = _keeping_refresh(logins)
+        tokens = LoginStore.open(url)
+        logins = _ShownLogin(tokens, lambda token: report(TokenObtained(token)))
+    else:
+        tokens = TokenCache.open(url, credentials.client_id, secret=credentials.client_secret)
+        cache = _Shown(tokens, lambda token: report(TokenObtained(token)))
     client = KameleoonClient(
         url,
         credentials,
         budget=budget,
-        token_cache=_Shown(tokens, lambda token: report(TokenObtained(token))),
         retry=retry,
         on_wait=on_wait,
         sleep=sleep,
         max_requests=opts.max_requests,
         on_response=_request_log(report, budget, windows) if opts.verbose else None,
-        on_refresh=on_refresh,
+        token_cache=cache,
+        login_store=logins,
     )
     return Run(
         opts, report, client, url.rstrip("/"), credentials.client_id, windows, tokens, progress, on_wait, budget, sleep
@@ -208,6 +210,25 @@ class _Shown:
         self.cache.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class _ShownLogin:
+    """The stored partner login, reporting each access token the client takes from it or puts in it (as
+    ``_Shown`` does for the token cache)."""
+
+    store: LoginKeeper
+    obtained: Callable[[str], None]
+
+    def read(self) -> Login | None:
+        login = self.store.read()
+        if login is not None and login.access_token:
+            self.obtained(login.access_token)
+        return login
+
+    def save(self, login: Login) -> None:
+        self.obtained(login.access_token)
+        self.store.save(login)
+
+
 def _budget(
     opts: Options,
     url: str,
@@ -231,13 +252,6 @@ def _budget(
         sleep=sleep,
         max_wait=None if opts.wait else max_wait(windows),
     )
-
-
-def _keeping_refresh(logins: LoginStore) -> Callable[[TokenGrant], None]:
-    def keep(grant: TokenGrant) -> None:
-        logins.replace_refresh(grant.refresh_token or "")
-
-    return keep
 
 
 def _request_log(report: Report, ledger: SharedLedger, windows: Sequence[Window]) -> Callable[[Exchange], None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kamsync.core.events import LoginPage
+from kamsync.core.events import LoginAnswerRefused, LoginPage
 from kamsync.core.reports import LoginReport
 from kamsync.ui.console import Console
 from kamsync.ui.show import renders
@@ -12,6 +12,14 @@ from kamsync.ui.show import renders
 def _page(console: Console, event: LoginPage) -> None:
     console.info(f"approve kamsync for client {event.client_id} on this page (opening it in your browser):")
     console.info(f"  {event.url}")
+
+
+@renders(LoginAnswerRefused)
+def _refused(console: Console, event: LoginAnswerRefused) -> None:
+    console.warn(
+        f"refused a request to {event.redirect_uri} that did not carry the state kamsync sent (another page's, or "
+        "a forged login answer); still waiting for the page above to be approved"
+    )
 
 
 @renders(LoginReport)
