@@ -313,13 +313,19 @@ def test_a_failed_batch_is_reported_and_its_file_goes_with_the_next_save(  # typ
     assert patches(sandbox) == 2
 
 
+def leave_a_write_in_doubt(repo: Path, sandbox: Sandbox, watch) -> WatchProcess:  # type: ignore[no-untyped-def]
+    """A watch whose write of the red button Kameleoon applied without its answer ever arriving."""
+    proc = watch(extra={"KAMSYNC_RETRIES": "0"})
+    sandbox.faults.arm("PATCH 1=drop-after")
+    (repo / RED_JS).write_text("// applied, unheard of\n")
+    proc.wait_for(r"^error: not written: .*its files go with the next save|^error: .*variation 200001")
+    return proc
+
+
 def test_a_write_left_in_doubt_is_finished_by_the_next_save_after_a_drift_check(  # type: ignore[no-untyped-def]
     repo: Path, sandbox: Sandbox, watch
 ) -> None:
-    proc = watch(extra={"KAMSYNC_RETRIES": "0"})
-    sandbox.faults.arm("PATCH 1=drop-after")  # Kameleoon applies it; the answer never arrives
-    (repo / RED_JS).write_text("// applied, unheard of\n")
-    proc.wait_for(r"^error: not written: .*its files go with the next save|^error: .*variation 200001")
+    proc = leave_a_write_in_doubt(repo, sandbox, watch)
     journal = repo / ".git/kamsync/journal.jsonl"
     assert journal.exists(), "the write is in doubt: journaled"
 
@@ -336,10 +342,7 @@ def test_a_write_left_in_doubt_is_finished_by_the_next_save_after_a_drift_check(
 def test_a_write_left_in_doubt_then_edited_in_kameleoon_is_refused_as_drift_and_kept(  # type: ignore[no-untyped-def]
     repo: Path, sandbox: Sandbox, watch
 ) -> None:
-    proc = watch(extra={"KAMSYNC_RETRIES": "0"})
-    sandbox.faults.arm("PATCH 1=drop-after")
-    (repo / RED_JS).write_text("// applied, unheard of\n")
-    proc.wait_for(r"^error: not written: .*its files go with the next save|^error: .*variation 200001")
+    proc = leave_a_write_in_doubt(repo, sandbox, watch)
     sandbox.store.ui_edit_variation(200001, jsCode="// a teammate, in the Kameleoon UI\n")
     sandbox.store.clear_requests()
 
