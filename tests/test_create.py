@@ -7,7 +7,6 @@ End to end: real `kamsync` processes, the sandbox over HTTP, real git repositori
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from kamsync.core.creation import Adopt, Candidate, Create, Refuse, decide, equa
 from kamsync.core.errors import ManifestError
 from kamsync.manifest.parse import parse_manifest
 from tests.gitutil import git
-from tests.helpers import api_requests, commit_all, states
+from tests.helpers import api_requests, commit_all, kill_push_when_held, states
 
 EXPERIMENT = 100001  # draft, variations 200001 (red-button) and 200002 (big-headline), site 1
 LIVE = 100002  # active, variation 200003
@@ -204,16 +203,7 @@ def _start_push(repo: Path, env: dict[str, str]) -> subprocess.Popen[str]:
 
 def test_a_push_killed_between_the_post_and_the_patch_is_finished_without_a_duplicate(kamsync, repo, env, sandbox):
     _add_new_variation(repo)
-    (held,) = sandbox.faults.arm("POST 2=hold")  # the first POST fetches the token
-    proc = _start_push(repo, env)
-    try:
-        assert sandbox.faults.reached(held).wait(timeout=60), "the push never reached its POST"
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-    finally:
-        sandbox.faults.release_all()
-        sandbox.faults.clear()
-    assert proc.returncode == -signal.SIGKILL
+    kill_push_when_held(sandbox, repo, env, "POST 2=hold", "--allow-traffic-change")  # POST 1: the token
     (orphan,) = _named(sandbox, "Green button")
     assert orphan["id"] not in sandbox.store.experiment(EXPERIMENT)["variations"], "killed before the attach"
     sandbox.store.clear_requests()
