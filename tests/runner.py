@@ -22,6 +22,7 @@ import faulthandler
 import functools
 import io
 import json
+import locale
 import os
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ALWAYS_NEW_PROCESS = False  # set by ``pytest --processes``
 TIMEOUT = 120.0  # a command that never ends fails the run instead of hanging it
@@ -102,7 +104,7 @@ def _in_this_process(args: Sequence[str], cwd: Path, environ: Mapping[str, str],
         stack.enter_context(_environment(environ))
         stack.enter_context(_working_directory(cwd))
         out, err = stack.enter_context(_standard_streams())
-        stack.enter_context(_deadline(timeout, args))
+        stack.enter_context(_deadline(timeout))
         try:
             main(list(args))
             code = 0
@@ -147,7 +149,7 @@ def _working_directory(cwd: Path) -> Iterator[None]:
 
 
 @contextmanager
-def _standard_streams() -> Iterator[tuple[io.BufferedRandom, io.BufferedRandom]]:
+def _standard_streams() -> Iterator[tuple[IO[bytes], IO[bytes]]]:
     """Empty stdin (not a terminal), and stdout and stderr on files with a child interpreter's settings."""
     saved = sys.stdin, sys.stdout, sys.stderr
     (out_encoding, out_errors), (err_encoding, err_errors) = _child_stream_settings()
@@ -160,7 +162,7 @@ def _standard_streams() -> Iterator[tuple[io.BufferedRandom, io.BufferedRandom]]
         sys.stdout = io.TextIOWrapper(out, encoding=out_encoding, errors=out_errors, newline="\n", line_buffering=False)
         sys.stderr = io.TextIOWrapper(err, encoding=err_encoding, errors=err_errors, newline="\n", line_buffering=True)
         try:
-            yield out, err  # type: ignore[misc]
+            yield out, err
         finally:
             for stream in (sys.stdout, sys.stderr):
                 stream.flush()
@@ -168,10 +170,12 @@ def _standard_streams() -> Iterator[tuple[io.BufferedRandom, io.BufferedRandom]]
             sys.stdin, sys.stdout, sys.stderr = saved
 
 
-def _read_back(handle: io.BufferedRandom) -> str:
-    """What ``subprocess`` in text mode would read from a pipe carrying these bytes."""
+def _read_back(handle: IO[bytes]) -> str:
+    """What ``subprocess`` in text mode would read from a pipe carrying these bytes: the locale's encoding,
+    universal newlines."""
     handle.seek(0)
-    return handle.read().decode().replace("\r\n", "\n").replace("\r", "\n")
+    text = handle.read().decode(locale.getpreferredencoding(False))
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @functools.lru_cache(maxsize=1)
@@ -184,7 +188,7 @@ def _child_stream_settings() -> tuple[tuple[str, str], tuple[str, str]]:
 
 
 @contextmanager
-def _deadline(timeout: float, args: Sequence[str]) -> Iterator[None]:
+def _deadline(timeout: float) -> Iterator[None]:
     """A command still running after ``timeout`` ends the test run with every thread's traceback."""
     faulthandler.dump_traceback_later(timeout, exit=True, file=sys.__stderr__ or sys.stderr)
     try:
