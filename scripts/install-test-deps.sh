@@ -15,9 +15,11 @@ have_browser() {
   for app in "/Applications/Chromium.app" "/Applications/Google Chrome.app"; do
     [ -d "$app" ] && return 0
   done
-  # Windows: Chrome installs itself outside PATH (tests/cdp.py looks in the same places)
+  # Windows: Chrome and Chromium install themselves outside PATH (tests/cdp.py looks in the same places)
   for root in "${PROGRAMFILES:-}" "${LOCALAPPDATA:-}"; do
-    [ -n "$root" ] && [ -f "$root/Google/Chrome/Application/chrome.exe" ] && return 0
+    for app in "Google/Chrome" "Chromium"; do
+      [ -n "$root" ] && [ -f "$root/$app/Application/chrome.exe" ] && return 0
+    done
   done
   return 1
 }

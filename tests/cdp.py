@@ -40,9 +40,10 @@ class CdpError(Exception):
 
 
 def _windows_installs() -> list[str]:
-    """Where Chrome installs itself on Windows (not on PATH)."""
+    """Where Chrome and Chromium install themselves on Windows (not on PATH)."""
     roots = [os.environ.get(name) for name in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")]
-    return [os.path.join(root, "Google", "Chrome", "Application", "chrome.exe") for root in roots if root]
+    apps = (("Google", "Chrome"), ("Chromium",))
+    return [os.path.join(root, *app, "Application", "chrome.exe") for root in roots if root for app in apps]
 
 
 def find_chromium() -> str | None:
