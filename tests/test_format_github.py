@@ -189,6 +189,17 @@ def test_a_broken_answer_from_github_fails_the_comment_by_what_it_was_doing_with
     assert len(github.state.comments.get(4, [])) <= 1, "never a second comment"
 
 
+def a_scheduled_run_after_a_ui_edit(repo, sandbox, in_actions, tmp_path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The Actions environment of a scheduled drift run for a repository pushed to an origin, with a field
+    edited in Kameleoon since."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "-q", "origin", "main")
+    sandbox.store.ui_edit_variation(200001, jsCode="console.log('ui');")
+    return in_actions({"schedule": "0 3 * * *"})  # type: ignore[no-any-return]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "doing"),
     [
@@ -200,12 +211,7 @@ def test_a_broken_answer_from_github_fails_the_comment_by_what_it_was_doing_with
 def test_a_broken_answer_to_the_drift_pull_request_is_an_error_of_the_run_in_its_summary(
     kamsync, repo, sandbox, github, in_actions, tmp_path, method, path, body, doing
 ):
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", str(origin))
-    git(repo, "remote", "add", "origin", str(origin))
-    git(repo, "push", "-q", "origin", "main")
-    sandbox.store.ui_edit_variation(200001, jsCode="console.log('ui');")
-    environ = in_actions({"schedule": "0 3 * * *"})
+    environ = a_scheduled_run_after_a_ui_edit(repo, sandbox, in_actions, tmp_path)
     github.garble(method, path, body, content_type="text/html" if body == _PROXY_PAGE else None)
 
     result = kamsync("drift", "--format", "github", "--open-pr", extra_env=environ)
@@ -277,12 +283,7 @@ def test_drift_in_github_format_fails_with_exit_code_only_for_a_field_edited_in_
 def test_drift_opens_a_pull_request_and_asks_for_a_token_when_there_is_none(
     kamsync, repo, sandbox, github, in_actions, tmp_path
 ):
-    origin = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", str(origin))
-    git(repo, "remote", "add", "origin", str(origin))
-    git(repo, "push", "-q", "origin", "main")
-    sandbox.store.ui_edit_variation(200001, jsCode="console.log('ui');")
-    environ = in_actions({"schedule": "0 3 * * *"})
+    environ = a_scheduled_run_after_a_ui_edit(repo, sandbox, in_actions, tmp_path)
 
     opened = kamsync("drift", "--format", "github", "--open-pr", extra_env=environ)
     tokenless = kamsync("drift", "--format", "github", "--open-pr", extra_env={**environ, "GITHUB_TOKEN": ""})
@@ -290,7 +291,7 @@ def test_drift_opens_a_pull_request_and_asks_for_a_token_when_there_is_none(
     assert opened.code == 0, opened.output
     (pull,) = github.state.pulls
     assert pull["html_url"] in Path(environ["GITHUB_STEP_SUMMARY"]).read_text()
-    assert "console.log('ui')" in git(origin, "show", f"kamsync/drift:{RED_JS}")
+    assert "console.log('ui')" in git(tmp_path / "origin.git", "show", f"kamsync/drift:{RED_JS}")
     assert tokenless.code == 2 and "GITHUB_TOKEN" in tokenless.stderr
 
 
