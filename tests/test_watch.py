@@ -352,3 +352,20 @@ def test_a_write_left_in_doubt_then_edited_in_kameleoon_is_refused_as_drift_and_
     assert patches(sandbox) == 0, "nothing is sent while a field is in drift"
     assert (repo / ".git/kamsync/journal.jsonl").exists()
     assert sandbox.store.variation(200001)["jsCode"] == "// a teammate, in the Kameleoon UI\n"
+
+
+def test_a_refused_save_after_a_write_left_in_doubt_keeps_the_journal_and_sends_nothing(  # type: ignore[no-untyped-def]
+    repo: Path, sandbox: Sandbox, watch
+) -> None:
+    proc = leave_a_write_in_doubt(repo, sandbox, watch)
+    sandbox.store.clear_requests()
+
+    (repo / RED_JS).write_text("// saved again, on top of the write in doubt\n")
+    (repo / HERO_CSS).write_text("body { color: teal }\n")
+
+    proc.wait_for(r"refused: variation 200001 \(experiment 100001\) jsCode")
+    (repo / BADGES / "common.js").write_text("// a later batch: the one before it has ended\n")
+    proc.wait_for(r"refused: variation 200001 \(experiment 100001\) jsCode", count=2)
+    assert patches(sandbox) == 0, "nothing is sent while the write in doubt is not settled"
+    assert (repo / ".git/kamsync/journal.jsonl").exists(), "what was in doubt stays for kamsync push"
+    assert sandbox.store.variation(200001)["jsCode"] == "// applied, unheard of\n"

@@ -242,13 +242,14 @@ class Pusher:
             if status.local is not None and status.local == status.remote:
                 self.echoes.seen[status.mapped.ref] = status.remote
         plan = plan_push(found.statuses, allow_live=self.settings.allow_live)
-        drifted = drift_refusals(interrupted, found.statuses) if interrupted is not None else ()
-        if drifted:  # as push: nothing is sent, the journal stays for `kamsync push` to settle
-            self.report(WatchRefused(drifted))
-            self.unsent_paths = self._stuck(plan, Outcome()) | {self._full(r.status.mapped) for r in drifted}
+        refused = plan.refusals + (drift_refusals(interrupted, found.statuses) if interrupted is not None else ())
+        if refused:
+            self.report(WatchRefused(refused))
+        if interrupted is not None and refused:
+            # As push: nothing is sent, and the journal (what was in doubt) stays for `kamsync push` to settle;
+            # a write of this batch would start a new journal over it.
+            self.unsent_paths = {self._full(r.status.mapped) for r in refused} | {self._full(mf) for mf in changed}
             return Verdict.SENT
-        if plan.refusals:
-            self.report(WatchRefused(plan.refusals))
         if interrupted is not None and plan.is_empty:
             journal.clear()  # what it was sending is in Kameleoon: nothing left to finish
         outcome = execute(
