@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 import stat
 from pathlib import Path
 
@@ -134,6 +135,15 @@ def test_a_request_without_this_logins_state_is_refused_and_the_wait_goes_on_for
         assert real.status_code == 200 and "logged in" in real.text
         assert server.wait(5, on_refused=lambda: refused.append(None)) == {"code": "the-code-123", "state": "s"}
     assert len(refused) == 2, "each refused request was told to the waiting thread"
+
+
+def test_a_connection_that_sends_nothing_does_not_keep_the_real_answer_waiting() -> None:
+    with CallbackServer(parse_redirect(None), "s") as server, httpx.Client(timeout=30) as browser:
+        host, port = server.redirect_uri.split("//")[1].split("/")[0].rsplit(":", 1)
+        with socket.create_connection((host, int(port))):  # a preconnect, or a probe, that never speaks
+            real = browser.get(server.redirect_uri, params={"code": "the-code-123", "state": "s"})
+        assert real.status_code == 200 and "logged in" in real.text
+        assert server.wait(5) == {"code": "the-code-123", "state": "s"}
 
 
 @pytest.mark.parametrize(

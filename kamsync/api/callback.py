@@ -1,4 +1,4 @@
-"""The login's one-shot callback server: listens on the loopback redirect URI, answers the browser's visits to its
+"""The login's callback server: listens on the loopback redirect URI, answers the browser's visits to its
 path, and hands the caller the query of the one answering this login (it carries the ``state`` kamsync sent). It
 serves from a thread, so the browser may be opened (and waited for) meanwhile; it only listens on loopback, and
 stops after that answer or the timeout.
@@ -42,6 +42,8 @@ class CallbackServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = 5  # seconds: a connection that sends nothing must not keep the real answer waiting
+
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path != owner._redirect.path or owner._arrived.is_set():

@@ -1,6 +1,6 @@
 """``kamsync login`` and ``kamsync logout``: a partner app's authorization-code login, kept for later commands.
 
-Login prints the authorize URL (and has it opened), receives the code on a one-shot loopback callback server
+Login prints the authorize URL (and has it opened), receives the code on a loopback callback server
 that checks ``state``, exchanges the code with HTTP Basic client authentication (one request of the rate budget)
 and stores the client id, its secret and both tokens (``state.logins``). Commands then use it whenever
 ``KAMELEOON_CLIENT_ID`` is not set, renewing the access token with the refresh token.
