@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kamsync.api.listing import listed_from_payload, site_name, traits_from_payload
-from kamsync.api.payloads import site_from_payload
+from kamsync.api.listing import listed_from_payload, site_name
+from kamsync.api.payloads import site_from_payload, traits_from_payload
 from kamsync.core.catalog import VariationTraits, bootstrap_choice, check_site_code, code_elsewhere, status_matches
 from kamsync.core.errors import UsageError
 from kamsync.core.model import Entity

@@ -11,8 +11,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from kamsync.api.client import JsonObject, KameleoonClient
-from kamsync.api.listing import listed_from_payload, traits_from_payload
-from kamsync.api.payloads import site_from_payload, variation_from_payload
+from kamsync.api.listing import listed_from_payload
+from kamsync.api.payloads import site_from_payload, traits_from_payload, variation_from_payload
 from kamsync.api.query import equal_filter, item_id
 from kamsync.api.remote import EXPERIMENT_OPTIONAL_FIELDS, fill_missing_code, read_sites_by_code
 from kamsync.core.catalog import Listed, VariationTraits

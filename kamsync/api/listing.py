@@ -1,15 +1,15 @@
-"""Pure reading of list answers for discovery: experiments and personalizations as ``Listed`` values, and what a
-variation's answer says about where its code lives (``VariationTraits``)."""
+"""Pure reading of list answers for discovery: experiments and personalizations as ``Listed`` values (what a
+variation's answer says about where its code lives is read with every variation, in ``payloads``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from kamsync.api.payloads import experiment_from_payload, personalization_from_payload, traits_from_payload
+from kamsync.api.payloads import experiment_from_payload, personalization_from_payload
 from kamsync.core.catalog import Listed
 from kamsync.core.model import Entity, RemoteSite
 
-__all__ = ["listed_from_payload", "site_name", "traits_from_payload"]  # traits: read with every variation
+__all__ = ["listed_from_payload", "site_name"]
 
 
 def _text(value: object) -> str:

@@ -23,7 +23,7 @@ from kamsync.core.runreport import TokenObtained
 from kamsync.state.logins import Login, LoginStore
 from kamsync.sync.options import Options
 from kamsync.sync.report import Report
-from kamsync.sync.session import open_run
+from kamsync.sync.session import running
 
 __all__ = ["LOGIN_TIMEOUT", "run_login", "run_logout"]
 
@@ -47,13 +47,9 @@ def run_login(
         redirect = callback.redirect_uri
         answer = callback.wait(LOGIN_TIMEOUT, on_refused=lambda: report(LoginAnswerRefused(redirect)))
         code = code_from_callback(answer, state)
-    run = open_run(opts, None, report, credentials=Credentials(client_id, secret, login=True))
-    try:
-        with run.client:
-            requested = time.time()
-            grant = run.client.exchange_code(code_form(code, redirect))
-    finally:
-        run.budget.close()
+    with running(opts, None, report, Credentials(client_id, secret, login=True)) as run:
+        requested = time.time()
+        grant = run.client.exchange_code(code_form(code, redirect))
     if not grant.refresh_token:
         raise AuthError("Kameleoon answered the login without a refresh token: nothing was stored")
     report(TokenObtained(grant.access_token))

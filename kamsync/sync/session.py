@@ -290,10 +290,12 @@ def locked(opts: Options, command: str, *, reader: Report | None = None) -> Iter
 
 
 @contextmanager
-def running(opts: Options, rate_limit: str | None, report: Report) -> Iterator[Run]:
+def running(
+    opts: Options, rate_limit: str | None, report: Report, credentials: Credentials | None = None
+) -> Iterator[Run]:
     """An open client with its budget and progress line, both closed at the end: what the run reserved and did
     not use is free for others again at once, not when its reservation expires."""
-    run = open_run(opts, rate_limit, report)
+    run = open_run(opts, rate_limit, report, credentials)
     try:
         with run.client, report.showing(run.progress):
             yield run

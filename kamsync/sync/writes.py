@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kamsync.api.client import KameleoonClient
 from kamsync.api.payloads import site_from_payload
-from kamsync.api.query import equal_filter
+from kamsync.api.remote import read_sites_by_code
 from kamsync.core.errors import ApiError, ChangedSinceRead, LocalWriteError, LockedInApp, WriteMismatch
 from kamsync.core.model import CODE_FIELDS, Entity, FieldRef
 from kamsync.core.normalize import file_text, normalize
@@ -159,8 +159,7 @@ def replace_site(client: KameleoonClient, write: Write, on_send: Callable[[], No
     [status] = write.fields
     code = status.mapped.ref.site_code or ""
     subject = write.describe()
-    items = client.list("sites", filters=[equal_filter("code", [code])], subject=subject)
-    listed = next((s for s in map(site_from_payload, items) if s is not None and s.code == code), None)
+    listed = read_sites_by_code(client, [code]).get(code)
     if listed is None:
         raise ApiError(f"{subject} was not found in Kameleoon: check the site code in the manifest", subject=subject)
     site = site_from_payload(client.get("sites", listed.id, subject=subject))
