@@ -16,7 +16,8 @@ have_browser() {
     [ -d "$app" ] && return 0
   done
   # Windows: Chrome and Chromium install themselves outside PATH (tests/cdp.py looks in the same places)
-  for root in "${PROGRAMFILES:-}" "${LOCALAPPDATA:-}"; do
+  # (bash cannot name ProgramFiles(x86): printenv can)
+  for root in "${PROGRAMFILES:-}" "$(printenv 'ProgramFiles(x86)' || true)" "${LOCALAPPDATA:-}"; do
     for app in "Google/Chrome" "Chromium"; do
       [ -n "$root" ] && [ -f "$root/$app/Application/chrome.exe" ] && return 0
     done
